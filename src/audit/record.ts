@@ -1,0 +1,58 @@
+// Recording governance events: one commit per operation holding its own
+// paths plus one audit line per event, appended to the committed audit file.
+import { auditLine, auditPath, commitMessage, type GaEvent } from './events.js';
+import { commitEvent, type CommitResult, type FileWrite, type Identity } from '../git/commit.js';
+import { configGet, readObjects, type Repo } from '../git/repo.js';
+
+export interface EventRecord {
+  subject: string;
+  body?: string;
+  events: GaEvent[];
+  /** The operation's own files, computed against the HEAD it will land on. */
+  files?: (head: string | undefined) => Promise<FileWrite[]> | FileWrite[];
+  sign?: boolean;
+  at: Date;
+}
+
+export async function recordEvents(repo: Repo, rec: EventRecord): Promise<CommitResult> {
+  const identity = await actorIdentity(repo, rec.events[0]?.actor ?? 'ga');
+  return commitEvent(repo, async (head) => {
+    const files = rec.files ? await rec.files(head) : [];
+    return {
+      message: commitMessage(rec.subject, rec.events, rec.body),
+      files: [...files, ...(await auditAppends(repo, head, rec.events, rec.at))],
+      sign: rec.sign ?? false,
+      identity,
+    };
+  });
+}
+
+/** Each agent's committed audit file with this operation's lines appended. */
+async function auditAppends(repo: Repo, head: string | undefined, events: GaEvent[], at: Date): Promise<FileWrite[]> {
+  const byAgent = new Map<string, string>();
+  for (const e of events) {
+    const agent = e.agent ?? 'ga';
+    byAgent.set(agent, (byAgent.get(agent) ?? '') + auditLine(e, at));
+  }
+  const specs = head ? [...byAgent.keys()].map((a) => `${head}:${auditPath(a)}`) : [];
+  const committed = await readObjects(repo, specs);
+  return [...byAgent].map(([agent, lines]) => {
+    const before = head ? committed.get(`${head}:${auditPath(agent)}`)?.content.toString('utf8') ?? '' : '';
+    const sep = before === '' || before.endsWith('\n') ? '' : '\n';
+    return { path: auditPath(agent), content: before + sep + lines };
+  });
+}
+
+/**
+ * Who a commit says made it. Humans commit as themselves (git config);
+ * ga's own actors get names that say what they are. Only signatures count.
+ */
+export async function actorIdentity(repo: Repo, actor: string): Promise<Identity | undefined> {
+  if (actor.startsWith('human:')) {
+    const [name, email] = await Promise.all([configGet(repo, 'user.name'), configGet(repo, 'user.email')]);
+    return name && email ? undefined : { name: name ?? 'ga user', email: email ?? 'unknown@ga.invalid' };
+  }
+  const [kind, id] = actor.split(':');
+  if (kind === 'agent') return { name: `ga agent ${id}`, email: `${id}@agents.ga.invalid` };
+  return { name: `ga ${kind}`, email: `${kind}@ga.invalid` };
+}

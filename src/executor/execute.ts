@@ -1,0 +1,154 @@
+// `ga execute`: exactly once. Check the approval from history, commit a
+// claim, run the trusted hook, commit the outcome. An id with a claim or an
+// outcome anywhere in history is never run again.
+import { recordEvents } from '../audit/record.js';
+import { parseTrailers, type GaEvent } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import { GovernanceRefusal } from '../errors.js';
+import { git } from '../git/exec.js';
+import { readObjects, type Repo } from '../git/repo.js';
+import type { ProposalRecord } from '../history/proposals.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
+import { proposalPath } from '../trust/governed.js';
+import { findProposal } from '../proposals/find.js';
+import { runHook, type HookOutcome } from './hooks.js';
+
+export interface ExecutionResult {
+  id: string;
+  result: 'executed' | 'failed' | 'recovered-unknown' | 'refused';
+  why?: string;
+  hook?: HookOutcome;
+}
+
+interface RunTrail {
+  claimed?: string;
+  outcome?: string;
+  flagged?: string;
+}
+
+/** Claims, outcomes and flags per proposal id, from every ref in the repository. */
+export async function executionTrail(repo: Repo): Promise<Map<string, RunTrail>> {
+  const r = await git(
+    ['log', '--all', '--format=%H%x00%B%x00', '-E', '--grep=^Ga-Event: (proposal-(claimed|executed|failed)|flag-invalid-approval)$'],
+    { cwd: repo.root, allowFailure: true },
+  );
+  const trails = new Map<string, RunTrail>();
+  const parts = r.stdout.toString('utf8').split('\x00');
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const commit = parts[i]!.trim();
+    for (const t of parseTrailers(parts[i + 1]!)) {
+      if (!t.proposal) continue;
+      const trail = trails.get(t.proposal) ?? {};
+      if (t.event === 'proposal-claimed') trail.claimed ??= commit;
+      if (t.event === 'proposal-executed' || t.event === 'proposal-failed') trail.outcome ??= commit;
+      if (t.event === 'flag-invalid-approval') trail.flagged ??= commit;
+      trails.set(t.proposal, trail);
+    }
+  }
+  return trails;
+}
+
+function outcomeOf(r: ProposalRecord, trail: RunTrail | undefined): string | undefined {
+  return trail?.outcome ?? r.steps.find((s) => s.kind === 'executed' || s.kind === 'failed')?.commit;
+}
+
+export async function executeProposal(repo: Repo, ref: string, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+  const gov = await loadGovernance(repo);
+  const r = findProposal(gov, ref);
+  return executeRecord(gov, r, (await executionTrail(repo)).get(r.id), opts);
+}
+
+/** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
+export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
+  const gov = await loadGovernance(repo);
+  const trails = await executionTrail(repo);
+  const results: ExecutionResult[] = [];
+  for (const r of [...gov.proposals.values()].filter((p) => p.state === 'approved').sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    results.push(await executeRecord(gov, r, trails.get(r.id), opts));
+  }
+  return results;
+}
+
+async function executeRecord(gov: Governance, r: ProposalRecord, trail: RunTrail | undefined, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+  const repo = gov.repo;
+  const agent = r.proposal?.agent ?? 'ga';
+  const title = r.proposal?.title ?? r.id;
+  const done = outcomeOf(r, trail);
+  if (done) {
+    return refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`);
+  }
+  if (r.state !== 'approved') {
+    return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
+  }
+  if (trail?.claimed) {
+    // Claimed but no outcome: the executor died mid-hook. Never re-run.
+    await recordEvents(repo, {
+      subject: `fail ${r.id} (outcome unknown after a crash): ${title}`,
+      body: `The claim ${trail.claimed} has no outcome; the hook may or may not have run. It is not run again.`,
+      events: [{ event: 'proposal-failed', actor: 'executor', agent, proposal: r.id, outcome: 'unknown' }],
+      files: moveTo(repo, r, 'failed'),
+      at: opts.clock.now(),
+    });
+    return { id: r.id, result: 'recovered-unknown', why: `claimed in ${trail.claimed.slice(0, 12)} with no outcome; moved to failed/ as outcome unknown` };
+  }
+  const invalid = !r.approval?.valid ? r.approval?.why ?? 'no approval in trusted history' : r.blob !== r.submittedBlob ? 'the file differs from the one approved' : r.mode !== '100644' ? 'not a regular file' : undefined;
+  if (invalid || !r.proposal) {
+    const why = invalid ?? `unreadable proposal: ${r.parseError}`;
+    if (!trail?.flagged) {
+      await recordEvents(repo, {
+        subject: `flag invalid approval of ${r.id}: ${title}`,
+        events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: why }],
+        at: opts.clock.now(),
+      });
+    }
+    return refuse(r, `not validly approved: ${why}`);
+  }
+  const proposal = r.proposal;
+  await recordEvents(repo, {
+    subject: `claim ${r.id}: ${title}`,
+    events: [{ event: 'proposal-claimed', actor: 'executor', agent, proposal: r.id }],
+    files: async () => {
+      // Re-checked under the repository lock: two executors never both claim.
+      const again = (await executionTrail(repo)).get(r.id);
+      if (again?.claimed || again?.outcome) throw new GovernanceRefusal(`proposal ${r.id} was claimed by another executor`);
+      return [];
+    },
+    at: opts.clock.now(),
+  });
+  const hook = await runHook(gov, proposal, { timeoutMs: opts.timeoutMs ?? 600_000 });
+  const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;
+  const state = hook.ok ? 'executed' : 'failed';
+  const event: GaEvent = {
+    event: hook.ok ? 'proposal-executed' : 'proposal-failed',
+    actor: 'executor', agent, proposal: r.id, outcome,
+    detail: { hook: hook.hook ?? null, exit_code: hook.exitCode, duration_ms: hook.durationMs },
+  };
+  const body = [
+    hook.ran === 'none' ? 'No hook for this action type: executed as a no-op.' : `Hook ${hook.hook} exited ${hook.exitCode ?? hook.signal}${hook.timedOut ? ' (timed out)' : ''} after ${hook.durationMs} ms.`,
+    ...(hook.tail.length ? ['', 'Last output:', ...hook.tail.map((l) => `  ${l}`)] : []),
+  ].join('\n');
+  await recordEvents(repo, {
+    subject: `${hook.ok ? 'execute' : 'fail'} ${r.id}: ${title}`,
+    body,
+    events: [event],
+    files: moveTo(repo, r, state),
+    at: opts.clock.now(),
+  });
+  return { id: r.id, result: state, hook };
+}
+
+function refuse(r: ProposalRecord, why: string): ExecutionResult {
+  return { id: r.id, result: 'refused', why };
+}
+
+function moveTo(repo: Repo, r: ProposalRecord, to: 'executed' | 'failed') {
+  return async (head: string | undefined) => {
+    const spec = `${head}:${proposalPath('approved', r.id)}`;
+    const obj = (await readObjects(repo, [spec])).get(spec);
+    if (!obj) throw new GovernanceRefusal(`proposal ${r.id} left approved/ meanwhile`);
+    return [
+      { path: proposalPath('approved', r.id), remove: true },
+      { path: proposalPath(to, r.id), content: obj.content },
+    ];
+  };
+}

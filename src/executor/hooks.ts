@@ -1,0 +1,139 @@
+// Decision hooks: the trusted version of an agent's hooks/ copied into a
+// private directory and run from there, never from the working tree.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Governance } from '../history/replay.js';
+import { readObjects } from '../git/repo.js';
+import { proposalToJson, type Proposal } from '../schema/proposal.js';
+
+export type HookHandler = (proposal: Record<string, unknown>) => Promise<void> | void;
+const registered = new Map<string, HookHandler>();
+
+/**
+ * Registers an in-process hook for an action type (programmatic use). A
+ * trusted hook file of the agent takes precedence over it.
+ */
+export function registerHook(actionType: string, handler: HookHandler): void {
+  registered.set(actionType, handler);
+}
+
+export interface HookOutcome {
+  ran: 'file' | 'registered' | 'none';
+  hook?: string;
+  ok: boolean;
+  exitCode: number | null;
+  signal?: string;
+  timedOut: boolean;
+  durationMs: number;
+  /** Last lines of stdout and stderr together. */
+  tail: string[];
+}
+
+const MAX_TAIL = 20;
+
+/** Copies the trusted hooks/ of an agent into a fresh private directory. */
+async function materializeHooks(gov: Governance, agent: string): Promise<{ dir: string; files: Map<string, string>; refused: string[] }> {
+  const prefix = `agents/${agent}/hooks/`;
+  const entries = [...gov.trusted].filter(([p]) => p.startsWith(prefix));
+  const dir = mkdtempSync(join(tmpdir(), 'ga-hook-'));
+  chmodSync(dir, 0o700);
+  const objects = await readObjects(gov.repo, entries.map(([, t]) => t.blob));
+  const files = new Map<string, string>();
+  const refused: string[] = [];
+  for (const [path, t] of entries) {
+    const rel = path.slice(prefix.length);
+    if (t.mode === '120000' || t.mode === '160000' || rel.split('/').includes('..')) {
+      refused.push(rel);
+      continue;
+    }
+    const dest = join(dir, rel);
+    mkdirSync(dirname(dest), { recursive: true });
+    writeFileSync(dest, objects.get(t.blob)?.content ?? '', { mode: t.mode === '100755' ? 0o700 : 0o600 });
+    files.set(rel, t.mode);
+  }
+  return { dir, files, refused };
+}
+
+export async function runHook(gov: Governance, proposal: Proposal, opts: { timeoutMs: number }): Promise<HookOutcome> {
+  const started = Date.now();
+  const json = proposalToJson(proposal);
+  const { dir, files, refused } = await materializeHooks(gov, proposal.agent);
+  try {
+    const type = proposal.action_type;
+    if (refused.some((r) => r === type || r.startsWith(`${type}.`))) {
+      return { ran: 'file', hook: type, ok: false, exitCode: null, timedOut: false, durationMs: 0, tail: [`hook ${type} is a symlink or special file; refused`] };
+    }
+    const choice = [
+      { name: `${type}.sh`, cmd: ['sh'] },
+      { name: `${type}.mjs`, cmd: [process.execPath] },
+      { name: `${type}.js`, cmd: [process.execPath] },
+    ].find((c) => files.has(c.name)) ?? (files.get(type) === '100755' ? { name: type, cmd: [] as string[] } : undefined);
+    if (!choice) {
+      const handler = registered.get(type);
+      if (!handler) return { ran: 'none', ok: true, exitCode: 0, timedOut: false, durationMs: 0, tail: [] };
+      try {
+        await handler(json);
+        return { ran: 'registered', hook: type, ok: true, exitCode: 0, timedOut: false, durationMs: Date.now() - started, tail: [] };
+      } catch (e) {
+        return { ran: 'registered', hook: type, ok: false, exitCode: 1, timedOut: false, durationMs: Date.now() - started, tail: [String((e as Error).message ?? e)] };
+      }
+    }
+    const proposalFile = join(dir, '.proposal.json');
+    const input = JSON.stringify(json, null, 2) + '\n';
+    writeFileSync(proposalFile, input, { mode: 0o600 });
+    const file = join(dir, choice.name);
+    const [program, ...args] = choice.cmd.length ? [...choice.cmd, file] : [file];
+    return await spawnHook(program!, args, {
+      cwd: dir,
+      input,
+      env: { ...process.env, GA_PROPOSAL_FILE: proposalFile, GA_PROPOSAL_ID: proposal.id, GA_AGENT: proposal.agent, GA_REPO: gov.repo.root },
+      timeoutMs: opts.timeoutMs,
+      name: choice.name,
+      started,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function spawnHook(program: string, args: string[], o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; name: string; started: number }): Promise<HookOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (b: Buffer) => {
+      tail = (tail + b.toString('utf8')).slice(-8192);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(o.input);
+    let timedOut = false;
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill('SIGTERM');
+      setTimeout(() => kill('SIGKILL'), 2000).unref();
+    }, o.timeoutMs);
+    const finish = (exitCode: number | null, signal: string | undefined) => {
+      clearTimeout(timer);
+      resolve({
+        ran: 'file', hook: o.name, ok: exitCode === 0 && !timedOut, exitCode, signal, timedOut,
+        durationMs: Date.now() - o.started,
+        tail: tail.split('\n').filter((l) => l.trim()).slice(-MAX_TAIL),
+      });
+    };
+    child.on('error', (e) => {
+      tail += `\ncould not start hook: ${e.message}`;
+      finish(null, undefined);
+    });
+    child.on('close', (code, signal) => finish(code, signal ?? undefined));
+  });
+}

@@ -1,0 +1,140 @@
+// Event commits: each one holds only its own paths (never whatever the user
+// has staged), is built with plumbing in a private index (so no clean filter
+// or hook from repository config runs), lands with a compare-and-swap on the
+// branch, and is made under the repository-wide lock.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GovernanceRefusal, InternalError } from '../errors.js';
+import { runtimeDir, withRepoLock } from '../store/lock.js';
+import { git } from './exec.js';
+import { ZERO_OID } from './log.js';
+import { headCommit, headRef, type Repo } from './repo.js';
+
+export interface FileWrite {
+  path: string;
+  /** New content (a move writes the same bytes, so the blob id stays). */
+  content?: Buffer | string;
+  mode?: '100644' | '100755';
+  /** Remove the path. */
+  remove?: boolean;
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface CommitPlan {
+  message: string;
+  files: FileWrite[];
+  /** Sign with the user's SSH signing key (a human's decision). */
+  sign: boolean;
+  /** Author and committer; undefined uses the user's git identity. */
+  identity?: Identity;
+}
+
+export interface CommitResult {
+  commit: string;
+  parent: string | undefined;
+}
+
+/**
+ * Builds a plan against the current HEAD and commits it, all under the repo
+ * lock. `build` runs again if someone outside ga moved the branch meanwhile.
+ */
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan>): Promise<CommitResult> {
+  return withRepoLock(repo, async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const ref = await headRef(repo);
+      const head = await headCommit(repo);
+      const plan = await build(head);
+      const commit = await writeCommit(repo, head, plan);
+      const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
+      if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
+      syncWorkTree(repo, plan.files);
+      await syncIndex(repo, plan.files);
+      return { commit, parent: head };
+    }
+    throw new GovernanceRefusal('the branch kept moving while ga tried to commit; try again');
+  });
+}
+
+async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
+  const tmp = join(runtimeDir(repo), 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const indexFile = join(tmp, `index-${stamp}`);
+  try {
+    const lines = await indexLines(repo, plan.files, tmp, stamp);
+    const env = { GIT_INDEX_FILE: indexFile };
+    if (head) await git(['read-tree', head], { cwd: repo.root, env });
+    await git(['update-index', '--index-info'], { cwd: repo.root, env, input: lines });
+    const tree = (await git(['write-tree'], { cwd: repo.root, env })).stdout.toString().trim();
+    const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
+    const identity: Record<string, string> = plan.identity
+      ? {
+          GIT_AUTHOR_NAME: plan.identity.name, GIT_AUTHOR_EMAIL: plan.identity.email,
+          GIT_COMMITTER_NAME: plan.identity.name, GIT_COMMITTER_EMAIL: plan.identity.email,
+        }
+      : {};
+    const signing = plan.sign ? ['-c', 'gpg.format=ssh'] : [];
+    const r = await git([...signing, ...args], { cwd: repo.root, env: identity, input: plan.message, allowFailure: true });
+    if (r.code !== 0) {
+      const why = r.stderr.trim().split('\n').pop() ?? '';
+      if (plan.sign) throw new GovernanceRefusal(`signing the commit failed (${why}); check git config user.signingkey and that the key is readable`);
+      throw new InternalError(`git commit-tree failed: ${why}`);
+    }
+    return r.stdout.toString().trim();
+  } finally {
+    rmSync(indexFile, { force: true });
+  }
+}
+
+/** `update-index --index-info` input: new blobs written first, removals as mode 0. */
+async function indexLines(repo: Repo, files: FileWrite[], tmp: string, stamp: string): Promise<string> {
+  const fresh = files.filter((f) => !f.remove);
+  const paths = fresh.map((f, i) => {
+    const p = join(tmp, `blob-${stamp}-${i}`);
+    writeFileSync(p, f.content ?? '');
+    return p;
+  });
+  let oids: string[] = [];
+  try {
+    if (paths.length) {
+      const r = await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], { cwd: repo.root, input: paths.join('\n') + '\n' });
+      oids = r.stdout.toString().trim().split('\n');
+    }
+  } finally {
+    for (const p of paths) rmSync(p, { force: true });
+  }
+  const lines = files.map((f) => {
+    if (f.remove) return `0 ${ZERO_OID}\t${f.path}`;
+    const oid = oids[fresh.indexOf(f)]!;
+    return `${f.mode ?? '100644'} ${oid}\t${f.path}`;
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** Mirrors the committed paths into the work tree (atomic renames). */
+function syncWorkTree(repo: Repo, files: FileWrite[]): void {
+  for (const f of files) {
+    const abs = join(repo.root, f.path);
+    if (f.remove) {
+      rmSync(abs, { force: true });
+      continue;
+    }
+    mkdirSync(dirname(abs), { recursive: true });
+    const tmp = `${abs}.ga-tmp-${process.pid}`;
+    writeFileSync(tmp, f.content ?? '', { mode: f.mode === '100755' ? 0o755 : 0o644 });
+    renameSync(tmp, abs);
+  }
+}
+
+/** Makes the user's index agree with HEAD for our paths, so `git status` stays clean. */
+async function syncIndex(repo: Repo, files: FileWrite[]): Promise<void> {
+  const paths = files.map((f) => f.path);
+  const r = await git(['reset', '-q', '--no-refresh', 'HEAD', '--', ...paths], { cwd: repo.root, allowFailure: true });
+  if (r.code !== 0 && !/index\.lock/.test(r.stderr)) {
+    process.emitWarning(`could not update the index for ${paths.join(', ')}: ${r.stderr.trim()}`);
+  }
+}

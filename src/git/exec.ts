@@ -1,0 +1,120 @@
+// The only place that starts git (and ssh-keygen). Every git process runs
+// hardened: nothing an agent writes into .git/config or .git/hooks runs
+// inside ga, replace objects are ignored, and signing uses an absolute
+// ssh-keygen, never a program named in repository config.
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { InternalError, UsageError } from '../errors.js';
+
+let sshKeygenPath: string | undefined;
+
+/** Absolute path of ssh-keygen, looked up once on PATH. */
+export function sshKeygen(): string {
+  if (sshKeygenPath) return sshKeygenPath;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin', '/usr/local/bin'];
+  for (const dir of dirs) {
+    if (!dir.startsWith('/')) continue; // a relative PATH entry could be the agent's
+    const candidate = join(dir, 'ssh-keygen');
+    try {
+      accessSync(candidate, constants.X_OK);
+      sshKeygenPath = candidate;
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new UsageError('ssh-keygen was not found on PATH: install OpenSSH (apt-get install openssh-client)');
+}
+
+/** Settings that would make git run other programs, forced off on every call. */
+function hardeningFlags(): string[] {
+  const flags: Record<string, string> = {
+    'core.hooksPath': '/dev/null',
+    'core.fsmonitor': 'false',
+    'core.pager': 'cat',
+    'core.quotePath': 'true',
+    'gpg.ssh.program': sshKeygen(),
+    'gpg.ssh.allowedSignersFile': '/dev/null',
+    'gpg.program': '/bin/false',
+    'gpg.openpgp.program': '/bin/false',
+    'gpg.x509.program': '/bin/false',
+    'log.showSignature': 'false',
+    'log.mailmap': 'false',
+    'commit.gpgSign': 'false',
+    'color.ui': 'false',
+    'diff.external': '',
+    'protocol.ext.allow': 'never',
+    'i18n.logOutputEncoding': 'UTF-8',
+    'i18n.commitEncoding': 'UTF-8',
+    'maintenance.auto': 'false',
+    'gc.auto': '0',
+  };
+  return Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+}
+
+/** Variables of the parent environment that git may see. All other GIT_* go. */
+const GIT_ENV_KEPT = new Set(['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM']);
+
+export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('GIT_') && !GIT_ENV_KEPT.has(k)) continue;
+    env[k] = v;
+  }
+  env.GIT_NO_REPLACE_OBJECTS = '1';
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.LC_ALL = 'C';
+  return { ...env, ...extra };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd: string;
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  /** Return a non-zero exit instead of throwing. */
+  allowFailure?: boolean;
+}
+
+export function runProgram(file: string, args: string[], opts: RunOptions & { baseEnv?: NodeJS.ProcessEnv }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.baseEnv ?? { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new InternalError(`could not start ${file}: ${e.message}`)));
+    child.stdin.on('error', () => undefined); // the program may exit before reading
+    child.on('close', (code) => {
+      const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
+      if (result.code !== 0 && !opts.allowFailure) {
+        const first = result.stderr.trim().split('\n')[0] ?? '';
+        reject(new InternalError(`${file.split('/').pop()} ${args.filter((a) => !a.startsWith('-c')).slice(0, 3).join(' ')} failed: ${first}`));
+        return;
+      }
+      resolve(result);
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs one hardened git command in a repository (or any directory). */
+export function git(args: string[], opts: RunOptions): Promise<RunResult> {
+  return runProgram('git', [...hardeningFlags(), ...args], { ...opts, baseEnv: gitEnv(opts.env) });
+}
+
+/** Runs git and returns stdout as trimmed text. */
+export async function gitText(args: string[], opts: RunOptions): Promise<string> {
+  const r = await git(args, opts);
+  return r.stdout.toString('utf8').replace(/\n$/, '');
+}

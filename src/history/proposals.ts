@@ -1,0 +1,221 @@
+// Each proposal's life as history tells it, and whether its approval is
+// valid: the rules of "When is a proposal approved" in the contract.
+import { parseTrailers } from '../audit/events.js';
+import type { Change, Commit } from '../git/log.js';
+import type { SignatureResult } from '../git/signature.js';
+import { parseProposal, type Proposal } from '../schema/proposal.js';
+import { settingsFor } from '../schema/policy.js';
+import { parseProposalPath, type ProposalState } from '../trust/governed.js';
+import { decideOutcome } from '../policy/outcome.js';
+import type { BlobReader } from './replay.js';
+
+export interface ProposalStep {
+  commit: string;
+  at: Date;
+  kind: 'submitted' | 'auto-approved' | 'approval-recorded' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed' | 'changed';
+  /** Signer's principal when the commit is validly signed. */
+  principal?: string;
+  /** For approvals: whether it counts. */
+  valid?: boolean;
+  why?: string;
+}
+
+export interface ProposalRecord {
+  id: string;
+  /** Where the file is at HEAD, if anywhere. */
+  state?: ProposalState;
+  blob?: string;
+  mode?: string;
+  submittedBlob?: string;
+  submittedPolicyBlob?: string;
+  proposal?: Proposal;
+  parseError?: string;
+  steps: ProposalStep[];
+  /** Distinct valid approvals so far: principal and key. */
+  approvals: { principal: string; key: string; commit: string }[];
+  approval?: { valid: boolean; why: string; by: string[]; commit: string };
+  decided: boolean;
+}
+
+interface Context {
+  signature: () => Promise<SignatureResult>;
+  policyBlob: string | undefined;
+}
+
+const AUDIT = /^audit\/[^/]+\.jsonl$/;
+
+export class ProposalTracker {
+  readonly records = new Map<string, ProposalRecord>();
+  constructor(private readonly blobs: BlobReader) {}
+
+  private record(id: string): ProposalRecord {
+    let r = this.records.get(id);
+    if (!r) {
+      r = { id, steps: [], approvals: [], decided: false };
+      this.records.set(id, r);
+    }
+    return r;
+  }
+
+  /** A proposal already in the trust root's tree. */
+  atRoot(path: string, blob: string, mode: string, commit: string): void {
+    const p = parseProposalPath(path);
+    if (!p) return;
+    const r = this.record(p.id);
+    Object.assign(r, { state: p.state, blob, mode, submittedBlob: blob });
+    r.steps.push({ commit, at: new Date(0), kind: 'submitted', why: `present in the trust root in ${p.state}/` });
+    if (p.state === 'approved') r.approval = { valid: false, why: 'approved before the trust root; no approval in trusted history', by: [], commit };
+    if (p.state !== 'pending') r.decided = true;
+  }
+
+  async apply(c: Commit, ctx: Context): Promise<void> {
+    const byId = new Map<string, { removed?: Change & { state: ProposalState }; added?: Change & { state: ProposalState }; changed?: Change & { state: ProposalState } }>();
+    for (const ch of c.changes) {
+      const p = parseProposalPath(ch.path);
+      if (!p) continue;
+      const slot = byId.get(p.id) ?? {};
+      if (ch.status === 'D') slot.removed = { ...ch, state: p.state };
+      else if (ch.status === 'A') slot.added = { ...ch, state: p.state };
+      else slot.changed = { ...ch, state: p.state };
+      byId.set(p.id, slot);
+    }
+    for (const [id, s] of byId) {
+      const r = this.record(id);
+      if (s.changed) {
+        r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `file in ${s.changed.state}/ was edited in place` });
+        r.blob = s.changed.newBlob;
+        r.mode = s.changed.newMode;
+        if (r.approval) r.approval = { ...r.approval, valid: false, why: `the approved file was changed by ${c.id.slice(0, 12)}` };
+        continue;
+      }
+      if (s.added && !s.removed && r.steps.length === 0) {
+        await this.submitted(r, c, s.added, ctx);
+      } else if (s.added && s.removed) {
+        await this.moved(r, c, s.removed, s.added, ctx);
+      } else if (s.added) {
+        r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `reappeared in ${s.added.state}/` });
+        Object.assign(r, { state: s.added.state, blob: s.added.newBlob, mode: s.added.newMode });
+        if (s.added.state === 'approved') r.approval = { valid: false, why: `returned to approved/ by ${c.id.slice(0, 12)} without a decision`, by: [], commit: c.id };
+      } else if (s.removed) {
+        r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `removed from ${s.removed.state}/` });
+        r.state = undefined;
+      }
+    }
+    await this.approvalRecorded(c, ctx);
+  }
+
+  private async load(r: ProposalRecord, blob: string): Promise<void> {
+    try {
+      r.proposal = parseProposal(await this.blobs.text(blob), `proposal ${r.id}`);
+      if (r.proposal.id !== r.id) r.parseError = `its id field says ${r.proposal.id}`;
+    } catch (e) {
+      r.parseError = (e as Error).message;
+    }
+  }
+
+  private async submitted(r: ProposalRecord, c: Commit, added: Change & { state: ProposalState }, ctx: Context): Promise<void> {
+    Object.assign(r, { state: added.state, blob: added.newBlob, mode: added.newMode, submittedBlob: added.newBlob, submittedPolicyBlob: ctx.policyBlob });
+    await this.load(r, added.newBlob);
+    if (added.state === 'pending') {
+      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'submitted' });
+      return;
+    }
+    r.decided = true;
+    if (added.state !== 'approved') {
+      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `appeared in ${added.state}/ without a submission` });
+      return;
+    }
+    const why = await this.autoApprovalProblem(r, c, added, ctx);
+    r.steps.push({ commit: c.id, at: c.committedAt, kind: 'auto-approved', valid: !why, why });
+    r.approval = { valid: !why, why: why ?? 'auto-approved under the trusted policy', by: [], commit: c.id };
+  }
+
+  private async autoApprovalProblem(r: ProposalRecord, c: Commit, added: Change, ctx: Context): Promise<string | undefined> {
+    if (added.newMode !== '100644') return 'not a regular file';
+    if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
+    const others = c.changes.filter((ch) => ch.path !== added.path && !AUDIT.test(ch.path));
+    if (others.length) return `the submission commit also changes ${others[0]!.path}`;
+    const policy = await this.blobs.policyOf(ctx.policyBlob);
+    const outcome = decideOutcome(policy, r.proposal);
+    if (outcome.kind !== 'auto-approved') return `the trusted policy does not auto-approve ${r.proposal.action_type} as submitted`;
+    if (r.proposal.created_at.getTime() > c.committedAt.getTime() + 60_000 || r.proposal.expires_at <= r.proposal.created_at) {
+      return 'its times are inconsistent with its commit';
+    }
+    return undefined;
+  }
+
+  private async moved(r: ProposalRecord, c: Commit, from: Change & { state: ProposalState }, to: Change & { state: ProposalState }, ctx: Context): Promise<void> {
+    Object.assign(r, { state: to.state, blob: to.newBlob, mode: to.newMode });
+    const step = (kind: ProposalStep['kind'], extra: Partial<ProposalStep> = {}) => r.steps.push({ commit: c.id, at: c.committedAt, kind, ...extra });
+    if (from.state === 'pending' && to.state === 'approved') {
+      const sig = await ctx.signature();
+      const why = await this.humanApprovalProblem(r, c, from, to, sig);
+      if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
+      const by = distinctApprovers(r.approvals);
+      const needed = await this.minApprovals(r);
+      const quorumWhy = !why && by.length < needed ? `${by.length} of ${needed} required approvals` : undefined;
+      const problem = why ?? quorumWhy;
+      step('approved', { principal: sig.principal, valid: !problem, why: problem });
+      r.approval = { valid: !problem, why: problem ?? `approved by ${by.join(', ')}`, by, commit: c.id };
+      r.decided = true;
+    } else if (from.state === 'pending' && (to.state === 'rejected' || to.state === 'expired')) {
+      const sig = await ctx.signature();
+      step(to.state, { principal: sig.status === 'good' ? sig.principal : undefined });
+      r.decided = true;
+    } else if (from.state === 'approved' && (to.state === 'executed' || to.state === 'failed')) {
+      step(to.state);
+    } else {
+      step('changed', { why: `moved from ${from.state}/ to ${to.state}/` });
+      if (to.state === 'approved') r.approval = { valid: false, why: `moved into approved/ from ${from.state}/`, by: [], commit: c.id };
+    }
+  }
+
+  private async humanApprovalProblem(r: ProposalRecord, c: Commit, from: Change, to: Change, sig: SignatureResult): Promise<string | undefined> {
+    if (r.decided) return 'the proposal was already decided';
+    if (sig.status !== 'good') return `the decision commit is not signed by a trusted approver (${sig.status}${sig.detail ? `: ${sig.detail}` : ''})`;
+    if (to.newMode !== '100644') return 'the approved file is not a regular file';
+    if (from.oldBlob !== r.submittedBlob || to.newBlob !== r.submittedBlob) return 'the file differs from the one submitted';
+    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && !AUDIT.test(ch.path));
+    if (others.length) return `the decision commit also changes ${others[0]!.path}`;
+    if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
+    if (c.committedAt > r.proposal.expires_at) return `approved after it expired at ${r.proposal.expires_at.toISOString()}`;
+    return undefined;
+  }
+
+  private async minApprovals(r: ProposalRecord): Promise<number> {
+    if (!r.proposal) return 1;
+    return settingsFor(await this.blobs.policyOf(r.submittedPolicyBlob), r.proposal.action_type).minApprovals;
+  }
+
+  /** A quorum step: a signed commit that records one approval and leaves the file pending. */
+  private async approvalRecorded(c: Commit, ctx: Context): Promise<void> {
+    for (const t of parseTrailers(c.message)) {
+      if (t.event !== 'proposal-approval-recorded' || !t.proposal) continue;
+      const r = this.records.get(t.proposal);
+      if (!r) continue;
+      const sig = await ctx.signature();
+      const others = c.changes.filter((ch) => !AUDIT.test(ch.path));
+      const why =
+        sig.status !== 'good' ? `not signed by a trusted approver (${sig.status})`
+        : r.state !== 'pending' || r.decided ? 'the proposal is not pending'
+        : t.blob !== r.submittedBlob || r.blob !== r.submittedBlob ? 'Ga-Blob does not match the submitted file'
+        : others.length ? `the commit also changes ${others[0]!.path}`
+        : r.proposal && c.committedAt > r.proposal.expires_at ? 'after expiry'
+        : undefined;
+      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'approval-recorded', principal: sig.principal, valid: !why, why });
+      if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
+    }
+  }
+}
+
+/** Approvers counted once each: distinct principals holding distinct keys. */
+export function distinctApprovers(approvals: { principal: string; key: string }[]): string[] {
+  const principals = new Set<string>();
+  const keys = new Set<string>();
+  for (const a of approvals) {
+    if (principals.has(a.principal) || keys.has(a.key)) continue;
+    principals.add(a.principal);
+    keys.add(a.key);
+  }
+  return [...principals];
+}

@@ -1,0 +1,189 @@
+// Replays first-parent history from the trust root to HEAD, once per command:
+// the trusted version of every governed file, every untrusted change to one,
+// and each proposal's life (submission, approvals, decisions, outcomes), all
+// judged by signatures that ga checks itself against the approvers trusted at
+// each commit's parent.
+import { GovernanceRefusal } from '../errors.js';
+import { firstParentLog, readCommitSignatures, type Commit } from '../git/log.js';
+import { assertHistoryIsWhole, headCommit, listTree, readObjects, type Repo } from '../git/repo.js';
+import { verifySignature, type SignatureResult } from '../git/signature.js';
+import { APPROVERS_PATH, parseApprovers, type Approver } from '../schema/approvers.js';
+import { parsePolicy, POLICY_PATH, policySchema, type Policy } from '../schema/policy.js';
+import { isGovernedPath } from '../trust/governed.js';
+import { findTrustRoot, type TrustRoot } from '../trust/root.js';
+import { ProposalTracker, type ProposalRecord } from './proposals.js';
+import { SignatureCache } from './sigcache.js';
+
+export interface TrustedFile {
+  blob: string;
+  mode: string;
+}
+
+export interface UntrustedChange {
+  commit: string;
+  path: string;
+  why: string;
+}
+
+export interface Governance {
+  repo: Repo;
+  head: string;
+  root: TrustRoot;
+  /** First-parent commits after the root, oldest first. */
+  commits: Commit[];
+  /** Trusted version of each governed path at HEAD. */
+  trusted: Map<string, TrustedFile>;
+  untrusted: UntrustedChange[];
+  proposals: Map<string, ProposalRecord>;
+  /** Reads a trusted governed file; undefined if it has no trusted version. */
+  readTrusted(path: string): Promise<Buffer | undefined>;
+  /** The trusted policy at HEAD, or the fail-closed one. */
+  policy(): Promise<Policy>;
+  /** The policy of a given blob (the one in force at a submission). */
+  policyOf(blob: string | undefined): Promise<Policy>;
+  /** The trusted approvers at HEAD. */
+  approvers(): Promise<Approver[]>;
+}
+
+/** The policy used when the trusted one is missing or malformed: nothing is automatic. */
+export const FAIL_CLOSED_POLICY: Policy = policySchema.parse({});
+
+/** Shared parsing of trusted blobs, memoised by blob id. */
+export class BlobReader {
+  private readonly texts = new Map<string, string>();
+  private readonly approvers = new Map<string, Approver[]>();
+  private readonly policies = new Map<string, Policy>();
+  constructor(private readonly repo: Repo) {}
+
+  async text(blob: string): Promise<string> {
+    let t = this.texts.get(blob);
+    if (t === undefined) {
+      t = (await readObjects(this.repo, [blob])).get(blob)?.content.toString('utf8') ?? '';
+      this.texts.set(blob, t);
+    }
+    return t;
+  }
+
+  async preload(blobs: string[]): Promise<void> {
+    const missing = [...new Set(blobs)].filter((b) => !this.texts.has(b));
+    const objs = await readObjects(this.repo, missing);
+    for (const b of missing) this.texts.set(b, objs.get(b)?.content.toString('utf8') ?? '');
+  }
+
+  async approversOf(blob: string | undefined): Promise<Approver[]> {
+    if (!blob) return [];
+    let a = this.approvers.get(blob);
+    if (!a) {
+      try {
+        a = parseApprovers(await this.text(blob));
+      } catch {
+        a = []; // a malformed approvers file approves nobody
+      }
+      this.approvers.set(blob, a);
+    }
+    return a;
+  }
+
+  async policyOf(blob: string | undefined): Promise<Policy> {
+    if (!blob) return FAIL_CLOSED_POLICY;
+    let p = this.policies.get(blob);
+    if (!p) {
+      try {
+        p = parsePolicy(await this.text(blob));
+      } catch {
+        p = FAIL_CLOSED_POLICY;
+      }
+      this.policies.set(blob, p);
+    }
+    return p;
+  }
+}
+
+/** Judges commit signatures against the approvers trusted at their parent. */
+export class SignatureJudge {
+  private readonly cache: SignatureCache;
+  constructor(private readonly repo: Repo, private readonly blobs: BlobReader) {
+    this.cache = new SignatureCache(repo);
+  }
+
+  async judge(commit: Commit, approversBlob: string | undefined): Promise<SignatureResult> {
+    const key = approversBlob ?? 'none';
+    const cached = this.cache.get(commit.id, key);
+    if (cached) return cached;
+    const signed = (await readCommitSignatures(this.repo, [commit.id])).get(commit.id);
+    const result = await verifySignature(signed, await this.blobs.approversOf(approversBlob), commit.committedAt);
+    const valid = result.status === 'good' && result.principal?.startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
+    this.cache.set(commit.id, key, valid);
+    return valid;
+  }
+}
+
+export async function loadGovernance(repo: Repo): Promise<Governance> {
+  const head = await headCommit(repo);
+  if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
+  await assertHistoryIsWhole(repo);
+  const root = await findTrustRoot(repo);
+  const commits = root.commit === head ? [] : await firstParentLog(repo, [`${root.commit}..${head}`]);
+  let parent = root.commit;
+  for (const c of commits) {
+    if (c.parents[0] !== parent) {
+      throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.commit.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
+    }
+    parent = c.id;
+  }
+
+  const blobs = new BlobReader(repo);
+  const judge = new SignatureJudge(repo, blobs);
+  const trusted = new Map<string, TrustedFile>();
+  const tracker = new ProposalTracker(blobs);
+  for (const e of await listTree(repo, root.commit, ['policies', 'agents', 'proposals'])) {
+    if (isGovernedPath(e.path)) trusted.set(e.path, { blob: e.oid, mode: e.mode });
+    else tracker.atRoot(e.path, e.oid, e.mode, root.commit);
+  }
+
+  const untrusted: UntrustedChange[] = [];
+  for (const c of commits) {
+    const approversBlob = trusted.get(APPROVERS_PATH)?.blob;
+    const policyBlob = trusted.get(POLICY_PATH)?.blob;
+    const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
+    const touchesProposals = c.changes.some((ch) => ch.path.startsWith('proposals/'));
+    let sig: SignatureResult | undefined;
+    const signature = async () => (sig ??= await judge.judge(c, approversBlob));
+    if (governed.length) {
+      const s = await signature();
+      const why =
+        s.status !== 'good'
+          ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
+          : touchesProposals
+            ? 'mixed into a commit that also changes proposals/'
+            : undefined;
+      for (const ch of governed) {
+        if (why) {
+          untrusted.push({ commit: c.id, path: ch.path, why });
+        } else if (ch.status === 'D') {
+          trusted.delete(ch.path);
+        } else {
+          trusted.set(ch.path, { blob: ch.newBlob, mode: ch.newMode });
+        }
+      }
+    }
+    await tracker.apply(c, { signature, policyBlob });
+  }
+
+  return {
+    repo,
+    head,
+    root,
+    commits,
+    trusted,
+    untrusted,
+    proposals: tracker.records,
+    readTrusted: async (path) => {
+      const t = trusted.get(path);
+      return t ? Buffer.from(await blobs.text(t.blob), 'utf8') : undefined;
+    },
+    policy: () => blobs.policyOf(trusted.get(POLICY_PATH)?.blob),
+    policyOf: (blob) => blobs.policyOf(blob),
+    approvers: () => blobs.approversOf(trusted.get(APPROVERS_PATH)?.blob),
+  };
+}

@@ -1,0 +1,125 @@
+// Human decisions (approve, reject) as signed commits, and expiry.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { recordEvents } from '../audit/record.js';
+import type { GaEvent } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import { GovernanceRefusal } from '../errors.js';
+import { readObjects, type Repo } from '../git/repo.js';
+import { requireSigning } from '../git/signing.js';
+import { distinctApprovers, type ProposalRecord } from '../history/proposals.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
+import { APPROVERS_PATH } from '../schema/approvers.js';
+import { settingsFor } from '../schema/policy.js';
+import { proposalPath, type ProposalState } from '../trust/governed.js';
+import { findProposal } from './find.js';
+
+export interface DecisionResult {
+  id: string;
+  commit: string;
+  /** approved / rejected, or recorded (a quorum step: still pending). */
+  result: 'approved' | 'rejected' | 'recorded';
+  approvals: number;
+  needed: number;
+}
+
+function requirePending(r: ProposalRecord, now: Date): void {
+  if (r.state !== 'pending') throw new GovernanceRefusal(`proposal ${r.id} is in ${r.state ?? 'no state'}/, not pending; nothing to decide`);
+  if (r.blob !== r.submittedBlob) throw new GovernanceRefusal(`proposal ${r.id} was edited after submission; it cannot be approved (reject it)`);
+  if (r.proposal && r.proposal.expires_at <= now) throw new GovernanceRefusal(`proposal ${r.id} expired at ${r.proposal.expires_at.toISOString()}; run ga expire`);
+}
+
+/** The move of a pending file into another state, bytes unchanged. */
+function moveFiles(repo: Repo, r: ProposalRecord, to: ProposalState) {
+  return async (head: string | undefined) => {
+    const spec = `${head}:${proposalPath('pending', r.id)}`;
+    const obj = (await readObjects(repo, [spec])).get(spec);
+    if (!obj || obj.oid !== r.submittedBlob) throw new GovernanceRefusal(`proposal ${r.id} changed while deciding; look again with ga show ${r.id}`);
+    return [
+      { path: proposalPath('pending', r.id), remove: true },
+      { path: proposalPath(to, r.id), content: obj.content },
+    ];
+  };
+}
+
+/** Refuses early when the signing key is not a trusted approver: the approval would not count. */
+async function requireTrustedKey(gov: Governance, key: string): Promise<void> {
+  if (key.startsWith('key::')) return;
+  const path = key.startsWith('~/') ? homedir() + key.slice(1) : key;
+  let pub: string;
+  try {
+    pub = readFileSync(path.endsWith('.pub') ? path : `${path}.pub`, 'utf8');
+  } catch {
+    return; // ssh-keygen will judge
+  }
+  const [type, blob] = pub.trim().split(/\s+/);
+  const approvers = await gov.approvers();
+  if (!approvers.some((a) => a.keyType === type && a.key === blob)) {
+    throw new GovernanceRefusal(`your signing key (${key}) is not in the trusted ${APPROVERS_PATH}; an approver must add it in a signed commit first`);
+  }
+}
+
+export async function approveProposal(repo: Repo, ref: string, opts: { clock: Clock; reason?: string }): Promise<DecisionResult> {
+  const signer = await requireSigning(repo, 'ga approve');
+  const gov = await loadGovernance(repo);
+  const r = findProposal(gov, ref);
+  const now = opts.clock.now();
+  requirePending(r, now);
+  await requireTrustedKey(gov, signer.key!);
+  const actor = `human:${signer.email}`;
+  const agent = r.proposal?.agent;
+  const needed = r.proposal ? settingsFor(await gov.policyOf(r.submittedPolicyBlob), r.proposal.action_type).minApprovals : 1;
+  const before = distinctApprovers(r.approvals);
+  if (before.includes(signer.email)) throw new GovernanceRefusal(`you (${signer.email}) already approved ${r.id}; ${needed - before.length} more approver(s) needed`);
+  const title = r.proposal?.title ?? r.id;
+  if (before.length + 1 < needed) {
+    const event: GaEvent = { event: 'proposal-approval-recorded', actor, agent, proposal: r.id, blob: r.submittedBlob, reason: opts.reason };
+    const { commit } = await recordEvents(repo, {
+      subject: `record approval ${before.length + 1} of ${needed} for ${r.id}: ${title}`,
+      events: [event],
+      sign: true,
+      at: now,
+    });
+    return { id: r.id, commit, result: 'recorded', approvals: before.length + 1, needed };
+  }
+  const event: GaEvent = { event: 'proposal-approved', actor, agent, proposal: r.id, reason: opts.reason };
+  const { commit } = await recordEvents(repo, {
+    subject: `approve ${r.id}: ${title}`,
+    events: [event],
+    files: moveFiles(repo, r, 'approved'),
+    sign: true,
+    at: now,
+  });
+  return { id: r.id, commit, result: 'approved', approvals: before.length + 1, needed };
+}
+
+export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clock; reason: string }): Promise<DecisionResult> {
+  const signer = await requireSigning(repo, 'ga reject');
+  const gov = await loadGovernance(repo);
+  const r = findProposal(gov, ref);
+  if (r.state !== 'pending') throw new GovernanceRefusal(`proposal ${r.id} is in ${r.state ?? 'no state'}/, not pending; nothing to decide`);
+  const event: GaEvent = { event: 'proposal-rejected', actor: `human:${signer.email}`, agent: r.proposal?.agent, proposal: r.id, reason: opts.reason };
+  const { commit } = await recordEvents(repo, {
+    subject: `reject ${r.id}: ${r.proposal?.title ?? r.id}`,
+    events: [event],
+    files: moveFiles(repo, r, 'rejected'),
+    sign: true,
+    at: opts.clock.now(),
+  });
+  return { id: r.id, commit, result: 'rejected', approvals: 0, needed: 0 };
+}
+
+/** Moves every pending proposal past its expires_at to expired/, in one commit. */
+export async function expireProposals(repo: Repo, opts: { clock: Clock; actor: string }): Promise<string[]> {
+  const gov = await loadGovernance(repo);
+  const now = opts.clock.now();
+  const due = [...gov.proposals.values()].filter((r) => r.state === 'pending' && r.proposal && r.proposal.expires_at <= now);
+  if (due.length === 0) return [];
+  await recordEvents(repo, {
+    subject: due.length === 1 ? `expire ${due[0]!.id}: ${due[0]!.proposal!.title}` : `expire ${due.length} proposals`,
+    events: due.map((r) => ({ event: 'proposal-expired', actor: opts.actor, agent: r.proposal!.agent, proposal: r.id })),
+    files: async (head) => (await Promise.all(due.map((r) => moveFiles(repo, { ...r, submittedBlob: r.blob }, 'expired')(head)))).flat(),
+    at: now,
+  });
+  return due.map((r) => r.id);
+}

@@ -1,0 +1,73 @@
+// `ga propose`: validate a submission, apply the policy table, store it.
+import { recordEvents } from '../audit/record.js';
+import type { GaEvent } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import { GovernanceRefusal, UsageError } from '../errors.js';
+import { configGet, type Repo } from '../git/repo.js';
+import { loadGovernance } from '../history/replay.js';
+import { newProposalId } from '../names.js';
+import { decideOutcome } from '../policy/outcome.js';
+import { agentPath } from '../schema/agent.js';
+import { serializeProposal, submissionSchema, type Proposal } from '../schema/proposal.js';
+import { FileError, parseTomlText, validate } from '../schema/toml.js';
+import { proposalPath } from '../trust/governed.js';
+
+export interface SubmitResult {
+  proposal: Proposal;
+  state: 'pending' | 'approved';
+  commit: string;
+}
+
+/** Parses and checks a submission given as TOML text (exit 2 on any problem). */
+export function parseSubmission(text: string, file: string): ReturnType<typeof submissionSchema.parse> {
+  const data = parseTomlText(text, file);
+  for (const key of ['id', 'created_at'] as const) {
+    if (key in data) throw new FileError(file, undefined, undefined, `${key}: is assigned by ga; remove it from the submission`);
+  }
+  return validate(submissionSchema, data, file, text);
+}
+
+export async function submitProposal(repo: Repo, input: unknown, opts: { clock: Clock; file: string; text?: string }): Promise<SubmitResult> {
+  const sub = typeof input === 'string' ? parseSubmission(input, opts.file) : validate(submissionSchema, input, opts.file);
+  const envAgent = process.env.GA_AGENT;
+  if (envAgent && sub.agent !== envAgent) {
+    throw new GovernanceRefusal(`agent ${envAgent} may only propose as itself, not as ${sub.agent}`);
+  }
+  const gov = await loadGovernance(repo);
+  if (!gov.trusted.has(agentPath(sub.agent))) {
+    throw new UsageError(`${opts.file}: agent: "${sub.agent}" has no trusted ${agentPath(sub.agent)}; add the agent in a signed commit first`);
+  }
+  const policy = await gov.policy();
+  const outcome = decideOutcome(policy, sub);
+  const now = opts.clock.now();
+  const actor = envAgent ? `agent:${envAgent}` : `human:${(await configGet(repo, 'user.email')) ?? 'unknown'}`;
+
+  if (outcome.kind === 'refused') {
+    const event: GaEvent = { event: 'flag-self-approval', actor, agent: sub.agent, reason: outcome.why, detail: { action_type: sub.action_type, title: sub.title } };
+    await recordEvents(repo, { subject: `flag self-approval by ${sub.agent}: ${sub.title}`, events: [event], at: now });
+    throw new GovernanceRefusal(`refused: ${outcome.why}; submit it with requires_approval = true and a human will decide (flagged in the audit trail)`);
+  }
+
+  const created = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  const latest = created.getTime() + outcome.settings.expiresAfterMs;
+  if (sub.expires_at && (sub.expires_at.getTime() <= now.getTime() || sub.expires_at.getTime() > latest)) {
+    throw new UsageError(`${opts.file}: expires_at: must be in the future and no later than ${new Date(latest).toISOString()} (the policy's expires_after for ${sub.action_type})`);
+  }
+  const proposal: Proposal = {
+    id: newProposalId(now),
+    ...sub,
+    requires_approval: outcome.requiresApproval,
+    created_at: created,
+    expires_at: sub.expires_at ?? new Date(latest),
+  };
+  const state = outcome.kind === 'auto-approved' ? 'approved' : 'pending';
+  const events: GaEvent[] = [{ event: 'proposal-submitted', actor, agent: proposal.agent, proposal: proposal.id }];
+  if (state === 'approved') events.push({ event: 'proposal-auto-approved', actor, agent: proposal.agent, proposal: proposal.id });
+  const { commit } = await recordEvents(repo, {
+    subject: `propose ${proposal.id}${state === 'approved' ? ' (auto-approved)' : ''}: ${proposal.title}`,
+    events,
+    files: () => [{ path: proposalPath(state, proposal.id), content: serializeProposal(proposal) }],
+    at: now,
+  });
+  return { proposal, state, commit };
+}

@@ -1,0 +1,16 @@
+// Field types shared by the governance file schemas.
+import * as z from 'zod';
+import { ACTION_TYPE, AGENT_ID, DURATION, PROPOSAL_ID } from '../names.js';
+
+export const agentId = z.string().regex(AGENT_ID, 'expected an agent id: 1-64 of a-z 0-9 _ - starting with a letter or digit');
+export const actionType = z.string().regex(ACTION_TYPE, 'expected an action type: 1-64 of a-z 0-9 _ - starting with a letter or digit');
+export const proposalId = z.string().regex(PROPOSAL_ID, 'expected a proposal id: a-z 0-9 and -');
+export const duration = z.string().regex(DURATION, 'expected a duration such as "90s", "30m", "24h" (units ms s m h d)');
+export const usd = z.number().nonnegative('expected a non-negative number of US dollars');
+
+/** An RFC 3339 date-time with an offset (TOML offset date-time). */
+export const instant = z
+  .date({ error: 'expected an RFC 3339 date-time with offset, such as 2026-11-24T10:00:00Z' })
+  .refine((d) => !Number.isNaN(d.getTime()) && !(d as { isLocal?: () => boolean }).isLocal?.(), {
+    message: 'expected an RFC 3339 date-time with offset (Z or +hh:mm), such as 2026-11-24T10:00:00Z',
+  });

@@ -1,0 +1,45 @@
+// Locks on files and on the whole repository (proper-lockfile, mkdir-based).
+// Every write to git and to an append-only file happens under one of these.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { GovernanceRefusal } from '../errors.js';
+import type { Repo } from '../git/repo.js';
+
+const RETRIES = { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 25, randomize: true };
+
+/** Runs `fn` holding the lock on `target` (which need not exist). */
+export async function withLock<T>(target: string, fn: () => Promise<T>, opts: { stale?: number } = {}): Promise<T> {
+  mkdirSync(dirname(target), { recursive: true });
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, {
+      realpath: false,
+      lockfilePath: `${target}.lock`,
+      retries: RETRIES,
+      stale: opts.stale ?? 10_000,
+      onCompromised: (err) => {
+        compromised = err; // reported after fn; never thrown from a timer
+      },
+    });
+  } catch (e) {
+    throw new GovernanceRefusal(`could not take the lock ${target}.lock (${(e as Error).message}); another ga process holds it, try again`);
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+    if (compromised) process.emitWarning(`lock ${target}.lock was compromised: ${compromised.message}`);
+  }
+}
+
+/** The runtime directory of a repository: locks, heartbeats, caches. Never committed. */
+export function runtimeDir(repo: Repo): string {
+  return join(repo.root, '.ga');
+}
+
+/** One lock for every git write in a repository. */
+export function withRepoLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
+  return withLock(join(runtimeDir(repo), 'repo'), fn);
+}
