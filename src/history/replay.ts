@@ -29,6 +29,8 @@ export interface Governance {
   repo: Repo;
   head: string;
   root: TrustRoot;
+  /** The trust root commit itself. */
+  rootCommit: Commit;
   /** First-parent commits after the root, oldest first. */
   commits: Commit[];
   /** Trusted version of each governed path at HEAD. */
@@ -43,6 +45,8 @@ export interface Governance {
   policyOf(blob: string | undefined): Promise<Policy>;
   /** The trusted approvers at HEAD. */
   approvers(): Promise<Approver[]>;
+  /** Judges a commit's signature against the approvers trusted at its parent. */
+  signatureOf(commit: Commit): Promise<SignatureResult>;
 }
 
 /** The policy used when the trusted one is missing or malformed: nothing is automatic. */
@@ -132,6 +136,7 @@ export async function loadGovernance(repo: Repo): Promise<Governance> {
     parent = c.id;
   }
 
+  const [rootCommit] = await firstParentLog(repo, [root.commit], ['-n', '1']);
   const blobs = new BlobReader(repo);
   const judge = new SignatureJudge(repo, blobs);
   const trusted = new Map<string, TrustedFile>();
@@ -141,9 +146,12 @@ export async function loadGovernance(repo: Repo): Promise<Governance> {
     else tracker.atRoot(e.path, e.oid, e.mode, root.commit);
   }
 
+  const rootApprovers = trusted.get(APPROVERS_PATH)?.blob;
   const untrusted: UntrustedChange[] = [];
+  const approversAtParent = new Map<string, string | undefined>();
   for (const c of commits) {
     const approversBlob = trusted.get(APPROVERS_PATH)?.blob;
+    approversAtParent.set(c.id, approversBlob);
     const policyBlob = trusted.get(POLICY_PATH)?.blob;
     const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
     const touchesProposals = c.changes.some((ch) => ch.path.startsWith('proposals/'));
@@ -174,6 +182,7 @@ export async function loadGovernance(repo: Repo): Promise<Governance> {
     repo,
     head,
     root,
+    rootCommit: rootCommit!,
     commits,
     trusted,
     untrusted,
@@ -185,5 +194,7 @@ export async function loadGovernance(repo: Repo): Promise<Governance> {
     policy: () => blobs.policyOf(trusted.get(POLICY_PATH)?.blob),
     policyOf: (blob) => blobs.policyOf(blob),
     approvers: () => blobs.approversOf(trusted.get(APPROVERS_PATH)?.blob),
+    // The root is judged by the approvers it itself lists: it is trusted by pin.
+    signatureOf: (c) => judge.judge(c, c.id === root.commit ? rootApprovers : approversAtParent.get(c.id)),
   };
 }
