@@ -9,6 +9,9 @@ import { InternalError, UsageError } from '../errors.js';
 
 let sshKeygenPath: string | undefined;
 
+/** GA_TRACE=1 prints every program ga starts, with its duration, on stderr. */
+const TRACE = Boolean(process.env.GA_TRACE);
+
 /** Absolute path of ssh-keygen, looked up once on PATH. */
 export function sshKeygen(): string {
   if (sshKeygenPath) return sshKeygenPath;
@@ -83,6 +86,7 @@ export interface RunOptions {
 }
 
 export function runProgram(file: string, args: string[], opts: RunOptions & { baseEnv?: NodeJS.ProcessEnv }): Promise<RunResult> {
+  const started = TRACE ? performance.now() : 0;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: opts.cwd,
@@ -96,6 +100,7 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
     child.on('error', (e) => reject(new InternalError(`could not start ${file}: ${e.message}`)));
     child.stdin.on('error', () => undefined); // the program may exit before reading
     child.on('close', (code) => {
+      if (TRACE) process.stderr.write(`ga trace: ${(performance.now() - started).toFixed(1)} ms  ${file.split('/').pop()} ${args.filter((a, i) => a !== '-c' && args[i - 1] !== '-c').join(' ').slice(0, 120)}\n`);
       const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code !== 0 && !opts.allowFailure) {
         const first = result.stderr.trim().split('\n')[0] ?? '';
