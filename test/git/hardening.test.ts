@@ -90,6 +90,10 @@ describe('programs planted in .git', () => {
     expect(readdirSync(marks)).toEqual([]);
     // The decision really was signed, with the real ssh-keygen.
     expect(git(repo, 'cat-file', '-p', 'HEAD~2')).toContain('BEGIN SSH SIGNATURE');
+    // Control: the planted programs are live for plain git.
+    git(repo, 'status', '--porcelain');
+    git(repo, 'commit', '--allow-empty', '--no-gpg-sign', '-qm', 'plain commit');
+    expect(readdirSync(marks)).toEqual(expect.arrayContaining(['hook-post-commit', 'hook-pre-commit', 'fsmonitor']));
   });
 });
 

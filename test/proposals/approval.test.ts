@@ -177,7 +177,7 @@ describe('approvals that do not count', () => {
     git(repo, 'add', HOOK);
     git(repo, 'mv', pending(id), approved(id));
     commitSigned(repo, `approve ${id}`);
-    expect(git(repo, 'show', '--name-only', '--format=', 'HEAD').split('\n').sort()).toEqual([HOOK, approved(id), pending(id)].sort());
+    expect(git(repo, 'show', '--no-renames', '--name-only', '--format=', 'HEAD').split('\n').sort()).toEqual([HOOK, approved(id), pending(id)].sort());
     await expectRefused(repo, id);
 
     // The hook change rode along with a decision: it never became the trusted version.
@@ -209,7 +209,7 @@ describe('approvals that do not count', () => {
 
     git(repo, 'mv', pending(id), approved(id));
     commitSigned(repo, `approve ${id}`);
-    expect(git(repo, 'show', '--name-status', '--format=', 'HEAD').split('\n').sort()).toEqual([`A\t${approved(id)}`, `D\t${pending(id)}`]);
+    expect(git(repo, 'show', '--no-renames', '--name-status', '--format=', 'HEAD').split('\n').sort()).toEqual([`A\t${approved(id)}`, `D\t${pending(id)}`]);
     await expectRefused(repo, id);
   });
 
@@ -325,7 +325,7 @@ describe('approvals that count (positive controls)', () => {
     sb.as('alice');
     git(repo, 'mv', pending(id), approved(id));
     commitSigned(repo, `approve ${id}`);
-    expect(git(repo, 'show', '--name-status', '--format=', 'HEAD').split('\n').sort()).toEqual([`A\t${approved(id)}`, `D\t${pending(id)}`]);
+    expect(git(repo, 'show', '--no-renames', '--name-status', '--format=', 'HEAD').split('\n').sort()).toEqual([`A\t${approved(id)}`, `D\t${pending(id)}`]);
     const shown = await showJson(repo, id);
     expect(shown.approval!.valid).toBe(true);
     await expectExecuted(repo, id);
