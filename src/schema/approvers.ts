@@ -24,7 +24,7 @@ const KEY_TYPES = new Set([
 ]);
 const TIMESTAMP = /^\d{8}(\d{4}(\d{2})?)?Z?$/;
 const optionSchema = z.union([
-  z.object({ name: z.literal('cert-authority'), value: z.undefined() }),
+  z.object({ name: z.literal('cert-authority'), value: z.undefined().optional() }),
   z.object({ name: z.literal('namespaces'), value: z.string().min(1) }),
   z.object({ name: z.enum(['valid-after', 'valid-before']), value: z.string().regex(TIMESTAMP) }),
 ]);
