@@ -14,7 +14,7 @@ export interface SigningSetup {
 
 const HOW = 'git config --global gpg.format ssh && git config --global user.signingkey ~/.ssh/id_ed25519.pub';
 
-export async function signingSetup(repo: Repo): Promise<SigningSetup> {
+export async function signingSetup(repo: Repo | string): Promise<SigningSetup> {
   const [format, key, email] = await Promise.all([
     configGet(repo, 'gpg.format'),
     configGet(repo, 'user.signingkey'),

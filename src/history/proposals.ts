@@ -178,7 +178,7 @@ export class ProposalTracker {
     const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && !AUDIT.test(ch.path));
     if (others.length) return `the decision commit also changes ${others[0]!.path}`;
     if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
-    if (c.committedAt > r.proposal.expires_at) return `approved after it expired at ${r.proposal.expires_at.toISOString()}`;
+    if (c.committedAt >= r.proposal.expires_at) return `approved after it expired at ${r.proposal.expires_at.toISOString()}`;
     return undefined;
   }
 
@@ -200,7 +200,7 @@ export class ProposalTracker {
         : r.state !== 'pending' || r.decided ? 'the proposal is not pending'
         : t.blob !== r.submittedBlob || r.blob !== r.submittedBlob ? 'Ga-Blob does not match the submitted file'
         : others.length ? `the commit also changes ${others[0]!.path}`
-        : r.proposal && c.committedAt > r.proposal.expires_at ? 'after expiry'
+        : r.proposal && c.committedAt >= r.proposal.expires_at ? 'after expiry'
         : undefined;
       r.steps.push({ commit: c.id, at: c.committedAt, kind: 'approval-recorded', principal: sig.principal, valid: !why, why });
       if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });

@@ -52,6 +52,15 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
   if (process.env.GA_AGENT) throw new GovernanceRefusal('ga init refused: GA_AGENT is set, and ga never signs inside an agent process');
   const target = resolve(dir);
   mkdirSync(target, { recursive: true });
+  const signing = await signingSetup(target);
+  const approverLine = signing.ok ? `${signing.email} namespaces="git" ${publicKeyLine(signing.key!)}` : undefined;
+  const files = plannedFiles(approverLine);
+
+  // Pass one: every collision is listed and nothing is written, not even .git.
+  const collisions = files.map((f) => f.path).filter((p) => existsSync(join(target, p)));
+  if (collisions.length) {
+    throw new UsageError(`ga init would overwrite ${collisions.length} file(s) in ${target}: ${collisions.join(', ')}; move them away or init elsewhere (nothing was written)`);
+  }
   if (!existsSync(join(target, '.git'))) {
     const inside = await git(['rev-parse', '--show-toplevel'], { cwd: target, allowFailure: true });
     if (inside.code !== 0 || resolve(inside.stdout.toString().trim()) !== target) {
@@ -59,15 +68,6 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
     }
   }
   const repo = await openRepo(target);
-  const signing = await signingSetup(repo);
-  const approverLine = signing.ok ? `${signing.email} namespaces="git" ${publicKeyLine(signing.key!)}` : undefined;
-  const files = plannedFiles(approverLine);
-
-  // Pass one: every collision is listed and nothing is written.
-  const collisions = files.map((f) => f.path).filter((p) => existsSync(join(repo.root, p)));
-  if (collisions.length) {
-    throw new UsageError(`ga init would overwrite ${collisions.length} file(s) in ${repo.root}: ${collisions.join(', ')}; move them away or init elsewhere (nothing was written)`);
-  }
   const gitignore = join(repo.root, '.gitignore');
   const ignoreText = existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : '';
   if (!ignoreText.split('\n').some((l) => l.trim() === t.GITIGNORE_LINE)) {

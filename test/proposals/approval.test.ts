@@ -233,8 +233,10 @@ describe('approvals that do not count', () => {
     const forged = 'zz-forged';
     writeFileSync(join(repo, approved(forged)), readFileSync(join(repo, approved(id)), 'utf8').replace(`id = "${id}"`, `id = "${forged}"`));
     expect(readFileSync(join(repo, approved(forged)), 'utf8')).toContain(`id = "${forged}"`);
-    git(repo, 'add', approved(copy), approved(forged));
+    git(repo, 'add', approved(copy));
     commitUnsigned(repo, 'copy an approval');
+    git(repo, 'add', approved(forged));
+    commitUnsigned(repo, 'copy an approval under its new id');
     await expectRefused(repo, copy);
     await expectRefused(repo, forged);
   });
@@ -282,6 +284,20 @@ describe('approvals that do not count', () => {
     expect(git(repo, 'cat-file', '-p', 'HEAD')).toContain('BEGIN SSH SIGNATURE');
     await expectRefused(repo, id);
     expect((await showJson(repo, id)).approval!.why).toMatch(/expir/i);
+  });
+
+  it('a signed move dated exactly at expires_at is not before expiry and does not count', async () => {
+    const repo = await initRepo(sb);
+    const t0 = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const iso = (ms: number) => new Date(t0.getTime() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const id = await submit(repo, `expires_at = ${iso(3_600_000)}\n${PUBLISH}`, fixedClock(iso(0)));
+    sb.as('alice');
+    expect((await gaApprove(repo, id, fixedClock(iso(3_600_000)))).code).toBe(1);
+    git(repo, 'mv', pending(id), approved(id));
+    const date = iso(3_600_000);
+    gitWithEnv(repo, { GIT_COMMITTER_DATE: date, GIT_AUTHOR_DATE: date }, 'commit', '-q', '-S', '-m', `approve ${id}`);
+    expect(git(repo, 'log', '-1', '--format=%cI')).toBe(date.replace('Z', '+00:00'));
+    await expectRefused(repo, id);
   });
 
   it('a proposal created by an earlier clock and approved by hand after its expiry does not count', async () => {
@@ -357,6 +373,16 @@ describe('approvals that count (positive controls)', () => {
     const shown = await showJson(repo, id);
     expect(shown.approval!.valid).toBe(true);
     await expectExecuted(repo, id);
+
+    // The final move of a quorum may be a human's own signed git mv.
+    const other = await submit(repo);
+    sb.as('alice');
+    expect((await gaApprove(repo, other)).code).toBe(0);
+    sb.as('bob');
+    git(repo, 'mv', pending(other), approved(other));
+    commitSigned(repo, `approve ${other}`);
+    expect((await showJson(repo, other)).approval!.valid).toBe(true);
+    await expectExecuted(repo, other);
   });
 });
 
@@ -399,6 +425,10 @@ describe('what runs is only the trusted version', () => {
     expect((await showJson(repo, id)).approval!.valid).toBe(true);
     await expectExecuted(repo, id);
     expect(existsSync(marker)).toBe(false);
+
+    // The trap is real: plain git does run the planted program.
+    git(repo, 'commit', '-q', '--allow-empty', '-S', '-m', 'plain git signs with the planted program');
+    expect(existsSync(marker)).toBe(true);
   });
 
   it('hooks planted in .git/hooks never run during ga propose, approve, execute', async () => {
@@ -413,5 +443,9 @@ describe('what runs is only the trusted version', () => {
     expect((await gaApprove(repo, id)).code).toBe(0);
     await expectExecuted(repo, id);
     expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
+
+    // The trap is real: plain git runs the planted hooks.
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', 'plain git runs hooks');
+    expect(readFileSync(marker, 'utf8')).toContain('post-commit');
   });
 });
