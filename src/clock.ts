@@ -8,5 +8,6 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /** RFC 3339 in UTC, second precision (what TOML and the audit log carry). */
 export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // A fresh Date: a TOML date keeps its original offset in toISOString().
+  return new Date(d.getTime()).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -10,7 +10,12 @@ export interface Repo {
   root: string;
   /** Absolute path of the .git directory. */
   gitDir: string;
+  /** git config as read once for this command (see readConfig). */
+  config?: Promise<ConfigSnapshot>;
 }
+
+/** Every config value with its scope; the last one of a key wins, as in git. */
+export type ConfigSnapshot = Map<string, { value: string; scope: string }>;
 
 export async function openRepo(dir: string): Promise<Repo> {
   const cwd = resolve(dir);
@@ -96,16 +101,34 @@ export async function listTree(repo: Repo, commit: string, prefixes: string[] = 
     });
 }
 
-/** A config value; `local` reads only the repository's own .git/config. */
+/** All of git config in one process: `config --list --show-scope -z`. */
+async function readConfig(cwd: string): Promise<ConfigSnapshot> {
+  const r = await git(['config', '--list', '--show-scope', '-z'], { cwd, allowFailure: true });
+  const parts = r.stdout.toString('utf8').split('\0');
+  const snapshot: ConfigSnapshot = new Map();
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const entry = parts[i + 1]!;
+    const nl = entry.indexOf('\n');
+    const key = (nl < 0 ? entry : entry.slice(0, nl)).toLowerCase();
+    snapshot.set(key, { value: nl < 0 ? 'true' : entry.slice(nl + 1), scope: parts[i]! });
+  }
+  return snapshot;
+}
+
+/**
+ * A config value; `local` takes it only from the repository's own
+ * .git/config. A Repo reads its config once per command.
+ */
 export async function configGet(repo: Repo | string, key: string, scope: 'any' | 'local' = 'any'): Promise<string | undefined> {
-  const cwd = typeof repo === 'string' ? repo : repo.root;
-  const args = ['config', ...(scope === 'local' ? ['--local'] : []), '--get', key];
-  const r = await git(args, { cwd, allowFailure: true });
-  return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+  const snapshot = typeof repo === 'string' ? await readConfig(repo) : await (repo.config ??= readConfig(repo.root));
+  const entry = snapshot.get(key.toLowerCase());
+  if (!entry || (scope === 'local' && entry.scope !== 'local')) return undefined;
+  return entry.value;
 }
 
 export async function configSetLocal(repo: Repo, key: string, value: string): Promise<void> {
   await git(['config', '--local', key, value], { cwd: repo.root });
+  repo.config = undefined;
 }
 
 /**

@@ -116,7 +116,7 @@ export class SignatureJudge {
     if (cached) return cached;
     const signed = (await readCommitSignatures(this.repo, [commit.id])).get(commit.id);
     const result = await verifySignature(signed, await this.blobs.approversOf(approversBlob), commit.committedAt);
-    const valid = result.status === 'good' && result.principal?.startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
+    const valid = result.status === 'good' && result.principal?.toLowerCase().startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
     this.cache.set(commit.id, key, valid);
     return valid;
   }

@@ -9,7 +9,7 @@ import { newProposalId } from '../names.js';
 import { decideOutcome } from '../policy/outcome.js';
 import { agentPath } from '../schema/agent.js';
 import { serializeProposal, submissionSchema, type Proposal } from '../schema/proposal.js';
-import { FileError, parseTomlText, validate } from '../schema/toml.js';
+import { FileError, locateKey, parseTomlText, validate } from '../schema/toml.js';
 import { proposalPath } from '../trust/governed.js';
 
 export interface SubmitResult {
@@ -22,7 +22,7 @@ export interface SubmitResult {
 export function parseSubmission(text: string, file: string): ReturnType<typeof submissionSchema.parse> {
   const data = parseTomlText(text, file);
   for (const key of ['id', 'created_at'] as const) {
-    if (key in data) throw new FileError(file, undefined, undefined, `${key}: is assigned by ga; remove it from the submission`);
+    if (key in data) throw new FileError(file, locateKey(text, [key]), undefined, `${key}: is assigned by ga; remove it from the submission`);
   }
   return validate(submissionSchema, data, file, text);
 }
@@ -58,7 +58,7 @@ export async function submitProposal(repo: Repo, input: unknown, opts: { clock: 
     ...sub,
     requires_approval: outcome.requiresApproval,
     created_at: created,
-    expires_at: sub.expires_at ?? new Date(latest),
+    expires_at: new Date(sub.expires_at?.getTime() ?? latest),
   };
   const state = outcome.kind === 'auto-approved' ? 'approved' : 'pending';
   const events: GaEvent[] = [{ event: 'proposal-submitted', actor, agent: proposal.agent, proposal: proposal.id }];

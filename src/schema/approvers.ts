@@ -46,7 +46,7 @@ export function parseApprovers(text: string, file = APPROVERS_PATH): Approver[] 
     if (/[,*?!]/.test(principal)) {
       fail(principalTok!.column, `principal "${principal}" must be one literal email (no lists, no wildcards)`);
     }
-    if (principal.startsWith('agent:')) {
+    if (principal.toLowerCase().startsWith('agent:')) {
       fail(principalTok!.column, `principal "${principal}" names an agent; agents may never be approvers`);
     }
     let idx = 0;
