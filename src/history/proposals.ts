@@ -175,7 +175,8 @@ export class ProposalTracker {
     if (sig.status !== 'good') return `the decision commit is not signed by a trusted approver (${sig.status}${sig.detail ? `: ${sig.detail}` : ''})`;
     if (to.newMode !== '100644') return 'the approved file is not a regular file';
     if (from.oldBlob !== r.submittedBlob || to.newBlob !== r.submittedBlob) return 'the file differs from the one submitted';
-    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && !AUDIT.test(ch.path));
+    const own = r.proposal ? `audit/${r.proposal.agent}.jsonl` : undefined;
+    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && ch.path !== own);
     if (others.length) return `the decision commit also changes ${others[0]!.path}`;
     if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
     if (c.committedAt >= r.proposal.expires_at) return `approved after it expired at ${r.proposal.expires_at.toISOString()}`;

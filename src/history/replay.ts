@@ -127,21 +127,30 @@ export async function loadGovernance(repo: Repo): Promise<Governance> {
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   await assertHistoryIsWhole(repo);
   const root = await findTrustRoot(repo);
-  const commits = root.commit === head ? [] : await firstParentLog(repo, [`${root.commit}..${head}`]);
+  // One log from the root (its parents excluded) to HEAD; the root comes first.
+  const [rootCommit, ...commits] = await firstParentLog(repo, [head, `^${root.commit}^@`]);
   let parent = root.commit;
+  if (rootCommit?.id !== root.commit) parent = '';
   for (const c of commits) {
-    if (c.parents[0] !== parent) {
-      throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.commit.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
-    }
+    if (c.parents[0] !== parent) break;
     parent = c.id;
   }
-
-  const [rootCommit] = await firstParentLog(repo, [root.commit], ['-n', '1']);
+  if (parent !== head) {
+    throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.commit.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
+  }
   const blobs = new BlobReader(repo);
   const judge = new SignatureJudge(repo, blobs);
   const trusted = new Map<string, TrustedFile>();
   const tracker = new ProposalTracker(blobs);
-  for (const e of await listTree(repo, root.commit, ['policies', 'agents', 'proposals'])) {
+  const rootTree = await listTree(repo, root.commit, ['policies', 'agents', 'proposals']);
+  // Every blob the replay may parse, read in one process.
+  await blobs.preload([
+    ...rootTree.filter((e) => e.path.startsWith('proposals/') || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid),
+    ...commits.flatMap((c) => c.changes)
+      .filter((ch) => ch.status !== 'D' && (ch.path.startsWith('proposals/') || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH))
+      .map((ch) => ch.newBlob),
+  ]);
+  for (const e of rootTree) {
     if (isGovernedPath(e.path)) trusted.set(e.path, { blob: e.oid, mode: e.mode });
     else tracker.atRoot(e.path, e.oid, e.mode, root.commit);
   }
