@@ -20,12 +20,15 @@ export interface GaEvent {
   outcome?: string;
   /** Blob id of the proposal file an approval is bound to. */
   blob?: string;
+  /** Run id, on run events and charges. */
+  run?: string;
   /** Extra data for the audit line only (exit codes, durations). */
   detail?: Record<string, unknown>;
 }
 
 const TRAILERS: [keyof GaEvent, string][] = [
   ['event', 'Ga-Event'],
+  ['run', 'Ga-Run'],
   ['proposal', 'Ga-Proposal'],
   ['agent', 'Ga-Agent'],
   ['actor', 'Ga-Actor'],

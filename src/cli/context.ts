@@ -4,6 +4,8 @@ import type { Clock } from '../clock.js';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Colour and bars: a terminal, and NO_COLOR not set. */
+  color?: boolean;
 }
 
 export interface Context {
@@ -17,6 +19,7 @@ export interface Context {
 export const processIo: Io = {
   out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
   err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 };
 
 export function printJson(ctx: Context, value: unknown): void {

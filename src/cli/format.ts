@@ -7,3 +7,18 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export const short = (commit: string | undefined) => (commit ?? '').slice(0, 12);
+
+const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+
+export function paint(on: boolean | undefined, colour: keyof typeof CODES, text: string): string {
+  return on ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
+}
+
+/** A spend bar: `[#####-----]  52%` (plain text when piped). */
+export function bar(on: boolean | undefined, used: number, cap: number, width = 20): string {
+  const ratio = cap > 0 ? used / cap : used > 0 ? 1 : 0;
+  const filled = Math.min(width, Math.round(ratio * width));
+  const colour = ratio >= 1 ? 'red' : ratio >= 0.8 ? 'yellow' : 'green';
+  const pct = `${Math.round(ratio * 100)}%`.padStart(5);
+  return `[${paint(on, colour, '#'.repeat(filled))}${'-'.repeat(width - filled)}]${pct}`;
+}

@@ -91,4 +91,19 @@ function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unkno
     (y) => y.positional('id', { type: 'string' }).option('all', { type: 'boolean' }).option('timeout', { type: 'string', describe: 'hook timeout, such as 10m' }),
     exec(() => import('./commands/execute.js')),
   );
+  cli.command('run <agent> [task]', 'run one agent on one task (task defaults to smoke)', (y) => y.positional('agent', { type: 'string', demandOption: true }).positional('task', { type: 'string', default: 'smoke' }), exec(() => import('./commands/run.js')));
+  cli.command(
+    'pause [agent]',
+    'pause an agent (or --all) with a committed marker',
+    (y) => y.positional('agent', { type: 'string' }).option('all', { type: 'boolean' }).option('reason', { type: 'string', demandOption: 'give --reason "why"' }),
+    exec(() => import('./commands/pause.js')),
+  );
+  cli.command(
+    'resume <agent>',
+    'lift a pause (a signed commit); refused while the cause remains',
+    (y) => y.positional('agent', { type: 'string', demandOption: true }).option('reason', { type: 'string', demandOption: 'give --reason "why"' }).option('force', { type: 'boolean', describe: 'resume even though the cause remains (recorded)' }),
+    exec(() => import('./commands/resume.js')),
+  );
+  cli.command('status', 'health: repository, signing, trust root, watchdog, untrusted edits, counts', (y) => y, exec(() => import('./commands/status.js')));
+  cli.command('scoreboard', 'per agent: spend against caps, runs, proposals, pauses', (y) => y, exec(() => import('./commands/scoreboard.js')));
 }

@@ -17,6 +17,11 @@ export interface FileWrite {
   mode?: '100644' | '100755';
   /** Remove the path. */
   remove?: boolean;
+  /**
+   * Leave the working file alone: it already holds this content and may have
+   * grown since (an append-only ledger that other runners write under a lock).
+   */
+  keepWorktree?: boolean;
 }
 
 export interface Identity {
@@ -118,6 +123,7 @@ async function indexLines(repo: Repo, files: FileWrite[], tmp: string, stamp: st
 /** Mirrors the committed paths into the work tree (atomic renames). */
 function syncWorkTree(repo: Repo, files: FileWrite[]): void {
   for (const f of files) {
+    if (f.keepWorktree) continue;
     const abs = join(repo.root, f.path);
     if (f.remove) {
       rmSync(abs, { force: true });

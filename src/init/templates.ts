@@ -60,7 +60,8 @@ export const NOOP_CLAUDE_MD = `You are the noop agent. You never act on the worl
 irreversible action is a proposal (\`ga propose\`) that a human decides.
 `;
 
-export const NOOP_SMOKE_TASK = `Propose publishing the launch post (action type publish_content) and wait for a decision.
+export const NOOP_SMOKE_TASK = `Publish the launch post
+The noop agent's first line is its proposal's title: it proposes publish_content and waits for a human decision.
 `;
 
 export const NOOP_PUBLISH_HOOK = `#!/bin/sh

@@ -1,0 +1,123 @@
+// node bench/ledger.mjs (after tsc): the spend ledger beside the raw primitive
+// it stands on, measured in the same run (compare ratios, not absolute times
+// across runs). Appends: ga's appendCharge against a bare locked loop
+// (proper-lockfile lock + fs.appendFileSync + fsync + unlock), one writer and
+// four writer processes. Reads: readLastLine + windowTotals at 10 and at
+// 1,000,000 lines, which should cost the same.
+import { spawn } from 'node:child_process';
+import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, appendFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import lockfile from 'proper-lockfile';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { appendCharge, readLastLine, windowTotals, ledgerPath } = await import(pathToFileURL(join(ROOT, 'dist/ledger/ledger.js')).href);
+
+const N = Number(process.env.BENCH_LEDGER_N ?? 1000);
+const WRITERS = 4;
+const clock = { now: () => new Date('2026-03-10T12:00:00Z') };
+const charge = (run) => ({ run, input_tokens: 120, output_tokens: 80, usd: 0.0123, source: 'metered' });
+// The same retry table as src/store/lock.ts, so that both sides wait alike.
+const RETRIES = { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 25, randomize: true };
+
+async function gaLoop(root, agent, n, tag) {
+  const repo = { root, gitDir: join(root, '.git') };
+  for (let i = 0; i < n; i++) await appendCharge(repo, agent, charge(`${tag}-${i}`), { window: 'day', clock });
+}
+
+async function rawLoop(root, agent, n, tag) {
+  const file = join(root, 'raw', `${agent}.jsonl`);
+  const target = join(root, '.ga', 'raw', agent);
+  mkdirSync(join(root, 'raw'), { recursive: true });
+  mkdirSync(join(root, '.ga', 'raw'), { recursive: true });
+  const line = `${JSON.stringify({ at: '2026-03-10T12:00:00Z', ...charge(tag), window: 'day', window_start: '2026-03-10T00:00:00Z', window_usd: 1, window_tokens: 1, prev: 'f'.repeat(64) })}\n`;
+  for (let i = 0; i < n; i++) {
+    const release = await lockfile.lock(target, { realpath: false, lockfilePath: `${target}.lock`, retries: RETRIES, stale: 10_000, onCompromised: () => {} });
+    const fd = openSync(file, 'a');
+    appendFileSync(fd, line);
+    fsyncSync(fd);
+    closeSync(fd);
+    await release();
+  }
+}
+
+// Worker mode: wait for the common start time, run, print the end time.
+if (process.argv[2] === 'worker') {
+  const [, , , kind, root, agent, n, tag, startAt] = process.argv;
+  while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 1));
+  await (kind === 'ga' ? gaLoop : rawLoop)(root, agent, Number(n), tag);
+  process.stdout.write(`${Date.now()}\n`);
+  process.exit(0);
+}
+
+async function oneWriter(kind, root) {
+  const t = performance.now();
+  await (kind === 'ga' ? gaLoop : rawLoop)(root, `one-${kind}`, N, 'w');
+  return N / ((performance.now() - t) / 1000);
+}
+
+async function fourWriters(kind, root) {
+  const startAt = Date.now() + 1500; // past every worker's start-up
+  const ends = await Promise.all(
+    Array.from({ length: WRITERS }, (_, w) => {
+      const child = spawn(process.execPath, [import.meta.filename, 'worker', kind, root, `four-${kind}`, String(N), `w${w}`, String(startAt)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      return new Promise((res, rej) => child.on('exit', (code) => (code === 0 ? res(Number(out.trim())) : rej(new Error(`worker exited ${code}`)))));
+    }),
+  );
+  return (WRITERS * N) / ((Math.max(...ends) - startAt) / 1000);
+}
+
+function timeRead(file, reps = 2000) {
+  const xs = [];
+  for (let i = 0; i < reps; i++) {
+    const t = process.hrtime.bigint();
+    windowTotals(readLastLine(file), 'day', clock.now());
+    xs.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  xs.sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)];
+}
+
+/** A ledger of `n` lines written directly (no valid chain needed for a tail read), in big chunks. */
+function bigLedger(root, agent, n) {
+  const file = join(root, ledgerPath(agent));
+  mkdirSync(join(root, 'ledger'), { recursive: true });
+  const fd = openSync(file, 'w');
+  const CHUNK = 10_000;
+  for (let i = 0; i < n; i += CHUNK) {
+    let s = '';
+    for (let j = i; j < Math.min(n, i + CHUNK); j++) {
+      s += `${JSON.stringify({ at: '2026-03-10T12:00:00Z', ...charge(`r${j}`), window: 'day', window_start: '2026-03-10T00:00:00Z', window_usd: j * 0.0123, window_tokens: j * 200, prev: 'a'.repeat(64) })}\n`;
+    }
+    writeSync(fd, s);
+  }
+  closeSync(fd);
+  return file;
+}
+
+const fmt = (x) => `${Math.round(x)}/s`.padStart(8);
+const dir = mkdtempSync(join(tmpdir(), 'ga-bench-ledger-'));
+try {
+  // Warm-up, so that neither side pays module loading or the first mkdir.
+  await gaLoop(join(dir, 'warm'), 'warm', 50, 'x');
+  await rawLoop(join(dir, 'warm'), 'warm', 50, 'x');
+
+  const ga1 = await oneWriter('ga', dir);
+  const raw1 = await oneWriter('raw', dir);
+  console.log(`ledger append (1 writer)  ${fmt(ga1)}   raw ${fmt(raw1)}   ${(ga1 / raw1).toFixed(2)}x raw`);
+  const ga4 = await fourWriters('ga', dir);
+  const raw4 = await fourWriters('raw', dir);
+  console.log(`ledger append (${WRITERS} writers) ${fmt(ga4)}   raw ${fmt(raw4)}   ${(ga4 / raw4).toFixed(2)}x raw`);
+
+  const small = bigLedger(dir, 'small', 10);
+  const big = bigLedger(dir, 'big', 1_000_000);
+  const tSmall = timeRead(small);
+  const tBig = timeRead(big);
+  console.log(`readLastLine + windowTotals, 10 lines         ${tSmall.toFixed(1)} us (median)`);
+  console.log(`readLastLine + windowTotals, 1,000,000 lines  ${tBig.toFixed(1)} us (median)   ${(tBig / tSmall).toFixed(2)}x the 10-line time`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,99 @@
+// Budgets: what an agent has spent in its current window against its caps,
+// and reservations that hold max_run_usd for each run in flight, so that
+// concurrent runners cannot together cross a cap.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { GovernanceRefusal } from '../errors.js';
+import type { Repo } from '../git/repo.js';
+import { ledgerPath, readLastLine, windowTotals } from '../ledger/ledger.js';
+import type { AgentConfig } from '../schema/agent.js';
+import { runtimeDir, withLock } from '../store/lock.js';
+
+export interface BudgetStatus {
+  window: AgentConfig['budget']['window'];
+  windowStart: string;
+  usd: number;
+  tokens: number;
+  usdCap: number;
+  tokenCap: number;
+  /** USD held by runs in flight. */
+  reservedUsd: number;
+  overUsd: boolean;
+  overTokens: boolean;
+  /** At or past warn_at of either cap. */
+  warn: boolean;
+}
+
+export const ledgerLockTarget = (repo: Repo, agent: string) => join(runtimeDir(repo), 'ledger', agent);
+const reservationDir = (repo: Repo, agent: string) => join(runtimeDir(repo), 'reservations', agent);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** USD held by live runs; reservations of dead processes are dropped. */
+function activeReservations(repo: Repo, agent: string): number {
+  const dir = reservationDir(repo, agent);
+  if (!existsSync(dir)) return 0;
+  let held = 0;
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    try {
+      const r = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; usd: number };
+      if (alive(r.pid)) held += r.usd;
+      else rmSync(file, { force: true });
+    } catch {
+      rmSync(file, { force: true });
+    }
+  }
+  return held;
+}
+
+export function budgetStatus(repo: Repo, agent: string, cfg: AgentConfig, now: Date): BudgetStatus {
+  const b = cfg.budget;
+  const spent = windowTotals(readLastLine(join(repo.root, ledgerPath(agent))), b.window, now);
+  return {
+    window: b.window,
+    windowStart: spent.window_start,
+    usd: spent.usd,
+    tokens: spent.tokens,
+    usdCap: b.usd,
+    tokenCap: b.tokens,
+    reservedUsd: activeReservations(repo, agent),
+    overUsd: spent.usd >= b.usd,
+    overTokens: spent.tokens >= b.tokens,
+    warn: spent.usd >= b.usd * b.warn_at || spent.tokens >= b.tokens * b.warn_at,
+  };
+}
+
+/** Why a new run may not start, or undefined. */
+export function capProblem(s: BudgetStatus, reserve: number): string | undefined {
+  if (s.overTokens) return `${s.tokens} tokens spent in the ${s.window} window, cap ${s.tokenCap}`;
+  if (s.usd + s.reservedUsd + reserve > s.usdCap + 1e-9) {
+    return `$${s.usd.toFixed(4)} spent and $${s.reservedUsd.toFixed(4)} reserved in the ${s.window} window; reserving $${reserve.toFixed(4)} more would cross the cap of $${s.usdCap}`;
+  }
+  return undefined;
+}
+
+/** Reserves max_run_usd for a run, atomically with the check, under the ledger lock. */
+export async function reserveBudget(repo: Repo, agent: string, cfg: AgentConfig, run: string, clock: Clock): Promise<BudgetStatus> {
+  return withLock(ledgerLockTarget(repo, agent), async () => {
+    const s = budgetStatus(repo, agent, cfg, clock.now());
+    const problem = capProblem(s, cfg.budget.max_run_usd);
+    if (problem) throw new GovernanceRefusal(`over budget: ${problem}`);
+    const dir = reservationDir(repo, agent);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${run}.json`), JSON.stringify({ pid: process.pid, usd: cfg.budget.max_run_usd, at: clock.now().toISOString() }));
+    return s;
+  });
+}
+
+export function releaseReservation(repo: Repo, agent: string, run: string): void {
+  rmSync(join(reservationDir(repo, agent), `${run}.json`), { force: true });
+}

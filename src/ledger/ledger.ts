@@ -1,0 +1,291 @@
+// ledger/<agent>.jsonl: the append-only spend ledger. One JSON object a line,
+// each carrying the running totals of its window (so the last line answers
+// "how much in this window" in constant time) and the sha256 of the line
+// before it (so an edited, dropped or reordered line shows).
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as z from 'zod';
+import { rfc3339, type Clock } from '../clock.js';
+import { GovernanceRefusal, InternalError } from '../errors.js';
+import { readBlob, type Repo } from '../git/repo.js';
+import { checkAgentId } from '../names.js';
+import { runtimeDir, withLock } from '../store/lock.js';
+
+export type LedgerWindow = 'total' | 'day' | 'month';
+export type LedgerSource = 'reported' | 'metered' | 'reservation' | 'unmetered';
+
+const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const utc = z.string().regex(RFC3339_UTC, 'expected an RFC 3339 UTC time such as 2026-11-24T10:00:00Z');
+const tokens = z.number().int().nonnegative();
+const dollars = z.number().nonnegative(); // zod 4 numbers are finite
+
+export const ledgerLineSchema = z.strictObject({
+  at: utc,
+  run: z.string().min(1),
+  input_tokens: tokens,
+  output_tokens: tokens,
+  usd: dollars,
+  source: z.enum(['reported', 'metered', 'reservation', 'unmetered']),
+  window: z.enum(['total', 'day', 'month']),
+  window_start: utc,
+  window_usd: dollars,
+  window_tokens: tokens,
+  prev: z.string().regex(/^(?:[0-9a-f]{64})?$/, 'expected a sha256 hex digest or ""'),
+});
+export type LedgerLine = z.output<typeof ledgerLineSchema>;
+
+export interface Charge {
+  run: string;
+  input_tokens: number;
+  output_tokens: number;
+  usd: number;
+  source: LedgerSource;
+}
+
+/** Floating-point slack when re-adding running USD totals. */
+const USD_EPSILON = 1e-9;
+/** First tail read; doubled while one line is longer. */
+const TAIL_CHUNK = 64 * 1024;
+
+/** The ledger of an agent, relative to the repository root. */
+export function ledgerPath(agent: string): string {
+  return `ledger/${checkAgentId(agent)}.jsonl`; // the id becomes a path: no "..", no "/"
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** 00:00 UTC of the day or of the 1st of the month containing `now`; the epoch for total. */
+function windowStartOf(window: LedgerWindow, now: Date): string {
+  if (window === 'total') return '1970-01-01T00:00:00Z';
+  const day = window === 'day' ? now.getUTCDate() : 1;
+  return rfc3339(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), day)));
+}
+
+/** What the current window has spent: 0 when the last line belongs to an earlier window. */
+export function windowTotals(last: LedgerLine | undefined, window: LedgerWindow, now: Date): { usd: number; tokens: number; window_start: string } {
+  let start = windowStartOf(window, now);
+  // A clock stepped back across midnight must not reopen a window that was already spent:
+  // the same kind of window never moves backwards.
+  if (last && last.window === window && last.window_start > start) start = last.window_start;
+  if (!last || last.window_start !== start) return { usd: 0, tokens: 0, window_start: start };
+  return { usd: last.window_usd, tokens: last.window_tokens, window_start: start };
+}
+
+/** Opens without following a link: a symlinked ledger would charge (or read) someone else's file. */
+function openNoFollow(absPath: string, flags: number): number {
+  try {
+    return openSync(absPath, flags | constants.O_NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new GovernanceRefusal(`${absPath} is a symbolic link: a ledger must be a regular file; remove the link and restore the ledger with git checkout`);
+    }
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw notRegular(absPath);
+    throw e;
+  }
+}
+
+const notRegular = (absPath: string) =>
+  new GovernanceRefusal(`${absPath} is not a regular file: a ledger must be one; remove it and restore it with git checkout`);
+
+/** fstat of the opened file, not of the path: what we read and write is what we checked. */
+function regularSize(fd: number, absPath: string): number {
+  const st = fstatSync(fd);
+  if (!st.isFile()) throw notRegular(absPath);
+  return st.size;
+}
+
+function readAt(fd: number, start: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, start + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** The raw bytes of the last line (without its newline), reading only the tail of the file. */
+function lastLineBytes(fd: number, size: number, absPath: string): Buffer | undefined {
+  if (size === 0) return undefined;
+  for (let chunk = TAIL_CHUNK; ; chunk *= 2) {
+    const start = Math.max(0, size - chunk);
+    const buf = readAt(fd, start, size - start);
+    if (buf[buf.length - 1] !== 0x0a) {
+      throw new GovernanceRefusal(`${absPath} is damaged: its last line has no newline (torn by a crash or edited); ga will not add to it. Restore it with git checkout and investigate`);
+    }
+    // A negative offset would count from the end: a lone "\n" has no line before it.
+    const nl = buf.length >= 2 ? buf.lastIndexOf(0x0a, buf.length - 2) : -1;
+    if (nl >= 0) return buf.subarray(nl + 1, buf.length - 1);
+    if (start === 0) return buf.subarray(0, buf.length - 1);
+  }
+}
+
+function parseLine(bytes: Buffer | string): LedgerLine | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString());
+  } catch (e) {
+    return `not JSON (${(e as Error).message})`;
+  }
+  const r = ledgerLineSchema.safeParse(json);
+  return r.success ? r.data : z.prettifyError(r.error).replace(/\n/g, '; ');
+}
+
+function parseLast(bytes: Buffer | undefined, absPath: string): LedgerLine | undefined {
+  if (bytes === undefined) return undefined;
+  const line = parseLine(bytes);
+  if (typeof line === 'string') throw new GovernanceRefusal(`${absPath} is damaged: its last line is invalid: ${line}`);
+  return line;
+}
+
+/** The last line of a ledger, reading only its tail (same cost at 10 lines and at 1,000,000); undefined if none. */
+export function readLastLine(absPath: string): LedgerLine | undefined {
+  let fd: number;
+  try {
+    fd = openNoFollow(absPath, constants.O_RDONLY | constants.O_NONBLOCK); // O_NONBLOCK: a FIFO must not hang us
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return parseLast(lastLineBytes(fd, regularSize(fd, absPath), absPath), absPath);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function nextLine(last: { line: LedgerLine; bytes: Buffer } | undefined, charge: Charge, window: LedgerWindow, now: Date): LedgerLine {
+  const spent = windowTotals(last?.line, window, now);
+  const line = {
+    at: rfc3339(now),
+    run: charge.run,
+    input_tokens: charge.input_tokens,
+    output_tokens: charge.output_tokens,
+    usd: charge.usd,
+    source: charge.source,
+    window,
+    window_start: spent.window_start,
+    window_usd: spent.usd + charge.usd,
+    window_tokens: spent.tokens + charge.input_tokens + charge.output_tokens,
+    prev: last ? sha256(last.bytes) : '',
+  };
+  const r = ledgerLineSchema.safeParse(line);
+  if (!r.success) throw new InternalError(`refusing to write a malformed ledger line for run ${charge.run}: ${z.prettifyError(r.error)}`);
+  return line;
+}
+
+/** One whole line in one write(); a short write is cut back so no torn line stays behind. */
+function appendWhole(fd: number, size: number, bytes: Buffer, absPath: string): void {
+  let written = 0;
+  try {
+    written = writeSync(fd, bytes);
+  } finally {
+    if (written !== bytes.length) ftruncateSync(fd, size);
+  }
+  if (written !== bytes.length) throw new InternalError(`short write to ${absPath} (${written} of ${bytes.length} bytes, disk full?); nothing was charged`);
+  fsyncSync(fd);
+}
+
+/**
+ * Appends one charge under the agent's ledger lock and returns the line written.
+ * Opened O_RDWR rather than O_WRONLY so that the tail we chain to is read
+ * through the very descriptor we append to (no swap between two opens), and
+ * so that a FIFO planted at the path opens without blocking and is refused.
+ */
+export async function appendCharge(repo: Repo, agent: string, charge: Charge, opts: { window: LedgerWindow; clock: Clock }): Promise<LedgerLine> {
+  const absPath = join(repo.root, ledgerPath(agent));
+  return withLock(join(runtimeDir(repo), 'ledger', agent), async () => {
+    mkdirSync(dirname(absPath), { recursive: true });
+    const fd = openNoFollow(absPath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
+    try {
+      const size = regularSize(fd, absPath);
+      const bytes = lastLineBytes(fd, size, absPath);
+      const last = bytes && { line: parseLast(bytes, absPath)!, bytes };
+      const line = nextLine(last, charge, opts.window, opts.clock.now());
+      appendWhole(fd, size, Buffer.from(`${JSON.stringify(line)}\n`), absPath);
+      return line;
+    } finally {
+      closeSync(fd);
+    }
+  });
+}
+
+/** Why `line` does not follow `prev` in the running totals, or undefined. */
+function totalsProblem(prev: LedgerLine | undefined, line: LedgerLine): string | undefined {
+  if (windowStartOf(line.window, new Date(line.window_start)) !== line.window_start) {
+    return `window_start ${line.window_start} is not the start of a ${line.window} window`;
+  }
+  const same = prev !== undefined && prev.window_start === line.window_start;
+  const usd = (same ? prev.window_usd : 0) + line.usd;
+  const tok = (same ? prev.window_tokens : 0) + line.input_tokens + line.output_tokens;
+  if (Math.abs(line.window_usd - usd) > USD_EPSILON) return `window_usd is ${line.window_usd}, expected ${usd}`;
+  if (line.window_tokens !== tok) return `window_tokens is ${line.window_tokens}, expected ${tok}`;
+  return undefined;
+}
+
+/** Checks every line parses, chains to the one before, and keeps the running totals. Lines count from 1. */
+export function verifyLedger(text: string): { ok: boolean; problems: { line: number; why: string }[] } {
+  const problems: { line: number; why: string }[] = [];
+  if (text === '') return { ok: true, problems };
+  const lines = text.split('\n');
+  const tail = lines.pop(); // "" when the text ends in a newline
+  if (tail !== '') problems.push({ line: lines.length + 1, why: 'no newline at the end: a torn or edited last line' });
+  let prevBytes: Buffer | undefined;
+  let prev: LedgerLine | undefined;
+  lines.forEach((raw, i) => {
+    const bytes = Buffer.from(raw, 'utf8');
+    const line = parseLine(bytes);
+    const expected = prevBytes ? sha256(prevBytes) : '';
+    if (typeof line === 'string') problems.push({ line: i + 1, why: line });
+    else if (line.prev !== expected) problems.push({ line: i + 1, why: `prev is "${line.prev}", but the line before hashes to "${expected}": a line was edited, dropped or moved` });
+    else {
+      const why = totalsProblem(prev, line);
+      if (why) problems.push({ line: i + 1, why });
+    }
+    prevBytes = bytes;
+    prev = typeof line === 'string' ? undefined : line;
+  });
+  return { ok: problems.length === 0, problems };
+}
+
+/** The first `length` bytes of a file and its size (undefined if it does not exist). */
+function readPrefix(absPath: string, length: number): { bytes: Buffer; size: number } | undefined {
+  let fd: number;
+  try {
+    fd = openNoFollow(absPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const size = regularSize(fd, absPath);
+    return { bytes: readAt(fd, 0, Math.min(length, size)), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function firstDifference(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+/** Refuses a working ledger that is not the committed one plus appended bytes. */
+export async function assertExtendsCommitted(repo: Repo, agent: string): Promise<void> {
+  const rel = ledgerPath(agent);
+  const committed = await readBlob(repo, `HEAD:${rel}`);
+  if (!committed || committed.length === 0) return; // nothing committed: any ledger extends it
+  const working = readPrefix(join(repo.root, rel), committed.length) ?? { bytes: Buffer.alloc(0), size: 0 };
+  if (working.bytes.equals(committed)) return;
+  const why =
+    working.size < committed.length
+      ? `it has ${working.size} bytes, the committed one ${committed.length}`
+      : `it differs from the committed one at byte ${firstDifference(working.bytes, committed)}`;
+  throw new GovernanceRefusal(
+    `${rel} does not extend the committed ledger (${why}): a truncated or edited ledger is tampering, not a refund; ` +
+      `restore it with git checkout -- ${rel} and find out who changed it`,
+  );
+}

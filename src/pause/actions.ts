@@ -1,0 +1,70 @@
+// Pausing and resuming agents: pause markers written and committed; a resume
+// is a signed approver's commit, refused while the cause is still there.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { recordEvents } from '../audit/record.js';
+import type { GaEvent } from '../audit/events.js';
+import { loadTrustedAgent } from '../agents/trusted.js';
+import { budgetStatus } from '../budget/budget.js';
+import type { Clock } from '../clock.js';
+import { GovernanceRefusal, UsageError } from '../errors.js';
+import { headCommit, readObjects, type Repo } from '../git/repo.js';
+import { requireSigning } from '../git/signing.js';
+import { loadGovernance } from '../history/replay.js';
+import { pausePath, serializePause, type PauseReason } from '../schema/pause.js';
+import { pauseState, raiseHighWater } from './state.js';
+
+export interface PauseRequest {
+  reason: PauseReason;
+  detail: string;
+  /** Actor: human:<email>, runner, watchdog. */
+  by: string;
+}
+
+/** Writes and commits markers for the agents not already paused (one commit). */
+export async function pauseAgents(repo: Repo, agents: string[], req: PauseRequest, clock: Clock): Promise<string[]> {
+  const gov = await loadGovernance(repo);
+  const todo: string[] = [];
+  for (const agent of agents) {
+    const committed = (await readObjects(repo, [`${gov.head}:${pausePath(agent)}`])).get(`${gov.head}:${pausePath(agent)}`);
+    if (!committed) todo.push(agent);
+  }
+  if (todo.length === 0) return [];
+  const at = clock.now();
+  const events: GaEvent[] = todo.map((agent) => ({ event: 'agent-paused', actor: req.by, agent, reason: `${req.reason}: ${req.detail}` }));
+  await recordEvents(repo, {
+    subject: todo.length === 1 ? `pause ${todo[0]} (${req.reason}): ${req.detail}` : `pause ${todo.length} agents (${req.reason}): ${req.detail}`,
+    events,
+    files: () => todo.map((agent) => ({ path: pausePath(agent), content: serializePause({ ...req, at }) })),
+    at,
+  });
+  return todo;
+}
+
+export async function resumeAgent(repo: Repo, agent: string, opts: { reason: string; force: boolean; clock: Clock }): Promise<{ commit: string; forced: boolean }> {
+  const signer = await requireSigning(repo, 'ga resume');
+  const gov = await loadGovernance(repo);
+  const trusted = await loadTrustedAgent(gov, agent);
+  const state = await pauseState(gov, agent);
+  const committed = (await readObjects(repo, [`${gov.head}:${pausePath(agent)}`])).get(`${gov.head}:${pausePath(agent)}`);
+  if (!state.paused) throw new UsageError(`agent ${agent} is not paused`);
+  const budget = budgetStatus(repo, agent, trusted.config, opts.clock.now());
+  const cause = budget.overUsd || budget.overTokens
+    ? `still over its cap in the current ${budget.window} window ($${budget.usd.toFixed(4)} of $${budget.usdCap}, ${budget.tokens} of ${budget.tokenCap} tokens)`
+    : undefined;
+  if (cause && !opts.force) throw new GovernanceRefusal(`resume refused: agent ${agent} is ${cause}; raise the cap in a signed commit, wait for the next window, or --force (recorded)`);
+  const at = opts.clock.now();
+  const reason = opts.force && cause ? `${opts.reason} (forced while ${cause})` : opts.reason;
+  const marker = join(repo.root, pausePath(agent));
+  const { commit } = await recordEvents(repo, {
+    subject: `resume ${agent}: ${opts.reason}`,
+    events: [{ event: 'agent-resumed', actor: `human:${signer.email}`, agent, reason, detail: { forced: Boolean(opts.force && cause) } }],
+    // A signed commit even when the marker is only in the work tree or the
+    // high-water mark tripped: it is the approver's word that all is well.
+    files: () => (committed || existsSync(marker) ? [{ path: pausePath(agent), remove: true }] : []),
+    sign: true,
+    at,
+  });
+  raiseHighWater(repo, (await headCommit(repo))!);
+  return { commit, forced: Boolean(opts.force && cause) };
+}
