@@ -15,13 +15,40 @@ export interface EventRecord {
 }
 
 export async function recordEvents(repo: Repo, rec: EventRecord): Promise<CommitResult> {
-  const identity = await actorIdentity(repo, rec.events[0]?.actor ?? 'ga');
+  const planned = await recordPlanned(repo, { actor: rec.events[0]?.actor ?? 'ga', at: rec.at, sign: rec.sign }, async (head) => ({
+    subject: rec.subject,
+    body: rec.body,
+    events: rec.events,
+    files: rec.files ? await rec.files(head) : [],
+  }));
+  return planned!;
+}
+
+export interface PlannedEvents {
+  subject: string;
+  body?: string;
+  events: GaEvent[];
+  files: FileWrite[];
+}
+
+/**
+ * Records events decided under the repository lock against the HEAD they
+ * land on: `plan` returns undefined when there is nothing to do (an agent
+ * already paused), so two processes never record the same thing twice.
+ */
+export async function recordPlanned(
+  repo: Repo,
+  opts: { actor: string; at: Date; sign?: boolean },
+  plan: (head: string | undefined) => Promise<PlannedEvents | undefined>,
+): Promise<CommitResult | undefined> {
+  const identity = await actorIdentity(repo, opts.actor);
   return commitEvent(repo, async (head) => {
-    const files = rec.files ? await rec.files(head) : [];
+    const p = await plan(head);
+    if (!p) return undefined;
     return {
-      message: commitMessage(rec.subject, rec.events, rec.body),
-      files: [...files, ...(await auditAppends(repo, head, rec.events, rec.at))],
-      sign: rec.sign ?? false,
+      message: commitMessage(p.subject, p.events, p.body),
+      files: [...p.files, ...(await auditAppends(repo, head, p.events, opts.at))],
+      sign: opts.sign ?? false,
       identity,
     };
   });

@@ -8,7 +8,7 @@ import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { ledgerPath, readLastLine, windowTotals } from '../ledger/ledger.js';
 import type { AgentConfig } from '../schema/agent.js';
-import { runtimeDir, withLock } from '../store/lock.js';
+import { processAlive, runtimeDir, withLock } from '../store/lock.js';
 
 export interface BudgetStatus {
   window: AgentConfig['budget']['window'];
@@ -28,14 +28,6 @@ export interface BudgetStatus {
 export const ledgerLockTarget = (repo: Repo, agent: string) => join(runtimeDir(repo), 'ledger', agent);
 const reservationDir = (repo: Repo, agent: string) => join(runtimeDir(repo), 'reservations', agent);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** USD held by live runs; reservations of dead processes are dropped. */
 function activeReservations(repo: Repo, agent: string): number {
@@ -46,7 +38,7 @@ function activeReservations(repo: Repo, agent: string): number {
     const file = join(dir, name);
     try {
       const r = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; usd: number };
-      if (alive(r.pid)) held += r.usd;
+      if (processAlive(r.pid)) held += r.usd;
       else rmSync(file, { force: true });
     } catch {
       rmSync(file, { force: true });

@@ -88,7 +88,12 @@ function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unkno
   cli.command(
     'execute [id]',
     'run the hooks of validly approved proposals, exactly once',
-    (y) => y.positional('id', { type: 'string' }).option('all', { type: 'boolean' }).option('timeout', { type: 'string', describe: 'hook timeout, such as 10m' }),
+    (y) =>
+      y
+        .positional('id', { type: 'string' })
+        .option('all', { type: 'boolean', describe: 'every proposal in approved/' })
+        .option('watch', { type: 'boolean', describe: 'keep running: execute each approval the moment it lands' })
+        .option('timeout', { type: 'string', describe: 'hook timeout, such as 10m' }),
     exec(() => import('./commands/execute.js')),
   );
   cli.command('run <agent> [task]', 'run one agent on one task (task defaults to smoke)', (y) => y.positional('agent', { type: 'string', demandOption: true }).positional('task', { type: 'string', default: 'smoke' }), exec(() => import('./commands/run.js')));
@@ -105,5 +110,6 @@ function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unkno
     exec(() => import('./commands/resume.js')),
   );
   cli.command('status', 'health: repository, signing, trust root, watchdog, untrusted edits, counts', (y) => y, exec(() => import('./commands/status.js')));
+  cli.command('watchdog', 'the watchdog daemon: pauses stuck, over-budget and looping agents', (y) => y.option('once', { type: 'boolean', describe: 'one sweep, then exit' }), exec(() => import('./commands/watchdog.js')));
   cli.command('scoreboard', 'per agent: spend against caps, runs, proposals, pauses', (y) => y, exec(() => import('./commands/scoreboard.js')));
 }

@@ -47,12 +47,16 @@ export interface CommitResult {
  * Builds a plan against the current HEAD and commits it, all under the repo
  * lock. `build` runs again if someone outside ga moved the branch meanwhile.
  */
-export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan>): Promise<CommitResult> {
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan>): Promise<CommitResult>;
+/** As above; a build that returns undefined (nothing to do at this HEAD) makes no commit. */
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>): Promise<CommitResult | undefined>;
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>): Promise<CommitResult | undefined> {
   return withRepoLock(repo, async () => {
     for (let attempt = 0; attempt < 5; attempt++) {
       const ref = await headRef(repo);
       const head = await headCommit(repo);
       const plan = await build(head);
+      if (!plan) return undefined;
       const commit = await writeCommit(repo, head, plan);
       const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
       if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it

@@ -3,7 +3,7 @@
 // "how much in this window" in constant time) and the sha256 of the line
 // before it (so an edited, dropped or reordered line shows).
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { rfc3339, type Clock } from '../clock.js';
@@ -45,8 +45,8 @@ export interface Charge {
 
 /** Floating-point slack when re-adding running USD totals. */
 const USD_EPSILON = 1e-9;
-/** First tail read; doubled while one line is longer. */
-const TAIL_CHUNK = 64 * 1024;
+/** First tail read (a line is ~250 bytes); doubled while one line is longer. */
+const TAIL_CHUNK = 4 * 1024;
 
 /** The ledger of an agent, relative to the repository root. */
 export function ledgerPath(agent: string): string {
@@ -87,6 +87,15 @@ function openNoFollow(absPath: string, flags: number): number {
 
 const notRegular = (absPath: string) =>
   new GovernanceRefusal(`${absPath} is not a regular file: a ledger must be one; remove it and restore it with git checkout`);
+
+/** O_NOFOLLOW guards only the last component: a linked ledger/ directory would send charges elsewhere too. */
+function assertPlainDir(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return void mkdirSync(dir, { recursive: true });
+  if (st.isSymbolicLink()) {
+    throw new GovernanceRefusal(`${dir} is a symbolic link: the ledger directory must be a real directory; remove the link and restore it with git checkout`);
+  }
+}
 
 /** fstat of the opened file, not of the path: what we read and write is what we checked. */
 function regularSize(fd: number, absPath: string): number {
@@ -197,7 +206,7 @@ function appendWhole(fd: number, size: number, bytes: Buffer, absPath: string): 
 export async function appendCharge(repo: Repo, agent: string, charge: Charge, opts: { window: LedgerWindow; clock: Clock }): Promise<LedgerLine> {
   const absPath = join(repo.root, ledgerPath(agent));
   return withLock(join(runtimeDir(repo), 'ledger', agent), async () => {
-    mkdirSync(dirname(absPath), { recursive: true });
+    assertPlainDir(dirname(absPath));
     const fd = openNoFollow(absPath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
     try {
       const size = regularSize(fd, absPath);

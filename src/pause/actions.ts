@@ -2,8 +2,7 @@
 // is a signed approver's commit, refused while the cause is still there.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordEvents } from '../audit/record.js';
-import type { GaEvent } from '../audit/events.js';
+import { recordEvents, recordPlanned } from '../audit/record.js';
 import { loadTrustedAgent } from '../agents/trusted.js';
 import { budgetStatus } from '../budget/budget.js';
 import type { Clock } from '../clock.js';
@@ -21,22 +20,21 @@ export interface PauseRequest {
   by: string;
 }
 
-/** Writes and commits markers for the agents not already paused (one commit). */
+/** Writes and commits markers for the agents not already paused, in one commit; returns those paused. */
 export async function pauseAgents(repo: Repo, agents: string[], req: PauseRequest, clock: Clock): Promise<string[]> {
-  const gov = await loadGovernance(repo);
-  const todo: string[] = [];
-  for (const agent of agents) {
-    const committed = (await readObjects(repo, [`${gov.head}:${pausePath(agent)}`])).get(`${gov.head}:${pausePath(agent)}`);
-    if (!committed) todo.push(agent);
-  }
-  if (todo.length === 0) return [];
   const at = clock.now();
-  const events: GaEvent[] = todo.map((agent) => ({ event: 'agent-paused', actor: req.by, agent, reason: `${req.reason}: ${req.detail}` }));
-  await recordEvents(repo, {
-    subject: todo.length === 1 ? `pause ${todo[0]} (${req.reason}): ${req.detail}` : `pause ${todo.length} agents (${req.reason}): ${req.detail}`,
-    events,
-    files: () => todo.map((agent) => ({ path: pausePath(agent), content: serializePause({ ...req, at }) })),
-    at,
+  let todo: string[] = [];
+  await recordPlanned(repo, { actor: req.by, at }, async (head) => {
+    // Decided under the repository lock: a marker committed meanwhile is not written twice.
+    const specs = agents.map((agent) => `${head}:${pausePath(agent)}`);
+    const committed = await readObjects(repo, head ? specs : []);
+    todo = agents.filter((_, i) => !committed.get(specs[i]!));
+    if (todo.length === 0) return undefined;
+    return {
+      subject: todo.length === 1 ? `pause ${todo[0]} (${req.reason}): ${req.detail}` : `pause ${todo.length} agents (${req.reason}): ${req.detail}`,
+      events: todo.map((agent) => ({ event: 'agent-paused', actor: req.by, agent, reason: `${req.reason}: ${req.detail}` })),
+      files: todo.map((agent) => ({ path: pausePath(agent), content: serializePause({ ...req, at }) })),
+    };
   });
   return todo;
 }

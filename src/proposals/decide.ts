@@ -1,7 +1,7 @@
 // Human decisions (approve, reject) as signed commits, and expiry.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { recordEvents } from '../audit/record.js';
+import { recordEvents, recordPlanned } from '../audit/record.js';
 import type { GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
@@ -115,11 +115,22 @@ export async function expireProposals(repo: Repo, opts: { clock: Clock; actor: s
   const now = opts.clock.now();
   const due = [...gov.proposals.values()].filter((r) => r.state === 'pending' && r.proposal && r.proposal.expires_at <= now);
   if (due.length === 0) return [];
-  await recordEvents(repo, {
-    subject: due.length === 1 ? `expire ${due[0]!.id}: ${due[0]!.proposal!.title}` : `expire ${due.length} proposals`,
-    events: due.map((r) => ({ event: 'proposal-expired', actor: opts.actor, agent: r.proposal!.agent, proposal: r.id })),
-    files: async (head) => (await Promise.all(due.map((r) => moveFiles(repo, { ...r, submittedBlob: r.blob }, 'expired')(head)))).flat(),
-    at: now,
+  let expired: ProposalRecord[] = [];
+  await recordPlanned(repo, { actor: opts.actor, at: now }, async (head) => {
+    // Under the repository lock: only those still pending, unchanged, at this HEAD.
+    const specs = due.map((r) => `${head}:${proposalPath('pending', r.id)}`);
+    const objects = await readObjects(repo, specs);
+    const still = due.map((r, i) => ({ r, obj: objects.get(specs[i]!) })).filter(({ r, obj }) => obj && obj.oid === r.blob);
+    expired = still.map(({ r }) => r);
+    if (still.length === 0) return undefined;
+    return {
+      subject: still.length === 1 ? `expire ${still[0]!.r.id}: ${still[0]!.r.proposal!.title}` : `expire ${still.length} proposals`,
+      events: still.map(({ r }) => ({ event: 'proposal-expired' as const, actor: opts.actor, agent: r.proposal!.agent, proposal: r.id })),
+      files: still.flatMap(({ r, obj }) => [
+        { path: proposalPath('pending', r.id), remove: true },
+        { path: proposalPath('expired', r.id), content: obj!.content },
+      ]),
+    };
   });
-  return due.map((r) => r.id);
+  return expired.map((r) => r.id);
 }

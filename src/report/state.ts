@@ -1,6 +1,6 @@
 // Reading state for people: `ga status` (health) and `ga scoreboard` (per
 // agent spend, runs, proposals, pauses), as data; the CLI renders it.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
 import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
@@ -11,8 +11,8 @@ import type { Repo } from '../git/repo.js';
 import { signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
 import { pauseState } from '../pause/state.js';
-import { runtimeDir } from '../store/lock.js';
 import { isGovernedPath } from '../trust/governed.js';
+import { watchdogHealth, type WatchdogHealth } from '../watchdog/health.js';
 
 export interface UntrustedEdit {
   path: string;
@@ -62,30 +62,6 @@ function listGovernedWorkFiles(root: string): string[] {
   walk('policies');
   walk('agents');
   return out.sort();
-}
-
-export interface WatchdogHealth {
-  alive: boolean;
-  detail: string;
-}
-
-/** The watchdog's own heartbeat under .ga/ (a hint only). */
-export function watchdogHealth(repo: Repo, now: Date): WatchdogHealth {
-  const file = join(runtimeDir(repo), 'watchdog.json');
-  try {
-    const hb = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; updated_at: string };
-    const age = now.getTime() - Date.parse(hb.updated_at);
-    let running = true;
-    try {
-      process.kill(hb.pid, 0);
-    } catch {
-      running = false;
-    }
-    if (running && age < 90_000) return { alive: true, detail: `pid ${hb.pid}, heartbeat ${Math.round(age / 1000)} s ago` };
-    return { alive: false, detail: `last heartbeat ${hb.updated_at}${running ? '' : ', process gone'}` };
-  } catch {
-    return { alive: false, detail: 'not running (start it with ga watchdog)' };
-  }
 }
 
 const startOfUtcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));

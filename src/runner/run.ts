@@ -20,6 +20,8 @@ import { pausePath, serializePause } from '../schema/pause.js';
 import type { AgentProcess } from './process.js';
 import { agentEnvironment, makeScratchHome } from './env.js';
 import { Heartbeat } from './heartbeat.js';
+import { watchdogHealth } from '../watchdog/health.js';
+import { watchdogSettings } from '../watchdog/sweep.js';
 import type { Adapter, AdapterResult } from './adapters/types.js';
 
 export type RunOutcomeName = 'success' | 'paused' | 'over-budget' | 'wall-clock' | 'no-result' | 'agent-error' | 'nonzero-exit';
@@ -69,6 +71,10 @@ export async function runAgent(repo: Repo, agentId: string, task: string, opts: 
 
   const paused = await pauseState(gov, agentId);
   if (paused.paused) await refuse(repo, agentId, run, task, `agent ${agentId} is paused (${paused.why})`, clock);
+  if ((await watchdogSettings(gov)).required) {
+    const health = watchdogHealth(repo, clock.now());
+    if (!health.alive) await refuse(repo, agentId, run, task, `policies/watchdog.toml requires a live watchdog, and it is ${health.detail}`, clock);
+  }
   try {
     await assertExtendsCommitted(repo, agentId);
   } catch (e) {

@@ -43,3 +43,13 @@ export function runtimeDir(repo: Repo): string {
 export function withRepoLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
   return withLock(join(runtimeDir(repo), 'repo'), fn);
 }
+
+/** Whether a process still exists (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

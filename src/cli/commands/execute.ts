@@ -19,7 +19,13 @@ export default async function execute(ctx: Context, args: Record<string, unknown
     timeoutMs = parseDuration(String(args.timeout));
     if (timeoutMs === undefined) throw new UsageError(`--timeout "${args.timeout}" is not a duration; use e.g. 90s or 10m`);
   }
-  if (!args.id && !args.all) throw new UsageError('name a proposal id, or give --all');
+  if (args.watch) {
+    const { executeOnApproval } = await import('../../executor/watch.js');
+    const { untilSignal } = await import('../signals.js');
+    await executeOnApproval(repo, { clock: ctx.clock, timeoutMs, log: (l) => ctx.io.out(l), until: untilSignal() });
+    return 0;
+  }
+  if (!args.id && !args.all) throw new UsageError('name a proposal id, or give --all or --watch');
   const results = args.id
     ? [await executeProposal(repo, String(args.id), { clock: ctx.clock, timeoutMs })]
     : await executeAll(repo, { clock: ctx.clock, timeoutMs });

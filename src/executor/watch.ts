@@ -1,0 +1,37 @@
+// `ga execute --watch`: runs each validly approved proposal's hook the moment
+// its approval lands (ga approve, a hand-made signed commit, or a pull), on
+// the same watching machinery as the watchdog.
+import { join } from 'node:path';
+import type { Clock } from '../clock.js';
+import { GaError } from '../errors.js';
+import type { Repo } from '../git/repo.js';
+import { Coalescer, watchRepository } from '../watchdog/daemon.js';
+import { executeAll, type ExecutionResult } from './execute.js';
+
+export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> }): Promise<void> {
+  const reported = new Set<string>();
+  const runner = new Coalescer(async () => {
+    try {
+      for (const r of await executeAll(repo, opts)) {
+        opts.onResult?.(r);
+        const key = `${r.id} ${r.result}`;
+        if (reported.has(key)) continue; // an invalid approval is reported once, not every sweep
+        reported.add(key);
+        opts.log(`${opts.clock.now().toISOString()} ${r.result} ${r.id}${r.why ? `: ${r.why}` : ''}${r.hook?.tail.length ? `\n${r.hook.tail.map((l) => `  | ${l}`).join('\n')}` : ''}`);
+      }
+    } catch (e) {
+      opts.log(`${opts.clock.now().toISOString()} execute failed: ${e instanceof GaError ? e.message : (e as Error).stack}`);
+    }
+  });
+  const watcher = await watchRepository(repo, [join(repo.gitDir, 'HEAD'), join(repo.gitDir, 'refs', 'heads'), join(repo.gitDir, 'packed-refs')], () => runner.poke());
+  const backstop = setInterval(() => runner.poke(), 30_000);
+  opts.log(`${opts.clock.now().toISOString()} executing approvals as they land in ${repo.root}`);
+  runner.poke();
+  try {
+    await opts.until;
+  } finally {
+    clearInterval(backstop);
+    await watcher.close();
+    await runner.idle();
+  }
+}

@@ -1,0 +1,120 @@
+// `ga watchdog`: a separate process that needs no cooperation from agents.
+// File events (chokidar on the working tree, .git/HEAD and the refs) are
+// hints that trigger a sweep at once; a timer sweeps anyway, because events
+// can be dropped. Bursts coalesce: at most one sweep runs, and at most one
+// more is queued behind it.
+import { rmSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import type { Clock } from '../clock.js';
+import { GaError, GovernanceRefusal } from '../errors.js';
+import type { Repo } from '../git/repo.js';
+import { loadGovernance } from '../history/replay.js';
+import { parseDuration } from '../names.js';
+import { runtimeDir } from '../store/lock.js';
+import { sweepOnce, watchdogSettings, type SweepResult } from './sweep.js';
+
+export interface WatchOptions {
+  clock: Clock;
+  log(line: string): void;
+  /** Resolves to stop the daemon (signals in the CLI, a promise in tests). */
+  until: Promise<void>;
+}
+
+/** Holds the single-instance lock of a repository for the process's lifetime. */
+async function lockInstance(repo: Repo, name: string): Promise<() => Promise<void>> {
+  const target = join(runtimeDir(repo), name);
+  mkdirSync(runtimeDir(repo), { recursive: true });
+  try {
+    return await lockfile.lock(target, { realpath: false, lockfilePath: `${target}.lock`, stale: 10_000, update: 2_000, onCompromised: () => undefined });
+  } catch {
+    throw new GovernanceRefusal(`another ${name} is already running on ${repo.root}; stop it first (or remove ${target}.lock if it is dead)`);
+  }
+}
+
+/** Calls `work` after each event, coalescing bursts; resolves when stopped and idle. */
+export class Coalescer {
+  private running: Promise<void> | undefined;
+  private pending = false;
+  constructor(private readonly work: () => Promise<void>) {}
+  poke(): void {
+    if (this.running) {
+      this.pending = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.pending = false;
+        await this.work();
+      } while (this.pending);
+    })().finally(() => {
+      this.running = undefined;
+    });
+  }
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+}
+
+/** The paths whose changes wake the watchdog and the executor. */
+export function watchedPaths(repo: Repo): string[] {
+  return [
+    join(repo.root, 'ledger'), join(repo.root, 'agents'), join(repo.root, 'proposals'), join(repo.root, 'policies'),
+    join(runtimeDir(repo), 'runs'), join(repo.gitDir, 'HEAD'), join(repo.gitDir, 'refs', 'heads'), join(repo.gitDir, 'packed-refs'),
+  ];
+}
+
+export async function watchRepository(repo: Repo, paths: string[], onChange: () => void) {
+  const { watch } = await import('chokidar');
+  const watcher = watch(paths, {
+    ignoreInitial: true,
+    ignored: (p: string) => p.endsWith('.lock') || p.includes('/workspace/') || p.includes('.ga-tmp-'),
+  });
+  watcher.on('all', onChange);
+  watcher.on('error', () => undefined); // a vanished directory: the timer sweep covers it
+  return watcher;
+}
+
+export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void> {
+  const release = await lockInstance(repo, 'watchdog');
+  const heartbeat = join(runtimeDir(repo), 'watchdog.json');
+  const startedAt = opts.clock.now().toISOString();
+  const beat = () => {
+    const tmp = `${heartbeat}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ pid: process.pid, started_at: startedAt, updated_at: opts.clock.now().toISOString() }) + '\n');
+    renameSync(tmp, heartbeat);
+  };
+  const settings = await watchdogSettings(await loadGovernance(repo));
+  const sweeper = new Coalescer(async () => {
+    try {
+      report(await sweepOnce(repo, opts.clock), opts);
+    } catch (e) {
+      // Nothing a bad file or a busy repository does may stop the daemon.
+      opts.log(`${opts.clock.now().toISOString()} sweep failed: ${e instanceof GaError ? e.message : (e as Error).stack}`);
+    }
+  });
+  beat();
+  const beatTimer = setInterval(beat, 5_000);
+  const sweepTimer = setInterval(() => sweeper.poke(), parseDuration(settings.sweep_interval)!);
+  const watcher = await watchRepository(repo, watchedPaths(repo), () => sweeper.poke());
+  opts.log(`${startedAt} watchdog started on ${repo.root} (pid ${process.pid}, sweep every ${settings.sweep_interval})`);
+  sweeper.poke();
+  try {
+    await opts.until;
+  } finally {
+    clearInterval(beatTimer);
+    clearInterval(sweepTimer);
+    await watcher.close();
+    await sweeper.idle(); // the commit in flight finishes; nothing is left half-done
+    rmSync(heartbeat, { force: true });
+    await release().catch(() => undefined);
+    opts.log(`${opts.clock.now().toISOString()} watchdog stopped`);
+  }
+}
+
+function report(r: SweepResult, opts: WatchOptions): void {
+  const at = opts.clock.now().toISOString();
+  for (const p of r.paused) opts.log(`${at} paused ${p.agent} (${p.reason}): ${p.detail}`);
+  for (const id of r.expired) opts.log(`${at} expired ${id}`);
+  for (const f of r.flagged) opts.log(`${at} flagged bad file ${f.path}: ${f.problem}`);
+}

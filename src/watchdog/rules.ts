@@ -1,0 +1,156 @@
+// The watchdog's rules, as pure judgements over the repository's state: each
+// finding names an agent, a rule id (the pause reason) and the evidence.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
+import { budgetStatus } from '../budget/budget.js';
+import { GaError } from '../errors.js';
+import type { Governance } from '../history/replay.js';
+import { parseDuration } from '../names.js';
+import { runsDir } from '../runner/heartbeat.js';
+import type { PauseReason } from '../schema/pause.js';
+import type { WatchdogSettings } from '../schema/watchdog.js';
+import { processAlive } from '../store/lock.js';
+
+export interface Finding {
+  agent: string;
+  reason: PauseReason;
+  detail: string;
+  /** A run whose heartbeat file the watchdog retires once it has acted on it. */
+  run?: string;
+}
+
+export interface BadFile {
+  path: string;
+  problem: string;
+}
+
+export interface Judgement {
+  findings: Finding[];
+  badFiles: BadFile[];
+}
+
+const ms = (d: string) => parseDuration(d)!;
+
+export async function judge(gov: Governance, settings: WatchdogSettings, now: Date): Promise<Judgement> {
+  const findings: Finding[] = [];
+  const badFiles: BadFile[] = [];
+  const agents = trustedAgentIds(gov);
+  for (const id of agents) {
+    try {
+      const agent = await loadTrustedAgent(gov, id);
+      const b = budgetStatus(gov.repo, id, agent.config, now);
+      if (b.overUsd || b.overTokens) {
+        findings.push({ agent: id, reason: 'over-budget', detail: `$${b.usd.toFixed(4)} of $${b.usdCap}, ${b.tokens} of ${b.tokenCap} tokens in the ${b.window} window from ${b.windowStart}` });
+      }
+    } catch (e) {
+      if (!(e instanceof GaError)) throw e;
+      badFiles.push({ path: `ledger/${id}.jsonl or agents/${id}/agent.toml`, problem: e.message });
+    }
+  }
+  findings.push(...stuckApprovals(gov, settings, now), ...repeatedProposals(gov, settings, now));
+  const runs = runRecords(gov, settings, now, badFiles);
+  findings.push(...runs);
+  return { findings, badFiles };
+}
+
+/** Approved but not executed within stuck_after. */
+function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date): Finding[] {
+  const out: Finding[] = [];
+  for (const r of gov.proposals.values()) {
+    if (r.state !== 'approved' || !r.proposal) continue;
+    const approvedAt = r.steps.filter((st) => st.kind === 'approved' || st.kind === 'auto-approved').pop()?.at;
+    if (approvedAt && now.getTime() - approvedAt.getTime() > ms(s.stuck_after)) {
+      out.push({ agent: r.proposal.agent, reason: 'stuck', detail: `proposal ${r.id} approved at ${approvedAt.toISOString()} and not executed within ${s.stuck_after}` });
+    }
+  }
+  return out;
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v instanceof Date ? v.toISOString() : v);
+}
+
+/**
+ * The same proposal (type and payload) from one agent loop_count times in a
+ * row within loop_window. Different work in between breaks the run.
+ */
+function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): Finding[] {
+  const byAgent = new Map<string, { id: string; at: number; key: string }[]>();
+  for (const r of gov.proposals.values()) {
+    if (!r.proposal) continue;
+    const list = byAgent.get(r.proposal.agent) ?? [];
+    list.push({ id: r.id, at: r.proposal.created_at.getTime(), key: `${r.proposal.action_type} ${canonical(r.proposal.payload)}` });
+    byAgent.set(r.proposal.agent, list);
+  }
+  const out: Finding[] = [];
+  const window = ms(s.loop_window);
+  for (const [agent, list] of byAgent) {
+    list.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+    let streak: typeof list = [];
+    for (const p of list) {
+      streak = streak.length && streak[0]!.key === p.key ? [...streak, p] : [p];
+      streak = streak.filter((q) => p.at - q.at <= window);
+    }
+    const last = streak[streak.length - 1];
+    if (streak.length >= s.loop_count && last && now.getTime() - last.at <= window) {
+      out.push({ agent, reason: 'looping', detail: `${streak.length} identical proposals (${last.key.slice(0, 120)}) within ${s.loop_window}: ${streak.map((q) => q.id).join(', ')}` });
+    }
+  }
+  return out;
+}
+
+/** Stale heartbeats, and tool calls repeated tool_loop_count times in a row within one run. */
+function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: BadFile[]): Finding[] {
+  const dir = runsDir(gov.repo);
+  if (!existsSync(dir)) return [];
+  const out: Finding[] = [];
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    if (name.endsWith('.json')) {
+      let hb: { run: string; agent: string; updated_at: string; runner_pid: number };
+      try {
+        hb = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // a heartbeat being replaced; it is a hint, not evidence
+      }
+      const age = now.getTime() - Date.parse(hb.updated_at);
+      if (age > ms(s.heartbeat_timeout)) {
+        out.push({ agent: hb.agent, reason: 'stuck', run: hb.run, detail: `run ${hb.run} has not sent a heartbeat for ${Math.round(age / 1000)} s (runner pid ${hb.runner_pid} ${processAlive(hb.runner_pid) ? 'silent' : 'gone'})` });
+      }
+    } else if (name.endsWith('.tools.jsonl')) {
+      const run = name.slice(0, -'.tools.jsonl'.length);
+      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      const calls: string[] = [];
+      for (const [i, line] of lines.entries()) {
+        try {
+          const c = JSON.parse(line) as { name: string; input: unknown };
+          calls.push(`${c.name} ${canonical(c.input)}`);
+        } catch {
+          if (i < lines.length - 1) badFiles.push({ path: `.ga/runs/${name}`, problem: `line ${i + 1} is not JSON` });
+        }
+      }
+      const lastCall = calls[calls.length - 1];
+      let n = 0;
+      for (let i = calls.length - 1; i >= 0 && calls[i] === lastCall; i--) n++;
+      if (lastCall && n >= s.tool_loop_count) {
+        const agent = agentOfRun(dir, run);
+        if (agent) out.push({ agent, reason: 'looping', run, detail: `run ${run} made the same tool call ${n} times in a row: ${lastCall.slice(0, 160)}` });
+      }
+    }
+  }
+  return out;
+}
+
+function agentOfRun(dir: string, run: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, `${run}.json`), 'utf8')) as { agent: string }).agent;
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,0 +1,103 @@
+// One watchdog sweep: read the state, expire what is due, pause what the
+// rules find (once: an agent already paused is left alone), flag bad files
+// once. The daemon and `ga watchdog --once` both run exactly this.
+import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { recordEvents } from '../audit/record.js';
+import type { Clock } from '../clock.js';
+import { GaError } from '../errors.js';
+import type { Repo } from '../git/repo.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
+import { pauseAgents } from '../pause/actions.js';
+import { pauseState } from '../pause/state.js';
+import { expireProposals } from '../proposals/decide.js';
+import { runsDir } from '../runner/heartbeat.js';
+import { parseWatchdog, WATCHDOG_PATH, watchdogSchema, type WatchdogSettings } from '../schema/watchdog.js';
+import { runtimeDir } from '../store/lock.js';
+import { judge, type BadFile } from './rules.js';
+
+export interface SweepResult {
+  paused: { agent: string; reason: string; detail: string }[];
+  expired: string[];
+  flagged: BadFile[];
+}
+
+export const DEFAULT_WATCHDOG: WatchdogSettings = watchdogSchema.parse({});
+
+/** The trusted policies/watchdog.toml; a malformed one means the defaults (and a flag). */
+export async function watchdogSettings(gov: Governance, badFiles: BadFile[] = []): Promise<WatchdogSettings> {
+  const text = await gov.readTrusted(WATCHDOG_PATH);
+  if (!text) return DEFAULT_WATCHDOG;
+  try {
+    return parseWatchdog(text.toString('utf8'));
+  } catch (e) {
+    badFiles.push({ path: WATCHDOG_PATH, problem: (e as Error).message });
+    return DEFAULT_WATCHDOG;
+  }
+}
+
+/** Bad files already flagged, so that each is recorded once. */
+class FlagMemory {
+  private readonly file: string;
+  private readonly seen: Set<string>;
+  constructor(repo: Repo) {
+    this.file = join(runtimeDir(repo), 'watchdog-flags.json');
+    let list: string[] = [];
+    try {
+      list = JSON.parse(readFileSync(this.file, 'utf8')) as string[];
+    } catch {
+      // none yet
+    }
+    this.seen = new Set(list);
+  }
+  firstTime(key: string): boolean {
+    if (this.seen.has(key)) return false;
+    this.seen.add(key);
+    mkdirSync(dirname(this.file), { recursive: true });
+    writeFileSync(this.file, JSON.stringify([...this.seen]));
+    return true;
+  }
+}
+
+export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> {
+  const result: SweepResult = { paused: [], expired: [], flagged: [] };
+  result.expired = await expireProposals(repo, { clock, actor: 'watchdog' });
+  const gov = await loadGovernance(repo);
+  const badFiles: BadFile[] = [];
+  const settings = await watchdogSettings(gov, badFiles);
+  const now = clock.now();
+  const { findings, badFiles: more } = await judge(gov, settings, now);
+  badFiles.push(...more);
+
+  const done = new Set<string>();
+  for (const f of findings) {
+    if (done.has(f.agent)) continue;
+    done.add(f.agent);
+    if (!(await pauseState(gov, f.agent)).paused) {
+      const paused = await pauseAgents(repo, [f.agent], { reason: f.reason, detail: f.detail, by: 'watchdog' }, clock);
+      if (paused.length) result.paused.push({ agent: f.agent, reason: f.reason, detail: f.detail });
+    }
+  }
+  // A stale run has been acted on: retire its heartbeat so a resume is not undone by an old file.
+  for (const f of findings) {
+    const hb = f.run && join(runsDir(repo), `${f.run}.json`);
+    if (hb && f.reason === 'stuck' && existsSync(hb)) renameSync(hb, `${hb}.stale`);
+  }
+
+  const memory = new FlagMemory(repo);
+  for (const bad of badFiles) {
+    if (!memory.firstTime(`${bad.path}\n${bad.problem}`)) continue;
+    const agent = /^(?:ledger|audit)\/([^/]+)\.jsonl|^agents\/([^/]+)\//.exec(bad.path);
+    try {
+      await recordEvents(repo, {
+        subject: `flag bad file ${bad.path}`,
+        events: [{ event: 'flag-bad-file', actor: 'watchdog', agent: agent?.[1] ?? agent?.[2] ?? 'ga', reason: `${bad.path}: ${bad.problem}` }],
+        at: now,
+      });
+      result.flagged.push(bad);
+    } catch (e) {
+      if (!(e instanceof GaError)) throw e;
+    }
+  }
+  return result;
+}
