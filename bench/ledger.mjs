@@ -15,6 +15,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const { appendCharge, readLastLine, windowTotals, ledgerPath } = await import(pathToFileURL(join(ROOT, 'dist/ledger/ledger.js')).href);
 
 const N = Number(process.env.BENCH_LEDGER_N ?? 1000);
+const dir = process.argv[2] === 'worker' ? '' : mkdtempSync(join(tmpdir(), 'ga-bench-ledger-'));
 const WRITERS = 4;
 const clock = { now: () => new Date('2026-03-10T12:00:00Z') };
 const charge = (run) => ({ run, input_tokens: 120, output_tokens: 80, usd: 0.0123, source: 'metered' });
@@ -51,23 +52,37 @@ if (process.argv[2] === 'worker') {
   process.exit(0);
 }
 
-async function oneWriter(kind, root) {
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function oneWriter(kind, root, n) {
   const t = performance.now();
-  await (kind === 'ga' ? gaLoop : rawLoop)(root, `one-${kind}`, N, 'w');
-  return N / ((performance.now() - t) / 1000);
+  await (kind === 'ga' ? gaLoop : rawLoop)(root, `one-${kind}`, n, `w${t}`);
+  return n / ((performance.now() - t) / 1000);
 }
 
-async function fourWriters(kind, root) {
+async function fourWriters(kind, root, n) {
   const startAt = Date.now() + 1500; // past every worker's start-up
   const ends = await Promise.all(
     Array.from({ length: WRITERS }, (_, w) => {
-      const child = spawn(process.execPath, [import.meta.filename, 'worker', kind, root, `four-${kind}`, String(N), `w${w}`, String(startAt)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const args = [import.meta.filename, 'worker', kind, root, `four-${kind}`, String(n), `w${w}-${startAt}`, String(startAt)];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (b) => (out += b));
       return new Promise((res, rej) => child.on('exit', (code) => (code === 0 ? res(Number(out.trim())) : rej(new Error(`worker exited ${code}`)))));
     }),
   );
-  return (WRITERS * N) / ((Math.max(...ends) - startAt) / 1000);
+  return (WRITERS * n) / ((Math.max(...ends) - startAt) / 1000);
+}
+
+/** Rounds alternating ga and raw, so that load from elsewhere falls on both alike; median rates. */
+async function compare(measure, rounds, n) {
+  const ga = [];
+  const raw = [];
+  for (let r = 0; r < rounds; r++) {
+    ga.push(await measure('ga', dir, n));
+    raw.push(await measure('raw', dir, n));
+  }
+  return { ga: median(ga), raw: median(raw) };
 }
 
 function timeRead(file, reps = 2000) {
@@ -99,18 +114,15 @@ function bigLedger(root, agent, n) {
 }
 
 const fmt = (x) => `${Math.round(x)}/s`.padStart(8);
-const dir = mkdtempSync(join(tmpdir(), 'ga-bench-ledger-'));
 try {
   // Warm-up, so that neither side pays module loading or the first mkdir.
   await gaLoop(join(dir, 'warm'), 'warm', 50, 'x');
   await rawLoop(join(dir, 'warm'), 'warm', 50, 'x');
 
-  const ga1 = await oneWriter('ga', dir);
-  const raw1 = await oneWriter('raw', dir);
-  console.log(`ledger append (1 writer)  ${fmt(ga1)}   raw ${fmt(raw1)}   ${(ga1 / raw1).toFixed(2)}x raw`);
-  const ga4 = await fourWriters('ga', dir);
-  const raw4 = await fourWriters('raw', dir);
-  console.log(`ledger append (${WRITERS} writers) ${fmt(ga4)}   raw ${fmt(raw4)}   ${(ga4 / raw4).toFixed(2)}x raw`);
+  const one = await compare(oneWriter, 7, Math.ceil(N / 5));
+  console.log(`ledger append (1 writer)  ${fmt(one.ga)}   raw ${fmt(one.raw)}   ${(one.ga / one.raw).toFixed(2)}x raw`);
+  const four = await compare(fourWriters, 3, Math.ceil(N / 4));
+  console.log(`ledger append (${WRITERS} writers) ${fmt(four.ga)}   raw ${fmt(four.raw)}   ${(four.ga / four.raw).toFixed(2)}x raw`);
 
   const small = bigLedger(dir, 'small', 10);
   const big = bigLedger(dir, 'big', 1_000_000);

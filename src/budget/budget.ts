@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { ledgerPath, readLastLine, windowTotals } from '../ledger/ledger.js';
+import { ledgerLockTarget, ledgerPath, readLastLine, windowTotals } from '../ledger/ledger.js';
 import type { AgentConfig } from '../schema/agent.js';
 import { processAlive, runtimeDir, withLock } from '../store/lock.js';
 
@@ -25,7 +25,6 @@ export interface BudgetStatus {
   warn: boolean;
 }
 
-export const ledgerLockTarget = (repo: Repo, agent: string) => join(runtimeDir(repo), 'ledger', agent);
 const reservationDir = (repo: Repo, agent: string) => join(runtimeDir(repo), 'reservations', agent);
 
 

@@ -125,3 +125,61 @@ export function splitSignature(raw: Buffer): SignedCommit | undefined {
   const rest = headerEnd < 0 ? '' : text.slice(headerEnd);
   return { signature: sig.join('\n') + '\n', payload: Buffer.from(kept.join('\n') + rest, 'utf8') };
 }
+
+export interface FileDiff {
+  path: string;
+  deleted: boolean;
+  binary: boolean;
+  hunks: { oldStart: number; oldCount: number; newStart: number; newCount: number; added: string[]; removed: number }[];
+  /** The new version ends without a newline. */
+  noNewlineAtEnd: boolean;
+}
+
+/**
+ * Line diffs (-U0) of `paths` for each first-parent commit of `range`, oldest
+ * first: enough to check that append-only files were only appended to,
+ * reading each change once instead of every version of every file.
+ */
+export async function firstParentPatches(repo: Repo, range: string[], paths: string[]): Promise<Map<string, FileDiff[]>> {
+  const { rs } = separators();
+  const r = await git(
+    ['log', '--first-parent', '--diff-merges=first-parent', '--root', '--reverse', '-p', '-U0', '--no-renames', '--no-color', '--no-ext-diff', '--no-textconv', '--no-notes', `--format=${rs}%H`, ...range, '--', ...paths],
+    { cwd: repo.root },
+  );
+  const out = new Map<string, FileDiff[]>();
+  for (const record of r.stdout.toString('utf8').split(rs)) {
+    if (!record) continue;
+    const nl = record.indexOf('\n');
+    const id = (nl < 0 ? record : record.slice(0, nl)).trim();
+    const diffs: FileDiff[] = [];
+    let cur: FileDiff | undefined;
+    let lastWasAdd = false;
+    for (const line of record.slice(nl + 1).split('\n')) {
+      if (line.startsWith('diff --git ')) {
+        const m = / b\/(.*)$/.exec(line);
+        cur = { path: m?.[1] ?? '', deleted: false, binary: false, hunks: [], noNewlineAtEnd: false };
+        diffs.push(cur);
+      } else if (!cur) {
+        continue;
+      } else if (line.startsWith('deleted file mode')) {
+        cur.deleted = true;
+      } else if (line.startsWith('Binary files')) {
+        cur.binary = true;
+      } else if (line.startsWith('@@ ')) {
+        const m = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
+        if (m) cur.hunks.push({ oldStart: Number(m[1]), oldCount: m[2] === undefined ? 1 : Number(m[2]), newStart: Number(m[3]), newCount: m[4] === undefined ? 1 : Number(m[4]), added: [], removed: 0 });
+      } else if (cur.hunks.length && line.startsWith('+') && !line.startsWith('+++ ')) {
+        cur.hunks[cur.hunks.length - 1]!.added.push(line.slice(1));
+        lastWasAdd = true;
+        continue;
+      } else if (cur.hunks.length && line.startsWith('-') && !line.startsWith('--- ')) {
+        cur.hunks[cur.hunks.length - 1]!.removed++;
+      } else if (line.startsWith('\\') && lastWasAdd) {
+        cur.noNewlineAtEnd = true;
+      }
+      lastWasAdd = false;
+    }
+    out.set(id, diffs);
+  }
+  return out;
+}

@@ -135,7 +135,7 @@ export async function configSetLocal(repo: Repo, key: string, value: string): Pr
  * Refuses a repository whose history could be hidden or rewritten under ga:
  * a shallow clone, grafts, replace refs, or more than one root commit.
  */
-export async function assertHistoryIsWhole(repo: Repo): Promise<void> {
+export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD'): Promise<void> {
   if (existsSync(join(repo.gitDir, 'shallow'))) {
     throw new GovernanceRefusal(`${repo.root} is a shallow clone: ga needs the whole history (git fetch --unshallow)`);
   }
@@ -146,8 +146,8 @@ export async function assertHistoryIsWhole(repo: Repo): Promise<void> {
   if (replace) {
     throw new GovernanceRefusal(`replace refs exist (${replace.split('\n')[0]}): they can hide commits; delete them with git replace -d`);
   }
-  const roots = await gitText(['rev-list', '--max-parents=0', 'HEAD'], { cwd: repo.root });
+  const roots = await gitText(['rev-list', '--max-parents=0', tip], { cwd: repo.root });
   if (roots.split('\n').filter(Boolean).length > 1) {
-    throw new GovernanceRefusal(`HEAD has more than one root commit: a second history was merged in; ga will not judge it`);
+    throw new GovernanceRefusal(`${tip === 'HEAD' ? 'HEAD' : tip.slice(0, 12)} has more than one root commit: a second history was merged in; ga will not judge it`);
   }
 }

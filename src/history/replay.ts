@@ -5,7 +5,7 @@
 // each commit's parent.
 import { GovernanceRefusal } from '../errors.js';
 import { firstParentLog, readCommitSignatures, type Commit } from '../git/log.js';
-import { assertHistoryIsWhole, headCommit, listTree, readObjects, type Repo } from '../git/repo.js';
+import { assertHistoryIsWhole, headCommit, listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
 import { verifySignature, type SignatureResult } from '../git/signature.js';
 import { APPROVERS_PATH, parseApprovers, type Approver } from '../schema/approvers.js';
 import { parsePolicy, POLICY_PATH, policySchema, type Policy } from '../schema/policy.js';
@@ -122,11 +122,15 @@ export class SignatureJudge {
   }
 }
 
-export async function loadGovernance(repo: Repo): Promise<Governance> {
-  const head = await headCommit(repo);
+/**
+ * `trust` overrides the clone's pin for this reading (ga verify --trust);
+ * `at` reads history at another commit than HEAD (the tip of a range).
+ */
+export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: string } = {}): Promise<Governance> {
+  const head = opts.at ? await resolveCommit(repo, opts.at) : await headCommit(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
-  await assertHistoryIsWhole(repo);
-  const root = await findTrustRoot(repo);
+  await assertHistoryIsWhole(repo, head);
+  const root: TrustRoot = opts.trust ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' } : await findTrustRoot(repo);
   // One log from the root (its parents excluded) to HEAD; the root comes first.
   const [rootCommit, ...commits] = await firstParentLog(repo, [head, `^${root.commit}^@`]);
   let parent = root.commit;

@@ -205,7 +205,7 @@ function appendWhole(fd: number, size: number, bytes: Buffer, absPath: string): 
  */
 export async function appendCharge(repo: Repo, agent: string, charge: Charge, opts: { window: LedgerWindow; clock: Clock }): Promise<LedgerLine> {
   const absPath = join(repo.root, ledgerPath(agent));
-  return withLock(join(runtimeDir(repo), 'ledger', agent), async () => {
+  return withLock(ledgerLockTarget(repo, agent), async () => {
     assertPlainDir(dirname(absPath));
     const fd = openNoFollow(absPath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
     try {
@@ -260,6 +260,14 @@ export function verifyLedger(text: string): { ok: boolean; problems: { line: num
 }
 
 /** The first `length` bytes of a file and its size (undefined if it does not exist). */
+/** The lock every writer of an agent's ledger (and its reservations) holds. */
+export const ledgerLockTarget = (repo: Repo, agent: string) => join(runtimeDir(repo), 'ledger', agent);
+
+/** The whole working ledger, read without following a link. */
+export function readLedger(absPath: string): Buffer {
+  return readPrefix(absPath, Number.MAX_SAFE_INTEGER)?.bytes ?? Buffer.alloc(0);
+}
+
 function readPrefix(absPath: string, length: number): { bytes: Buffer; size: number } | undefined {
   let fd: number;
   try {

@@ -3,7 +3,7 @@
 // run the adapter in a scrubbed environment; stop its process group at once
 // on a pause marker, the wall clock or a crossed cap; charge the ledger; and
 // record the run (and any pause) in one commit.
-import { existsSync, mkdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { GaEvent } from '../audit/events.js';
 import { recordEvents } from '../audit/record.js';
@@ -13,7 +13,7 @@ import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import { headCommit, type Repo } from '../git/repo.js';
 import { loadGovernance } from '../history/replay.js';
-import { appendCharge, assertExtendsCommitted, ledgerPath, type LedgerLine } from '../ledger/ledger.js';
+import { appendCharge, assertExtendsCommitted, ledgerPath, readLedger, type LedgerLine } from '../ledger/ledger.js';
 import { newRunId, parseDuration } from '../names.js';
 import { pauseState, raiseHighWater } from '../pause/state.js';
 import { pausePath, serializePause } from '../schema/pause.js';
@@ -191,7 +191,7 @@ async function finish(repo: Repo, agent: TrustedAgent, task: string, run: string
     events,
     files: () => [
       // Read under the repository lock: every whole line appended so far, so the committed ledger only grows.
-      { path: ledgerPath(agent.id), content: readFileSync(join(repo.root, ledgerPath(agent.id))), keepWorktree: true },
+      { path: ledgerPath(agent.id), content: readLedger(join(repo.root, ledgerPath(agent.id))), keepWorktree: true },
       ...(pausePaths ? [{ path: pausePath(agent.id), content: serializePause({ reason: 'over-budget', detail: capDetail, by: 'runner', at }) }] : []),
     ],
     at,

@@ -6,7 +6,9 @@ import lockfile from 'proper-lockfile';
 import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 
-const RETRIES = { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 25, randomize: true };
+// Waiting must outlast the stale period (10 s): a holder killed just after
+// taking the lock leaves one that only turns stale then. About 25 to 50 s.
+const RETRIES = { retries: 500, factor: 1.3, minTimeout: 2, maxTimeout: 50, randomize: true };
 
 /** Runs `fn` holding the lock on `target` (which need not exist). */
 export async function withLock<T>(target: string, fn: () => Promise<T>, opts: { stale?: number } = {}): Promise<T> {

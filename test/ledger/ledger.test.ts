@@ -215,6 +215,19 @@ describe('the file itself', () => {
     expect(() => readLastLine(file())).toThrow(/symbolic link/);
   });
 
+  it('a symlinked ledger/ directory is refused and its target is untouched', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(dir, 'ledger'));
+    const e = await refusal(appendCharge(repo, 'noop', charge('x'), { window: 'day', clock: fixedClock('2026-03-10T10:00:00Z') }));
+    expect(e.message).toContain(join(dir, 'ledger'));
+    expect(existsSync(join(elsewhere, 'noop.jsonl'))).toBe(false);
+    rmSync(join(dir, 'ledger'));
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'ledger')); // dangling
+    await refusal(appendCharge(repo, 'noop', charge('x'), { window: 'day', clock: fixedClock('2026-03-10T10:00:00Z') }));
+    expect(existsSync(join(dir, 'nowhere'))).toBe(false);
+  });
+
   it('a dangling symlink is refused and creates nothing', async () => {
     mkdirSync(join(dir, 'ledger'));
     const target = join(dir, 'not-yet.jsonl');

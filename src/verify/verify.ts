@@ -1,0 +1,207 @@
+// `ga verify`: the contract's rules checked against history, independently
+// of whatever ga did at the time. Each finding: commit, path, rule, why.
+import { EVENTS, parseTrailers } from '../audit/events.js';
+import { GaError, UsageError } from '../errors.js';
+import { git } from '../git/exec.js';
+import { firstParentPatches, type Commit, type FileDiff } from '../git/log.js';
+import { listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
+import { verifyLedger } from '../ledger/ledger.js';
+import { readHighWater } from '../pause/state.js';
+
+export interface Finding {
+  commit: string;
+  path: string;
+  rule: string;
+  explanation: string;
+}
+
+export interface VerifyResult {
+  root: string;
+  head: string;
+  checked: number;
+  findings: Finding[];
+}
+
+const PAUSED = /^agents\/([^/]+)\/PAUSED$/;
+const APPEND_ONLY = /^(ledger|audit)\/([^/]+)\.jsonl$/;
+
+export async function verifyRepository(repo: Repo, opts: { range?: string; trust?: string } = {}): Promise<VerifyResult> {
+  let gov: Governance;
+  try {
+    const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
+    gov = await loadGovernance(repo, { trust: opts.trust, at: tip });
+  } catch (e) {
+    if (!(e instanceof GaError) || e.exitCode !== 1) throw e;
+    return { root: '', head: '', checked: 0, findings: [{ commit: '-', path: '-', rule: 'history', explanation: e.message }] };
+  }
+  const inRange = opts.range ? await rangeCommits(repo, opts.range) : undefined;
+  const findings: Finding[] = [];
+  const add = (commit: string, path: string, rule: string, explanation: string) => {
+    if (!inRange || inRange.has(commit) || commit === '-') findings.push({ commit, path, rule, explanation });
+  };
+
+  findings.push(...(await historyFindings(gov, opts.trust)));
+  for (const u of gov.untrusted) add(u.commit, u.path, 'governed-file', `change ignored: ${u.why}`);
+  proposalFindings(gov, add);
+  await pauseFindings(gov, add);
+  await appendOnlyFindings(gov, add);
+  trailerFindings(gov, add);
+  return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
+}
+
+async function rangeCommits(repo: Repo, range: string): Promise<Set<string>> {
+  const r = await git(['rev-list', '--end-of-options', range], { cwd: repo.root, allowFailure: true });
+  if (r.code !== 0) throw new UsageError(`"${range}" is not a revision range here: give one such as origin/main..HEAD`);
+  return new Set(r.stdout.toString().split('\n').filter(Boolean));
+}
+
+/** The history itself: the pinned root, and nothing dropped that a remote or ga has seen. */
+async function historyFindings(gov: Governance, trust: string | undefined): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const repo = gov.repo;
+  const contains = async (commit: string) => (await git(['merge-base', '--is-ancestor', commit, gov.head], { cwd: repo.root, allowFailure: true })).code === 0;
+  if (trust) {
+    const pinned = await resolveCommit(repo, trust);
+    if (!(await contains(pinned))) out.push({ commit: pinned, path: '-', rule: 'history', explanation: `HEAD does not descend from the trust root ${trust}` });
+  }
+  const upstream = await git(['rev-parse', '-q', '--verify', '@{upstream}'], { cwd: repo.root, allowFailure: true });
+  const remote = upstream.stdout.toString().trim();
+  if (upstream.code === 0 && remote && !(await contains(remote))) {
+    const dropped = (await git(['rev-list', '--count', `${gov.head}..${remote}`], { cwd: repo.root })).stdout.toString().trim();
+    out.push({ commit: remote, path: '-', rule: 'history-rewritten', explanation: `HEAD does not contain its upstream ${remote.slice(0, 12)}: ${dropped} commit(s) of the remote's history were dropped or rewritten` });
+  }
+  const mark = readHighWater(repo);
+  if (mark && !(await contains(mark))) {
+    out.push({ commit: mark, path: '-', rule: 'history-rewritten', explanation: `HEAD no longer contains ${mark.slice(0, 12)}, the newest commit this clone's runner or watchdog saw` });
+  }
+  return out;
+}
+
+type Add = (commit: string, path: string, rule: string, explanation: string) => void;
+
+function proposalFindings(gov: Governance, add: Add): void {
+  const claims = new Map<string, number>();
+  const index = new Map(gov.commits.map((c, i) => [c.id, i]));
+  gov.commits.forEach((c, i) => {
+    for (const t of parseTrailers(c.message)) {
+      if (t.event === 'proposal-claimed' && t.proposal && !claims.has(t.proposal)) claims.set(t.proposal, i);
+    }
+  });
+  for (const r of gov.proposals.values()) {
+    let outcomes = 0;
+    for (const s of r.steps) {
+      const path = `proposals/${s.kind === 'approved' || s.kind === 'auto-approved' ? 'approved' : '*'}/${r.id}.toml`;
+      if ((s.kind === 'approved' || s.kind === 'auto-approved') && s.valid === false) add(s.commit, path, 'approval', s.why ?? 'not a valid approval');
+      if (s.kind === 'changed') add(s.commit, `proposals/*/${r.id}.toml`, 'proposal-file', s.why ?? 'changed outside the rules');
+      if (s.kind === 'executed' || s.kind === 'failed') {
+        outcomes++;
+        const claim = claims.get(r.id);
+        if (claim === undefined || claim > (index.get(s.commit) ?? -1)) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', `moved to ${s.kind}/ without an earlier claim`);
+        if (outcomes > 1) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', 'a second outcome for one proposal');
+      }
+    }
+  }
+}
+
+async function pauseFindings(gov: Governance, add: Add): Promise<void> {
+  for (const c of gov.commits) {
+    for (const ch of c.changes) {
+      if (ch.status !== 'D' || !PAUSED.test(ch.path)) continue;
+      const sig = await gov.signatureOf(c);
+      if (sig.status !== 'good') add(c.id, ch.path, 'pause-removed', `pause marker removed by a commit that is not a signed approver's (${sig.status})`);
+    }
+  }
+}
+
+/** Ledger and audit files only grow; ledger chains and totals hold; audit lines match trailers. */
+async function appendOnlyFindings(gov: Governance, add: Add): Promise<void> {
+  const patches = await firstParentPatches(gov.repo, [gov.head, `^${gov.root.commit}^@`], ['ledger', 'audit']);
+  const lineCount = new Map<string, number>();
+  const ledgerText = new Map<string, { text: string; addedBy: string[] }>();
+  // A root pinned after the start: its parent's files are where the appends begin.
+  const before = gov.rootCommit.parents[0];
+  if (before) {
+    const entries = (await listTree(gov.repo, before, ['ledger', 'audit'])).filter((e) => APPEND_ONLY.test(e.path));
+    const blobs = await readObjects(gov.repo, entries.map((e) => e.oid));
+    for (const e of entries) {
+      const text = blobs.get(e.oid)?.content.toString('utf8') ?? '';
+      const n = text.split('\n').length - 1;
+      lineCount.set(e.path, n);
+      if (e.path.startsWith('ledger/')) ledgerText.set(e.path, { text, addedBy: Array<string>(n).fill('') });
+    }
+  }
+  for (const c of [gov.rootCommit, ...gov.commits]) {
+    const diffs = patches.get(c.id) ?? [];
+    const auditAdded = new Map<string, string[]>();
+    for (const d of diffs) {
+      const m = APPEND_ONLY.exec(d.path);
+      if (!m) continue;
+      const problem = appendProblem(d, lineCount.get(d.path) ?? 0);
+      if (problem) {
+        add(c.id, d.path, `${m[1]}-append-only`, problem);
+        lineCount.set(d.path, d.deleted ? 0 : Math.max(0, (lineCount.get(d.path) ?? 0) + d.hunks.reduce((n, h) => n + h.newCount - h.oldCount, 0)));
+        if (m[1] === 'ledger') ledgerText.delete(d.path);
+        continue;
+      }
+      const added = d.hunks.flatMap((h) => h.added);
+      lineCount.set(d.path, (lineCount.get(d.path) ?? 0) + added.length);
+      if (m[1] === 'audit') auditAdded.set(m[2]!, added);
+      else {
+        const l = ledgerText.get(d.path) ?? { text: '', addedBy: [] };
+        l.text += added.map((a) => `${a}\n`).join('');
+        l.addedBy.push(...added.map(() => c.id));
+        ledgerText.set(d.path, l);
+      }
+    }
+    if (c !== gov.rootCommit) auditMatchesTrailers(c, auditAdded, add);
+  }
+  for (const [path, l] of ledgerText) {
+    for (const p of verifyLedger(l.text).problems) {
+      const commit = l.addedBy[p.line - 1];
+      if (commit !== '') add(commit ?? '-', path, 'ledger-chain', `line ${p.line}: ${p.why}`); // '' = before the trust root
+    }
+  }
+}
+
+function appendProblem(d: FileDiff, oldLines: number): string | undefined {
+  if (d.deleted) return 'an append-only file was deleted';
+  if (d.binary) return 'an append-only file became binary';
+  if (d.hunks.some((h) => h.removed > 0)) return 'lines were removed or edited: the file may only grow';
+  if (d.hunks.length > 1 || (d.hunks[0] && d.hunks[0].oldStart !== oldLines)) return 'lines were inserted before the end: the file may only grow at its end';
+  if (d.noNewlineAtEnd) return 'the last line has no newline (torn)';
+  return undefined;
+}
+
+function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add): void {
+  const expected = parseTrailers(c.message).filter((t) => t.event).map((t) => `${t.agent ?? 'ga'} ${t.event}`);
+  const found: string[] = [];
+  for (const [agent, lines] of added) {
+    for (const line of lines) {
+      try {
+        const j = JSON.parse(line) as { event?: string };
+        found.push(`${agent} ${j.event}`);
+      } catch {
+        add(c.id, `audit/${agent}.jsonl`, 'audit', 'an audit line that is not JSON');
+      }
+    }
+  }
+  const missing = [...expected];
+  for (const f of found) {
+    const i = missing.indexOf(f);
+    if (i >= 0) missing.splice(i, 1);
+    else add(c.id, `audit/${f.split(' ')[0]}.jsonl`, 'audit', `an audit line (${f.split(' ')[1]}) with no matching Ga-Event trailer in its commit`);
+  }
+  for (const m of missing) add(c.id, `audit/${m.split(' ')[0]}.jsonl`, 'audit', `Ga-Event ${m.split(' ')[1]} has no audit line in its commit`);
+}
+
+function trailerFindings(gov: Governance, add: Add): void {
+  const agents = new Set(['ga', ...[...gov.trusted.keys()].map((p) => /^agents\/([^/]+)\/agent\.toml$/.exec(p)?.[1]).filter(Boolean) as string[]]);
+  for (const c of gov.commits) {
+    for (const t of parseTrailers(c.message)) {
+      if (!t.event || !(EVENTS as readonly string[]).includes(t.event)) add(c.id, '-', 'trailer', `unknown Ga-Event "${t.event ?? ''}"`);
+      if (t.proposal && !gov.proposals.has(t.proposal)) add(c.id, '-', 'trailer', `Ga-Proposal ${t.proposal} names no proposal in history`);
+      if (t.agent && !agents.has(t.agent)) add(c.id, '-', 'trailer', `Ga-Agent ${t.agent} names no trusted agent`);
+    }
+  }
+}
