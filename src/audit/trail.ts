@@ -1,5 +1,7 @@
 // The audit trail as git tells it: every first-parent commit from the trust
-// root, its events, and its signature as ga itself judges it.
+// root, one row per event, with the commit's signature as ga itself judges
+// it. A hand-made signed `git mv` approval has no trailer: it is read from
+// the diff as a proposal-approved event.
 import { parseTrailers } from './events.js';
 import type { Governance } from '../history/replay.js';
 
@@ -7,34 +9,47 @@ export interface TrailRow {
   commit: string;
   at: Date;
   subject: string;
-  events: string[];
+  event: string;
   actor?: string;
   proposal?: string;
   agent?: string;
   reason?: string;
-  /** good by <principal>, unsigned, unknown key, bad, unsupported. */
+  outcome?: string;
+  /** good, unsigned, unknown-key, bad, unsupported. */
   signature: string;
   signer?: string;
 }
 
-export async function auditTrail(gov: Governance): Promise<TrailRow[]> {
+export interface TrailFilter {
+  agent?: string;
+  event?: string;
+  since?: Date;
+  until?: Date;
+}
+
+export async function auditTrail(gov: Governance, filter: TrailFilter = {}): Promise<TrailRow[]> {
+  const handMade = new Map<string, { proposal: string; agent?: string }>();
+  for (const r of gov.proposals.values()) {
+    for (const s of r.steps) if (s.kind === 'approved') handMade.set(s.commit, { proposal: r.id, agent: r.proposal?.agent });
+  }
   const rows: TrailRow[] = [];
   for (const c of [gov.rootCommit, ...gov.commits]) {
-    const trailers = parseTrailers(c.message);
+    if ((filter.since && c.committedAt < filter.since) || (filter.until && c.committedAt > filter.until)) continue;
+    let events = parseTrailers(c.message).filter((t) => t.event);
+    const approval = handMade.get(c.id);
+    if (events.length === 0 && approval) events = [{ event: 'proposal-approved', proposal: approval.proposal, agent: approval.agent }];
+    if (events.length === 0) events = [{ event: '-' }];
+    const wanted = events.filter((t) => (!filter.agent || t.agent === filter.agent) && (!filter.event || t.event === filter.event));
+    if (wanted.length === 0) continue;
     const sig = await gov.signatureOf(c);
-    const first = trailers[0] ?? {};
-    rows.push({
-      commit: c.id,
-      at: c.committedAt,
-      subject: c.message.split('\n')[0] ?? '',
-      events: trailers.map((t) => t.event ?? '?'),
-      actor: first.actor,
-      proposal: first.proposal,
-      agent: first.agent,
-      reason: first.reason,
-      signature: sig.status === 'good' ? 'good' : sig.status === 'none' ? 'unsigned' : sig.status,
-      signer: sig.principal,
-    });
+    const subject = c.message.split('\n')[0] ?? '';
+    for (const t of wanted) {
+      rows.push({
+        commit: c.id, at: c.committedAt, subject, event: t.event!, actor: t.actor ?? (approval && sig.principal ? `human:${sig.principal}` : undefined),
+        proposal: t.proposal, agent: t.agent, reason: t.reason, outcome: t.outcome,
+        signature: sig.status === 'none' ? 'unsigned' : sig.status, signer: sig.principal,
+      });
+    }
   }
   return rows;
 }

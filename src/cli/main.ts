@@ -112,6 +112,18 @@ function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unkno
   cli.command('status', 'health: repository, signing, trust root, watchdog, untrusted edits, counts', (y) => y, exec(() => import('./commands/status.js')));
   cli.command('watchdog', 'the watchdog daemon: pauses stuck, over-budget and looping agents', (y) => y.option('once', { type: 'boolean', describe: 'one sweep, then exit' }), exec(() => import('./commands/watchdog.js')));
   cli.command(
+    'audit',
+    'the trail from git: time, actor, event, proposal, agent, reason, signature',
+    (y) =>
+      y
+        .option('agent', { type: 'string' })
+        .option('event', { type: 'string' })
+        .option('since', { type: 'string', describe: 'RFC 3339 time or date' })
+        .option('until', { type: 'string', describe: 'RFC 3339 time or date' })
+        .option('jsonl', { type: 'boolean', describe: 'one JSON object a line (export)' }),
+    exec(() => import('./commands/audit.js')),
+  );
+  cli.command(
     'verify [range]',
     'check history against the rules; exit 1 on any finding',
     (y) => y.positional('range', { type: 'string', describe: 'a revision range, such as origin/main..HEAD' }).option('trust', { type: 'string', describe: 'the trust root to check from (overrides the pin)' }),

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTrail } from '../audit/trail.js';
+import { verifyRepository } from '../verify/verify.js';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import { executeProposal } from '../executor/execute.js';
@@ -79,6 +80,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
     const judged = (await loadGovernance(repo)).proposals.get(id)?.approval;
     say(`ga show ${id}  ->  approval ${judged?.valid ? 'valid' : 'NOT VALID'}: ${judged?.why}`);
     await run(['checkout', '-q', 'main']);
+    const check = await verifyRepository(repo, { range: 'main..agent/forged' });
+    for (const f of check.findings) say(`ga verify main..agent/forged  ->  ${f.commit.slice(0, 12)}  ${f.path}  ${f.rule}: ${f.explanation}`);
     say('back on main: the forgery stays on its branch; main is untouched');
 
     heading('A human approves with a signed commit');
@@ -96,8 +99,10 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
     const gov = await loadGovernance(repo);
     for (const row of await auditTrail(gov)) {
       const sig = row.signature === 'good' ? `signed ${row.signer}` : row.signature;
-      say(`${row.at.toISOString().slice(11, 19)}  ${row.commit.slice(0, 12)}  ${sig.padEnd(30)}  ${(row.actor ?? '').padEnd(26)}  ${row.subject}`);
+      say(`${row.at.toISOString().slice(11, 19)}  ${row.commit.slice(0, 12)}  ${sig.padEnd(30)}  ${(row.actor ?? '').padEnd(28)}  ${row.event.padEnd(20)}  ${row.subject}`);
     }
+    const verified = await verifyRepository(repo);
+    say(`ga verify  ->  ${verified.findings.length ? `${verified.findings.length} finding(s)` : `ok: ${verified.checked} commits follow the rules`}`);
     return { dir };
   } finally {
     for (const k of ENV_KEYS) {

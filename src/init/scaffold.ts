@@ -34,6 +34,7 @@ function plannedFiles(approverLine: string | undefined): FileWrite[] {
     { path: 'agents/noop/tasks/smoke.md', content: t.NOOP_SMOKE_TASK },
     { path: 'agents/noop/hooks/publish_content.sh', content: t.NOOP_PUBLISH_HOOK, mode: '100755' },
     ...t.KEEP_DIRS.map((d) => ({ path: `${d}/.gitkeep`, content: '' })),
+    { path: '.github/workflows/ga-verify.yml', content: t.VERIFY_WORKFLOW },
   ];
 }
 

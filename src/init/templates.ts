@@ -78,3 +78,39 @@ export const KEEP_DIRS = [
   'proposals/pending', 'proposals/approved', 'proposals/rejected', 'proposals/executed',
   'proposals/failed', 'proposals/expired', 'ledger', 'audit', 'agents/noop/workspace',
 ];
+
+/**
+ * The pull-request check. pull_request_target runs this file as it is on the
+ * base branch, so a pull request cannot edit the check away. The trust root
+ * is the commit that added this very file on the base branch (ga init's
+ * commit), which a pull request cannot change either.
+ */
+export const VERIFY_WORKFLOW = `# Written by ga init: every pull request must follow the governance rules.
+# ga must be installable here: this repository's package.json depends on it
+# (npm install --save-dev <ga from your registry or a git URL>).
+name: ga verify
+on:
+  pull_request_target:
+permissions:
+  contents: read
+jobs:
+  verify:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: \${{ github.event.pull_request.head.sha }}
+          fetch-depth: 0
+          persist-credentials: false
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 20
+      - run: npm ci --ignore-scripts
+      - name: ga verify (the pull request's commits, from the trust root of the base branch)
+        env:
+          BASE: \${{ github.event.pull_request.base.sha }}
+        run: |
+          git fetch --no-tags origin "$BASE"
+          root=$(git log --first-parent --diff-filter=A --format=%H "$BASE" -- .github/workflows/ga-verify.yml | tail -n 1)
+          npx --no-install ga verify "$BASE..HEAD" --trust "$root"
+`;

@@ -24,7 +24,7 @@ export interface PauseRequest {
 export async function pauseAgents(repo: Repo, agents: string[], req: PauseRequest, clock: Clock): Promise<string[]> {
   const at = clock.now();
   let todo: string[] = [];
-  await recordPlanned(repo, { actor: req.by, at }, async (head) => {
+  const landed = await recordPlanned(repo, { actor: req.by, at }, async (head) => {
     // Decided under the repository lock: a marker committed meanwhile is not written twice.
     const specs = agents.map((agent) => `${head}:${pausePath(agent)}`);
     const committed = await readObjects(repo, head ? specs : []);
@@ -36,6 +36,8 @@ export async function pauseAgents(repo: Repo, agents: string[], req: PauseReques
       files: todo.map((agent) => ({ path: pausePath(agent), content: serializePause({ ...req, at }) })),
     };
   });
+  // A reset that drops this pause must fail closed.
+  if (landed) raiseHighWater(repo, landed.commit);
   return todo;
 }
 

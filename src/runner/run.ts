@@ -51,11 +51,12 @@ async function adapterFor(name: string): Promise<Adapter> {
 }
 
 async function refuse(repo: Repo, agent: string, run: string, task: string, why: string, clock: Clock): Promise<never> {
-  await recordEvents(repo, {
+  const { commit } = await recordEvents(repo, {
     subject: `refuse run of ${agent} (${task}): ${why}`,
     events: [{ event: 'run-refused', actor: 'runner', agent, run, reason: why, detail: { task } }],
     at: clock.now(),
   });
+  raiseHighWater(repo, commit);
   throw new GovernanceRefusal(`run refused: ${why}`);
 }
 
