@@ -1,0 +1,66 @@
+// Time from a PAUSED marker appearing to the agent's whole process group
+// being gone, beside the raw cost of killing a process group directly.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin/ga.js');
+const N = Number(process.env.BENCH_N ?? 30);
+const dir = mkdtempSync(join(tmpdir(), 'ga-bench-pause-'));
+process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
+process.env.GIT_CONFIG_NOSYSTEM = '1';
+delete process.env.GA_AGENT;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const gone = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+const git = (...args) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
+
+const key = join(dir, 'alice');
+execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+writeFileSync(process.env.GIT_CONFIG_GLOBAL, `[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = ${key}.pub\n[gpg]\n\tformat = ssh\n`);
+const repo = join(dir, 'gov');
+execFileSync(process.execPath, [BIN, 'init', repo]);
+// An agent that records its pid and sleeps: only the pause can end it.
+writeFileSync(join(repo, 'agents/noop/agent.toml'), 'adapter = "command"\ncommand = ["sh", "-c", "echo $$ > ../pid; exec sleep 600"]\ntimeout = "30m"\n[budget]\nusd = 1.0\nmax_run_usd = 0.0\n');
+git('commit', '-S', '-qam', 'bench: a sleeping command agent');
+
+try {
+  const ga = [];
+  for (let i = 0; i < N; i++) {
+    rmSync(join(repo, 'agents/noop/pid'), { force: true });
+    const run = spawn(process.execPath, [BIN, '-C', repo, 'run', 'noop'], { stdio: 'ignore' });
+    while (!existsSync(join(repo, 'agents/noop/pid'))) await sleep(5);
+    const pid = Number(readFileSync(join(repo, 'agents/noop/pid'), 'utf8'));
+    const t0 = performance.now();
+    writeFileSync(join(repo, 'agents/noop/PAUSED'), 'reason = "manual"\ndetail = "bench"\nby = "bench"\nat = 2026-11-24T00:00:00Z\n');
+    while (!gone(pid)) await sleep(1);
+    ga.push(performance.now() - t0);
+    await new Promise((r) => run.once('exit', r));
+    rmSync(join(repo, 'agents/noop/PAUSED'), { force: true });
+    git('reset', '-q', '--hard', 'HEAD'); // drop nothing: the marker was never committed by this bench
+  }
+  const raw = [];
+  for (let i = 0; i < N; i++) {
+    const child = spawn('sh', ['-c', 'exec sleep 600'], { detached: true, stdio: 'ignore' });
+    await sleep(20);
+    const t0 = performance.now();
+    process.kill(-child.pid, 'SIGTERM');
+    while (!gone(child.pid)) await sleep(1);
+    raw.push(performance.now() - t0);
+  }
+  console.log(`pause marker -> agent group gone    median ${median(ga).toFixed(1)} ms   p95 ${p95(ga).toFixed(1)} ms   (target median < 200 ms)`);
+  console.log(`raw kill(-pgid) -> gone             median ${median(raw).toFixed(1)} ms   p95 ${p95(raw).toFixed(1)} ms`);
+} finally {
+  spawnSync('pkill', ['-f', `${repo}`]);
+  rmSync(dir, { recursive: true, force: true });
+}
