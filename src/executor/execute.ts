@@ -12,6 +12,8 @@ import { loadGovernance, type Governance } from '../history/replay.js';
 import { proposalPath } from '../trust/governed.js';
 import { findProposal } from '../proposals/find.js';
 import { runHook, type HookOutcome } from './hooks.js';
+import { join } from 'node:path';
+import { runtimeDir, tryHoldLock } from '../store/lock.js';
 
 export interface ExecutionResult {
   id: string;
@@ -80,8 +82,25 @@ async function executeRecord(gov: Governance, r: ProposalRecord, trail: RunTrail
   if (r.state !== 'approved') {
     return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
   }
+  // One executor per proposal in this clone: held from before the claim to after the outcome.
+  const release = await tryHoldLock(join(runtimeDir(repo), 'exec', r.id));
+  if (!release) return refuse(r, 'another executor in this clone is running it now');
+  try {
+    return await claimRunRecord(gov, r, trail, opts);
+  } catch (e) {
+    if (e instanceof GovernanceRefusal) return refuse(r, e.message);
+    throw e;
+  } finally {
+    await release();
+  }
+}
+
+async function claimRunRecord(gov: Governance, r: ProposalRecord, trail: RunTrail | undefined, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+  const repo = gov.repo;
+  const agent = r.proposal?.agent ?? 'ga';
+  const title = r.proposal?.title ?? r.id;
   if (trail?.claimed) {
-    // Claimed but no outcome: the executor died mid-hook. Never re-run.
+    // Claimed, no outcome, and no executor holds it: it died mid-hook. Never re-run.
     await recordEvents(repo, {
       subject: `fail ${r.id} (outcome unknown after a crash): ${title}`,
       body: `The claim ${trail.claimed} has no outcome; the hook may or may not have run. It is not run again.`,

@@ -1,11 +1,10 @@
 // `ga execute --watch`: runs each validly approved proposal's hook the moment
 // its approval lands (ga approve, a hand-made signed commit, or a pull), on
 // the same watching machinery as the watchdog.
-import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { Coalescer, watchRepository } from '../watchdog/daemon.js';
+import { Coalescer, refPaths, watchRepository } from '../store/watch.js';
 import { executeAll, type ExecutionResult } from './execute.js';
 
 export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> }): Promise<void> {
@@ -23,7 +22,7 @@ export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeou
       opts.log(`${opts.clock.now().toISOString()} execute failed: ${e instanceof GaError ? e.message : (e as Error).stack}`);
     }
   });
-  const watcher = await watchRepository(repo, [join(repo.gitDir, 'HEAD'), join(repo.gitDir, 'refs', 'heads'), join(repo.gitDir, 'packed-refs')], () => runner.poke());
+  const watcher = await watchRepository(repo, refPaths(repo), () => runner.poke());
   const backstop = setInterval(() => runner.poke(), 30_000);
   opts.log(`${opts.clock.now().toISOString()} executing approvals as they land in ${repo.root}`);
   runner.poke();

@@ -1,6 +1,6 @@
 // Locks on files and on the whole repository (proper-lockfile, mkdir-based).
 // Every write to git and to an append-only file happens under one of these.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { GovernanceRefusal } from '../errors.js';
@@ -33,6 +33,41 @@ export async function withLock<T>(target: string, fn: () => Promise<T>, opts: { 
   } finally {
     await release().catch(() => undefined);
     if (compromised) process.emitWarning(`lock ${target}.lock was compromised: ${compromised.message}`);
+  }
+}
+
+/**
+ * Takes `target`'s lock without waiting, and keeps it fresh while held (a
+ * daemon, a hook in flight); undefined when a live process holds it. The
+ * holder's pid sits inside the lock, so a lock left by a killed holder is
+ * taken over at once instead of after the stale period.
+ */
+export async function tryHoldLock(target: string): Promise<(() => Promise<void>) | undefined> {
+  mkdirSync(dirname(target), { recursive: true });
+  // Inside the lock directory, which mkdir made for this holder alone: never a previous holder's pid.
+  const owner = join(`${target}.lock`, 'owner');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const release = await lockfile.lock(target, { realpath: false, lockfilePath: `${target}.lock`, stale: 10_000, update: 2_000, retries: 0, onCompromised: () => undefined });
+      writeFileSync(owner, String(process.pid));
+      return async () => {
+        rmSync(owner, { force: true });
+        await release().catch(() => undefined);
+      };
+    } catch {
+      const pid = Number(readOwner(owner));
+      if (!pid || processAlive(pid) || attempt > 0) return undefined;
+      rmSync(`${target}.lock`, { recursive: true, force: true }); // its holder is dead
+    }
+  }
+  return undefined;
+}
+
+function readOwner(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
   }
 }
 

@@ -3,16 +3,16 @@
 // hints that trigger a sweep at once; a timer sweeps anyway, because events
 // can be dropped. Bursts coalesce: at most one sweep runs, and at most one
 // more is queued behind it.
-import { rmSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance } from '../history/replay.js';
 import { parseDuration } from '../names.js';
-import { runtimeDir } from '../store/lock.js';
+import { runtimeDir, tryHoldLock } from '../store/lock.js';
 import { sweepOnce, watchdogSettings, type SweepResult } from './sweep.js';
+import { Coalescer, watchedPaths, watchRepository } from '../store/watch.js';
 
 export interface WatchOptions {
   clock: Clock;
@@ -24,55 +24,9 @@ export interface WatchOptions {
 /** Holds the single-instance lock of a repository for the process's lifetime. */
 async function lockInstance(repo: Repo, name: string): Promise<() => Promise<void>> {
   const target = join(runtimeDir(repo), name);
-  mkdirSync(runtimeDir(repo), { recursive: true });
-  try {
-    return await lockfile.lock(target, { realpath: false, lockfilePath: `${target}.lock`, stale: 10_000, update: 2_000, onCompromised: () => undefined });
-  } catch {
-    throw new GovernanceRefusal(`another ${name} is already running on ${repo.root}; stop it first (or remove ${target}.lock if it is dead)`);
-  }
-}
-
-/** Calls `work` after each event, coalescing bursts; resolves when stopped and idle. */
-export class Coalescer {
-  private running: Promise<void> | undefined;
-  private pending = false;
-  constructor(private readonly work: () => Promise<void>) {}
-  poke(): void {
-    if (this.running) {
-      this.pending = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.pending = false;
-        await this.work();
-      } while (this.pending);
-    })().finally(() => {
-      this.running = undefined;
-    });
-  }
-  idle(): Promise<void> {
-    return this.running ?? Promise.resolve();
-  }
-}
-
-/** The paths whose changes wake the watchdog and the executor. */
-export function watchedPaths(repo: Repo): string[] {
-  return [
-    join(repo.root, 'ledger'), join(repo.root, 'agents'), join(repo.root, 'proposals'), join(repo.root, 'policies'),
-    join(runtimeDir(repo), 'runs'), join(repo.gitDir, 'HEAD'), join(repo.gitDir, 'refs', 'heads'), join(repo.gitDir, 'packed-refs'),
-  ];
-}
-
-export async function watchRepository(repo: Repo, paths: string[], onChange: () => void) {
-  const { watch } = await import('chokidar');
-  const watcher = watch(paths, {
-    ignoreInitial: true,
-    ignored: (p: string) => p.endsWith('.lock') || p.includes('/workspace/') || p.includes('.ga-tmp-'),
-  });
-  watcher.on('all', onChange);
-  watcher.on('error', () => undefined); // a vanished directory: the timer sweep covers it
-  return watcher;
+  const release = await tryHoldLock(target);
+  if (!release) throw new GovernanceRefusal(`another ${name} is already running on ${repo.root}; stop it first (or remove ${target}.lock if it is dead)`);
+  return release;
 }
 
 export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void> {

@@ -2,11 +2,12 @@
 // in the agent's environment), waits for the decision by watching the
 // repository, and once the proposal is validly approved the run has the
 // executor carry it out: the runner is trusted, the agent never runs a hook.
-import { join } from 'node:path';
 import { executeProposal } from '../../executor/execute.js';
 import { loadGovernance } from '../../history/replay.js';
 import { GA_BIN } from '../env.js';
+import { Coalescer, refPaths, watchRepository } from '../../store/watch.js';
 import { startAgentProcess } from '../process.js';
+import type { ProposalState } from '../../trust/governed.js';
 import type { Adapter, AdapterResult } from './types.js';
 
 const zero = { input_tokens: 0, output_tokens: 0, usd: 0, source: 'metered' as const };
@@ -26,65 +27,52 @@ export const noopAdapter: Adapter = async (input) => {
     exitCode, outcome, charge: zero, permissionDenials: 0, tail, note,
   });
   if (code !== 0 || !id) return result('nonzero-exit', `ga propose failed: ${tail.join(' | ')}`);
-  const decision = await waitForDecision(input, id);
+  const decision = await waitWhileIn(input, id, 'pending');
   if (decision === 'stopped') return result('success', `proposal ${id} still pending when the run was stopped`);
   if (decision !== 'approved') return result('success', `proposal ${id} was ${decision}; nothing to do`);
+  // The executor judges the approval; an invalid one is refused and flagged there.
   const executed = await executeProposal(input.repo, id, { clock: input.clock });
   tail.push(...(executed.hook?.tail ?? []));
   if (executed.result === 'executed') return result('success', `proposal ${id} approved and executed`);
+  if (executed.result === 'refused' && /another executor|already ran/.test(executed.why ?? '')) {
+    // `ga execute --watch` got there first: its outcome is this run's.
+    const outcome = await waitWhileIn(input, id, 'approved');
+    if (outcome === 'executed') return result('success', `proposal ${id} approved and executed by another executor`);
+    return result('nonzero-exit', `proposal ${id} approved; another executor recorded ${outcome}`, 1);
+  }
   return result('nonzero-exit', `proposal ${id} approved but ${executed.result}: ${executed.why ?? `hook exited ${executed.hook?.exitCode}`}`, 1);
 };
 
-type Decision = 'approved' | 'rejected' | 'expired' | 'gone' | 'stopped';
+type Decision = ProposalState | 'gone' | 'stopped';
 
 /**
  * Waits on the repository's refs (chokidar) for the proposal to leave
- * pending/; events are hints, so each one re-reads history, and a slow timer
- * backs them up.
+ * `state`; events are hints, so each one re-reads history, and a slow timer
+ * backs them up. Returns where it went.
  */
-async function waitForDecision(input: Parameters<Adapter>[0], id: string): Promise<Decision> {
-  const { watch } = await import('chokidar');
-  const git = input.repo.gitDir;
-  const watcher = watch([join(git, 'HEAD'), join(git, 'refs', 'heads'), join(git, 'packed-refs')], { ignoreInitial: true, ignored: (p) => p.endsWith('.lock') });
+async function waitWhileIn(input: Parameters<Adapter>[0], id: string, state: ProposalState): Promise<Decision> {
+  let settle: (d: Decision) => void = () => undefined;
+  const decided = new Promise<Decision>((resolve) => (settle = resolve));
+  const check = new Coalescer(async () => {
+    try {
+      const now = (await loadGovernance(input.repo)).proposals.get(id)?.state;
+      if (now !== state) settle(now ?? 'gone');
+    } catch {
+      // a half-written moment in the repository: the next event or tick retries
+    }
+  });
+  const watcher = await watchRepository(input.repo, refPaths(input.repo), () => check.poke());
+  const tick = setInterval(() => check.poke(), 1000);
+  const stopped = () => settle('stopped');
+  if (input.stop.aborted) stopped();
+  input.stop.addEventListener('abort', stopped);
+  check.poke();
   try {
-    return await new Promise<Decision>((settle) => {
-      let tick: NodeJS.Timeout | undefined;
-      const resolve = (d: Decision) => {
-        clearInterval(tick);
-        settle(d);
-      };
-      let checking = false;
-      let again = false;
-      const check = async () => {
-        if (checking) {
-          again = true;
-          return;
-        }
-        checking = true;
-        try {
-          const gov = await loadGovernance(input.repo);
-          const r = gov.proposals.get(id);
-          const state = r?.state;
-          // The executor judges the approval; an invalid one is refused and flagged there.
-          if (state === 'approved') resolve('approved');
-          else if (state === 'rejected' || state === 'expired') resolve(state);
-          else if (state !== 'pending') resolve('gone');
-        } catch {
-          // a half-written moment in the repository: the next event or tick retries
-        } finally {
-          checking = false;
-          if (again) {
-            again = false;
-            void check();
-          }
-        }
-      };
-      watcher.on('all', () => void check());
-      tick = setInterval(() => void check(), 1000);
-      input.stop.addEventListener('abort', () => resolve('stopped'));
-      void check();
-    });
+    return await decided;
   } finally {
+    clearInterval(tick);
+    input.stop.removeEventListener('abort', stopped);
     await watcher.close();
+    await check.idle();
   }
 }
