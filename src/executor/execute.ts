@@ -55,14 +55,17 @@ function outcomeOf(r: ProposalRecord, trail: RunTrail | undefined): string | und
 }
 
 export async function executeProposal(repo: Repo, ref: string, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
-  const gov = await loadGovernance(repo);
-  const r = findProposal(gov, ref);
-  return executeRecord(gov, r, (await executionTrail(repo)).get(r.id), opts);
+  const id = findProposal(await loadGovernance(repo), ref).id;
+  // Read again with this proposal's signatures checked afresh: the cache is never evidence.
+  const gov = await loadGovernance(repo, { fresh: [id] });
+  return executeRecord(gov, gov.proposals.get(id)!, (await executionTrail(repo)).get(id), opts);
 }
 
 /** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
 export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
-  const gov = await loadGovernance(repo);
+  const approved = [...(await loadGovernance(repo)).proposals.values()].filter((p) => p.state === 'approved').map((p) => p.id);
+  if (approved.length === 0) return [];
+  const gov = await loadGovernance(repo, { fresh: approved });
   const trails = await executionTrail(repo);
   const results: ExecutionResult[] = [];
   for (const r of [...gov.proposals.values()].filter((p) => p.state === 'approved').sort((a, b) => (a.id < b.id ? -1 : 1))) {

@@ -38,7 +38,8 @@ export interface ProposalRecord {
 }
 
 interface Context {
-  signature: () => Promise<SignatureResult>;
+  /** The commit's signature; `fresh` skips a cached "good". */
+  signature: (fresh: boolean) => Promise<SignatureResult>;
   policyBlob: string | undefined;
 }
 
@@ -46,7 +47,15 @@ const AUDIT = /^audit\/[^/]+\.jsonl$/;
 
 export class ProposalTracker {
   readonly records = new Map<string, ProposalRecord>();
-  constructor(private readonly blobs: BlobReader) {}
+  constructor(
+    private readonly blobs: BlobReader,
+    /** Proposals whose approvals must be checked without the cache. */
+    private readonly fresh: 'all' | Set<string>,
+  ) {}
+
+  private freshFor(id: string): boolean {
+    return this.fresh === 'all' || this.fresh.has(id);
+  }
 
   private record(id: string): ProposalRecord {
     let r = this.records.get(id);
@@ -148,7 +157,7 @@ export class ProposalTracker {
     Object.assign(r, { state: to.state, blob: to.newBlob, mode: to.newMode });
     const step = (kind: ProposalStep['kind'], extra: Partial<ProposalStep> = {}) => r.steps.push({ commit: c.id, at: c.committedAt, kind, ...extra });
     if (from.state === 'pending' && to.state === 'approved') {
-      const sig = await ctx.signature();
+      const sig = await ctx.signature(this.freshFor(r.id));
       const why = await this.humanApprovalProblem(r, c, from, to, sig);
       if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
       const by = distinctApprovers(r.approvals);
@@ -159,7 +168,7 @@ export class ProposalTracker {
       r.approval = { valid: !problem, why: problem ?? `approved by ${by.join(', ')}`, by, commit: c.id };
       r.decided = true;
     } else if (from.state === 'pending' && (to.state === 'rejected' || to.state === 'expired')) {
-      const sig = await ctx.signature();
+      const sig = await ctx.signature(false);
       step(to.state, { principal: sig.status === 'good' ? sig.principal : undefined });
       r.decided = true;
     } else if (from.state === 'approved' && (to.state === 'executed' || to.state === 'failed')) {
@@ -194,7 +203,7 @@ export class ProposalTracker {
       if (t.event !== 'proposal-approval-recorded' || !t.proposal) continue;
       const r = this.records.get(t.proposal);
       if (!r) continue;
-      const sig = await ctx.signature();
+      const sig = await ctx.signature(this.freshFor(r.id));
       const others = c.changes.filter((ch) => !AUDIT.test(ch.path));
       const why =
         sig.status !== 'good' ? `not signed by a trusted approver (${sig.status})`

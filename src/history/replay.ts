@@ -9,7 +9,7 @@ import { assertHistoryIsWhole, headCommit, listTree, readObjects, resolveCommit,
 import { verifySignature, type SignatureResult } from '../git/signature.js';
 import { APPROVERS_PATH, parseApprovers, type Approver } from '../schema/approvers.js';
 import { parsePolicy, POLICY_PATH, policySchema, type Policy } from '../schema/policy.js';
-import { isGovernedPath } from '../trust/governed.js';
+import { isGovernedPath, parseProposalPath } from '../trust/governed.js';
 import { findTrustRoot, type TrustRoot } from '../trust/root.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { SignatureCache } from './sigcache.js';
@@ -36,6 +36,8 @@ export interface Governance {
   /** Trusted version of each governed path at HEAD. */
   trusted: Map<string, TrustedFile>;
   untrusted: UntrustedChange[];
+  /** Files added under proposals/ that are not proposals/<state>/<id>.toml: never executable, always reported. */
+  strays: UntrustedChange[];
   proposals: Map<string, ProposalRecord>;
   /** Reads a trusted governed file; undefined if it has no trusted version. */
   readTrusted(path: string): Promise<Buffer | undefined>;
@@ -45,8 +47,8 @@ export interface Governance {
   policyOf(blob: string | undefined): Promise<Policy>;
   /** The trusted approvers at HEAD. */
   approvers(): Promise<Approver[]>;
-  /** Judges a commit's signature against the approvers trusted at its parent. */
-  signatureOf(commit: Commit): Promise<SignatureResult>;
+  /** Judges a commit's signature against the approvers trusted at its parent (`fresh`: see SignatureJudge). */
+  signatureOf(commit: Commit, fresh?: boolean): Promise<SignatureResult>;
 }
 
 /** The policy used when the trusted one is missing or malformed: nothing is automatic. */
@@ -110,10 +112,15 @@ export class SignatureJudge {
     this.cache = new SignatureCache(repo);
   }
 
-  async judge(commit: Commit, approversBlob: string | undefined): Promise<SignatureResult> {
+  /**
+   * `fresh`: a cached "good" is not enough (anyone who can write .ga/ can
+   * write the cache), so ssh-keygen checks it again. Used for every decision
+   * that lets something happen; a cached refusal is kept (it only fails closed).
+   */
+  async judge(commit: Commit, approversBlob: string | undefined, fresh = false): Promise<SignatureResult> {
     const key = approversBlob ?? 'none';
     const cached = this.cache.get(commit.id, key);
-    if (cached) return cached;
+    if (cached && (!fresh || cached.status !== 'good')) return cached;
     const signed = (await readCommitSignatures(this.repo, [commit.id])).get(commit.id);
     const result = await verifySignature(signed, await this.blobs.approversOf(approversBlob), commit.committedAt);
     const valid = result.status === 'good' && result.principal?.toLowerCase().startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
@@ -122,11 +129,20 @@ export class SignatureJudge {
   }
 }
 
-/**
- * `trust` overrides the clone's pin for this reading (ga verify --trust);
- * `at` reads history at another commit than HEAD (the tip of a range).
- */
-export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: string } = {}): Promise<Governance> {
+export interface LoadOptions {
+  /** Overrides the clone's pin for this reading (ga verify --trust). */
+  trust?: string;
+  /** Reads history at another commit than HEAD (the tip of a range). */
+  at?: string;
+  /**
+   * Proposals whose approvals are about to let something run: their
+   * signatures are checked afresh, never taken from the cache. Governed
+   * files are always checked afresh.
+   */
+  fresh?: 'all' | string[];
+}
+
+export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promise<Governance> {
   const head = opts.at ? await resolveCommit(repo, opts.at) : await headCommit(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   await assertHistoryIsWhole(repo, head);
@@ -145,7 +161,7 @@ export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: st
   const blobs = new BlobReader(repo);
   const judge = new SignatureJudge(repo, blobs);
   const trusted = new Map<string, TrustedFile>();
-  const tracker = new ProposalTracker(blobs);
+  const tracker = new ProposalTracker(blobs, opts.fresh === 'all' ? 'all' : new Set(opts.fresh ?? []));
   const rootTree = await listTree(repo, root.commit, ['policies', 'agents', 'proposals']);
   // Every blob the replay may parse, read in one process.
   await blobs.preload([
@@ -161,6 +177,7 @@ export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: st
 
   const rootApprovers = trusted.get(APPROVERS_PATH)?.blob;
   const untrusted: UntrustedChange[] = [];
+  const strays: UntrustedChange[] = [];
   const approversAtParent = new Map<string, string | undefined>();
   for (const c of commits) {
     const approversBlob = trusted.get(APPROVERS_PATH)?.blob;
@@ -168,10 +185,12 @@ export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: st
     const policyBlob = trusted.get(POLICY_PATH)?.blob;
     const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
     const touchesProposals = c.changes.some((ch) => ch.path.startsWith('proposals/'));
-    let sig: SignatureResult | undefined;
-    const signature = async () => (sig ??= await judge.judge(c, approversBlob));
+    let cachedSig: SignatureResult | undefined;
+    let freshSig: SignatureResult | undefined;
+    const signature = async (fresh: boolean) =>
+      fresh ? (freshSig ??= await judge.judge(c, approversBlob, true)) : (cachedSig ??= freshSig ?? (await judge.judge(c, approversBlob)));
     if (governed.length) {
-      const s = await signature();
+      const s = await signature(true);
       const why =
         s.status !== 'good'
           ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
@@ -189,6 +208,11 @@ export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: st
       }
     }
     await tracker.apply(c, { signature, policyBlob });
+    for (const ch of c.changes) {
+      if (ch.status !== 'D' && ch.path.startsWith('proposals/') && !parseProposalPath(ch.path) && !ch.path.endsWith('/.gitkeep')) {
+        strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
+      }
+    }
   }
 
   return {
@@ -199,6 +223,7 @@ export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: st
     commits,
     trusted,
     untrusted,
+    strays,
     proposals: tracker.records,
     readTrusted: async (path) => {
       const t = trusted.get(path);
@@ -208,6 +233,6 @@ export async function loadGovernance(repo: Repo, opts: { trust?: string; at?: st
     policyOf: (blob) => blobs.policyOf(blob),
     approvers: () => blobs.approversOf(trusted.get(APPROVERS_PATH)?.blob),
     // The root is judged by the approvers it itself lists: it is trusted by pin.
-    signatureOf: (c) => judge.judge(c, c.id === root.commit ? rootApprovers : approversAtParent.get(c.id)),
+    signatureOf: (c, fresh) => judge.judge(c, c.id === root.commit ? rootApprovers : approversAtParent.get(c.id), fresh),
   };
 }

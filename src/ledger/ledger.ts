@@ -159,7 +159,16 @@ export function readLastLine(absPath: string): LedgerLine | undefined {
     throw e;
   }
   try {
-    return parseLast(lastLineBytes(fd, regularSize(fd, absPath), absPath), absPath);
+    // A reader without the lock can see an append in flight (seen on this kind of
+    // machine): a tail without its newline is read again before it counts as damage.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return parseLast(lastLineBytes(fd, regularSize(fd, absPath), absPath), absPath);
+      } catch (e) {
+        if (attempt >= 4 || !(e instanceof GovernanceRefusal)) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      }
+    }
   } finally {
     closeSync(fd);
   }

@@ -37,7 +37,7 @@ export async function pauseAgents(repo: Repo, agents: string[], req: PauseReques
     };
   });
   // A reset that drops this pause must fail closed.
-  if (landed) raiseHighWater(repo, landed.commit);
+  if (landed) await raiseHighWater(repo, landed.commit);
   return todo;
 }
 
@@ -65,6 +65,6 @@ export async function resumeAgent(repo: Repo, agent: string, opts: { reason: str
     sign: true,
     at,
   });
-  raiseHighWater(repo, (await headCommit(repo))!);
+  await raiseHighWater(repo, (await headCommit(repo))!, { reset: true });
   return { commit, forced: Boolean(opts.force && cause) };
 }

@@ -18,8 +18,18 @@ export interface PauseState {
 
 const highWaterFile = (repo: Repo) => join(repo.gitDir, 'ga', 'high-water');
 
-/** Records HEAD as seen by the runner or watchdog (kept under .git/, outside the work tree). */
-export function raiseHighWater(repo: Repo, commit: string): void {
+/**
+ * Records a commit as seen by the runner or watchdog (kept under .git/,
+ * outside the work tree). The mark only moves forward: on a history that no
+ * longer contains it, it stays (and keeps agents paused) until a signed
+ * `ga resume` resets it.
+ */
+export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?: boolean } = {}): Promise<void> {
+  const mark = readHighWater(repo);
+  if (mark && mark !== commit && !opts.reset) {
+    const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
+    if (r.code !== 0) return;
+  }
   const file = highWaterFile(repo);
   mkdirSync(join(file, '..'), { recursive: true });
   const tmp = `${file}.${process.pid}`;
@@ -69,7 +79,7 @@ export async function pauseState(gov: Governance, agent: string): Promise<PauseS
     (c) => c.changes.some((ch) => ch.path === path && ch.status === 'D') || parseTrailers(c.message).some((t) => t.event === 'agent-resumed' && t.agent === agent),
   );
   if (removal) {
-    const sig = await gov.signatureOf(removal);
+    const sig = await gov.signatureOf(removal, true);
     if (sig.status !== 'good') {
       return { paused: true, why: `${path} was removed by ${removal.id.slice(0, 12)}, which is not a signed approver's commit (${sig.status}); resume with ga resume` };
     }

@@ -56,7 +56,7 @@ async function refuse(repo: Repo, agent: string, run: string, task: string, why:
     events: [{ event: 'run-refused', actor: 'runner', agent, run, reason: why, detail: { task } }],
     at: clock.now(),
   });
-  raiseHighWater(repo, commit);
+  await raiseHighWater(repo, commit);
   throw new GovernanceRefusal(`run refused: ${why}`);
 }
 
@@ -95,7 +95,7 @@ export async function runAgent(repo: Repo, agentId: string, task: string, opts: 
       events: [{ event: 'run-started', actor: 'runner', agent: agentId, run, detail: { task, adapter: agent.config.adapter } }],
       at: clock.now(),
     });
-    raiseHighWater(repo, started.commit);
+    await raiseHighWater(repo, started.commit);
     const { result, stopReason } = await supervise(repo, agent, task, taskText, run, opts.parentEnv ?? process.env, clock);
     return await finish(repo, agent, task, run, result, stopReason, clock);
   } finally {
@@ -197,7 +197,7 @@ async function finish(repo: Repo, agent: TrustedAgent, task: string, run: string
     ],
     at,
   });
-  raiseHighWater(repo, (await headCommit(repo)) ?? commit);
+  await raiseHighWater(repo, (await headCommit(repo)) ?? commit);
   return {
     run, agent: agent.id, task, adapter: agent.config.adapter, outcome, exitCode: result.exitCode, tokens,
     usd: result.charge.usd, source: result.charge.source, permissionDenials: result.permissionDenials, note: result.note,

@@ -5,12 +5,23 @@ import { join } from 'node:path';
 import type { Repo } from '../git/repo.js';
 import { runtimeDir } from './lock.js';
 
-/** Calls `work` after each event, coalescing bursts; resolves when stopped and idle. */
+/**
+ * Calls `work` after each event, coalescing bursts: one run at a time, at
+ * most one queued behind it, and one more `settleMs` after the last event,
+ * because a second change to a file within ~50 ms may produce no event at all.
+ */
 export class Coalescer {
   private running: Promise<void> | undefined;
   private pending = false;
-  constructor(private readonly work: () => Promise<void>) {}
+  private settle: NodeJS.Timeout | undefined;
+  constructor(private readonly work: () => Promise<void>, private readonly settleMs = 80) {}
   poke(): void {
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.run(), this.settleMs);
+    this.settle.unref();
+    this.run();
+  }
+  private run(): void {
     if (this.running) {
       this.pending = true;
       return;
@@ -24,7 +35,9 @@ export class Coalescer {
       this.running = undefined;
     });
   }
+  /** Stops the trailing run and waits for the one in flight. */
   idle(): Promise<void> {
+    clearTimeout(this.settle);
     return this.running ?? Promise.resolve();
   }
 }

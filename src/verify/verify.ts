@@ -43,6 +43,7 @@ export async function verifyRepository(repo: Repo, opts: { range?: string; trust
 
   findings.push(...(await historyFindings(gov, opts.trust)));
   for (const u of gov.untrusted) add(u.commit, u.path, 'governed-file', `change ignored: ${u.why}`);
+  for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   proposalFindings(gov, add);
   await pauseFindings(gov, add);
   await appendOnlyFindings(gov, add);

@@ -9,11 +9,11 @@ import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { pauseAgents } from '../pause/actions.js';
-import { pauseState } from '../pause/state.js';
+import { pauseState, raiseHighWater } from '../pause/state.js';
 import { expireProposals } from '../proposals/decide.js';
 import { runsDir } from '../runner/heartbeat.js';
 import { parseWatchdog, WATCHDOG_PATH, watchdogSchema, type WatchdogSettings } from '../schema/watchdog.js';
-import { runtimeDir } from '../store/lock.js';
+import { processAlive, runtimeDir } from '../store/lock.js';
 import { judge, type BadFile } from './rules.js';
 
 export interface SweepResult {
@@ -63,6 +63,7 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
   const result: SweepResult = { paused: [], expired: [], flagged: [] };
   result.expired = await expireProposals(repo, { clock, actor: 'watchdog' });
   const gov = await loadGovernance(repo);
+  await raiseHighWater(repo, gov.head); // what the watchdog has seen; a later reset fails closed
   const badFiles: BadFile[] = [];
   const settings = await watchdogSettings(gov, badFiles);
   const now = clock.now();
@@ -78,10 +79,11 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
       if (paused.length) result.paused.push({ agent: f.agent, reason: f.reason, detail: f.detail });
     }
   }
-  // A stale run has been acted on: retire its heartbeat so a resume is not undone by an old file.
+  // A dead run has been acted on: retire its heartbeat so that a resume is not undone by a
+  // file nobody will update again. A live but silent runner stays the cause.
   for (const f of findings) {
     const hb = f.run && join(runsDir(repo), `${f.run}.json`);
-    if (hb && f.reason === 'stuck' && existsSync(hb)) renameSync(hb, `${hb}.stale`);
+    if (hb && f.reason === 'stuck' && existsSync(hb) && !runnerAlive(hb)) renameSync(hb, `${hb}.stale`);
   }
 
   const memory = new FlagMemory(repo);
@@ -100,4 +102,12 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
     }
   }
   return result;
+}
+
+function runnerAlive(heartbeat: string): boolean {
+  try {
+    return processAlive((JSON.parse(readFileSync(heartbeat, 'utf8')) as { runner_pid: number }).runner_pid);
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,727 @@
+// The red team: attacks that an agent with write access to the working tree
+// and to git (but without any approver's private key) could make, each done
+// with plain git the way the agent would do it (DESIGN.md "What ga defends
+// against", case 2). For each attack the test asserts what the contract
+// promises:
+//   - it does not lead to execution: the hook never runs, nothing is claimed;
+//   - `ga execute` flags it (flag-invalid-approval) and exits 1;
+//   - `ga verify` reports it (exit 1, a finding with the right rule).
+// Attacks that are not about execution (ledger edits, pause removal) assert
+// instead that the runner refuses or the agent stays paused, and that
+// `ga verify` reports it. Attacks that make ga refuse the whole repository
+// (replace refs, a second root, grafts, shallow) assert exit 1 with a
+// one-line message from both execute and verify.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+
+const FAKE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
+
+let sb: Sandbox;
+let savedBin: string | undefined;
+beforeEach(() => {
+  sb = sandbox(['alice', 'bob', 'mallory']);
+  savedBin = process.env.GA_CLAUDE_BIN;
+  process.env.GA_CLAUDE_BIN = FAKE;
+});
+afterEach(() => {
+  if (savedBin === undefined) delete process.env.GA_CLAUDE_BIN;
+  else process.env.GA_CLAUDE_BIN = savedBin;
+  sb.cleanup();
+});
+
+const HOOK = 'agents/noop/hooks/publish_content.sh';
+const APPROVERS = 'policies/approvers';
+const POLICY = 'policies/proposal_policy.toml';
+const EVIL_HOOK = '#!/bin/sh\necho "EVIL: the untrusted hook ran"\n';
+const PAUSED = 'agents/noop/PAUSED';
+
+const pending = (id: string) => `proposals/pending/${id}.toml`;
+const approved = (id: string) => `proposals/approved/${id}.toml`;
+const executedPath = (id: string) => `proposals/executed/${id}.toml`;
+
+// ---------------------------------------------------------------- helpers
+
+async function submit(repo: string, toml = PUBLISH): Promise<string> {
+  const p = await propose(repo, toml);
+  expect(p.code, p.err).toBe(0);
+  return p.last;
+}
+
+/** ga init (alice approves) plus one pending publish_content proposal; ga verify is clean. */
+async function setup(): Promise<{ repo: string; id: string }> {
+  const repo = await initRepo(sb);
+  const id = await submit(repo);
+  await expectClean(repo);
+  return { repo, id };
+}
+
+/** What the agent does: an unsigned commit of whatever is staged. */
+function commitUnsigned(repo: string, message: string, ...extra: string[]): void {
+  git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', ...extra, '-m', message);
+}
+
+/** A signed commit with the key sb.as() selected. */
+function commitSigned(repo: string, message: string, ...config: string[]): void {
+  git(repo, ...config, 'commit', '-q', '-S', '-m', message);
+}
+
+function approverLine(who: string): string {
+  const p = sb.people[who]!;
+  return `${p.email} namespaces="git" ${p.pub}\n`;
+}
+
+function eventCommits(repo: string, event: string, id: string): string[] {
+  return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`)
+    .split('\n')
+    .filter(Boolean);
+}
+
+interface Finding {
+  commit: string;
+  path: string;
+  rule: string;
+  explanation: string;
+}
+interface Verified {
+  code: number;
+  root: string;
+  head: string;
+  checked: number;
+  findings: Finding[];
+  raw: GaResult;
+}
+
+async function verify(repo: string, ...args: string[]): Promise<Verified> {
+  const r = await ga(['-C', repo, '--json', 'verify', ...args]);
+  let parsed: Omit<Verified, 'code' | 'raw'> = { root: '', head: '', checked: 0, findings: [] };
+  try {
+    parsed = JSON.parse(r.out) as typeof parsed;
+  } catch {
+    // an error prints nothing on stdout
+  }
+  return { code: r.code, raw: r, ...parsed };
+}
+
+async function expectClean(repo: string, ...args: string[]): Promise<void> {
+  const v = await verify(repo, ...args);
+  expect(v.findings, JSON.stringify(v.findings, null, 2)).toEqual([]);
+  expect(v.code, v.raw.err).toBe(0);
+}
+
+/** ga verify exits 1 and has a finding of `rule` (whose path or explanation matches `match`, when given). */
+async function expectReported(repo: string, rule: string, match?: RegExp, ...args: string[]): Promise<Finding[]> {
+  const v = await verify(repo, ...args);
+  const show = JSON.stringify(v.findings, null, 2) + v.raw.err;
+  expect(v.code, show).toBe(1);
+  const hits = v.findings.filter((f) => f.rule === rule && (!match || match.test(`${f.path} ${f.explanation}`)));
+  expect(hits.length, `no ${rule} finding matching ${match} in ${show}`).toBeGreaterThan(0);
+  // The human form says the same thing, one finding a line, then a summary.
+  const text = await ga(['-C', repo, 'verify', ...args]);
+  expect(text.code).toBe(1);
+  expect(text.out).toContain(rule);
+  expect(text.out.trim().split('\n').pop()).toMatch(/^\d+ finding\(s\) in \d+ commit\(s\)$/);
+  return hits;
+}
+
+/**
+ * The contract for an approval that does not count: execute exits 1, the hook
+ * never runs, nothing is claimed or moved to executed/, the attempt is flagged.
+ */
+async function expectNotExecuted(repo: string, id: string, flagged = true): Promise<GaResult> {
+  const r = await ga(['-C', repo, 'execute', id]);
+  expect(r.code, `${r.out}${r.err}`).toBe(1);
+  expect(r.out + r.err).not.toContain('published:');
+  expect(r.out + r.err).not.toContain('EVIL');
+  expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/executed/')).not.toContain(`${id}.toml`);
+  expect(eventCommits(repo, 'proposal-claimed', id)).toEqual([]);
+  expect(eventCommits(repo, 'proposal-executed', id)).toEqual([]);
+  if (flagged) expect(eventCommits(repo, 'flag-invalid-approval', id)).toHaveLength(1);
+  // execute --all does not run it either.
+  const all = await ga(['-C', repo, 'execute', '--all']);
+  expect(all.out + all.err).not.toContain('EVIL');
+  expect(all.out).not.toContain(`(proposal ${id})`);
+  expect(all.out).not.toMatch(new RegExp(`^executed ${id}`, 'm'));
+  expect(eventCommits(repo, 'proposal-claimed', id)).toEqual([]);
+  return r;
+}
+
+/** Whole-repository refusal: exit 1, a single line on stderr saying why, no stack trace. */
+async function expectWholeRefusal(repo: string, id: string, why: RegExp): Promise<void> {
+  const head = git(repo, 'rev-parse', 'HEAD');
+  const x = await ga(['-C', repo, 'execute', id]);
+  expect(x.code, x.out + x.err).toBe(1);
+  expect(x.out).not.toMatch(/published:|EVIL/);
+  expect(x.err.trim().split('\n')).toHaveLength(1);
+  expect(x.err).toMatch(why);
+  expect(x.err).not.toMatch(/internal error|\n\s+at /i);
+  expect(git(repo, 'rev-parse', 'HEAD')).toBe(head);
+
+  const v = await ga(['-C', repo, 'verify']);
+  expect(v.code, v.out + v.err).toBe(1);
+  const lines = v.out.trim().split('\n');
+  const reason = lines.filter((l) => why.test(l));
+  expect(reason, v.out).toHaveLength(1);
+  expect(v.out + v.err).not.toMatch(/internal error|\n\s+at /i);
+  const j = await verify(repo);
+  expect(j.code).toBe(1);
+  expect(j.findings).toHaveLength(1);
+  expect(j.findings[0]!.rule).toBe('history');
+  expect(j.findings[0]!.explanation).toMatch(why);
+  expect(git(repo, 'rev-parse', 'HEAD')).toBe(head);
+}
+
+/** A valid approval by alice and a valid execution: the control case. */
+async function approveAndExecute(repo: string, id: string): Promise<void> {
+  sb.as('alice');
+  const a = await ga(['-C', repo, 'approve', id]);
+  expect(a.code, a.err).toBe(0);
+  const x = await ga(['-C', repo, 'execute', id]);
+  expect(x.code, x.out + x.err).toBe(0);
+  expect(x.out).toContain('published: Publish the launch post');
+}
+
+/** An agent with the claude adapter (the fake binary), added in an alice-signed commit. */
+function addClaudeAgent(repo: string, id = 'tester'): string {
+  write(repo, `agents/${id}/agent.toml`, `adapter = "claude"\ntimeout = "30s"\n[budget]\nusd = 5\ntokens = 2000000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.5\n`);
+  write(repo, `agents/${id}/tool_allowlist.toml`, 'allowed_tools = ["Read"]\nenv = []\n');
+  write(repo, `agents/${id}/CLAUDE.md`, 'You are the tester agent.\n');
+  write(repo, `agents/${id}/tasks/smoke.md`, 'Propose a small change.\n');
+  sb.as('alice');
+  git(repo, 'add', '-A');
+  commitSigned(repo, `add agent ${id}`);
+  return id;
+}
+
+/** A repository with an agent that has run twice: two charged lines in its committed ledger. */
+async function withLedger(): Promise<{ repo: string; agent: string; ledger: string }> {
+  const repo = await initRepo(sb);
+  const agent = addClaudeAgent(repo);
+  for (let i = 0; i < 2; i++) {
+    const r = await ga(['-C', repo, 'run', agent]);
+    expect(r.code, r.out + r.err).toBe(0);
+  }
+  const ledger = `ledger/${agent}.jsonl`;
+  expect(git(repo, 'show', `HEAD:${ledger}`).split('\n')).toHaveLength(2);
+  expect(git(repo, 'status', '--porcelain')).toBe('');
+  await expectClean(repo);
+  return { repo, agent, ledger };
+}
+
+async function expectRunRefused(repo: string, agent: string, why: RegExp): Promise<void> {
+  const before = existsSync(join(repo, `ledger/${agent}.jsonl`)) ? readFileSync(join(repo, `ledger/${agent}.jsonl`), 'utf8') : '';
+  const r = await ga(['-C', repo, 'run', agent]);
+  expect(r.code, r.out + r.err).toBe(1);
+  expect(r.err).toMatch(why);
+  expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/^Ga-Event: run-refused$/m);
+  // Nothing ran: no run-started after the refusal, no charge added.
+  expect(git(repo, 'log', '-1', '--format=%B')).not.toMatch(/run-started|charge/);
+  const after = existsSync(join(repo, `ledger/${agent}.jsonl`)) ? readFileSync(join(repo, `ledger/${agent}.jsonl`), 'utf8') : '';
+  expect(after).toBe(before);
+}
+
+// ---------------------------------------------------------------- attacks
+
+describe('red team: forged approvals', () => {
+  it('1. an unsigned git mv approval', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}: Publish the launch post`);
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', new RegExp(`${id}.*(not signed|none|unsigned)`));
+  });
+
+  it("2. an approval signed with the agent's own key (claiming alice's name and email)", async () => {
+    const { repo, id } = await setup();
+    sb.as('mallory');
+    git(repo, 'mv', pending(id), approved(id));
+    commitSigned(repo, `approve ${id}`, '-c', 'user.name=alice', '-c', 'user.email=alice@example.com');
+    expect(git(repo, 'cat-file', '-p', 'HEAD')).toContain('BEGIN SSH SIGNATURE');
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /unknown-key/);
+  });
+
+  it("3. the agent's key added to policies/approvers in the approval commit itself", async () => {
+    const { repo, id } = await setup();
+    sb.as('mallory');
+    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    git(repo, 'add', APPROVERS);
+    git(repo, 'mv', pending(id), approved(id));
+    commitSigned(repo, `approve ${id} and add mallory`);
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', new RegExp(id));
+    await expectReported(repo, 'governed-file', new RegExp(APPROVERS));
+  });
+
+  it("4. the agent's key added to policies/approvers by an earlier commit it signed itself", async () => {
+    const { repo, id } = await setup();
+    sb.as('mallory');
+    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    git(repo, 'add', APPROVERS);
+    commitSigned(repo, 'add mallory as an approver');
+    const keyCommit = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'mv', pending(id), approved(id));
+    commitSigned(repo, `approve ${id}`);
+    await expectNotExecuted(repo, id);
+    const hits = await expectReported(repo, 'governed-file', new RegExp(APPROVERS));
+    expect(hits.map((h) => h.commit)).toContain(keyCommit);
+    await expectReported(repo, 'approval', /unknown-key/);
+  });
+
+  it('5. an approval commit, validly signed by alice, that also carries a hook change', async () => {
+    const { repo, id } = await setup();
+    sb.as('alice');
+    write(repo, HOOK, EVIL_HOOK);
+    git(repo, 'add', HOOK);
+    git(repo, 'mv', pending(id), approved(id));
+    commitSigned(repo, `approve ${id}`);
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /also changes agents\/noop\/hooks/);
+    await expectReported(repo, 'governed-file', /hooks\/publish_content\.sh.*proposals/);
+    // The smuggled hook never became trusted: a later valid approval runs the real one.
+    const next = await submit(repo);
+    await approveAndExecute(repo, next);
+  });
+
+  it('6. the payload edited while pending, then a signed move of the edited file', async () => {
+    const { repo, id } = await setup();
+    const file = join(repo, pending(id));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('https://example.com/launch', 'https://evil.example/steal'));
+    git(repo, 'add', pending(id));
+    commitUnsigned(repo, `tweak ${id}`);
+    const edit = git(repo, 'rev-parse', 'HEAD');
+    sb.as('alice');
+    const refused = await ga(['-C', repo, 'approve', id]);
+    expect(refused.code).toBe(1);
+    git(repo, 'mv', pending(id), approved(id));
+    commitSigned(repo, `approve ${id}`);
+    await expectNotExecuted(repo, id);
+    const hits = await expectReported(repo, 'proposal-file', new RegExp(id));
+    expect(hits.map((h) => h.commit)).toContain(edit);
+    await expectReported(repo, 'approval', /differs from the one submitted/);
+  });
+
+  it('7. the payload edited after a valid approval', async () => {
+    const { repo, id } = await setup();
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    await expectClean(repo);
+    const file = join(repo, approved(id));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('https://example.com/launch', 'https://evil.example/steal'));
+    git(repo, 'add', approved(id));
+    commitUnsigned(repo, `tweak ${id}`);
+    const edit = git(repo, 'rev-parse', 'HEAD');
+    await expectNotExecuted(repo, id);
+    const hits = await expectReported(repo, 'proposal-file', /edited in place/);
+    expect(hits.map((h) => h.commit)).toContain(edit);
+  });
+
+  it('8. an approved file copied to a new id (and one with its id field rewritten)', async () => {
+    const { repo, id } = await setup();
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    copyFileSync(join(repo, approved(id)), join(repo, approved('zz-copy')));
+    writeFileSync(join(repo, approved('zz-forged')), readFileSync(join(repo, approved(id)), 'utf8').replace(`id = "${id}"`, 'id = "zz-forged"'));
+    git(repo, 'add', 'proposals/approved');
+    commitUnsigned(repo, 'copy an approval');
+    await expectNotExecuted(repo, 'zz-copy');
+    await expectNotExecuted(repo, 'zz-forged');
+    await expectReported(repo, 'approval', /zz-copy/);
+    await expectReported(repo, 'approval', /zz-forged/);
+  });
+
+  it('9. an approved file renamed to a new id', async () => {
+    const { repo, id } = await setup();
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    git(repo, 'mv', approved(id), approved('zz-renamed'));
+    commitUnsigned(repo, 'rename an approval');
+    await expectNotExecuted(repo, 'zz-renamed');
+    const orig = await ga(['-C', repo, 'execute', id]);
+    expect(orig.code).toBe(1);
+    expect(orig.out + orig.err).not.toContain('published:');
+    await expectReported(repo, 'approval', /zz-renamed/);
+    // Removing a file from approved/ other than by an execution outcome is a finding too.
+    await expectReported(repo, 'proposal-file', new RegExp(`${id}.*removed from approved`));
+  });
+
+  it('10. a symlink in proposals/ pointing at an approved proposal', async () => {
+    const { repo, id } = await setup();
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    symlinkSync(`${id}.toml`, join(repo, approved('zz-link')));
+    git(repo, 'add', approved('zz-link'));
+    commitUnsigned(repo, 'link an approval');
+    expect(git(repo, 'ls-tree', 'HEAD', approved('zz-link'))).toMatch(/^120000 /);
+    await expectNotExecuted(repo, 'zz-link');
+    await expectReported(repo, 'approval', /zz-link/);
+  });
+
+  it('11. path traversal in an action type and in a proposal id', async () => {
+    const repo = await initRepo(sb);
+    // Through ga: refused as bad input, nothing stored.
+    const before = git(repo, 'rev-parse', 'HEAD');
+    const bad = await propose(repo, PUBLISH.replace('action_type = "publish_content"', 'action_type = "../../../tmp/evil"'));
+    expect(bad.code).toBe(2);
+    expect(git(repo, 'rev-parse', 'HEAD')).toBe(before);
+    const badId = await ga(['-C', repo, 'execute', '../../agents/noop/hooks/publish_content']);
+    expect(badId.code).toBe(2);
+    expect(badId.err.trim().split('\n')).toHaveLength(1);
+
+    // By hand: a proposal dropped straight into approved/, whose action type walks
+    // out of hooks/ to a script the agent planted, and whose id field does too.
+    write(repo, 'agents/noop/workspace/evil.sh', EVIL_HOOK);
+    const forged = `id = "../../agents/noop/workspace/evil"\nagent = "noop"\naction_type = "../workspace/evil"\ntitle = "x"\nrationale = "x"\nexpected_outcome = "x"\nreversible = true\nrequires_approval = false\ncreated_at = 2026-01-01T00:00:00Z\nexpires_at = 2099-01-01T00:00:00Z\n[expected_cost]\ntokens = 0\nusd = 0.0\n[payload]\n`;
+    write(repo, approved('zz-traversal'), forged);
+    git(repo, 'add', '-A');
+    commitUnsigned(repo, 'auto-approve a traversal');
+    await expectNotExecuted(repo, 'zz-traversal');
+    await expectReported(repo, 'approval', /zz-traversal/);
+  });
+
+  it('12. the policy edited (unsigned) to auto-approve its own type', async () => {
+    const repo = await initRepo(sb);
+    const policy = readFileSync(join(repo, POLICY), 'utf8')
+      .replace('action_types = ["research_only", "internal_file_op", "draft_content"]', 'action_types = ["research_only", "internal_file_op", "draft_content", "publish_content"]')
+      .replace('action_types = ["publish_content", ', 'action_types = [');
+    writeFileSync(join(repo, POLICY), policy);
+    git(repo, 'add', POLICY);
+    commitUnsigned(repo, 'policy: publish_content is routine');
+    const policyCommit = git(repo, 'rev-parse', 'HEAD');
+
+    // Through ga: the trusted policy still says never: refused and flagged, nothing stored.
+    const self = await propose(repo, `${PUBLISH.replace('[payload]', 'requires_approval = false\nreversible = true\n[payload]')}`);
+    expect(self.code).toBe(1);
+    expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/^Ga-Event: flag-self-approval$/m);
+    expect(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', 'proposals/approved/')).not.toMatch(/\.toml/);
+
+    // By hand: a proposal committed straight into approved/, as an auto-approval would be.
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    write(repo, approved('zz-auto'), `id = "zz-auto"\nagent = "noop"\naction_type = "publish_content"\ntitle = "Publish the launch post"\nrationale = "routine"\nexpected_outcome = "live"\nreversible = true\nrequires_approval = false\ncreated_at = ${now}\nexpires_at = 2099-01-01T00:00:00Z\n[expected_cost]\ntokens = 0\nusd = 0.0\n[payload]\nurl = "https://example.com/launch"\n`);
+    git(repo, 'add', approved('zz-auto'));
+    commitUnsigned(repo, 'auto-approve zz-auto');
+    await expectNotExecuted(repo, 'zz-auto');
+    const hits = await expectReported(repo, 'governed-file', new RegExp(POLICY));
+    expect(hits.map((h) => h.commit)).toContain(policyCommit);
+    await expectReported(repo, 'approval', /zz-auto.*does not auto-approve/);
+  });
+
+  it('13. a signing program and hooks planted in .git/config that vouch for a forged signature', async () => {
+    const { repo, id } = await setup();
+    const marks = join(sb.dir, 'marks');
+    mkdirSync(marks);
+    // A "ssh-keygen" that says every signature is alice's, good.
+    const liar = join(sb.dir, 'liar-keygen');
+    writeFileSync(liar, `#!/bin/sh\ntouch '${marks}/liar'\ncase "$*" in *find-principals*) echo alice@example.com; exit 0;; *verify*) echo 'Good "git" signature for alice@example.com with ED25519 key SHA256:x'; exit 0;; esac\nexec ssh-keygen "$@"\n`);
+    chmodSync(liar, 0o755);
+    const signers = join(sb.dir, 'allowed');
+    writeFileSync(signers, approverLine('alice'));
+    git(repo, 'config', 'gpg.ssh.program', liar);
+    git(repo, 'config', 'gpg.ssh.allowedSignersFile', signers);
+    git(repo, 'config', 'core.hooksPath', join(repo, '.git', 'evil-hooks'));
+    mkdirSync(join(repo, '.git', 'evil-hooks'));
+    for (const h of ['post-commit', 'pre-commit', 'reference-transaction', 'post-checkout']) {
+      writeFileSync(join(repo, '.git', 'evil-hooks', h), `#!/bin/sh\ntouch '${marks}/hook-${h}'\n`);
+      chmodSync(join(repo, '.git', 'evil-hooks', h), 0o755);
+    }
+    // mallory signs (with the real ssh-keygen, bypassing the liar); plain git now vouches for it.
+    sb.as('mallory');
+    git(repo, 'mv', pending(id), approved(id));
+    git(repo, '-c', 'gpg.ssh.program=ssh-keygen', '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-S', '-m', `approve ${id}`);
+    expect(git(repo, 'log', '-1', '--format=%G?')).toBe('G');
+    rmSync(marks, { recursive: true });
+    mkdirSync(marks);
+
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /unknown-key/);
+    const audit = await ga(['-C', repo, '--json', 'audit', '--event', 'proposal-approved']);
+    expect(audit.code).toBe(0);
+    expect(JSON.parse(audit.out).every((r: { signature: string }) => r.signature !== 'good')).toBe(true);
+    expect(existsSync(join(marks, 'liar'))).toBe(false);
+    expect(execFileSync('ls', [marks], { encoding: 'utf8' })).toBe('');
+  });
+});
+
+describe('red team: the record (ledger, audit, pauses)', () => {
+  it('14. ledger lines deleted: in the working tree the runner refuses, committed ga verify reports it', async () => {
+    const { repo, agent, ledger } = await withLedger();
+    const full = readFileSync(join(repo, ledger), 'utf8');
+    const lines = full.split('\n').filter(Boolean);
+    writeFileSync(join(repo, ledger), `${lines[1]}\n`); // the first charge dropped
+    await expectRunRefused(repo, agent, /does not extend the committed ledger/);
+    git(repo, 'add', ledger);
+    commitUnsigned(repo, 'tidy the ledger');
+    const drop = git(repo, 'rev-parse', 'HEAD');
+    const hits = await expectReported(repo, 'ledger-append-only', new RegExp(ledger));
+    expect(hits.map((h) => h.commit)).toContain(drop);
+  });
+
+  it('15. a ledger line edited to lower its cost', async () => {
+    const { repo, agent, ledger } = await withLedger();
+    const lines = readFileSync(join(repo, ledger), 'utf8').split('\n').filter(Boolean);
+    const last = JSON.parse(lines[1]!) as Record<string, unknown>;
+    expect(last.usd as number).toBeGreaterThan(0);
+    lines[1] = JSON.stringify({ ...last, usd: 0, window_usd: 0 });
+    writeFileSync(join(repo, ledger), `${lines.join('\n')}\n`);
+    await expectRunRefused(repo, agent, /does not extend the committed ledger/);
+    git(repo, 'add', ledger);
+    commitUnsigned(repo, 'refund');
+    await expectReported(repo, 'ledger-append-only', /removed or edited/);
+  });
+
+  it('16. the ledger truncated', async () => {
+    const { repo, agent, ledger } = await withLedger();
+    writeFileSync(join(repo, ledger), '');
+    await expectRunRefused(repo, agent, /does not extend the committed ledger.*tampering/);
+    git(repo, 'add', ledger);
+    commitUnsigned(repo, 'new month, new ledger');
+    await expectReported(repo, 'ledger-append-only', new RegExp(ledger));
+    // Deleting it outright is the same.
+    git(repo, 'rm', '-q', ledger);
+    commitUnsigned(repo, 'no ledger at all');
+    await expectReported(repo, 'ledger-append-only', /deleted/);
+  });
+
+  it('17. audit lines deleted, and an audit line forged with no event commit', async () => {
+    const { repo } = await setup();
+    const audit = 'audit/noop.jsonl';
+    const lines = readFileSync(join(repo, audit), 'utf8').split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    appendFileSync(join(repo, audit), `${JSON.stringify({ at: '2026-01-01T00:00:00Z', event: 'proposal-approved', actor: 'human:alice@example.com', agent: 'noop' })}\n`);
+    git(repo, 'add', audit);
+    commitUnsigned(repo, 'note an approval');
+    await expectReported(repo, 'audit', /no matching Ga-Event/);
+    writeFileSync(join(repo, audit), '');
+    git(repo, 'add', audit);
+    commitUnsigned(repo, 'forget');
+    await expectReported(repo, 'audit-append-only', new RegExp(audit));
+  });
+
+  it('18. its own PAUSED marker removed by an unsigned commit', async () => {
+    const repo = await initRepo(sb);
+    const p = await ga(['-C', repo, 'pause', 'noop', '--reason', 'looks stuck']);
+    expect(p.code, p.err).toBe(0);
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', PAUSED)).toBe(PAUSED);
+    git(repo, 'rm', '-q', PAUSED);
+    commitUnsigned(repo, 'resume noop: fixed');
+    const removal = git(repo, 'rev-parse', 'HEAD');
+    // Also with a forged resume trailer.
+    expect(existsSync(join(repo, PAUSED))).toBe(false);
+    await expectRunRefused(repo, 'noop', /paused.*not a signed approver's commit/);
+    const hits = await expectReported(repo, 'pause-removed', new RegExp(PAUSED));
+    expect(hits.map((h) => h.commit)).toContain(removal);
+    // Signed by the agent's own key it is no better.
+    const repo2 = await initRepo(sb);
+    expect((await ga(['-C', repo2, 'pause', 'noop', '--reason', 'x'])).code).toBe(0);
+    sb.as('mallory');
+    git(repo2, 'rm', '-q', PAUSED);
+    git(repo2, 'commit', '-q', '-S', '-m', 'resume noop\n\nGa-Event: agent-resumed\nGa-Agent: noop\nGa-Actor: human:alice@example.com\nGa-Reason: fixed');
+    await expectRunRefused(repo2, 'noop', /paused/);
+    await expectReported(repo2, 'pause-removed', /unknown-key/);
+  });
+
+  it('19. its own PAUSED marker removed by git reset', async () => {
+    const repo = await initRepo(sb);
+    expect((await ga(['-C', repo, 'pause', 'noop', '--reason', 'looks stuck'])).code).toBe(0);
+    const pauseCommit = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'reset', '-q', '--hard', 'HEAD~1');
+    expect(existsSync(join(repo, PAUSED))).toBe(false);
+    const before = await expectReported(repo, 'history-rewritten', new RegExp(pauseCommit.slice(0, 12)));
+    expect(before.map((h) => h.commit)).toContain(pauseCommit);
+    await expectRunRefused(repo, 'noop', /history was reset or rewritten/);
+    // The refusal must not launder the reset: the agent is still paused and the
+    // rewrite is still reported after the runner has looked at the repository.
+    const s = await ga(['-C', repo, '--json', 'status']);
+    expect((JSON.parse(s.out) as { paused: unknown[] }).paused.length, s.out).toBeGreaterThan(0);
+    const after = await expectReported(repo, 'history-rewritten', new RegExp(pauseCommit.slice(0, 12)));
+    expect(after.map((h) => h.commit)).toContain(pauseCommit);
+  });
+
+  it('20. a replace ref hiding a commit', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}`);
+    // Make the unsigned approval look like alice's signed commit to plain git.
+    sb.as('alice');
+    git(repo, 'commit', '-q', '--allow-empty', '-S', '-m', 'a signed empty commit');
+    const signed = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'replace', git(repo, 'rev-parse', 'HEAD~1'), signed);
+    expect(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/replace/')).toMatch(/^refs\/replace\//);
+    await expectWholeRefusal(repo, id, /replace refs/);
+  });
+
+  it('21. a second root merged in', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'checkout', '-q', '--orphan', 'other');
+    git(repo, 'rm', '-rq', '--cached', '.');
+    write(repo, approved(id), readFileSync(join(repo, pending(id)), 'utf8'));
+    git(repo, 'add', approved(id));
+    commitUnsigned(repo, 'another history');
+    git(repo, 'clean', '-fdq');
+    git(repo, 'checkout', '-q', '-f', 'main');
+    git(repo, '-c', 'commit.gpgSign=false', 'merge', '-q', '--allow-unrelated-histories', '-X', 'theirs', '-m', 'merge', 'other');
+    expect(git(repo, 'rev-list', '--max-parents=0', 'HEAD').split('\n')).toHaveLength(2);
+    await expectWholeRefusal(repo, id, /more than one root/);
+  });
+
+  it('22. grafts and a shallow marker that hide history', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}`);
+    mkdirSync(join(repo, '.git', 'info'), { recursive: true });
+    writeFileSync(join(repo, '.git', 'info', 'grafts'), `${git(repo, 'rev-parse', 'HEAD')}\n`);
+    await expectWholeRefusal(repo, id, /grafts/);
+    unlinkSync(join(repo, '.git', 'info', 'grafts'));
+    writeFileSync(join(repo, '.git', 'shallow'), `${git(repo, 'rev-parse', 'HEAD~1')}\n`);
+    await expectWholeRefusal(repo, id, /shallow/);
+  });
+
+  it('23. history rewritten to drop a rejection, against the pinned trust root', async () => {
+    const repo = await initRepo(sb);
+    const root = git(repo, 'rev-parse', 'HEAD');
+    expect(git(repo, 'config', '--local', 'ga.trustRoot')).toBe(root);
+    const id = await submit(repo);
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'reject', id, '--reason', 'no'])).code).toBe(0);
+    const rejection = git(repo, 'rev-parse', 'HEAD');
+    // The agent rebuilds history from the root without the rejection (the root is rewritten too).
+    git(repo, '-c', 'commit.gpgSign=false', 'rebase', '-q', '--root', '--force-rebase', '--onto', git(repo, 'commit-tree', '-m', 'root', `${root}^{tree}`), 'HEAD~1');
+    git(repo, 'reset', '-q', '--hard', 'HEAD');
+    expect(git(repo, 'rev-list', 'HEAD')).not.toContain(rejection);
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')).toContain(`${id}.toml`);
+    // Then approves the proposal it got back.
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}`);
+    await expectWholeRefusal(repo, id, /does not descend from the trust root/);
+    // ga verify --trust <root> says the same against the root given on the command line.
+    git(repo, 'config', '--local', '--unset', 'ga.trustRoot');
+    const v = await verify(repo, '--trust', root);
+    expect(v.code).toBe(1);
+    expect(v.findings.some((f) => f.rule === 'history' && /trust root/.test(f.explanation))).toBe(true);
+  });
+
+  it('24. history rewritten to drop a rejection, against a remote', async () => {
+    const repo = await initRepo(sb);
+    const id = await submit(repo);
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'reject', id, '--reason', 'no'])).code).toBe(0);
+    const origin = join(sb.dir, 'origin.git');
+    git(sb.dir, 'clone', '-q', '--bare', repo, origin);
+    git(repo, 'remote', 'add', 'origin', origin);
+    git(repo, 'push', '-q', '-u', 'origin', 'main');
+    await expectClean(repo);
+    const rejection = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'reset', '-q', '--hard', 'HEAD~1');
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')).toContain(`${id}.toml`);
+    const hits = await expectReported(repo, 'history-rewritten', /upstream/);
+    expect(hits.map((h) => h.commit)).toContain(rejection);
+    // Dropping it and building on top (new commits, so HEAD has diverged) is caught the same way.
+    const id2 = await submit(repo);
+    expect(git(repo, 'rev-list', 'HEAD')).not.toContain(rejection);
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')).toContain(`${id2}.toml`);
+    const again = await expectReported(repo, 'history-rewritten', /1 commit\(s\) of the remote's history were dropped or rewritten/);
+    expect(again.map((h) => h.commit)).toContain(rejection);
+  });
+
+  it('25. an old signed approval replayed onto another branch by cherry-pick', async () => {
+    const { repo, id } = await setup();
+    // alice approves on a review branch.
+    git(repo, 'checkout', '-q', '-b', 'review');
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    const approval = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'checkout', '-q', 'main');
+    // The agent replays it onto main.
+    git(repo, '-c', 'commit.gpgSign=false', 'cherry-pick', approval);
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/approved/')).toContain(`${id}.toml`);
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /not signed/);
+  });
+
+  it('26. a branch with an approval merged back by an unsigned merge', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'checkout', '-q', '-b', 'review');
+    sb.as('alice');
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    git(repo, 'checkout', '-q', 'main');
+    git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', 'something on main');
+    git(repo, '-c', 'commit.gpgSign=false', 'merge', '-q', '--no-ff', '-m', 'merge review', 'review');
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /not signed/);
+  });
+
+  it('27. an executed proposal reverted back into approved/ to run its hook twice', async () => {
+    const { repo, id } = await setup();
+    await approveAndExecute(repo, id);
+    await expectClean(repo);
+    const outcome = git(repo, 'rev-parse', 'HEAD');
+    git(repo, '-c', 'commit.gpgSign=false', 'revert', '--no-edit', outcome);
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/approved/')).toContain(`${id}.toml`);
+    const again = await ga(['-C', repo, 'execute', id]);
+    expect(again.code).toBe(1);
+    expect(again.out + again.err).toMatch(/already ran|never executed twice/);
+    expect(again.out).not.toContain('published:');
+    expect(eventCommits(repo, 'proposal-claimed', id)).toHaveLength(1);
+    const all = await ga(['-C', repo, 'execute', '--all']);
+    expect(all.out).not.toContain('published:');
+    expect(eventCommits(repo, 'proposal-executed', id)).toHaveLength(1);
+    await expectReported(repo, 'proposal-file', new RegExp(`${id}.*moved from executed/ to approved/`));
+    await expectReported(repo, 'audit-append-only', /audit\/noop\.jsonl/);
+    // Reverting the claim too, on a branch that never saw the execution, does not help:
+    // the claim and outcome anywhere in the repository forbid a second run.
+    git(repo, 'checkout', '-q', '-b', 'replay', `${outcome}~2`);
+    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/approved/')).toContain(`${id}.toml`);
+    const onBranch = await ga(['-C', repo, 'execute', id]);
+    expect(onBranch.code).toBe(1);
+    expect(onBranch.out).not.toContain('published:');
+    expect(eventCommits(repo, 'proposal-executed', id)).toHaveLength(1);
+  });
+
+  it('29. a forged "good" signature planted in the signature cache under .ga/', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}`);
+    const forgery = git(repo, 'rev-parse', 'HEAD');
+    const approversBlob = git(repo, 'rev-parse', `HEAD~1:${APPROVERS}`);
+    // Nothing under .ga/ is evidence: the agent writes the cache entry ga would have written for alice.
+    mkdirSync(join(repo, '.ga', 'cache'), { recursive: true });
+    appendFileSync(
+      join(repo, '.ga', 'cache', 'signatures.jsonl'),
+      `${JSON.stringify({ k: `${forgery} ${approversBlob}`, r: { status: 'good', principal: 'alice@example.com', key: sb.people.alice!.pub } })}\n`,
+    );
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /not signed/);
+  });
+
+  it('30. files added under proposals/approved/ whose names are not proposal ids', async () => {
+    const { repo } = await setup();
+    write(repo, 'proposals/approved/Evil_ID.toml', PUBLISH);
+    write(repo, 'proposals/approved/sub/x.toml', PUBLISH);
+    git(repo, 'add', '-A');
+    commitUnsigned(repo, 'drop files into approved/');
+    const bad = await ga(['-C', repo, 'execute', 'Evil_ID']);
+    expect(bad.code).toBe(2);
+    const all = await ga(['-C', repo, 'execute', '--all']);
+    expect(all.out).not.toMatch(/published:|EVIL/);
+    // Every addition to approved/ must be a valid approval: these are not, and verify must say so.
+    const v = await verify(repo);
+    expect(v.code, JSON.stringify(v.findings)).toBe(1);
+    expect(v.findings.some((f) => f.path.includes('Evil_ID'))).toBe(true);
+    expect(v.findings.some((f) => f.path.includes('approved/sub/x.toml'))).toBe(true);
+  });
+
+  it('28. forged Ga- trailers: an unsigned commit that claims to be a human approval and an execution', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}: Publish the launch post\n\nGa-Event: proposal-approved\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: human:alice@example.com`);
+    git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', `bogus\n\nGa-Event: proposal-teleported\nGa-Proposal: zz-nothing\nGa-Agent: ghost`);
+    await expectNotExecuted(repo, id);
+    await expectReported(repo, 'approval', /not signed/);
+    await expectReported(repo, 'audit', /proposal-approved has no audit line/);
+    await expectReported(repo, 'trailer', /unknown Ga-Event/);
+    await expectReported(repo, 'trailer', /zz-nothing/);
+    await expectReported(repo, 'trailer', /ghost/);
+  });
+});
