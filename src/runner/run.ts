@@ -22,6 +22,7 @@ import { agentEnvironment, makeScratchHome } from './env.js';
 import { Heartbeat } from './heartbeat.js';
 import { watchdogHealth } from '../watchdog/health.js';
 import { watchdogSettings } from '../watchdog/sweep.js';
+import { appendOnlyFindings } from '../verify/verify.js';
 import type { Adapter, AdapterResult } from './adapters/types.js';
 
 export type RunOutcomeName = 'success' | 'paused' | 'over-budget' | 'wall-clock' | 'no-result' | 'agent-error' | 'nonzero-exit';
@@ -82,6 +83,10 @@ export async function runAgent(repo: Repo, agentId: string, task: string, opts: 
     if (e instanceof GaError) await refuse(repo, agentId, run, task, e.message, clock);
     throw e;
   }
+  // A truncation committed by someone else is tampering too, not a new baseline.
+  const ledgerProblems: string[] = [];
+  await appendOnlyFindings(gov, (commit, path, _rule, why) => ledgerProblems.push(`${path} in ${commit.slice(0, 12)}: ${why}`), [ledgerPath(agentId)]);
+  if (ledgerProblems.length) await refuse(repo, agentId, run, task, `the committed ledger was rewritten (${ledgerProblems[0]}); see ga verify`, clock);
   try {
     await reserveBudget(repo, agentId, agent.config, run, clock);
   } catch (e) {

@@ -79,7 +79,7 @@ async function historyFindings(gov: Governance, trust: string | undefined): Prom
   return out;
 }
 
-type Add = (commit: string, path: string, rule: string, explanation: string) => void;
+export type Add = (commit: string, path: string, rule: string, explanation: string) => void;
 
 function proposalFindings(gov: Governance, add: Add): void {
   const claims = new Map<string, number>();
@@ -115,9 +115,13 @@ async function pauseFindings(gov: Governance, add: Add): Promise<void> {
   }
 }
 
-/** Ledger and audit files only grow; ledger chains and totals hold; audit lines match trailers. */
-async function appendOnlyFindings(gov: Governance, add: Add): Promise<void> {
-  const patches = await firstParentPatches(gov.repo, [gov.head, `^${gov.root.commit}^@`], ['ledger', 'audit']);
+/**
+ * Ledger and audit files only grow; ledger chains and totals hold; audit
+ * lines match trailers. `paths` narrows it (the runner checks one ledger).
+ */
+export async function appendOnlyFindings(gov: Governance, add: Add, paths: string[] = ['ledger', 'audit']): Promise<void> {
+  const patches = await firstParentPatches(gov.repo, [gov.head, `^${gov.root.commit}^@`], paths);
+  const auditChecked = paths.includes('audit');
   const lineCount = new Map<string, number>();
   const ledgerText = new Map<string, { text: string; addedBy: string[] }>();
   // A root pinned after the start: its parent's files are where the appends begin.
@@ -155,7 +159,7 @@ async function appendOnlyFindings(gov: Governance, add: Add): Promise<void> {
         ledgerText.set(d.path, l);
       }
     }
-    if (c !== gov.rootCommit) auditMatchesTrailers(c, auditAdded, add);
+    if (c !== gov.rootCommit && auditChecked) auditMatchesTrailers(c, auditAdded, add);
   }
   for (const [path, l] of ledgerText) {
     for (const p of verifyLedger(l.text).problems) {

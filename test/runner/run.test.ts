@@ -513,6 +513,24 @@ describe('ga run: the ledger', () => {
     expect(readFileSync(ledgerFile(repo, 'tester'), 'utf8')).toBe(kept); // nothing appended
   });
 
+  it('refuses when the truncation was committed: a rewritten ledger is not a new baseline', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo);
+    recordFile();
+    expect((await ga(['-C', repo, 'run', 'tester'])).code).toBe(0);
+    expect((await ga(['-C', repo, 'run', 'tester'])).code).toBe(0);
+    const text = readFileSync(ledgerFile(repo, 'tester'), 'utf8');
+    writeFileSync(ledgerFile(repo, 'tester'), text.split('\n').filter(Boolean).slice(0, 1).join('\n') + '\n');
+    git(repo, 'commit', '-qam', 'a refund, the agent says'); // unsigned, as an agent would
+
+    const f = recordFile();
+    const r = await ga(['-C', repo, 'run', 'tester']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/committed ledger was rewritten/);
+    expect(existsSync(f)).toBe(false);
+    expect(trailers(repo)[0]).toMatchObject({ event: 'run-refused', agent: 'tester' });
+  });
+
   it('refuses a ledger that is a symbolic link', async () => {
     const repo = await initRepo(sb);
     addAgent(repo);
