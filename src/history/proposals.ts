@@ -53,7 +53,7 @@ export class ProposalTracker {
     private readonly fresh: 'all' | Set<string>,
   ) {}
 
-  private freshFor(id: string): boolean {
+  freshFor(id: string): boolean {
     return this.fresh === 'all' || this.fresh.has(id);
   }
 

@@ -4,6 +4,8 @@
 // judged by signatures that ga checks itself against the approvers trusted at
 // each commit's parent.
 import { GovernanceRefusal } from '../errors.js';
+import { availableParallelism } from 'node:os';
+import { parseTrailers } from '../audit/events.js';
 import { firstParentLog, readCommitSignatures, type Commit } from '../git/log.js';
 import { assertHistoryIsWhole, headCommit, listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
 import { verifySignature, type SignatureResult } from '../git/signature.js';
@@ -108,8 +110,16 @@ export class BlobReader {
 /** Judges commit signatures against the approvers trusted at their parent. */
 export class SignatureJudge {
   private readonly cache: SignatureCache;
+  private readonly memo = new Map<string, SignatureResult>();
   constructor(private readonly repo: Repo, private readonly blobs: BlobReader) {
     this.cache = new SignatureCache(repo);
+  }
+
+  private usable(commit: string, key: string, fresh: boolean): SignatureResult | undefined {
+    const memo = this.memo.get(`${commit} ${key}`);
+    if (memo) return memo;
+    const cached = this.cache.get(commit, key);
+    return cached && (!fresh || cached.status !== 'good') ? cached : undefined;
   }
 
   /**
@@ -118,15 +128,42 @@ export class SignatureJudge {
    * that lets something happen; a cached refusal is kept (it only fails closed).
    */
   async judge(commit: Commit, approversBlob: string | undefined, fresh = false): Promise<SignatureResult> {
-    const key = approversBlob ?? 'none';
-    const cached = this.cache.get(commit.id, key);
-    if (cached && (!fresh || cached.status !== 'good')) return cached;
-    const signed = (await readCommitSignatures(this.repo, [commit.id])).get(commit.id);
-    const result = await verifySignature(signed, await this.blobs.approversOf(approversBlob), commit.committedAt);
-    const valid = result.status === 'good' && result.principal?.toLowerCase().startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
-    this.cache.set(commit.id, key, valid);
-    return valid;
+    await this.prefetch([{ commit, approversBlob, fresh }]);
+    return this.memo.get(`${commit.id} ${approversBlob ?? 'none'}`) ?? this.usable(commit.id, approversBlob ?? 'none', fresh)!;
   }
+
+  /** Judges many commits at once: one read of their objects, ssh-keygen runs in parallel. */
+  async prefetch(items: { commit: Commit; approversBlob: string | undefined; fresh: boolean }[]): Promise<void> {
+    const todo = items.filter((i) => !this.usable(i.commit.id, i.approversBlob ?? 'none', i.fresh));
+    if (todo.length === 0) return;
+    const signed = await readCommitSignatures(this.repo, [...new Set(todo.map((i) => i.commit.id))]);
+    const queue = [...todo];
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        const key = item.approversBlob ?? 'none';
+        const result = await verifySignature(signed.get(item.commit.id), await this.blobs.approversOf(item.approversBlob), item.commit.committedAt);
+        const judged = result.status === 'good' && result.principal?.toLowerCase().startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
+        this.memo.set(`${item.commit.id} ${key}`, judged);
+        this.cache.set(item.commit.id, key, judged);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(availableParallelism() + 1, todo.length) }, worker));
+    this.cache.flush();
+  }
+}
+
+/** Proposal ids a commit touches, by path or trailer. */
+function touchedProposals(c: Commit): string[] {
+  const ids = c.changes.map((ch) => parseProposalPath(ch.path)?.id).filter((id): id is string => id !== undefined);
+  for (const t of parseTrailers(c.message)) if (t.proposal) ids.push(t.proposal);
+  return ids;
+}
+
+/** Commits whose signature some decision reads: proposal moves, quorum steps, pause removals, resumes. */
+function needsSignature(c: Commit): boolean {
+  const moved = c.changes.some((ch) => ch.status === 'D' && ch.path.startsWith('proposals/pending/'));
+  const unpaused = c.changes.some((ch) => ch.status === 'D' && ch.path.endsWith('/PAUSED'));
+  return moved || unpaused || /^Ga-Event: (proposal-approval-recorded|agent-resumed)$/m.test(c.message);
 }
 
 export interface LoadOptions {
@@ -179,35 +216,36 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const untrusted: UntrustedChange[] = [];
   const strays: UntrustedChange[] = [];
   const approversAtParent = new Map<string, string | undefined>();
+  const policyAtParent = new Map<string, string | undefined>();
+
+  // Pass one: the trusted governed files, commit by commit (each judged afresh; they are few).
   for (const c of commits) {
-    const approversBlob = trusted.get(APPROVERS_PATH)?.blob;
-    approversAtParent.set(c.id, approversBlob);
-    const policyBlob = trusted.get(POLICY_PATH)?.blob;
+    approversAtParent.set(c.id, trusted.get(APPROVERS_PATH)?.blob);
+    policyAtParent.set(c.id, trusted.get(POLICY_PATH)?.blob);
     const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
-    const touchesProposals = c.changes.some((ch) => ch.path.startsWith('proposals/'));
-    let cachedSig: SignatureResult | undefined;
-    let freshSig: SignatureResult | undefined;
-    const signature = async (fresh: boolean) =>
-      fresh ? (freshSig ??= await judge.judge(c, approversBlob, true)) : (cachedSig ??= freshSig ?? (await judge.judge(c, approversBlob)));
-    if (governed.length) {
-      const s = await signature(true);
-      const why =
-        s.status !== 'good'
-          ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
-          : touchesProposals
-            ? 'mixed into a commit that also changes proposals/'
-            : undefined;
-      for (const ch of governed) {
-        if (why) {
-          untrusted.push({ commit: c.id, path: ch.path, why });
-        } else if (ch.status === 'D') {
-          trusted.delete(ch.path);
-        } else {
-          trusted.set(ch.path, { blob: ch.newBlob, mode: ch.newMode });
-        }
-      }
+    if (governed.length === 0) continue;
+    const s = await judge.judge(c, approversAtParent.get(c.id), true);
+    const why =
+      s.status !== 'good'
+        ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
+        : c.changes.some((ch) => ch.path.startsWith('proposals/'))
+          ? 'mixed into a commit that also changes proposals/'
+          : undefined;
+    for (const ch of governed) {
+      if (why) untrusted.push({ commit: c.id, path: ch.path, why });
+      else if (ch.status === 'D') trusted.delete(ch.path);
+      else trusted.set(ch.path, { blob: ch.newBlob, mode: ch.newMode });
     }
-    await tracker.apply(c, { signature, policyBlob });
+  }
+
+  // Pass two: every other signature a decision may need, judged together.
+  await judge.prefetch(
+    commits.filter(needsSignature).map((c) => ({ commit: c, approversBlob: approversAtParent.get(c.id), fresh: touchedProposals(c).some((id) => tracker.freshFor(id)) })),
+  );
+
+  // Pass three: each proposal's life.
+  for (const c of commits) {
+    await tracker.apply(c, { signature: (fresh) => judge.judge(c, approversAtParent.get(c.id), fresh), policyBlob: policyAtParent.get(c.id) });
     for (const ch of c.changes) {
       if (ch.status !== 'D' && ch.path.startsWith('proposals/') && !parseProposalPath(ch.path) && !ch.path.endsWith('/.gitkeep')) {
         strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });

@@ -33,14 +33,23 @@ export class SignatureCache {
     return this.entries.get(`${commit} ${approversBlob}`);
   }
 
+  private unsaved: string[] = [];
+
   set(commit: string, approversBlob: string, result: SignatureResult): void {
     const k = `${commit} ${approversBlob}`;
     this.entries.set(k, result);
+    this.unsaved.push(JSON.stringify({ k, r: result }) + '\n');
+  }
+
+  /** Appends what is new in one write. */
+  flush(): void {
+    if (this.unsaved.length === 0) return;
     try {
       mkdirSync(join(this.file, '..'), { recursive: true });
-      appendFileSync(this.file, JSON.stringify({ k, r: result }) + '\n');
+      appendFileSync(this.file, this.unsaved.join(''));
     } catch {
       // caching is optional
     }
+    this.unsaved = [];
   }
 }

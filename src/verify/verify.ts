@@ -1,6 +1,9 @@
 // `ga verify`: the contract's rules checked against history, independently
 // of whatever ga did at the time. Each finding: commit, path, rule, why.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { EVENTS, parseTrailers } from '../audit/events.js';
+import { runtimeDir } from '../store/lock.js';
 import { GaError, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { firstParentPatches, type Commit, type FileDiff } from '../git/log.js';
@@ -46,7 +49,7 @@ export async function verifyRepository(repo: Repo, opts: { range?: string; trust
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   proposalFindings(gov, add);
   await pauseFindings(gov, add);
-  await appendOnlyFindings(gov, add);
+  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: true });
   trailerFindings(gov, add);
   return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
 }
@@ -115,18 +118,44 @@ async function pauseFindings(gov: Governance, add: Add): Promise<void> {
   }
 }
 
+/** Where the append-only check stood after a commit: enough to go on from there. */
+interface AppendState {
+  root: string;
+  commit: string;
+  lineCount: [string, number][];
+  ledgers: [string, { text: string; addedBy: string[] }][];
+  /** Per-commit findings up to `commit` (the ledger chain is re-checked whole each time). */
+  findings: Finding[];
+}
+
+const appendCacheFile = (gov: Governance) => join(runtimeDir(gov.repo), 'cache', 'append-only.json');
+
+/** A saved state on this history, or undefined. Only ga verify uses it: the cache is never evidence. */
+function loadAppendState(gov: Governance): AppendState | undefined {
+  try {
+    const st = JSON.parse(readFileSync(appendCacheFile(gov), 'utf8')) as AppendState;
+    const known = st.root === gov.root.commit && (st.commit === gov.rootCommit.id || gov.commits.some((c) => c.id === st.commit));
+    return known ? st : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Ledger and audit files only grow; ledger chains and totals hold; audit
- * lines match trailers. `paths` narrows it (the runner checks one ledger).
+ * lines match trailers. `paths` narrows it (the runner checks one ledger);
+ * `cached` lets ga verify start from where its last run stopped.
  */
-export async function appendOnlyFindings(gov: Governance, add: Add, paths: string[] = ['ledger', 'audit']): Promise<void> {
-  const patches = await firstParentPatches(gov.repo, [gov.head, `^${gov.root.commit}^@`], paths);
+export async function appendOnlyFindings(gov: Governance, add: Add, paths: string[] = ['ledger', 'audit'], opts: { cached?: boolean } = {}): Promise<void> {
   const auditChecked = paths.includes('audit');
-  const lineCount = new Map<string, number>();
-  const ledgerText = new Map<string, { text: string; addedBy: string[] }>();
+  const saved = opts.cached ? loadAppendState(gov) : undefined;
+  const lineCount = new Map<string, number>(saved?.lineCount);
+  const ledgerText = new Map<string, { text: string; addedBy: string[] }>(saved?.ledgers);
+  const findings: Finding[] = [...(saved?.findings ?? [])];
+  const record: Add = (commit, path, rule, explanation) => findings.push({ commit, path, rule, explanation });
   // A root pinned after the start: its parent's files are where the appends begin.
   const before = gov.rootCommit.parents[0];
-  if (before) {
+  if (before && !saved) {
     const entries = (await listTree(gov.repo, before, ['ledger', 'audit'])).filter((e) => APPEND_ONLY.test(e.path));
     const blobs = await readObjects(gov.repo, entries.map((e) => e.oid));
     for (const e of entries) {
@@ -136,7 +165,11 @@ export async function appendOnlyFindings(gov: Governance, add: Add, paths: strin
       if (e.path.startsWith('ledger/')) ledgerText.set(e.path, { text, addedBy: Array<string>(n).fill('') });
     }
   }
-  for (const c of [gov.rootCommit, ...gov.commits]) {
+  const from = saved ? saved.commit : `${gov.root.commit}^@`;
+  const patches = await firstParentPatches(gov.repo, [gov.head, `^${from}`], paths);
+  const all = [gov.rootCommit, ...gov.commits];
+  const start = saved ? all.findIndex((c) => c.id === saved.commit) + 1 : 0;
+  for (const c of all.slice(start)) {
     const diffs = patches.get(c.id) ?? [];
     const auditAdded = new Map<string, string[]>();
     for (const d of diffs) {
@@ -144,7 +177,7 @@ export async function appendOnlyFindings(gov: Governance, add: Add, paths: strin
       if (!m) continue;
       const problem = appendProblem(d, lineCount.get(d.path) ?? 0);
       if (problem) {
-        add(c.id, d.path, `${m[1]}-append-only`, problem);
+        record(c.id, d.path, `${m[1]}-append-only`, problem);
         lineCount.set(d.path, d.deleted ? 0 : Math.max(0, (lineCount.get(d.path) ?? 0) + d.hunks.reduce((n, h) => n + h.newCount - h.oldCount, 0)));
         if (m[1] === 'ledger') ledgerText.delete(d.path);
         continue;
@@ -159,13 +192,26 @@ export async function appendOnlyFindings(gov: Governance, add: Add, paths: strin
         ledgerText.set(d.path, l);
       }
     }
-    if (c !== gov.rootCommit && auditChecked) auditMatchesTrailers(c, auditAdded, add);
+    if (c !== gov.rootCommit && auditChecked) auditMatchesTrailers(c, auditAdded, record);
   }
+  if (opts.cached) saveAppendState(gov, { root: gov.root.commit, commit: gov.head, lineCount: [...lineCount], ledgers: [...ledgerText], findings });
+  for (const f of findings) add(f.commit, f.path, f.rule, f.explanation);
   for (const [path, l] of ledgerText) {
     for (const p of verifyLedger(l.text).problems) {
       const commit = l.addedBy[p.line - 1];
       if (commit !== '') add(commit ?? '-', path, 'ledger-chain', `line ${p.line}: ${p.why}`); // '' = before the trust root
     }
+  }
+}
+
+function saveAppendState(gov: Governance, state: AppendState): void {
+  try {
+    const file = appendCacheFile(gov);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.${process.pid}`, JSON.stringify(state));
+    renameSync(`${file}.${process.pid}`, file);
+  } catch {
+    // caching is optional
   }
 }
 
