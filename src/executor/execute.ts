@@ -6,7 +6,9 @@ import { parseTrailers, type GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { git } from '../git/exec.js';
-import { readObjects, type Repo } from '../git/repo.js';
+import { listTree, readObjects, type Repo } from '../git/repo.js';
+import { checkProposalRef } from '../names.js';
+import { parseProposalPath } from '../trust/governed.js';
 import type { ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { proposalPath } from '../trust/governed.js';
@@ -54,16 +56,25 @@ function outcomeOf(r: ProposalRecord, trail: RunTrail | undefined): string | und
   return trail?.outcome ?? r.steps.find((s) => s.kind === 'executed' || s.kind === 'failed')?.commit;
 }
 
+/** Ids of the proposals at HEAD, from the tree alone (cheaper than a replay). */
+async function proposalIdsAtHead(repo: Repo, state?: 'approved'): Promise<string[]> {
+  const entries = await listTree(repo, 'HEAD', [state ? `proposals/${state}` : 'proposals']);
+  return entries.map((e) => parseProposalPath(e.path)?.id).filter((id): id is string => id !== undefined);
+}
+
 export async function executeProposal(repo: Repo, ref: string, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
-  const id = findProposal(await loadGovernance(repo), ref).id;
-  // Read again with this proposal's signatures checked afresh: the cache is never evidence.
-  const gov = await loadGovernance(repo, { fresh: [id] });
-  return executeRecord(gov, gov.proposals.get(id)!, (await executionTrail(repo)).get(id), opts);
+  checkProposalRef(ref);
+  const atHead = (await proposalIdsAtHead(repo)).filter((id) => id.startsWith(ref));
+  // The one proposal that could run has its signatures checked afresh: the cache is never evidence.
+  // (One not uniquely at HEAD is not in approved/ and is refused without a signature.)
+  const gov = await loadGovernance(repo, { fresh: atHead.length === 1 ? atHead : [] });
+  const r = findProposal(gov, ref);
+  return executeRecord(gov, r, (await executionTrail(repo)).get(r.id), opts);
 }
 
 /** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
 export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
-  const approved = [...(await loadGovernance(repo)).proposals.values()].filter((p) => p.state === 'approved').map((p) => p.id);
+  const approved = await proposalIdsAtHead(repo, 'approved');
   if (approved.length === 0) return [];
   const gov = await loadGovernance(repo, { fresh: approved });
   const trails = await executionTrail(repo);
