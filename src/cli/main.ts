@@ -126,7 +126,11 @@ function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unkno
   cli.command(
     'verify [range]',
     'check history against the rules; exit 1 on any finding',
-    (y) => y.positional('range', { type: 'string', describe: 'a revision range, such as origin/main..HEAD' }).option('trust', { type: 'string', describe: 'the trust root to check from (overrides the pin)' }),
+    (y) =>
+      y
+        .positional('range', { type: 'string', describe: 'a revision range, such as origin/main..HEAD' })
+        .option('trust', { type: 'string', describe: 'the trust root to check from (overrides the pin)' })
+        .option('cache', { type: 'boolean', default: true, describe: 'use .ga/cache (--no-cache: check every signature afresh)' }),
     exec(() => import('./commands/verify.js')),
   );
   cli.command('scoreboard', 'per agent: spend against caps, runs, proposals, pauses', (y) => y, exec(() => import('./commands/scoreboard.js')));

@@ -29,11 +29,16 @@ export interface VerifyResult {
 const PAUSED = /^agents\/([^/]+)\/PAUSED$/;
 const APPEND_ONLY = /^(ledger|audit)\/([^/]+)\.jsonl$/;
 
-export async function verifyRepository(repo: Repo, opts: { range?: string; trust?: string } = {}): Promise<VerifyResult> {
+/**
+ * `noCache`: judge every signature afresh and replay the append-only check
+ * from the root, for when the local .ga/ (writable by anyone who can write
+ * the work tree) may have been tampered with. A fresh clone has no cache.
+ */
+export async function verifyRepository(repo: Repo, opts: { range?: string; trust?: string; noCache?: boolean } = {}): Promise<VerifyResult> {
   let gov: Governance;
   try {
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
-    gov = await loadGovernance(repo, { trust: opts.trust, at: tip });
+    gov = await loadGovernance(repo, { trust: opts.trust, at: tip, fresh: opts.noCache ? 'all' : undefined });
   } catch (e) {
     if (!(e instanceof GaError) || e.exitCode !== 1) throw e;
     return { root: '', head: '', checked: 0, findings: [{ commit: '-', path: '-', rule: 'history', explanation: e.message }] };
@@ -48,8 +53,8 @@ export async function verifyRepository(repo: Repo, opts: { range?: string; trust
   for (const u of gov.untrusted) add(u.commit, u.path, 'governed-file', `change ignored: ${u.why}`);
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   proposalFindings(gov, add);
-  await pauseFindings(gov, add);
-  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: true });
+  await pauseFindings(gov, add, Boolean(opts.noCache));
+  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: !opts.noCache });
   trailerFindings(gov, add);
   return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
 }
@@ -108,11 +113,11 @@ function proposalFindings(gov: Governance, add: Add): void {
   }
 }
 
-async function pauseFindings(gov: Governance, add: Add): Promise<void> {
+async function pauseFindings(gov: Governance, add: Add, fresh: boolean): Promise<void> {
   for (const c of gov.commits) {
     for (const ch of c.changes) {
       if (ch.status !== 'D' || !PAUSED.test(ch.path)) continue;
-      const sig = await gov.signatureOf(c);
+      const sig = await gov.signatureOf(c, fresh);
       if (sig.status !== 'good') add(c.id, ch.path, 'pause-removed', `pause marker removed by a commit that is not a signed approver's (${sig.status})`);
     }
   }

@@ -695,6 +695,23 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     await expectReported(repo, 'approval', /not signed/);
   });
 
+  it('29b. the same planted cache line cannot hide the forgery from ga verify --no-cache, run first', async () => {
+    const { repo, id } = await setup();
+    git(repo, 'mv', pending(id), approved(id));
+    commitUnsigned(repo, `approve ${id}`);
+    const forgery = git(repo, 'rev-parse', 'HEAD');
+    const approversBlob = git(repo, 'rev-parse', `HEAD~1:${APPROVERS}`);
+    mkdirSync(join(repo, '.ga', 'cache'), { recursive: true });
+    appendFileSync(
+      join(repo, '.ga', 'cache', 'signatures.jsonl'),
+      `${JSON.stringify({ k: `${forgery} ${approversBlob}`, r: { status: 'good', principal: 'alice@example.com', key: sb.people.alice!.pub } })}\n`,
+    );
+    const v = await verify(repo, '--no-cache');
+    expect(v.code).toBe(1);
+    expect(v.findings.some((f) => f.rule === 'approval' && f.commit === forgery)).toBe(true);
+    await expectNotExecuted(repo, id);
+  });
+
   it('30. files added under proposals/approved/ whose names are not proposal ids', async () => {
     const { repo } = await setup();
     write(repo, 'proposals/approved/Evil_ID.toml', PUBLISH);
