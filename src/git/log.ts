@@ -1,6 +1,7 @@
 // History as data: the first-parent log with each commit's changes against
 // its first parent, and the signature and signed payload of a commit object.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { git } from './exec.js';
 import type { Repo } from './repo.js';
 import { readObjects } from './repo.js';
@@ -141,6 +142,17 @@ export interface FileDiff {
  * reading each change once instead of every version of every file.
  */
 export async function firstParentPatches(repo: Repo, range: string[], paths: string[]): Promise<Map<string, FileDiff[]>> {
+  const [tip, ...rest] = range;
+  // Diffs cost CPU in git: long histories are cut at first-parent ancestors into one part per core.
+  const count = Number((await git(['rev-list', '--first-parent', '--count', ...range, '--'], { cwd: repo.root })).stdout.toString().trim());
+  const parts = count > 2000 ? availableParallelism() : 1;
+  const cuts = Array.from({ length: parts - 1 }, (_, i) => `${tip}~${Math.floor(((i + 1) * count) / parts)}`);
+  const ranges = [tip, ...cuts].map((top, i) => (i < cuts.length ? [top, `^${cuts[i]}`] : [top, ...rest]));
+  const maps = await Promise.all(ranges.map((r) => patchesOf(repo, r as string[], paths)));
+  return new Map(maps.flatMap((m) => [...m]));
+}
+
+async function patchesOf(repo: Repo, range: string[], paths: string[]): Promise<Map<string, FileDiff[]>> {
   const { rs } = separators();
   const r = await git(
     ['log', '--first-parent', '--diff-merges=first-parent', '--root', '--reverse', '-p', '-U0', '--no-renames', '--no-color', '--no-ext-diff', '--no-textconv', '--no-notes', `--format=${rs}%H`, ...range, '--', ...paths],

@@ -9,6 +9,7 @@ import { git } from '../git/exec.js';
 import { firstParentPatches, type Commit, type FileDiff } from '../git/log.js';
 import { listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
+import { findTrustRoot } from '../trust/root.js';
 import { verifyLedger } from '../ledger/ledger.js';
 import { readHighWater } from '../pause/state.js';
 
@@ -36,8 +37,11 @@ const APPEND_ONLY = /^(ledger|audit)\/([^/]+)\.jsonl$/;
  */
 export async function verifyRepository(repo: Repo, opts: { range?: string; trust?: string; noCache?: boolean } = {}): Promise<VerifyResult> {
   let gov: Governance;
+  let early: EarlyPatches | undefined;
   try {
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
+    // The diffs of the append-only check run while history is replayed: both take a while.
+    early = await startAppendPatches(repo, tip, opts).catch(() => undefined);
     gov = await loadGovernance(repo, { trust: opts.trust, at: tip, fresh: opts.noCache ? 'all' : undefined });
   } catch (e) {
     if (!(e instanceof GaError) || e.exitCode !== 1) throw e;
@@ -54,7 +58,7 @@ export async function verifyRepository(repo: Repo, opts: { range?: string; trust
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   proposalFindings(gov, add);
   await pauseFindings(gov, add, Boolean(opts.noCache));
-  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: !opts.noCache });
+  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: !opts.noCache, early });
   trailerFindings(gov, add);
   return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
 }
@@ -135,6 +139,31 @@ interface AppendState {
 
 const appendCacheFile = (gov: Governance) => join(runtimeDir(gov.repo), 'cache', 'append-only.json');
 
+/** The append-only diffs, started before the replay on the range it will most likely need. */
+interface EarlyPatches {
+  root: string;
+  tip: string;
+  from: string;
+  patches: Promise<Map<string, FileDiff[]>>;
+}
+
+async function startAppendPatches(repo: Repo, tipRev: string, opts: { trust?: string; noCache?: boolean }): Promise<EarlyPatches> {
+  const tip = await resolveCommit(repo, tipRev);
+  const root = opts.trust ? await resolveCommit(repo, opts.trust) : (await findTrustRoot(repo)).commit;
+  let from = `${root}^@`;
+  if (!opts.noCache) {
+    try {
+      const st = JSON.parse(readFileSync(join(runtimeDir(repo), 'cache', 'append-only.json'), 'utf8')) as AppendState;
+      if (st.root === root) from = st.commit;
+    } catch {
+      // no saved state
+    }
+  }
+  const patches = firstParentPatches(repo, [tip, `^${from}`], ['ledger', 'audit']);
+  patches.catch(() => undefined); // a wrong guess is dropped; the check recomputes
+  return { root, tip, from, patches };
+}
+
 /** A saved state on this history, or undefined. Only ga verify uses it: the cache is never evidence. */
 function loadAppendState(gov: Governance): AppendState | undefined {
   try {
@@ -151,9 +180,15 @@ function loadAppendState(gov: Governance): AppendState | undefined {
  * lines match trailers. `paths` narrows it (the runner checks one ledger);
  * `cached` lets ga verify start from where its last run stopped.
  */
-export async function appendOnlyFindings(gov: Governance, add: Add, paths: string[] = ['ledger', 'audit'], opts: { cached?: boolean } = {}): Promise<void> {
+export async function appendOnlyFindings(
+  gov: Governance,
+  add: Add,
+  paths: string[] = ['ledger', 'audit'],
+  opts: { cached?: boolean; early?: EarlyPatches } = {},
+): Promise<void> {
   const auditChecked = paths.includes('audit');
   const saved = opts.cached ? loadAppendState(gov) : undefined;
+  const earlyFits = opts.early && opts.early.root === gov.root.commit && opts.early.tip === gov.head && opts.early.from === (saved?.commit ?? `${gov.root.commit}^@`);
   const lineCount = new Map<string, number>(saved?.lineCount);
   const ledgerText = new Map<string, { text: string; addedBy: string[] }>(saved?.ledgers);
   const findings: Finding[] = [...(saved?.findings ?? [])];
@@ -171,7 +206,7 @@ export async function appendOnlyFindings(gov: Governance, add: Add, paths: strin
     }
   }
   const from = saved ? saved.commit : `${gov.root.commit}^@`;
-  const patches = await firstParentPatches(gov.repo, [gov.head, `^${from}`], paths);
+  const patches = earlyFits ? await opts.early!.patches : await firstParentPatches(gov.repo, [gov.head, `^${from}`], paths);
   const all = [gov.rootCommit, ...gov.commits];
   const start = saved ? all.findIndex((c) => c.id === saved.commit) + 1 : 0;
   for (const c of all.slice(start)) {
