@@ -383,6 +383,9 @@ try {
   const genS = Number(process.hrtime.bigint() - t) / 1e9;
   const du = run('du', ['-sm', join(repo, '.git')]).stdout.split('\t')[0];
   console.log(`generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S) in ${fmt(genS)}; .git is ${du} MB of loose objects, audit/noop.jsonl ${(gen.auditLength / 1e6).toFixed(1)} MB`);
+  // A repository that lives this long is packed (git gc --auto; ga's watchdog runs it): time that one.
+  run('git', ['gc', '-q'], { cwd: repo });
+  console.log(`packed with git gc: .git is ${run('du', ['-sm', join(repo, '.git')]).stdout.split('\t')[0]} MB`);
 
   const cache = join(repo, '.ga', 'cache');
   rmSync(cache, { recursive: true, force: true });

@@ -50,8 +50,6 @@ function hardeningFlags(): string[] {
     'protocol.ext.allow': 'never',
     'i18n.logOutputEncoding': 'UTF-8',
     'i18n.commitEncoding': 'UTF-8',
-    'maintenance.auto': 'false',
-    'gc.auto': '0',
   };
   return Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
+import { git } from '../git/exec.js';
 import { loadGovernance } from '../history/replay.js';
 import { parseDuration } from '../names.js';
 import { runtimeDir, tryHoldLock } from '../store/lock.js';
@@ -49,7 +50,11 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
   });
   beat();
   const beatTimer = setInterval(beat, 5_000);
-  const sweepTimer = setInterval(() => sweeper.poke(), parseDuration(settings.sweep_interval)!);
+  const sweepTimer = setInterval(() => {
+    sweeper.poke();
+    // ga's plumbing commits never trigger git's own housekeeping: pack the history when git thinks it is due.
+    void git(['gc', '--auto', '--quiet'], { cwd: repo.root, allowFailure: true });
+  }, parseDuration(settings.sweep_interval)!);
   const watcher = await watchRepository(repo, watchedPaths(repo), () => sweeper.poke());
   opts.log(`${startedAt} watchdog started on ${repo.root} (pid ${process.pid}, sweep every ${settings.sweep_interval})`);
   sweeper.poke();

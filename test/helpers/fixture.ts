@@ -35,7 +35,8 @@ export function sandbox(names: string[] = ['alice', 'bob', 'mallory']): Sandbox 
   const dir = mkdtempSync(join(tmpdir(), 'ga-test-'));
   const saved = Object.fromEntries(GIT_ENV.map((k) => [k, process.env[k]]));
   const gitconfig = join(dir, 'gitconfig');
-  writeFileSync(gitconfig, '');
+  const quiet = '[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n'; // no housekeeping in the middle of a test
+  writeFileSync(gitconfig, quiet);
   process.env.GIT_CONFIG_GLOBAL = gitconfig;
   process.env.GIT_CONFIG_NOSYSTEM = '1';
   delete process.env.GA_AGENT;
@@ -58,7 +59,7 @@ export function sandbox(names: string[] = ['alice', 'bob', 'mallory']): Sandbox 
       set('user.signingkey', `${p.key}.pub`);
     },
     unsigned() {
-      writeFileSync(gitconfig, '[user]\n\tname = Nobody\n\temail = nobody@example.com\n');
+      writeFileSync(gitconfig, `${quiet}[user]\n\tname = Nobody\n\temail = nobody@example.com\n`);
     },
     cleanup() {
       for (const k of GIT_ENV) {
