@@ -7,11 +7,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, appendFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import lockfile from 'proper-lockfile';
+import { median, ROOT } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const { appendCharge, readLastLine, windowTotals, ledgerPath } = await import(pathToFileURL(join(ROOT, 'dist/ledger/ledger.js')).href);
 
 const N = Number(process.env.BENCH_LEDGER_N ?? 1000);
@@ -52,7 +52,6 @@ if (process.argv[2] === 'worker') {
   process.exit(0);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function oneWriter(kind, root, n) {
   const t = performance.now();

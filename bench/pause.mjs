@@ -1,19 +1,12 @@
 // Time from a PAUSED marker appearing to the agent's whole process group
 // being gone, beside the raw cost of killing a process group directly.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, median, p95, sandbox } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/ga.js');
 const N = Number(process.env.BENCH_N ?? 30);
-const dir = mkdtempSync(join(tmpdir(), 'ga-bench-pause-'));
-process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-delete process.env.GA_AGENT;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+const { dir } = sandbox('pause');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const gone = (pid) => {
   try {
@@ -25,9 +18,6 @@ const gone = (pid) => {
 };
 const git = (...args) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
 
-const key = join(dir, 'alice');
-execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-writeFileSync(process.env.GIT_CONFIG_GLOBAL, `[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = ${key}.pub\n[gpg]\n\tformat = ssh\n`);
 const repo = join(dir, 'gov');
 execFileSync(process.execPath, [BIN, 'init', repo]);
 // An agent that records its pid and sleeps: only the pause can end it.

@@ -1,20 +1,11 @@
 // npm run bench: ga's costs beside the raw primitives they stand on, measured
 // in the same run (compare ratios, not absolute times across runs).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, median, p95, run, sandbox } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/ga.js');
 const N = Number(process.env.BENCH_N ?? 25);
-const dir = mkdtempSync(join(tmpdir(), 'ga-bench-'));
-process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-delete process.env.GA_AGENT;
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+const { dir } = sandbox('cli');
 function time(fn) {
   const t = process.hrtime.bigint();
   fn();
@@ -24,17 +15,8 @@ function sample(fn, n = N) {
   fn(0); // warm-up
   return Array.from({ length: n }, (_, i) => time(() => fn(i + 1)));
 }
-function run(file, args, opts = {}) {
-  const r = spawnSync(file, args, { encoding: 'utf8', ...opts });
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 try {
-  const key = join(dir, 'alice');
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  writeFileSync(process.env.GIT_CONFIG_GLOBAL, `[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = ${key}.pub\n[gpg]\n\tformat = ssh\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n`);
-
   // The raw floor: plain git add + commit, spawned directly.
   const raw = join(dir, 'raw');
   run('git', ['init', '-q', '-b', 'main', raw]);

@@ -20,14 +20,12 @@
 // the temporary directory.
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateSync } from 'node:zlib';
+import { BIN, ROOT, sandbox } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/ga.js');
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const { serializeProposal } = await dist('schema/proposal.js');
 const { auditLine, commitMessage } = await dist('audit/events.js');
@@ -35,11 +33,7 @@ const { auditLine, commitMessage } = await dist('audit/events.js');
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 2000);
 const EXPIRED = Math.floor(APPROVALS / 2);
 const BATCH = 10; // proposals approved per round: 10 submitted, 5 submitted to expire, 10 approved, 10 claimed and executed, 5 expired
-const dir = mkdtempSync(join(tmpdir(), 'ga-bench-verify-'));
-process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-for (const k of Object.keys(process.env)) if (k.startsWith('GIT_') && !['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM'].includes(k)) delete process.env[k];
-delete process.env.GA_AGENT;
+const { dir, key } = sandbox('verify');
 
 function run(file, args, opts = {}) {
   const r = spawnSync(file, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
@@ -368,9 +362,6 @@ function gaVerify(repo) {
 }
 
 try {
-  const key = join(dir, 'alice');
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
-  writeFileSync(process.env.GIT_CONFIG_GLOBAL, `[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = ${key}.pub\n[gpg]\n\tformat = ssh\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n`);
   const repo = join(dir, 'gov');
   run(process.execPath, [BIN, 'init', repo]);
   const allowed = join(dir, 'allowed_signers');

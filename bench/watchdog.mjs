@@ -5,37 +5,24 @@
 //   (2) an approval commit landing (git mv + git commit -S) -> the hook starting
 //   (3) CPU used by an idle watchdog over IDLE_S seconds
 // Git config is a sandboxed GIT_CONFIG_GLOBAL with a generated ssh key.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, watch as fsWatch, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, rmSync, watch as fsWatch, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BIN, ROOT, median, p95, run, sandbox } from './lib.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin/ga.js');
 const N = Math.max(50, Number(process.env.BENCH_N ?? 50));
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
-const dir = mkdtempSync(join(tmpdir(), 'ga-bench-watchdog-'));
-process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
-process.env.GIT_CONFIG_NOSYSTEM = '1';
-delete process.env.GA_AGENT;
+const { dir } = sandbox('watchdog');
 
 const { openRepo } = await import(join(ROOT, 'dist/git/repo.js'));
 const { appendCharge } = await import(join(ROOT, 'dist/ledger/ledger.js'));
 const { systemClock } = await import(join(ROOT, 'dist/clock.js'));
 const { watch: chokidarWatch } = await import('chokidar');
 
-const sorted = (xs) => [...xs].sort((a, b) => a - b);
-const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
-const p95 = (xs) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
 const epochMs = () => performance.timeOrigin + performance.now();
-function run(file, args, opts = {}) {
-  const r = spawnSync(file, args, { encoding: 'utf8', ...opts });
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
 const git = (repo, ...args) => run('git', args, { cwd: repo }).trim();
 const ga = (...args) => run(process.execPath, [BIN, ...args]);
 const row = (name, xs, extra = '') =>
@@ -109,9 +96,6 @@ function refLanding(repo, before, ok) {
 const agentToml = `adapter = "noop"\ntimeout = "30m"\n[budget]\nusd = 1.0\ntokens = 100000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.0\n`;
 
 try {
-  const key = join(dir, 'alice');
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  writeFileSync(process.env.GIT_CONFIG_GLOBAL, `[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = ${key}.pub\n[gpg]\n\tformat = ssh\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n`);
   console.log(`ga watchdog bench, ${N} trials each, idle ${IDLE_S} s, ${new Date().toISOString()}`);
 
   // The raw floor: a chokidar 'change' event after appendFileSync on a watched file.

@@ -87,8 +87,6 @@ export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: n
 
 async function executeRecord(gov: Governance, r: ProposalRecord, trail: RunTrail | undefined, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
   const repo = gov.repo;
-  const agent = r.proposal?.agent ?? 'ga';
-  const title = r.proposal?.title ?? r.id;
   const done = outcomeOf(r, trail);
   if (done) {
     return refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`);

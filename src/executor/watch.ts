@@ -22,7 +22,7 @@ export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeou
       opts.log(`${opts.clock.now().toISOString()} execute failed: ${e instanceof GaError ? e.message : (e as Error).stack}`);
     }
   });
-  const watcher = await watchRepository(repo, refPaths(repo), () => runner.poke());
+  const watcher = await watchRepository(refPaths(repo), () => runner.poke());
   const backstop = setInterval(() => runner.poke(), 30_000);
   opts.log(`${opts.clock.now().toISOString()} executing approvals as they land in ${repo.root}`);
   runner.poke();

@@ -7,7 +7,6 @@ import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
 import { budgetStatus, type BudgetStatus } from '../budget/budget.js';
 import type { Clock } from '../clock.js';
 import { git } from '../git/exec.js';
-import type { Repo } from '../git/repo.js';
 import { signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
 import { pauseState } from '../pause/state.js';

@@ -23,7 +23,7 @@ export class Heartbeat {
   private readonly file: string;
   readonly toolsFile: string;
 
-  constructor(private readonly repo: Repo, private readonly info: RunInfo, private readonly clock: Clock) {
+  constructor(repo: Repo, private readonly info: RunInfo, private readonly clock: Clock) {
     mkdirSync(runsDir(repo), { recursive: true });
     this.file = join(runsDir(repo), `${info.run}.json`);
     this.toolsFile = join(runsDir(repo), `${info.run}.tools.jsonl`);

@@ -55,7 +55,8 @@ export function watchedPaths(repo: Repo): string[] {
   ];
 }
 
-export async function watchRepository(repo: Repo, paths: string[], onChange: () => void) {
+/** A chokidar watch on `paths`; every event is only a hint to look again. */
+export async function watchRepository(paths: string[], onChange: () => void) {
   const { watch } = await import('chokidar');
   const watcher = watch(paths, {
     ignoreInitial: true,

@@ -55,7 +55,7 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
     // ga's plumbing commits never trigger git's own housekeeping: pack the history when git thinks it is due.
     void git(['gc', '--auto', '--quiet'], { cwd: repo.root, allowFailure: true });
   }, parseDuration(settings.sweep_interval)!);
-  const watcher = await watchRepository(repo, watchedPaths(repo), () => sweeper.poke());
+  const watcher = await watchRepository(watchedPaths(repo), () => sweeper.poke());
   opts.log(`${startedAt} watchdog started on ${repo.root} (pid ${process.pid}, sweep every ${settings.sweep_interval})`);
   sweeper.poke();
   try {

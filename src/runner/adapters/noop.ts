@@ -61,7 +61,7 @@ async function waitWhileIn(input: Parameters<Adapter>[0], id: string, state: Pro
       // a half-written moment in the repository: the next event or tick retries
     }
   });
-  const watcher = await watchRepository(input.repo, refPaths(input.repo), () => check.poke());
+  const watcher = await watchRepository(refPaths(input.repo), () => check.poke());
   const tick = setInterval(() => check.poke(), 1000);
   const stopped = () => settle('stopped');
   if (input.stop.aborted) stopped();

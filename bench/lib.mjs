@@ -1,0 +1,39 @@
+// What every benchmark shares: where ga is, statistics, and a sandbox whose
+// git config (and throwaway SSH signing key) lives in a temporary directory.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'bin/ga.js');
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+export const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
+export const p95 = (xs) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+
+/** Runs a program and returns its stdout; throws with its stderr on failure. */
+export function run(file, args, opts = {}) {
+  const r = spawnSync(file, args, { encoding: 'utf8', ...opts });
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A temporary directory with alice's SSH key and a git config of its own
+ * (GIT_CONFIG_GLOBAL), so that nothing of the user's is read or written.
+ */
+export function sandbox(name) {
+  const dir = mkdtempSync(join(tmpdir(), `ga-bench-${name}-`));
+  for (const k of Object.keys(process.env)) if (k.startsWith('GIT_')) delete process.env[k];
+  delete process.env.GA_AGENT;
+  process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
+  process.env.GIT_CONFIG_NOSYSTEM = '1';
+  const key = join(dir, 'alice');
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
+  writeFileSync(
+    process.env.GIT_CONFIG_GLOBAL,
+    `[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = ${key}.pub\n[gpg]\n\tformat = ssh\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n`,
+  );
+  return { dir, key };
+}
