@@ -6,7 +6,7 @@ import { parseTrailers, type GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { git } from '../git/exec.js';
-import { listTree, readObjects, type Repo } from '../git/repo.js';
+import { assertHistoryIsWhole, listTree, readObjects, type Repo } from '../git/repo.js';
 import { checkProposalRef } from '../names.js';
 import { parseProposalPath } from '../trust/governed.js';
 import type { ProposalRecord } from '../history/proposals.js';
@@ -75,7 +75,10 @@ export async function executeProposal(repo: Repo, ref: string, opts: { clock: Cl
 /** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
 export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
   const approved = await proposalIdsAtHead(repo, 'approved');
-  if (approved.length === 0) return [];
+  if (approved.length === 0) {
+    await assertHistoryIsWhole(repo); // nothing to run, but a repository ga will not judge is still refused
+    return [];
+  }
   const gov = await loadGovernance(repo, { fresh: approved });
   const trails = await executionTrail(repo);
   const results: ExecutionResult[] = [];

@@ -12,7 +12,7 @@ import { budgetStatus, releaseReservation, reserveBudget } from '../budget/budge
 import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import { headCommit, type Repo } from '../git/repo.js';
-import { loadGovernance } from '../history/replay.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
 import { appendCharge, assertExtendsCommitted, ledgerPath, readLedger, type LedgerLine } from '../ledger/ledger.js';
 import { newRunId, parseDuration } from '../names.js';
 import { pauseState, raiseHighWater } from '../pause/state.js';
@@ -61,6 +61,29 @@ async function refuse(repo: Repo, agent: string, run: string, task: string, why:
   throw new GovernanceRefusal(`run refused: ${why}`);
 }
 
+/** Why this run may not start (checked in this order), or undefined; reserves the budget when it may. */
+async function whyNotStart(gov: Governance, agent: TrustedAgent, run: string, clock: Clock): Promise<string | undefined> {
+  const repo = gov.repo;
+  const paused = await pauseState(gov, agent.id);
+  if (paused.paused) return `agent ${agent.id} is paused (${paused.why})`;
+  if ((await watchdogSettings(gov)).required) {
+    const health = watchdogHealth(repo, clock.now());
+    if (!health.alive) return `policies/watchdog.toml requires a live watchdog, and it is ${health.detail}`;
+  }
+  // The working ledger must extend the committed one, and the committed one must only ever have grown.
+  const ledgerProblems: string[] = [];
+  await appendOnlyFindings(gov, (commit, path, _rule, why) => ledgerProblems.push(`${path} in ${commit.slice(0, 12)}: ${why}`), [ledgerPath(agent.id)]);
+  if (ledgerProblems.length) return `the committed ledger was rewritten (${ledgerProblems[0]}); see ga verify`;
+  try {
+    await assertExtendsCommitted(repo, agent.id);
+    await reserveBudget(repo, agent.id, agent.config, run, clock);
+  } catch (e) {
+    if (e instanceof GaError) return e.message;
+    throw e;
+  }
+  return undefined;
+}
+
 export async function runAgent(repo: Repo, agentId: string, task: string, opts: { clock: Clock; parentEnv?: NodeJS.ProcessEnv }): Promise<RunRecord> {
   if (process.env.GA_AGENT) {
     throw new GovernanceRefusal(`ga run refused inside an agent process (GA_AGENT=${process.env.GA_AGENT}): starting an agent is spawn_subagent; propose it`);
@@ -71,28 +94,8 @@ export async function runAgent(repo: Repo, agentId: string, task: string, opts: 
   const taskText = await loadTrustedTask(gov, agentId, task);
   const run = newRunId(clock.now());
 
-  const paused = await pauseState(gov, agentId);
-  if (paused.paused) await refuse(repo, agentId, run, task, `agent ${agentId} is paused (${paused.why})`, clock);
-  if ((await watchdogSettings(gov)).required) {
-    const health = watchdogHealth(repo, clock.now());
-    if (!health.alive) await refuse(repo, agentId, run, task, `policies/watchdog.toml requires a live watchdog, and it is ${health.detail}`, clock);
-  }
-  try {
-    await assertExtendsCommitted(repo, agentId);
-  } catch (e) {
-    if (e instanceof GaError) await refuse(repo, agentId, run, task, e.message, clock);
-    throw e;
-  }
-  // A truncation committed by someone else is tampering too, not a new baseline.
-  const ledgerProblems: string[] = [];
-  await appendOnlyFindings(gov, (commit, path, _rule, why) => ledgerProblems.push(`${path} in ${commit.slice(0, 12)}: ${why}`), [ledgerPath(agentId)]);
-  if (ledgerProblems.length) await refuse(repo, agentId, run, task, `the committed ledger was rewritten (${ledgerProblems[0]}); see ga verify`, clock);
-  try {
-    await reserveBudget(repo, agentId, agent.config, run, clock);
-  } catch (e) {
-    if (e instanceof GaError) await refuse(repo, agentId, run, task, e.message, clock);
-    throw e;
-  }
+  const refusal = await whyNotStart(gov, agent, run, clock);
+  if (refusal) await refuse(repo, agentId, run, task, refusal, clock);
 
   try {
     const started = await recordEvents(repo, {
