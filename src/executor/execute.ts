@@ -1,7 +1,7 @@
 // `ga execute`: exactly once. Check the approval from history, commit a
 // claim, run the trusted hook, commit the outcome. An id with a claim or an
 // outcome anywhere in history is never run again.
-import { recordEvents } from '../audit/record.js';
+import { recordEvents, recordPlanned } from '../audit/record.js';
 import { parseTrailers, type GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
@@ -68,8 +68,7 @@ export async function executeProposal(repo: Repo, ref: string, opts: { clock: Cl
   // The one proposal that could run has its signatures checked afresh: the cache is never evidence.
   // (One not uniquely at HEAD is not in approved/ and is refused without a signature.)
   const gov = await loadGovernance(repo, { fresh: atHead.length === 1 ? atHead : [] });
-  const r = findProposal(gov, ref);
-  return executeRecord(gov, r, (await executionTrail(repo)).get(r.id), opts);
+  return executeRecord(gov, findProposal(gov, ref), opts);
 }
 
 /** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
@@ -80,28 +79,24 @@ export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: n
     return [];
   }
   const gov = await loadGovernance(repo, { fresh: approved });
-  const trails = await executionTrail(repo);
   const results: ExecutionResult[] = [];
   for (const r of [...gov.proposals.values()].filter((p) => p.state === 'approved').sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    results.push(await executeRecord(gov, r, trails.get(r.id), opts));
+    results.push(await executeRecord(gov, r, opts));
   }
   return results;
 }
 
-async function executeRecord(gov: Governance, r: ProposalRecord, trail: RunTrail | undefined, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
-  const repo = gov.repo;
-  const done = outcomeOf(r, trail);
-  if (done) {
-    return refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`);
-  }
-  if (r.state !== 'approved') {
-    return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
-  }
+async function executeRecord(gov: Governance, r: ProposalRecord, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+  const done = outcomeOf(r, undefined);
+  if (done) return refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`);
+  if (r.state !== 'approved') return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
   // One executor per proposal in this clone: held from before the claim to after the outcome.
-  const release = await tryHoldLock(join(runtimeDir(repo), 'exec', r.id));
+  const release = await tryHoldLock(join(runtimeDir(gov.repo), 'exec', r.id));
   if (!release) return refuse(r, 'another executor in this clone is running it now');
   try {
-    return await claimRunRecord(gov, r, trail, opts);
+    const step = await decide(gov, r, opts);
+    if (step.kind !== 'claimed') return step.result;
+    return await runClaimed(gov, r, opts);
   } catch (e) {
     if (e instanceof GovernanceRefusal) return refuse(r, e.message);
     throw e;
@@ -110,51 +105,57 @@ async function executeRecord(gov: Governance, r: ProposalRecord, trail: RunTrail
   }
 }
 
-async function claimRunRecord(gov: Governance, r: ProposalRecord, trail: RunTrail | undefined, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+type Decision = { kind: 'claimed' } | { kind: 'settled'; result: ExecutionResult };
+
+/**
+ * Decides against the history the commit lands on, under the repository
+ * lock, and records the decision in one commit: a claim, a crashed claim
+ * moved to failed/, a flag, or nothing (already ran, already flagged).
+ */
+async function decide(gov: Governance, r: ProposalRecord, opts: { clock: Clock }): Promise<Decision> {
   const repo = gov.repo;
   const agent = r.proposal?.agent ?? 'ga';
   const title = r.proposal?.title ?? r.id;
-  if (trail?.claimed) {
-    // Claimed, no outcome, and no executor holds it: it died mid-hook. Never re-run.
-    await recordEvents(repo, {
-      subject: `fail ${r.id} (outcome unknown after a crash): ${title}`,
-      body: `The claim ${trail.claimed} has no outcome; the hook may or may not have run. It is not run again.`,
-      events: [{ event: 'proposal-failed', actor: 'executor', agent, proposal: r.id, outcome: 'unknown' }],
-      files: moveTo(repo, r, 'failed'),
-      at: opts.clock.now(),
-    });
-    return { id: r.id, result: 'recovered-unknown', why: `claimed in ${trail.claimed.slice(0, 12)} with no outcome; moved to failed/ as outcome unknown` };
-  }
-  const invalid = !r.approval?.valid ? r.approval?.why ?? 'no approval in trusted history' : r.blob !== r.submittedBlob ? 'the file differs from the one approved' : r.mode !== '100644' ? 'not a regular file' : undefined;
-  if (invalid || !r.proposal) {
-    const why = invalid ?? `unreadable proposal: ${r.parseError}`;
-    if (!trail?.flagged) {
-      await recordEvents(repo, {
-        subject: `flag invalid approval of ${r.id}: ${title}`,
-        events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: why }],
-        at: opts.clock.now(),
-      });
+  let decision: Decision = { kind: 'claimed' };
+  await recordPlanned(repo, { actor: 'executor', at: opts.clock.now() }, async (head) => {
+    const trail = (await executionTrail(repo)).get(r.id);
+    const done = outcomeOf(r, trail);
+    if (done) {
+      decision = { kind: 'settled', result: refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`) };
+      return undefined;
     }
-    return refuse(r, `not validly approved: ${why}`);
-  }
-  const proposal = r.proposal;
-  await recordEvents(repo, {
-    subject: `claim ${r.id}: ${title}`,
-    events: [{ event: 'proposal-claimed', actor: 'executor', agent, proposal: r.id }],
-    files: async () => {
-      // Re-checked under the repository lock: two executors never both claim.
-      const again = (await executionTrail(repo)).get(r.id);
-      if (again?.claimed || again?.outcome) throw new GovernanceRefusal(`proposal ${r.id} was claimed by another executor`);
-      return [];
-    },
-    at: opts.clock.now(),
+    if (trail?.claimed) {
+      // Claimed, no outcome, and no executor holds it: it died mid-hook. Never re-run.
+      decision = { kind: 'settled', result: { id: r.id, result: 'recovered-unknown', why: `claimed in ${trail.claimed.slice(0, 12)} with no outcome; moved to failed/ as outcome unknown` } };
+      return {
+        subject: `fail ${r.id} (outcome unknown after a crash): ${title}`,
+        body: `The claim ${trail.claimed} has no outcome; the hook may or may not have run. It is not run again.`,
+        events: [{ event: 'proposal-failed', actor: 'executor', agent, proposal: r.id, outcome: 'unknown' }],
+        files: await moveTo(repo, r, 'failed')(head),
+      };
+    }
+    const invalid = !r.approval?.valid ? r.approval?.why ?? 'no approval in trusted history' : r.blob !== r.submittedBlob ? 'the file differs from the one approved' : r.mode !== '100644' ? 'not a regular file' : !r.proposal ? `unreadable proposal: ${r.parseError}` : undefined;
+    if (invalid) {
+      decision = { kind: 'settled', result: refuse(r, `not validly approved: ${invalid}`) };
+      if (trail?.flagged) return undefined; // flagged once
+      return { subject: `flag invalid approval of ${r.id}: ${title}`, events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: invalid }], files: [] };
+    }
+    decision = { kind: 'claimed' };
+    return { subject: `claim ${r.id}: ${title}`, events: [{ event: 'proposal-claimed', actor: 'executor', agent, proposal: r.id }], files: [] };
   });
+  return decision;
+}
+
+/** Runs the trusted hook of a claimed proposal and records its outcome. */
+async function runClaimed(gov: Governance, r: ProposalRecord, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+  const repo = gov.repo;
+  const proposal = r.proposal!;
   const hook = await runHook(gov, proposal, { timeoutMs: opts.timeoutMs ?? 600_000 });
   const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;
   const state = hook.ok ? 'executed' : 'failed';
   const event: GaEvent = {
     event: hook.ok ? 'proposal-executed' : 'proposal-failed',
-    actor: 'executor', agent, proposal: r.id, outcome,
+    actor: 'executor', agent: proposal.agent, proposal: r.id, outcome,
     detail: { hook: hook.hook ?? null, exit_code: hook.exitCode, duration_ms: hook.durationMs },
   };
   const body = [
@@ -162,7 +163,7 @@ async function claimRunRecord(gov: Governance, r: ProposalRecord, trail: RunTrai
     ...(hook.tail.length ? ['', 'Last output:', ...hook.tail.map((l) => `  ${l}`)] : []),
   ].join('\n');
   await recordEvents(repo, {
-    subject: `${hook.ok ? 'execute' : 'fail'} ${r.id}: ${title}`,
+    subject: `${hook.ok ? 'execute' : 'fail'} ${r.id}: ${proposal.title}`,
     body,
     events: [event],
     files: moveTo(repo, r, state),

@@ -1,6 +1,6 @@
 // Repository discovery and the plain reads every domain needs: HEAD, blobs,
 // trees, config, and the integrity checks the contract requires.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { git, gitText } from './exec.js';
@@ -36,6 +36,13 @@ export async function headCommit(repo: Repo): Promise<string | undefined> {
 
 /** The ref HEAD points at (refs/heads/main), for compare-and-swap updates. */
 export async function headRef(repo: Repo): Promise<string> {
+  // .git/HEAD names the branch directly in every ordinary repository; git answers for the rest.
+  try {
+    const m = /^ref: (refs\/heads\/[^\s]+)\s*$/.exec(readFileSync(join(repo.gitDir, 'HEAD'), 'utf8'));
+    if (m) return m[1]!;
+  } catch {
+    // fall through to git
+  }
   const r = await git(['symbolic-ref', '-q', 'HEAD'], { cwd: repo.root, allowFailure: true });
   if (r.code !== 0) throw new GovernanceRefusal('HEAD is detached: check out a branch before ga records anything');
   return r.stdout.toString('utf8').trim();
