@@ -13,7 +13,7 @@ import type { ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { proposalPath } from '../trust/governed.js';
 import { findProposal } from '../proposals/find.js';
-import { runHook, type HookOutcome } from './hooks.js';
+import { discardHooks, prepareHooks, runHook, type HookOutcome, type PreparedHooks } from './hooks.js';
 import { join } from 'node:path';
 import { runtimeDir, tryHoldLock } from '../store/lock.js';
 
@@ -93,10 +93,16 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: { clock: 
   // One executor per proposal in this clone: held from before the claim to after the outcome.
   const release = await tryHoldLock(join(runtimeDir(gov.repo), 'exec', r.id));
   if (!release) return refuse(r, 'another executor in this clone is running it now');
+  // The trusted hooks are copied while the claim is committed: the hook starts right after it.
+  const prepared = r.proposal ? prepareHooks(gov, r.proposal.agent) : undefined;
+  prepared?.catch(() => undefined); // observed below; never an unhandled rejection if the claim fails first
   try {
     const step = await decide(gov, r, opts);
-    if (step.kind !== 'claimed') return step.result;
-    return await runClaimed(gov, r, opts);
+    if (step.kind !== 'claimed') {
+      if (prepared) discardHooks(await prepared);
+      return step.result;
+    }
+    return await runClaimed(gov, r, opts, await prepared);
   } catch (e) {
     if (e instanceof GovernanceRefusal) return refuse(r, e.message);
     throw e;
@@ -147,10 +153,10 @@ async function decide(gov: Governance, r: ProposalRecord, opts: { clock: Clock }
 }
 
 /** Runs the trusted hook of a claimed proposal and records its outcome. */
-async function runClaimed(gov: Governance, r: ProposalRecord, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
+async function runClaimed(gov: Governance, r: ProposalRecord, opts: { clock: Clock; timeoutMs?: number }, prepared: PreparedHooks | undefined): Promise<ExecutionResult> {
   const repo = gov.repo;
   const proposal = r.proposal!;
-  const hook = await runHook(gov, proposal, { timeoutMs: opts.timeoutMs ?? 600_000 });
+  const hook = await runHook(gov, proposal, { timeoutMs: opts.timeoutMs ?? 600_000, prepared });
   const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;
   const state = hook.ok ? 'executed' : 'failed';
   const event: GaEvent = {

@@ -33,8 +33,18 @@ export interface HookOutcome {
 
 const MAX_TAIL = 20;
 
-/** Copies the trusted hooks/ of an agent into a fresh private directory. */
-async function materializeHooks(gov: Governance, agent: string): Promise<{ dir: string; files: Map<string, string>; refused: string[] }> {
+export interface PreparedHooks {
+  dir: string;
+  files: Map<string, string>;
+  refused: string[];
+}
+
+/**
+ * Copies the trusted hooks/ of an agent into a fresh private directory (the
+ * executor does this while its claim is being committed). Remove it with
+ * `discardHooks` if the hook does not run.
+ */
+export async function prepareHooks(gov: Governance, agent: string): Promise<PreparedHooks> {
   const prefix = `agents/${agent}/hooks/`;
   const entries = [...gov.trusted].filter(([p]) => p.startsWith(prefix));
   const dir = mkdtempSync(join(tmpdir(), 'ga-hook-'));
@@ -56,10 +66,14 @@ async function materializeHooks(gov: Governance, agent: string): Promise<{ dir: 
   return { dir, files, refused };
 }
 
-export async function runHook(gov: Governance, proposal: Proposal, opts: { timeoutMs: number }): Promise<HookOutcome> {
+export function discardHooks(prepared: PreparedHooks): void {
+  rmSync(prepared.dir, { recursive: true, force: true });
+}
+
+export async function runHook(gov: Governance, proposal: Proposal, opts: { timeoutMs: number; prepared?: PreparedHooks }): Promise<HookOutcome> {
   const started = Date.now();
   const json = proposalToJson(proposal);
-  const { dir, files, refused } = await materializeHooks(gov, proposal.agent);
+  const { dir, files, refused } = opts.prepared ?? (await prepareHooks(gov, proposal.agent));
   try {
     const type = proposal.action_type;
     if (refused.some((r) => r === type || r.startsWith(`${type}.`))) {

@@ -185,7 +185,10 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   await assertHistoryIsWhole(repo, head);
   const root: TrustRoot = opts.trust ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' } : await findTrustRoot(repo);
   // One log from the root (its parents excluded) to HEAD; the root comes first.
-  const [rootCommit, ...commits] = await firstParentLog(repo, [head, `^${root.commit}^@`]);
+  const log = await firstParentLog(repo, [head, `^${root.commit}^@`]).catch(() => {
+    throw new GovernanceRefusal(`the trust root ${root.commit.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
+  });
+  const [rootCommit, ...commits] = log;
   let parent = root.commit;
   if (rootCommit?.id !== root.commit) parent = '';
   for (const c of commits) {

@@ -14,6 +14,7 @@ export const TRUST_ROOT_KEY = 'ga.trustRoot';
 export async function findTrustRoot(repo: Repo): Promise<TrustRoot> {
   const pinned = await configGet(repo, TRUST_ROOT_KEY, 'local');
   if (pinned) {
+    if (/^[0-9a-f]{40}$/.test(pinned)) return { commit: pinned, source: 'pinned' }; // a missing one fails the log that follows
     try {
       return { commit: await resolveCommit(repo, pinned), source: 'pinned' };
     } catch {
