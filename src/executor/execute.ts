@@ -73,12 +73,22 @@ export async function executeProposal(repo: Repo, ref: string, opts: { clock: Cl
 
 /** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
 export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
+  const gov = await readForExecution(repo);
+  return gov ? executeApproved(gov, opts) : [];
+}
+
+/** History read for running hooks: the approvals of what is in approved/ judged afresh; undefined if nothing is. */
+export async function readForExecution(repo: Repo): Promise<Governance | undefined> {
   const approved = await proposalIdsAtHead(repo, 'approved');
   if (approved.length === 0) {
     await assertHistoryIsWhole(repo); // nothing to run, but a repository ga will not judge is still refused
-    return [];
+    return undefined;
   }
-  const gov = await loadGovernance(repo, { fresh: approved });
+  return loadGovernance(repo, { fresh: approved });
+}
+
+/** Runs every proposal in approved/ of a reading made for execution. */
+export async function executeApproved(gov: Governance, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
   const results: ExecutionResult[] = [];
   for (const r of [...gov.proposals.values()].filter((p) => p.state === 'approved').sort((a, b) => (a.id < b.id ? -1 : 1))) {
     results.push(await executeRecord(gov, r, opts));

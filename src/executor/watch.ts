@@ -5,13 +5,18 @@ import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { Coalescer, refPaths, watchRepository } from '../store/watch.js';
-import { executeAll, type ExecutionResult } from './execute.js';
+import { executeApproved, readForExecution, type ExecutionResult } from './execute.js';
+import { extendGovernance, loadGovernance, type Governance } from '../history/replay.js';
 
 export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> }): Promise<void> {
   const reported = new Set<string>();
+  // One reading kept across events: each event replays only the commits that are new.
+  let gov: Governance | undefined;
   const runner = new Coalescer(async () => {
     try {
-      for (const r of await executeAll(repo, opts)) {
+      gov = gov ? await extendGovernance(gov, async () => (await readForExecution(repo)) ?? loadGovernance(repo)) : await readForExecution(repo);
+      if (!gov) return;
+      for (const r of await executeApproved(gov, opts)) {
         opts.onResult?.(r);
         const key = `${r.id} ${r.result}`;
         if (reported.has(key)) continue; // an invalid approval is reported once, not every sweep

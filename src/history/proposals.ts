@@ -50,8 +50,13 @@ export class ProposalTracker {
   constructor(
     private readonly blobs: BlobReader,
     /** Proposals whose approvals must be checked without the cache. */
-    private readonly fresh: 'all' | Set<string>,
+    private fresh: 'all' | Set<string>,
   ) {}
+
+  /** From now on every signature is checked without the cache. */
+  markAllFresh(): void {
+    this.fresh = 'all';
+  }
 
   freshFor(id: string): boolean {
     return this.fresh === 'all' || this.fresh.has(id);

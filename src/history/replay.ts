@@ -199,35 +199,55 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
     throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.commit.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
   }
   const blobs = new BlobReader(repo);
-  const judge = new SignatureJudge(repo, blobs);
-  const trusted = new Map<string, TrustedFile>();
-  const tracker = new ProposalTracker(blobs, opts.fresh === 'all' ? 'all' : new Set(opts.fresh ?? []));
+  const st: ReplayState = {
+    repo, root, blobs, judge: new SignatureJudge(repo, blobs), trusted: new Map(),
+    tracker: new ProposalTracker(blobs, opts.fresh === 'all' ? 'all' : new Set(opts.fresh ?? [])),
+    untrusted: [], strays: [], approversAtParent: new Map(), policyAtParent: new Map(), rootApprovers: undefined,
+  };
   const rootTree = await listTree(repo, root.commit, ['policies', 'agents', 'proposals']);
+  await blobs.preload(rootTree.filter((e) => e.path.startsWith('proposals/') || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
+  for (const e of rootTree) {
+    if (isGovernedPath(e.path)) st.trusted.set(e.path, { blob: e.oid, mode: e.mode });
+    else st.tracker.atRoot(e.path, e.oid, e.mode, root.commit);
+  }
+  st.rootApprovers = st.trusted.get(APPROVERS_PATH)?.blob;
+  await replayCommits(st, commits);
+  return governanceOf(st, head, rootCommit!, commits);
+}
+
+/** What a replay has built so far, so that it can go on with newer commits. */
+interface ReplayState {
+  repo: Repo;
+  root: TrustRoot;
+  blobs: BlobReader;
+  judge: SignatureJudge;
+  trusted: Map<string, TrustedFile>;
+  tracker: ProposalTracker;
+  untrusted: UntrustedChange[];
+  strays: UntrustedChange[];
+  approversAtParent: Map<string, string | undefined>;
+  policyAtParent: Map<string, string | undefined>;
+  rootApprovers: string | undefined;
+}
+
+const states = new WeakMap<Governance, ReplayState>();
+
+async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> {
+  const { blobs, judge, trusted, tracker } = st;
   // Every blob the replay may parse, read in one process.
-  await blobs.preload([
-    ...rootTree.filter((e) => e.path.startsWith('proposals/') || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid),
-    ...commits.flatMap((c) => c.changes)
+  await blobs.preload(
+    commits.flatMap((c) => c.changes)
       .filter((ch) => ch.status !== 'D' && (ch.path.startsWith('proposals/') || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH))
       .map((ch) => ch.newBlob),
-  ]);
-  for (const e of rootTree) {
-    if (isGovernedPath(e.path)) trusted.set(e.path, { blob: e.oid, mode: e.mode });
-    else tracker.atRoot(e.path, e.oid, e.mode, root.commit);
-  }
-
-  const rootApprovers = trusted.get(APPROVERS_PATH)?.blob;
-  const untrusted: UntrustedChange[] = [];
-  const strays: UntrustedChange[] = [];
-  const approversAtParent = new Map<string, string | undefined>();
-  const policyAtParent = new Map<string, string | undefined>();
+  );
 
   // Pass one: the trusted governed files, commit by commit (each judged afresh; they are few).
   for (const c of commits) {
-    approversAtParent.set(c.id, trusted.get(APPROVERS_PATH)?.blob);
-    policyAtParent.set(c.id, trusted.get(POLICY_PATH)?.blob);
+    st.approversAtParent.set(c.id, trusted.get(APPROVERS_PATH)?.blob);
+    st.policyAtParent.set(c.id, trusted.get(POLICY_PATH)?.blob);
     const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
     if (governed.length === 0) continue;
-    const s = await judge.judge(c, approversAtParent.get(c.id), true);
+    const s = await judge.judge(c, st.approversAtParent.get(c.id), true);
     const why =
       s.status !== 'good'
         ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
@@ -235,7 +255,7 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
           ? 'mixed into a commit that also changes proposals/'
           : undefined;
     for (const ch of governed) {
-      if (why) untrusted.push({ commit: c.id, path: ch.path, why });
+      if (why) st.untrusted.push({ commit: c.id, path: ch.path, why });
       else if (ch.status === 'D') trusted.delete(ch.path);
       else trusted.set(ch.path, { blob: ch.newBlob, mode: ch.newMode });
     }
@@ -243,29 +263,32 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
 
   // Pass two: every other signature a decision may need, judged together.
   await judge.prefetch(
-    commits.filter(needsSignature).map((c) => ({ commit: c, approversBlob: approversAtParent.get(c.id), fresh: touchedProposals(c).some((id) => tracker.freshFor(id)) })),
+    commits.filter(needsSignature).map((c) => ({ commit: c, approversBlob: st.approversAtParent.get(c.id), fresh: touchedProposals(c).some((id) => tracker.freshFor(id)) })),
   );
 
   // Pass three: each proposal's life.
   for (const c of commits) {
-    await tracker.apply(c, { signature: (fresh) => judge.judge(c, approversAtParent.get(c.id), fresh), policyBlob: policyAtParent.get(c.id) });
+    await tracker.apply(c, { signature: (fresh) => judge.judge(c, st.approversAtParent.get(c.id), fresh), policyBlob: st.policyAtParent.get(c.id) });
     for (const ch of c.changes) {
       if (ch.status !== 'D' && ch.path.startsWith('proposals/') && !parseProposalPath(ch.path) && !ch.path.endsWith('/.gitkeep')) {
-        strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
+        st.strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
       }
     }
   }
+}
 
-  return {
+function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits: Commit[]): Governance {
+  const { repo, root, blobs, judge, trusted } = st;
+  const gov: Governance = {
     repo,
     head,
     root,
-    rootCommit: rootCommit!,
+    rootCommit,
     commits,
     trusted,
-    untrusted,
-    strays,
-    proposals: tracker.records,
+    untrusted: st.untrusted,
+    strays: st.strays,
+    proposals: st.tracker.records,
     readTrusted: async (path) => {
       const t = trusted.get(path);
       return t ? Buffer.from(await blobs.text(t.blob), 'utf8') : undefined;
@@ -274,6 +297,34 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
     policyOf: (blob) => blobs.policyOf(blob),
     approvers: () => blobs.approversOf(trusted.get(APPROVERS_PATH)?.blob),
     // The root is judged by the approvers it itself lists: it is trusted by pin.
-    signatureOf: (c, fresh) => judge.judge(c, c.id === root.commit ? rootApprovers : approversAtParent.get(c.id), fresh),
+    signatureOf: (c, fresh) => judge.judge(c, c.id === root.commit ? st.rootApprovers : st.approversAtParent.get(c.id), fresh),
   };
+  states.set(gov, st);
+  return gov;
+}
+
+/**
+ * Goes on from an earlier reading to the current HEAD (for daemons, which
+ * read after every event): only the new commits are replayed, and judged
+ * afresh. Falls back to a full reading when HEAD did not simply grow. The
+ * earlier reading must not be used afterwards.
+ */
+export async function extendGovernance(prev: Governance, reload: () => Promise<Governance>): Promise<Governance> {
+  const st = states.get(prev);
+  const repo = prev.repo;
+  const head = await headCommit(repo);
+  if (!st || !head) return reload();
+  if (head === prev.head) return prev;
+  await assertHistoryIsWhole(repo, head);
+  const root = await findTrustRoot(repo);
+  const commits = root.commit === st.root.commit ? await firstParentLog(repo, [head, `^${prev.head}`]) : [];
+  let parent = prev.head;
+  for (const c of commits) {
+    if (c.parents[0] !== parent) break;
+    parent = c.id;
+  }
+  if (commits.length === 0 || parent !== head) return reload();
+  st.tracker.markAllFresh(); // what lands now is about to be acted on
+  await replayCommits(st, commits);
+  return governanceOf(st, head, prev.rootCommit, [...prev.commits, ...commits]);
 }

@@ -1,0 +1,82 @@
+// A daemon's reading, extended commit by commit, must judge exactly as a
+// fresh reading does, and must not trust the cache for what is new.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openRepo } from '../../src/git/repo.js';
+import { extendGovernance, loadGovernance, type Governance } from '../../src/history/replay.js';
+import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = sandbox(['alice', 'mallory']);
+});
+afterEach(() => sb.cleanup());
+
+const summary = (gov: Governance) =>
+  [...gov.proposals.values()].map((r) => ({ id: r.id, state: r.state, valid: r.approval?.valid ?? null })).sort((a, b) => (a.id < b.id ? -1 : 1));
+
+describe('extendGovernance', () => {
+  it('replays only the new commits and agrees with a full reading', async () => {
+    const dir = await initRepo(sb);
+    const repo = await openRepo(dir);
+    const a = (await propose(dir, PUBLISH)).last;
+    const b = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    let reloads = 0;
+    const reload = async () => {
+      reloads++;
+      return loadGovernance(repo);
+    };
+    let gov = await loadGovernance(repo);
+    expect((await ga(['-C', dir, 'approve', a])).code).toBe(0);
+    // b: an unsigned hand-made approval, the agent's way
+    git(dir, 'mv', `proposals/pending/${b}.toml`, `proposals/approved/${b}.toml`);
+    git(dir, '-c', 'commit.gpgSign=false', 'commit', '-qm', `approve ${b}`);
+    const before = gov.commits.length;
+    gov = await extendGovernance(gov, reload);
+    expect(reloads).toBe(0);
+    expect(gov.commits.length).toBe(before + 2);
+    expect(summary(gov)).toEqual(summary(await loadGovernance(repo)));
+    expect(gov.proposals.get(a)!.approval!.valid).toBe(true);
+    expect(gov.proposals.get(b)!.approval!.valid).toBe(false);
+    expect(await extendGovernance(gov, reload)).toBe(gov); // nothing new: the same reading
+  });
+
+  it('reads afresh when history did not simply grow (a reset)', async () => {
+    const dir = await initRepo(sb);
+    const repo = await openRepo(dir);
+    await propose(dir, PUBLISH);
+    let gov = await loadGovernance(repo);
+    git(dir, 'reset', '-q', '--hard', 'HEAD~1');
+    let reloads = 0;
+    gov = await extendGovernance(gov, async () => {
+      reloads++;
+      return loadGovernance(repo);
+    });
+    expect(reloads).toBe(1);
+    expect(gov.proposals.size).toBe(0);
+  });
+
+  it('judges the new commits afresh: a cache line planted before they land does not make a forgery good', async () => {
+    const dir = await initRepo(sb);
+    const repo = await openRepo(dir);
+    const id = (await propose(dir, PUBLISH)).last;
+    const approversBlob = git(dir, 'rev-parse', 'HEAD:policies/approvers');
+    // The forgery is made on a side branch first, its cache line planted, and only then does it land.
+    git(dir, 'checkout', '-q', '-b', 'side');
+    git(dir, 'mv', `proposals/pending/${id}.toml`, `proposals/approved/${id}.toml`);
+    git(dir, '-c', 'commit.gpgSign=false', 'commit', '-qm', `approve ${id}`);
+    const forgery = git(dir, 'rev-parse', 'HEAD');
+    git(dir, 'checkout', '-q', 'main');
+    mkdirSync(join(dir, '.ga', 'cache'), { recursive: true });
+    appendFileSync(
+      join(dir, '.ga', 'cache', 'signatures.jsonl'),
+      `${JSON.stringify({ k: `${forgery} ${approversBlob}`, r: { status: 'good', principal: 'alice@example.com', key: sb.people.alice!.pub } })}\n`,
+    );
+    const gov = await loadGovernance(repo); // the daemon's first reading, with the planted cache loaded
+    git(dir, 'merge', '-q', '--ff-only', 'side');
+    const next = await extendGovernance(gov, () => loadGovernance(repo));
+    expect(next.head).toBe(forgery);
+    expect(next.proposals.get(id)!.approval!.valid).toBe(false);
+  });
+});
