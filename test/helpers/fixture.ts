@@ -10,6 +10,8 @@ import type { Clock } from '../../src/clock.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/ga.js');
+/** The stand-in for the `claude` binary (GA_CLAUDE_BIN). */
+export const FAKE_CLAUDE = join(ROOT, 'test/helpers/fake-claude.mjs');
 
 export interface Person {
   name: string;
@@ -25,10 +27,14 @@ export interface Sandbox {
   as(who: string): void;
   /** A person with no signing key configured. */
   unsigned(): void;
+  /** `who`'s line for policies/approvers. */
+  approverLine(who: string): string;
+  /** Points GA_CLAUDE_BIN at the fake claude (restored by cleanup). */
+  useFakeClaude(): void;
   cleanup(): void;
 }
 
-const GIT_ENV = ['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM', 'GA_AGENT'] as const;
+const GIT_ENV = ['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM', 'GA_AGENT', 'GA_CLAUDE_BIN'] as const;
 
 /** Creates keys for `names` and points git's global config into the sandbox. */
 export function sandbox(names: string[] = ['alice', 'bob', 'mallory']): Sandbox {
@@ -57,6 +63,13 @@ export function sandbox(names: string[] = ['alice', 'bob', 'mallory']): Sandbox 
       set('user.email', p.email);
       set('gpg.format', 'ssh');
       set('user.signingkey', `${p.key}.pub`);
+    },
+    approverLine(who) {
+      const p = people[who]!;
+      return `${p.email} namespaces="git" ${p.pub}\n`;
+    },
+    useFakeClaude() {
+      process.env.GA_CLAUDE_BIN = FAKE_CLAUDE;
     },
     unsigned() {
       writeFileSync(gitconfig, `${quiet}[user]\n\tname = Nobody\n\temail = nobody@example.com\n`);
@@ -143,4 +156,11 @@ export async function propose(repo: string, toml: string, clock?: Clock): Promis
 export function fixedClock(iso: string): Clock & { set(iso: string): void } {
   let now = new Date(iso);
   return { now: () => now, set: (s: string) => void (now = new Date(s)) };
+}
+
+/** Commits on any ref that carry `event` for proposal `id`. */
+export function eventCommits(repo: string, event: string, id: string): string[] {
+  return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`)
+    .split('\n')
+    .filter(Boolean);
 }

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+import { fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox, eventCommits } from '../helpers/fixture.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -53,18 +53,6 @@ function commitSigned(repo: string, message: string, ...config: string[]): void 
 /** Plain git with extra environment (commit dates). */
 function gitWithEnv(repo: string, env: Record<string, string>, ...args: string[]): string {
   return execFileSync('git', args, { cwd: repo, encoding: 'utf8', env: { ...process.env, ...env } }).trim();
-}
-
-function approverLine(who: string): string {
-  const p = sb.people[who]!;
-  return `${p.email} namespaces="git" ${p.pub}\n`;
-}
-
-/** Commits that carry `event` for proposal `id`, on any ref. */
-function eventCommits(repo: string, event: string, id: string): string[] {
-  return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`)
-    .split('\n')
-    .filter(Boolean);
 }
 
 async function showJson(repo: string, id: string): Promise<{ state: string | null; approval: { valid: boolean; why: string } | null }> {
@@ -131,7 +119,7 @@ describe('approvals that do not count', () => {
   it("mallory's key added to policies/approvers in the same commit as the move does not count", async () => {
     const { repo, id } = await setup();
     sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
     git(repo, 'add', APPROVERS);
     git(repo, 'mv', pending(id), approved(id));
     commitSigned(repo, `approve ${id} and add mallory`);
@@ -141,7 +129,7 @@ describe('approvals that do not count', () => {
   it("mallory's key added by an earlier unsigned commit does not count", async () => {
     const { repo, id } = await setup();
     sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
     git(repo, 'add', APPROVERS);
     commitUnsigned(repo, 'add mallory as an approver');
     git(repo, 'mv', pending(id), approved(id));
@@ -152,7 +140,7 @@ describe('approvals that do not count', () => {
   it("mallory's key added by an earlier commit signed by mallory herself does not count", async () => {
     const { repo, id } = await setup();
     sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
     git(repo, 'add', APPROVERS);
     commitSigned(repo, 'add mallory as an approver');
     expect(git(repo, 'cat-file', '-p', 'HEAD')).toContain('BEGIN SSH SIGNATURE');
@@ -330,7 +318,7 @@ async function requireTwoApprovals(repo: string): Promise<void> {
   appendFileSync(join(repo, POLICY), '\n[[rules]]\naction_types = ["publish_content"]\nmin_approvals = 2\n');
   git(repo, 'add', POLICY);
   commitSigned(repo, 'policy: publish_content needs two approvers');
-  appendFileSync(join(repo, APPROVERS), approverLine('bob'));
+  appendFileSync(join(repo, APPROVERS), sb.approverLine('bob'));
   git(repo, 'add', APPROVERS);
   commitSigned(repo, 'approvers: add bob');
 }

@@ -13,24 +13,17 @@
 // one-line message from both execute and verify.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox, eventCommits } from '../helpers/fixture.js';
 
-const FAKE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
 
 let sb: Sandbox;
-let savedBin: string | undefined;
 beforeEach(() => {
   sb = sandbox(['alice', 'bob', 'mallory']);
-  savedBin = process.env.GA_CLAUDE_BIN;
-  process.env.GA_CLAUDE_BIN = FAKE;
+  sb.useFakeClaude();
 });
-afterEach(() => {
-  if (savedBin === undefined) delete process.env.GA_CLAUDE_BIN;
-  else process.env.GA_CLAUDE_BIN = savedBin;
-  sb.cleanup();
-});
+afterEach(() => sb.cleanup());
 
 const HOOK = 'agents/noop/hooks/publish_content.sh';
 const APPROVERS = 'policies/approvers';
@@ -40,7 +33,6 @@ const PAUSED = 'agents/noop/PAUSED';
 
 const pending = (id: string) => `proposals/pending/${id}.toml`;
 const approved = (id: string) => `proposals/approved/${id}.toml`;
-const executedPath = (id: string) => `proposals/executed/${id}.toml`;
 
 // ---------------------------------------------------------------- helpers
 
@@ -66,17 +58,6 @@ function commitUnsigned(repo: string, message: string, ...extra: string[]): void
 /** A signed commit with the key sb.as() selected. */
 function commitSigned(repo: string, message: string, ...config: string[]): void {
   git(repo, ...config, 'commit', '-q', '-S', '-m', message);
-}
-
-function approverLine(who: string): string {
-  const p = sb.people[who]!;
-  return `${p.email} namespaces="git" ${p.pub}\n`;
-}
-
-function eventCommits(repo: string, event: string, id: string): string[] {
-  return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`)
-    .split('\n')
-    .filter(Boolean);
 }
 
 interface Finding {
@@ -246,7 +227,7 @@ describe('red team: forged approvals', () => {
   it("3. the agent's key added to policies/approvers in the approval commit itself", async () => {
     const { repo, id } = await setup();
     sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
     git(repo, 'add', APPROVERS);
     git(repo, 'mv', pending(id), approved(id));
     commitSigned(repo, `approve ${id} and add mallory`);
@@ -258,7 +239,7 @@ describe('red team: forged approvals', () => {
   it("4. the agent's key added to policies/approvers by an earlier commit it signed itself", async () => {
     const { repo, id } = await setup();
     sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), approverLine('mallory'));
+    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
     git(repo, 'add', APPROVERS);
     commitSigned(repo, 'add mallory as an approver');
     const keyCommit = git(repo, 'rev-parse', 'HEAD');
@@ -417,7 +398,7 @@ describe('red team: forged approvals', () => {
     writeFileSync(liar, `#!/bin/sh\ntouch '${marks}/liar'\ncase "$*" in *find-principals*) echo alice@example.com; exit 0;; *verify*) echo 'Good "git" signature for alice@example.com with ED25519 key SHA256:x'; exit 0;; esac\nexec ssh-keygen "$@"\n`);
     chmodSync(liar, 0o755);
     const signers = join(sb.dir, 'allowed');
-    writeFileSync(signers, approverLine('alice'));
+    writeFileSync(signers, sb.approverLine('alice'));
     git(repo, 'config', 'gpg.ssh.program', liar);
     git(repo, 'config', 'gpg.ssh.allowedSignersFile', signers);
     git(repo, 'config', 'core.hooksPath', join(repo, '.git', 'evil-hooks'));

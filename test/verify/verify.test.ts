@@ -5,24 +5,17 @@
 // pin; --json has a fixed shape; bad arguments exit 2; the signature cache
 // under .ga/cache never changes a result.
 import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 
-const FAKE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
 
 let sb: Sandbox;
-let savedBin: string | undefined;
 beforeEach(() => {
   sb = sandbox(['alice', 'bob', 'mallory']);
-  savedBin = process.env.GA_CLAUDE_BIN;
-  process.env.GA_CLAUDE_BIN = FAKE;
+  sb.useFakeClaude();
 });
-afterEach(() => {
-  if (savedBin === undefined) delete process.env.GA_CLAUDE_BIN;
-  else process.env.GA_CLAUDE_BIN = savedBin;
-  sb.cleanup();
-});
+afterEach(() => sb.cleanup());
 
 const POLICY = 'policies/proposal_policy.toml';
 const APPROVERS = 'policies/approvers';
@@ -68,11 +61,6 @@ async function submit(repo: string, toml = PUBLISH, clock?: ReturnType<typeof fi
 
 function commitUnsigned(repo: string, message: string): void {
   git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '-m', message);
-}
-
-function approverLine(who: string): string {
-  const p = sb.people[who]!;
-  return `${p.email} namespaces="git" ${p.pub}\n`;
 }
 
 function addClaudeAgent(repo: string, id = 'tester'): string {
@@ -203,7 +191,7 @@ describe('ga verify passes on histories ga produced', () => {
     appendFileSync(join(repo, POLICY), '\n[[rules]]\naction_types = ["publish_content"]\nmin_approvals = 2\n');
     git(repo, 'add', POLICY);
     git(repo, 'commit', '-q', '-S', '-m', 'policy: publish_content needs two approvers');
-    appendFileSync(join(repo, APPROVERS), approverLine('bob'));
+    appendFileSync(join(repo, APPROVERS), sb.approverLine('bob'));
     git(repo, 'add', APPROVERS);
     git(repo, 'commit', '-q', '-S', '-m', 'approvers: add bob');
     const id = await submit(repo);
