@@ -1,8 +1,8 @@
-// Builds dist/ once before the suite, for the tests that run the real binary.
+// Builds dist/ (tsc, then the bundle bin/ga.js loads) once before the suite,
+// for the tests that run the real binary.
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export default function setup(): void {
-  const root = resolve(import.meta.dirname, '../..');
-  execFileSync(process.execPath, [resolve(root, 'node_modules/typescript/bin/tsc'), '-p', resolve(root, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'ignore', 'inherit'] });
 }
