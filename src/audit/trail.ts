@@ -18,6 +18,9 @@ export interface TrailRow {
   /** good, unsigned, unknown-key, bad, unsupported. */
   signature: string;
   signer?: string;
+  /** For a move into approved/: whether ga counts it as an approval, and why not. */
+  valid?: boolean;
+  invalidBecause?: string;
 }
 
 export interface TrailFilter {
@@ -28,9 +31,9 @@ export interface TrailFilter {
 }
 
 export async function auditTrail(gov: Governance, filter: TrailFilter = {}): Promise<TrailRow[]> {
-  const handMade = new Map<string, { proposal: string; agent?: string }>();
+  const handMade = new Map<string, { proposal: string; agent?: string; valid?: boolean; why?: string }>();
   for (const r of gov.proposals.values()) {
-    for (const s of r.steps) if (s.kind === 'approved') handMade.set(s.commit, { proposal: r.id, agent: r.proposal?.agent });
+    for (const s of r.steps) if (s.kind === 'approved') handMade.set(s.commit, { proposal: r.id, agent: r.proposal?.agent, valid: s.valid, why: s.why });
   }
   const rows: TrailRow[] = [];
   for (const c of [gov.rootCommit, ...gov.commits]) {
@@ -48,6 +51,7 @@ export async function auditTrail(gov: Governance, filter: TrailFilter = {}): Pro
         commit: c.id, at: c.committedAt, subject, event: t.event!, actor: t.actor ?? (approval && sig.principal ? `human:${sig.principal}` : undefined),
         proposal: t.proposal, agent: t.agent, reason: t.reason, outcome: t.outcome,
         signature: sig.status === 'none' ? 'unsigned' : sig.status, signer: sig.principal,
+        ...(approval && t.event === 'proposal-approved' ? { valid: approval.valid !== false, invalidBecause: approval.valid === false ? approval.why : undefined } : {}),
       });
     }
   }

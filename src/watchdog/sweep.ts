@@ -36,10 +36,13 @@ export async function watchdogSettings(gov: Governance, badFiles: BadFile[] = []
   }
 }
 
-/** Bad files already flagged, so that each is recorded once. */
+/**
+ * The bad files of the last sweep, so that each is recorded once while it
+ * stays bad; one that is mended and breaks again is recorded again.
+ */
 class FlagMemory {
   private readonly file: string;
-  private readonly seen: Set<string>;
+  private readonly before: Set<string>;
   constructor(repo: Repo) {
     this.file = join(runtimeDir(repo), 'watchdog-flags.json');
     let list: string[] = [];
@@ -48,14 +51,13 @@ class FlagMemory {
     } catch {
       // none yet
     }
-    this.seen = new Set(list);
+    this.before = new Set(list);
   }
-  firstTime(key: string): boolean {
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
+  /** Remembers exactly `current`; returns those that were not bad last time. */
+  update(current: string[]): Set<string> {
     mkdirSync(dirname(this.file), { recursive: true });
-    writeFileSync(this.file, JSON.stringify([...this.seen]));
-    return true;
+    writeFileSync(this.file, JSON.stringify([...new Set(current)]));
+    return new Set(current.filter((k) => !this.before.has(k)));
   }
 }
 
@@ -86,9 +88,11 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
     if (hb && f.reason === 'stuck' && existsSync(hb) && !runnerAlive(hb)) renameSync(hb, `${hb}.stale`);
   }
 
-  const memory = new FlagMemory(repo);
+  const key = (bad: BadFile) => `${bad.path}\n${bad.problem}`;
+  const fresh = new FlagMemory(repo).update(badFiles.map(key));
   for (const bad of badFiles) {
-    if (!memory.firstTime(`${bad.path}\n${bad.problem}`)) continue;
+    if (!fresh.has(key(bad))) continue;
+    fresh.delete(key(bad)); // the same problem twice in one sweep is one flag
     const agent = /^(?:ledger|audit)\/([^/]+)\.jsonl|^agents\/([^/]+)\//.exec(bad.path);
     try {
       await recordEvents(repo, {

@@ -112,6 +112,8 @@ describe('ga audit', () => {
     expect(forged[0]!.signature).toBe('unknown-key');
     expect(forged[0]!.signer).toBeUndefined();
     expect(forged[0]!.actor ?? '').not.toMatch(/^human:/);
+    expect(forged[0]).toMatchObject({ event: 'proposal-approved', valid: false });
+    expect(forged[0]!.invalidBecause).toMatch(/not signed by a trusted approver/);
     const flag = rows.find((r) => r.event === 'flag-invalid-approval')!;
     expect(flag).toMatchObject({ proposal: ids.forged, actor: 'executor' });
     expect(flag.reason).toMatch(/not signed by a trusted approver/);

@@ -380,6 +380,22 @@ describe('bad files do not stop it', () => {
     expect(withEvent('flag-bad-file')).toHaveLength(1);
   });
 
+  it('a bad file that is mended and breaks again is flagged again', async () => {
+    await charge(0.1, at(0));
+    const ledger = join(repo, 'ledger', 'noop.jsonl');
+    const good = readFileSync(ledger);
+    appendFileSync(ledger, '{"at": ');
+    await sweep(at(0));
+    await sweep(at(1000));
+    expect(withEvent('flag-bad-file', 'noop')).toHaveLength(1);
+    writeFileSync(ledger, good);
+    await sweep(at(2000)); // mended: nothing to flag, and it is forgotten
+    expect(withEvent('flag-bad-file', 'noop')).toHaveLength(1);
+    appendFileSync(ledger, '{"at": ');
+    await sweep(at(3000));
+    expect(withEvent('flag-bad-file', 'noop')).toHaveLength(2);
+  });
+
   it('a torn tool-call line that is not the last is flagged once; the rule still reads the rest', async () => {
     write(repo, '.ga/runs/run-t.json', JSON.stringify({ run: 'run-t', agent: 'noop', runner_pid: process.pid, updated_at: new Date(T0).toISOString() }) + '\n');
     const line = JSON.stringify({ at: new Date(T0).toISOString(), name: 'Bash', input: { command: 'ls' } }) + '\n';

@@ -35,7 +35,7 @@ export default async function audit(ctx: Context, args: Record<string, unknown>)
   ctx.io.out(
     table(
       ['TIME', 'COMMIT', 'ACTOR', 'EVENT', 'AGENT', 'PROPOSAL', 'SIGNATURE', 'REASON'],
-      rows.map((r) => [r.at.toISOString().replace('.000Z', 'Z'), short(r.commit), r.actor ?? '-', r.event, r.agent ?? '-', r.proposal ?? '-', sig(r), r.reason ?? r.outcome ?? '']),
+      rows.map((r) => [r.at.toISOString().replace('.000Z', 'Z'), short(r.commit), r.actor ?? '-', r.event, r.agent ?? '-', r.proposal ?? '-', sig(r), r.valid === false ? paint(c, 'red', `NOT VALID: ${r.invalidBecause ?? ''}`) : r.reason ?? r.outcome ?? '']),
     ),
   );
   return 0;
