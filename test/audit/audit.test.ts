@@ -24,6 +24,8 @@ interface Row {
   outcome?: string;
   signature: string;
   signer?: string;
+  valid?: boolean;
+  invalidBecause?: string;
 }
 
 const pending = (id: string) => `proposals/pending/${id}.toml`;
