@@ -1,12 +1,12 @@
 // Decision hooks: the trusted version of an agent's hooks/ copied into a
 // private directory and run from there, never from the working tree.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Governance } from '../history/replay.js';
 import { readObjects } from '../git/repo.js';
 import { proposalToJson, type Proposal } from '../schema/proposal.js';
+import { startAgentProcess } from '../runner/process.js';
 
 export type HookHandler = (proposal: Record<string, unknown>) => Promise<void> | void;
 const registered = new Map<string, HookHandler>();
@@ -30,8 +30,6 @@ export interface HookOutcome {
   /** Last lines of stdout and stderr together. */
   tail: string[];
 }
-
-const MAX_TAIL = 20;
 
 export interface PreparedHooks {
   dir: string;
@@ -112,42 +110,20 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
   }
 }
 
-function spawnHook(program: string, args: string[], o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; name: string; started: number }): Promise<HookOutcome> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
-    let tail = '';
-    const keep = (b: Buffer) => {
-      tail = (tail + b.toString('utf8')).slice(-8192);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(o.input);
-    let timedOut = false;
-    const kill = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, sig);
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill('SIGTERM');
-      setTimeout(() => kill('SIGKILL'), 2000).unref();
-    }, o.timeoutMs);
-    const finish = (exitCode: number | null, signal: string | undefined) => {
-      clearTimeout(timer);
-      resolve({
-        ran: 'file', hook: o.name, ok: exitCode === 0 && !timedOut, exitCode, signal, timedOut,
-        durationMs: Date.now() - o.started,
-        tail: tail.split('\n').filter((l) => l.trim()).slice(-MAX_TAIL),
-      });
-    };
-    child.on('error', (e) => {
-      tail += `\ncould not start hook: ${e.message}`;
-      finish(null, undefined);
-    });
-    child.on('close', (code, signal) => finish(code, signal ?? undefined));
-  });
+/** Runs a hook in its own process group (the runner's machinery), stopped whole at the timeout. */
+async function spawnHook(program: string, args: string[], o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; name: string; started: number }): Promise<HookOutcome> {
+  const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    p.stop(2000);
+  }, o.timeoutMs);
+  const { code, signal } = await p.done;
+  clearTimeout(timer);
+  return {
+    ran: 'file', hook: o.name, ok: code === 0 && !timedOut, exitCode: code, signal: signal ?? undefined, timedOut,
+    durationMs: Date.now() - o.started,
+    tail: p.tail(),
+  };
 }
