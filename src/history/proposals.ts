@@ -4,7 +4,7 @@ import { parseTrailers } from '../audit/events.js';
 import type { Change, Commit } from '../git/log.js';
 import type { SignatureResult } from '../git/signature.js';
 import { parseProposal, type Proposal } from '../schema/proposal.js';
-import { settingsFor } from '../schema/policy.js';
+import { settingsFor, type Policy } from '../schema/policy.js';
 import { parseProposalPath, type ProposalState } from '../trust/governed.js';
 import { decideOutcome } from '../policy/outcome.js';
 import type { BlobReader } from './replay.js';
@@ -197,9 +197,8 @@ export class ProposalTracker {
     return undefined;
   }
 
-  private async minApprovals(r: ProposalRecord): Promise<number> {
-    if (!r.proposal) return 1;
-    return settingsFor(await this.blobs.policyOf(r.submittedPolicyBlob), r.proposal.action_type).minApprovals;
+  private minApprovals(r: ProposalRecord): Promise<number> {
+    return requiredApprovals(r, (blob) => this.blobs.policyOf(blob));
   }
 
   /** A quorum step: a signed commit that records one approval and leaves the file pending. */
@@ -233,4 +232,9 @@ export function distinctApprovers(approvals: { principal: string; key: string }[
     keys.add(a.key);
   }
   return [...principals];
+}
+
+/** Approvals a proposal needs: the quorum of the policy trusted when it was submitted. */
+export async function requiredApprovals(r: ProposalRecord, policyOf: (blob: string | undefined) => Promise<Policy>): Promise<number> {
+  return r.proposal ? settingsFor(await policyOf(r.submittedPolicyBlob), r.proposal.action_type).minApprovals : 1;
 }

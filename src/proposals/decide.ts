@@ -7,10 +7,9 @@ import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readObjects, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
-import { distinctApprovers, type ProposalRecord } from '../history/proposals.js';
+import { distinctApprovers, requiredApprovals, type ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { APPROVERS_PATH } from '../schema/approvers.js';
-import { settingsFor } from '../schema/policy.js';
 import { proposalPath, type ProposalState } from '../trust/governed.js';
 import { findProposal } from './find.js';
 
@@ -68,7 +67,7 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
   await requireTrustedKey(gov, signer.key!);
   const actor = `human:${signer.email}`;
   const agent = r.proposal?.agent;
-  const needed = r.proposal ? settingsFor(await gov.policyOf(r.submittedPolicyBlob), r.proposal.action_type).minApprovals : 1;
+  const needed = await requiredApprovals(r, gov.policyOf);
   const before = distinctApprovers(r.approvals);
   if (before.includes(signer.email)) throw new GovernanceRefusal(`you (${signer.email}) already approved ${r.id}; ${needed - before.length} more approver(s) needed`);
   const title = r.proposal?.title ?? r.id;

@@ -10,6 +10,7 @@ import { firstParentPatches, type Commit, type FileDiff } from '../git/log.js';
 import { listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { findTrustRoot } from '../trust/root.js';
+import { trustedAgentIds } from '../agents/trusted.js';
 import { verifyLedger } from '../ledger/ledger.js';
 import { readHighWater } from '../pause/state.js';
 
@@ -287,7 +288,7 @@ function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add)
 }
 
 function trailerFindings(gov: Governance, add: Add): void {
-  const agents = new Set(['ga', ...[...gov.trusted.keys()].map((p) => /^agents\/([^/]+)\/agent\.toml$/.exec(p)?.[1]).filter(Boolean) as string[]]);
+  const agents = new Set(['ga', ...trustedAgentIds(gov)]);
   for (const c of gov.commits) {
     for (const t of parseTrailers(c.message)) {
       if (!t.event || !(EVENTS as readonly string[]).includes(t.event)) add(c.id, '-', 'trailer', `unknown Ga-Event "${t.event ?? ''}"`);

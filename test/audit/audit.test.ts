@@ -3,6 +3,7 @@
 // tells it, one row per event, with the signature as ga judges it. A human's
 // hand-made signed `git mv` approval has no trailer and still shows as
 // proposal-approved with its signer.
+import type { TrailRow } from '../../src/audit/trail.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 
@@ -12,21 +13,8 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-interface Row {
-  commit: string;
-  at: string;
-  subject: string;
-  event: string;
-  actor?: string;
-  proposal?: string;
-  agent?: string;
-  reason?: string;
-  outcome?: string;
-  signature: string;
-  signer?: string;
-  valid?: boolean;
-  invalidBecause?: string;
-}
+/** A row of `ga audit --json`: the trail's row with its time as text. */
+type Row = Omit<TrailRow, 'at'> & { at: string };
 
 const pending = (id: string) => `proposals/pending/${id}.toml`;
 const approved = (id: string) => `proposals/approved/${id}.toml`;
