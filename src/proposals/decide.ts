@@ -109,8 +109,8 @@ export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clo
 }
 
 /** Moves every pending proposal past its expires_at to expired/, in one commit. */
-export async function expireProposals(repo: Repo, opts: { clock: Clock; actor: string }): Promise<string[]> {
-  const gov = await loadGovernance(repo);
+export async function expireProposals(repo: Repo, opts: { clock: Clock; actor: string; gov?: Governance }): Promise<string[]> {
+  const gov = opts.gov ?? (await loadGovernance(repo));
   const now = opts.clock.now();
   const due = [...gov.proposals.values()].filter((r) => r.state === 'pending' && r.proposal && r.proposal.expires_at <= now);
   if (due.length === 0) return [];

@@ -63,8 +63,9 @@ class FlagMemory {
 
 export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> {
   const result: SweepResult = { paused: [], expired: [], flagged: [] };
-  result.expired = await expireProposals(repo, { clock, actor: 'watchdog' });
-  const gov = await loadGovernance(repo);
+  let gov = await loadGovernance(repo);
+  result.expired = await expireProposals(repo, { clock, actor: 'watchdog', gov });
+  if (result.expired.length) gov = await loadGovernance(repo); // proposals moved: judge the new state
   await raiseHighWater(repo, gov.head); // what the watchdog has seen; a later reset fails closed
   const badFiles: BadFile[] = [];
   const settings = await watchdogSettings(gov, badFiles);
