@@ -19,7 +19,7 @@ const dir = process.argv[2] === 'worker' ? '' : mkdtempSync(join(tmpdir(), 'ga-b
 const WRITERS = 4;
 const clock = { now: () => new Date('2026-03-10T12:00:00Z') };
 const charge = (run) => ({ run, input_tokens: 120, output_tokens: 80, usd: 0.0123, source: 'metered' });
-// The same retry table as src/store/lock.ts, so that both sides wait alike.
+// The same retry table as src/runtime/lock.ts, so that both sides wait alike.
 const RETRIES = { retries: 400, factor: 1.3, minTimeout: 2, maxTimeout: 25, randomize: true };
 
 async function gaLoop(root, agent, n, tag) {

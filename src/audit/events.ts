@@ -2,6 +2,7 @@
 // line appended to audit/<agent>.jsonl in the same commit. Parsing trailers
 // back is here too, so writing and reading share one definition.
 import { rfc3339 } from '../clock.js';
+import { visible, visibleLine } from '../text/visible.js';
 
 export const EVENTS = [
   'proposal-submitted', 'proposal-auto-approved', 'proposal-approval-recorded', 'proposal-approved',
@@ -22,6 +23,8 @@ export interface GaEvent {
   blob?: string;
   /** Run id, on run events and charges. */
   run?: string;
+  /** Until when a claim or a reservation is live (RFC 3339), DESIGN "Leases". */
+  lease?: string;
   /** Extra data for the audit line only (exit codes, durations). */
   detail?: Record<string, unknown>;
 }
@@ -35,22 +38,24 @@ const TRAILERS: [keyof GaEvent, string][] = [
   ['reason', 'Ga-Reason'],
   ['outcome', 'Ga-Outcome'],
   ['blob', 'Ga-Blob'],
+  ['lease', 'Ga-Lease-Until'],
 ];
 
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** One line of a commit message, whatever the text held: git log is read on terminals too. */
+const oneLine = (s: string) => visibleLine(s.replace(/[\t\n\r ]+/g, ' ').trim());
 
 export function commitMessage(subject: string, events: GaEvent[], body?: string): string {
   const trailers = events.flatMap((e) =>
     TRAILERS.filter(([k]) => e[k] !== undefined).map(([k, name]) => `${name}: ${oneLine(String(e[k]))}`),
   );
-  return [oneLine(subject), body?.trim(), trailers.join('\n')].filter(Boolean).join('\n\n') + '\n';
+  return [oneLine(subject), body === undefined ? undefined : visible(body).trim(), trailers.join('\n')].filter(Boolean).join('\n\n') + '\n';
 }
 
 /** The events a commit message names. A new group starts at each Ga-Event. */
 export function parseTrailers(message: string): Partial<Record<keyof GaEvent, string>>[] {
   const groups: Partial<Record<keyof GaEvent, string>>[] = [];
   for (const line of message.split('\n')) {
-    const m = /^(Ga-[A-Za-z]+): (.*)$/.exec(line);
+    const m = /^(Ga-[A-Za-z][A-Za-z-]*): (.*)$/.exec(line);
     if (!m) continue;
     const key = TRAILERS.find(([, name]) => name === m[1])?.[0];
     if (!key) continue;

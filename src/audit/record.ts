@@ -2,7 +2,7 @@
 // paths plus one audit line per event, appended to the committed audit file.
 import { auditLine, auditPath, commitMessage, type GaEvent } from './events.js';
 import { commitEvent, type CommitResult, type FileWrite, type Identity } from '../git/commit.js';
-import { configGet, readObjects, type Repo } from '../git/repo.js';
+import { configGet, readFileAt, type Repo } from '../git/repo.js';
 
 export interface EventRecord {
   subject: string;
@@ -61,10 +61,9 @@ async function auditAppends(repo: Repo, head: string | undefined, events: GaEven
     const agent = e.agent ?? 'ga';
     byAgent.set(agent, (byAgent.get(agent) ?? '') + auditLine(e, at));
   }
-  const specs = head ? [...byAgent.keys()].map((a) => `${head}:${auditPath(a)}`) : [];
-  const committed = await readObjects(repo, specs);
-  return [...byAgent].map(([agent, lines]) => {
-    const before = head ? committed.get(`${head}:${auditPath(agent)}`)?.content.toString('utf8') ?? '' : '';
+  const committed = await Promise.all([...byAgent.keys()].map((a) => readFileAt(repo, head, auditPath(a))));
+  return [...byAgent].map(([agent, lines], i) => {
+    const before = committed[i]?.content.toString('utf8') ?? '';
     const sep = before === '' || before.endsWith('\n') ? '' : '\n';
     return { path: auditPath(agent), content: before + sep + lines };
   });

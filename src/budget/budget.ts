@@ -1,14 +1,15 @@
 // Budgets: what an agent has spent in its current window against its caps,
 // and reservations that hold max_run_usd for each run in flight, so that
 // concurrent runners cannot together cross a cap.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { ledgerLockTarget, ledgerPath, readLastLine, windowTotals } from '../ledger/ledger.js';
+import { ledgerLockTarget, ledgerPath, parseLedgerLines, readWindowLines, spendInWindow } from '../ledger/ledger.js';
+import { readJsonHint } from '../runtime/files.js';
 import type { AgentConfig } from '../schema/agent.js';
-import { processAlive, runtimeDir, withLock } from '../store/lock.js';
+import { processAlive, runtimeDir, withLock } from '../runtime/lock.js';
 
 export interface BudgetStatus {
   window: AgentConfig['budget']['window'];
@@ -35,20 +36,24 @@ function activeReservations(repo: Repo, agent: string): number {
   let held = 0;
   for (const name of readdirSync(dir)) {
     const file = join(dir, name);
-    try {
-      const r = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; usd: number };
-      if (processAlive(r.pid)) held += r.usd;
-      else rmSync(file, { force: true });
-    } catch {
-      rmSync(file, { force: true });
-    }
+    const r = readJsonHint(file) as { pid?: unknown; usd?: unknown } | undefined;
+    if (r && typeof r.pid === 'number' && typeof r.usd === 'number' && Number.isFinite(r.usd) && processAlive(r.pid)) held += Math.max(0, r.usd);
+    else rmSync(file, { force: true, recursive: true });
   }
   return held;
 }
 
-export function budgetStatus(repo: Repo, agent: string, cfg: AgentConfig, now: Date): BudgetStatus {
+/**
+ * Spend in the current window of the trusted config, recomputed from the
+ * ledger's lines (never from a line's running totals), plus `held`: lines a
+ * merge dropped without counting, which still count.
+ */
+export function budgetStatus(repo: Repo, agent: string, cfg: AgentConfig, now: Date, held: string[] = []): BudgetStatus {
   const b = cfg.budget;
-  const spent = windowTotals(readLastLine(join(repo.root, ledgerPath(agent))), b.window, now);
+  const lines = readWindowLines(join(repo.root, ledgerPath(agent)), b.window, now);
+  const present = new Set(lines.map((l) => JSON.stringify(l)));
+  const extra = parseLedgerLines(held).filter((l) => !present.has(JSON.stringify(l)));
+  const spent = spendInWindow([...extra, ...lines].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0)), b.window, now);
   return {
     window: b.window,
     windowStart: spent.window_start,
@@ -73,9 +78,10 @@ export function capProblem(s: BudgetStatus, reserve: number): string | undefined
 }
 
 /** Reserves max_run_usd for a run, atomically with the check, under the ledger lock. */
-export async function reserveBudget(repo: Repo, agent: string, cfg: AgentConfig, run: string, clock: Clock): Promise<BudgetStatus> {
+export async function reserveBudget(repo: Repo, agent: string, cfg: AgentConfig, run: string, clock: Clock, held: string[] = [], check?: () => Promise<void>): Promise<BudgetStatus> {
   return withLock(ledgerLockTarget(repo, agent), async () => {
-    const s = budgetStatus(repo, agent, cfg, clock.now());
+    await check?.(); // what must hold under the same lock (the working ledger is the committed one)
+    const s = budgetStatus(repo, agent, cfg, clock.now(), held);
     const problem = capProblem(s, cfg.budget.max_run_usd);
     if (problem) throw new GovernanceRefusal(`over budget: ${problem}`);
     const dir = reservationDir(repo, agent);

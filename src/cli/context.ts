@@ -1,5 +1,6 @@
 // What every command gets: where the repository is, how to print, the clock.
 import type { Clock } from '../clock.js';
+import { toTerminal, visibleJson } from '../text/visible.js';
 
 export interface Io {
   out(text: string): void;
@@ -23,5 +24,10 @@ export const processIo: Io = {
 };
 
 export function printJson(ctx: Context, value: unknown): void {
-  ctx.io.out(JSON.stringify(value, null, 2));
+  ctx.io.out(visibleJson(value, 2));
+}
+
+/** An Io whose every line reaches the terminal with control characters made visible (and ga's colours as escapes). */
+export function terminalIo(io: Io): Io {
+  return { out: (t) => io.out(toTerminal(t)), err: (t) => io.err(toTerminal(t)), color: io.color };
 }

@@ -1,4 +1,5 @@
 // Plain-text tables for terminals and pipes.
+import { colourCode } from '../text/visible.js';
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -11,7 +12,7 @@ export const short = (commit: string | undefined) => (commit ?? '').slice(0, 12)
 const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 
 export function paint(on: boolean | undefined, colour: keyof typeof CODES, text: string): string {
-  return on ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
+  return on ? `${colourCode(CODES[colour])}${text}${colourCode(0)}` : text;
 }
 
 /** A spend bar: `[#####-----]  52%` (plain text when piped). */

@@ -4,12 +4,13 @@
 import yargs, { type Argv } from 'yargs';
 import { systemClock, type Clock } from '../clock.js';
 import { GaError } from '../errors.js';
-import { processIo, type Context, type Io } from './context.js';
+import { processIo, terminalIo, type Context, type Io } from './context.js';
 
 type Handler = (ctx: Context, args: Record<string, unknown>) => Promise<number | void>;
 type Loader = () => Promise<{ default: Handler }>;
 
-export async function run(argv: string[], io: Io = processIo, clock: Clock = systemClock): Promise<number> {
+export async function run(argv: string[], raw: Io = processIo, clock: Clock = systemClock): Promise<number> {
+  const io = terminalIo(raw);
   let code = 0;
   const exec = (load: Loader) => async (args: Record<string, unknown>) => {
     const ctx: Context = { dir: String(args.C ?? process.cwd()), json: Boolean(args.json), io, clock };
@@ -132,6 +133,16 @@ function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unkno
         .option('trust', { type: 'string', describe: 'the trust root to check from (overrides the pin)' })
         .option('cache', { type: 'boolean', default: true, describe: 'use .ga/cache (--no-cache: check every signature afresh)' }),
     exec(() => import('./commands/verify.js')),
+  );
+  cli.command(
+    'commit <paths..>',
+    'show the diff of the named governed files and sign exactly those (nothing else staged goes with them)',
+    (y) =>
+      y
+        .positional('paths', { type: 'string', array: true, demandOption: true })
+        .option('message', { alias: 'm', type: 'string', describe: 'the commit subject' })
+        .option('yes', { alias: 'y', type: 'boolean', describe: 'sign without asking' }),
+    exec(() => import('./commands/commit.js')),
   );
   cli.command('scoreboard', 'per agent: spend against caps, runs, proposals, pauses', (y) => y, exec(() => import('./commands/scoreboard.js')));
 }

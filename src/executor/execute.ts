@@ -1,94 +1,69 @@
-// `ga execute`: exactly once. Check the approval from history, commit a
-// claim, run the trusted hook, commit the outcome. An id with a claim or an
-// outcome anywhere in history is never run again.
+// `ga execute`: exactly once. Check the approval from history, commit a claim
+// that carries a lease, run the trusted hook, commit the outcome. A proposal
+// with a claim or an outcome on the governed branch (first parents and what
+// merges brought in; never tags or other refs) is never run again; a claim
+// whose lease is still live is never declared dead; a claim whose lease ran
+// out is recorded as outcome unknown; an outcome that arrives after that is
+// still recorded, as evidence. Nothing runs while HEAD has lost a commit this
+// clone has seen (the high-water mark).
 import { recordEvents, recordPlanned } from '../audit/record.js';
-import { parseTrailers, type GaEvent } from '../audit/events.js';
-import type { Clock } from '../clock.js';
+import type { GaEvent } from '../audit/events.js';
+import { rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
-import { git } from '../git/exec.js';
-import { assertHistoryIsWhole, listTree, readObjects, type Repo } from '../git/repo.js';
-import { checkProposalRef } from '../names.js';
-import { parseProposalPath } from '../trust/governed.js';
+import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
-import { loadGovernance, type Governance } from '../history/replay.js';
-import { proposalPath } from '../trust/governed.js';
+import { loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
+import { proposalPath } from '../layout/layout.js';
+import { historyRewound, raiseHighWater } from '../pause/state.js';
 import { findProposal } from '../proposals/find.js';
+import { governedBranch, onGovernedBranch } from '../trust/branch.js';
+import { readChainSince } from '../history/chain.js';
+import { parseTrailers } from '../audit/events.js';
 import { discardHooks, prepareHooks, runHook, type HookOutcome, type PreparedHooks } from './hooks.js';
-import { join } from 'node:path';
-import { runtimeDir, tryHoldLock } from '../store/lock.js';
 
 export interface ExecutionResult {
   id: string;
   result: 'executed' | 'failed' | 'recovered-unknown' | 'refused';
   why?: string;
   hook?: HookOutcome;
+  /** The outcome was recorded after the claim had been given up as unknown. */
+  late?: boolean;
 }
 
-interface RunTrail {
-  claimed?: string;
-  outcome?: string;
-  flagged?: string;
+export interface ExecuteOptions {
+  clock: Clock;
+  /** The hook's time limit (default 10 minutes). */
+  timeoutMs?: number;
 }
 
-/** Claims, outcomes and flags per proposal id, from every ref in the repository. */
-export async function executionTrail(repo: Repo): Promise<Map<string, RunTrail>> {
-  const r = await git(
-    ['log', '--all', '--format=%H%x00%B%x00', '-E', '--grep=^Ga-Event: (proposal-(claimed|executed|failed)|flag-invalid-approval)$'],
-    { cwd: repo.root, allowFailure: true },
-  );
-  const trails = new Map<string, RunTrail>();
-  const parts = r.stdout.toString('utf8').split('\x00');
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const commit = parts[i]!.trim();
-    for (const t of parseTrailers(parts[i + 1]!)) {
-      if (!t.proposal) continue;
-      const trail = trails.get(t.proposal) ?? {};
-      if (t.event === 'proposal-claimed') trail.claimed ??= commit;
-      if (t.event === 'proposal-executed' || t.event === 'proposal-failed') trail.outcome ??= commit;
-      if (t.event === 'flag-invalid-approval') trail.flagged ??= commit;
-      trails.set(t.proposal, trail);
-    }
-  }
-  return trails;
-}
+const DEFAULT_TIMEOUT_MS = 600_000;
+/** A claim's lease is the hook's time limit plus this much. */
+export const LEASE_GRACE_MS = 60_000;
 
-function outcomeOf(r: ProposalRecord, trail: RunTrail | undefined): string | undefined {
-  return trail?.outcome ?? r.steps.find((s) => s.kind === 'executed' || s.kind === 'failed')?.commit;
-}
-
-/** Ids of the proposals at HEAD, from the tree alone (cheaper than a replay). */
-async function proposalIdsAtHead(repo: Repo, state?: 'approved'): Promise<string[]> {
-  const entries = await listTree(repo, 'HEAD', [state ? `proposals/${state}` : 'proposals']);
-  return entries.map((e) => parseProposalPath(e.path)?.id).filter((id): id is string => id !== undefined);
-}
-
-export async function executeProposal(repo: Repo, ref: string, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
-  checkProposalRef(ref);
-  const atHead = (await proposalIdsAtHead(repo)).filter((id) => id.startsWith(ref));
-  // The one proposal that could run has its signatures checked afresh: the cache is never evidence.
-  // (One not uniquely at HEAD is not in approved/ and is refused without a signature.)
-  const gov = await loadGovernance(repo, { fresh: atHead.length === 1 ? atHead : [] });
+export async function executeProposal(repo: Repo, ref: string, opts: ExecuteOptions): Promise<ExecutionResult> {
+  const gov = await readForExecution(repo);
   return executeRecord(gov, findProposal(gov, ref), opts);
 }
 
-/** Every proposal in approved/: valid ones run, invalid ones are flagged, crashed claims recovered. */
-export async function executeAll(repo: Repo, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
-  const gov = await readForExecution(repo);
-  return gov ? executeApproved(gov, opts) : [];
+/** Every proposal in approved/: valid ones run, invalid ones are flagged, dead claims recovered. */
+export async function executeAll(repo: Repo, opts: ExecuteOptions): Promise<ExecutionResult[]> {
+  return executeApproved(await readForExecution(repo), opts);
 }
 
-/** History read for running hooks: the approvals of what is in approved/ judged afresh; undefined if nothing is. */
-export async function readForExecution(repo: Repo): Promise<Governance | undefined> {
-  const approved = await proposalIdsAtHead(repo, 'approved');
-  if (approved.length === 0) {
-    await assertHistoryIsWhole(repo); // nothing to run, but a repository ga will not judge is still refused
-    return undefined;
-  }
-  return loadGovernance(repo, { fresh: approved });
+/** History read for running hooks; refused when HEAD lost a commit this clone has seen. */
+export async function readForExecution(repo: Repo): Promise<Governance> {
+  const gov = await loadGovernance(repo);
+  await requireWholeHistory(gov);
+  return gov;
+}
+
+export async function requireWholeHistory(gov: Governance): Promise<void> {
+  const rewound = await historyRewound(gov.repo, gov.head);
+  if (rewound) throw new GovernanceRefusal(`nothing is executed: ${rewound}`);
 }
 
 /** Runs every proposal in approved/ of a reading made for execution. */
-export async function executeApproved(gov: Governance, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult[]> {
+export async function executeApproved(gov: Governance, opts: ExecuteOptions): Promise<ExecutionResult[]> {
   const results: ExecutionResult[] = [];
   for (const r of [...gov.proposals.values()].filter((p) => p.state === 'approved').sort((a, b) => (a.id < b.id ? -1 : 1))) {
     results.push(await executeRecord(gov, r, opts));
@@ -96,77 +71,139 @@ export async function executeApproved(gov: Governance, opts: { clock: Clock; tim
   return results;
 }
 
-async function executeRecord(gov: Governance, r: ProposalRecord, opts: { clock: Clock; timeoutMs?: number }): Promise<ExecutionResult> {
-  const done = outcomeOf(r, undefined);
-  if (done) return refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`);
-  if (r.state !== 'approved') return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
-  // One executor per proposal in this clone: held from before the claim to after the outcome.
-  const release = await tryHoldLock(join(runtimeDir(gov.repo), 'exec', r.id));
-  if (!release) return refuse(r, 'another executor in this clone is running it now');
+async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOptions): Promise<ExecutionResult> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const early = settled(r, gov.executions.get(r.id), opts.clock.now());
+  if (early && early.kind === 'refuse') return refuse(r, early.why);
+  if (!early && r.state !== 'approved') return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
   // The trusted hooks are copied while the claim is committed: the hook starts right after it.
-  const prepared = r.proposal ? prepareHooks(gov, r.proposal.agent) : undefined;
+  const prepared = r.proposal && !early ? prepareHooks(gov, r.proposal.agent) : undefined;
   prepared?.catch(() => undefined); // observed below; never an unhandled rejection if the claim fails first
   try {
-    const step = await decide(gov, r, opts);
+    const step = await decide(gov, r, opts, timeoutMs, prepared);
     if (step.kind !== 'claimed') {
-      if (prepared) discardHooks(await prepared);
+      if (prepared) await prepared.then(discardHooks, () => undefined);
       return step.result;
     }
-    return await runClaimed(gov, r, opts, await prepared);
+    return await runClaimed(gov, r, opts, timeoutMs, await prepared!);
   } catch (e) {
+    if (prepared) await prepared.then(discardHooks, () => undefined);
     if (e instanceof GovernanceRefusal) return refuse(r, e.message);
     throw e;
-  } finally {
-    await release();
   }
+}
+
+type Settled = { kind: 'refuse'; why: string } | { kind: 'recover'; claim: string } | undefined;
+
+/** What the trail of executions already decides: ran, running elsewhere, or a dead claim to recover. */
+function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date): Settled {
+  const done = trail?.outcomes[0] ?? r.steps.find((s) => s.kind === 'executed' || s.kind === 'failed');
+  if (done) return { kind: 'refuse', why: `already ran (outcome in ${done.commit.slice(0, 12)}); a proposal is never executed twice` };
+  const claim = trail?.claims[trail.claims.length - 1];
+  if (!claim) return undefined;
+  // A claim without a lease (older histories) is live for the default time limit.
+  const lease = claim.leaseUntil ?? new Date(claim.at.getTime() + DEFAULT_TIMEOUT_MS + LEASE_GRACE_MS);
+  if (lease.getTime() > now.getTime()) {
+    return { kind: 'refuse', why: `claimed in ${claim.commit.slice(0, 12)} by an executor that is running it now (its lease is live until ${rfc3339(lease)}); a live claim is never declared dead` };
+  }
+  return { kind: 'recover', claim: claim.commit };
 }
 
 type Decision = { kind: 'claimed' } | { kind: 'settled'; result: ExecutionResult };
 
+/** The claims and outcomes for `id` in the commits that landed after the reading (under the repository lock). */
+async function trailSince(gov: Governance, head: string | undefined, id: string): Promise<ExecutionTrail> {
+  const trail: ExecutionTrail = { claims: [], outcomes: [] };
+  if (!head || head === gov.head) return trail;
+  const added = await readChainSince(gov.repo, head, gov.head);
+  if (!added) throw new GovernanceRefusal(`the branch was rewritten while ga was executing ${id}; run it again`);
+  for (const c of added.flatMap((m) => [...(m.merge?.brought ?? []), m])) {
+    for (const t of parseTrailers(c.message)) {
+      if (t.proposal !== id) continue;
+      if (t.event === 'proposal-claimed') trail.claims.push({ commit: c.id, at: c.committedAt, leaseUntil: t.lease ? new Date(t.lease) : undefined });
+      if (t.event === 'proposal-executed' || t.event === 'proposal-failed') trail.outcomes.push({ commit: c.id, event: t.event, outcome: t.outcome, movedFile: true });
+    }
+  }
+  return trail;
+}
+
 /**
  * Decides against the history the commit lands on, under the repository
- * lock, and records the decision in one commit: a claim, a crashed claim
- * moved to failed/, a flag, or nothing (already ran, already flagged).
+ * lock, and records the decision in one commit: a claim, a dead claim moved
+ * to failed/, a flag, or nothing (already ran, running, already flagged).
  */
-async function decide(gov: Governance, r: ProposalRecord, opts: { clock: Clock }): Promise<Decision> {
+async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, timeoutMs: number, prepared: Promise<PreparedHooks> | undefined): Promise<Decision> {
   const repo = gov.repo;
   const agent = r.proposal?.agent ?? 'ga';
   const title = r.proposal?.title ?? r.id;
   let decision: Decision = { kind: 'claimed' };
-  await recordPlanned(repo, { actor: 'executor', at: opts.clock.now() }, async (head) => {
-    const trail = (await executionTrail(repo)).get(r.id);
-    const done = outcomeOf(r, trail);
-    if (done) {
-      decision = { kind: 'settled', result: refuse(r, `already ran (outcome in ${done.slice(0, 12)}); a proposal is never executed twice`) };
+  const now = opts.clock.now();
+  const governed = await onGovernedBranch(repo);
+  const landed = await recordPlanned(repo, { actor: 'executor', at: now }, async (head) => {
+    const before = gov.executions.get(r.id);
+    const since = await trailSince(gov, head, r.id);
+    const trail: ExecutionTrail = { claims: [...(before?.claims ?? []), ...since.claims], outcomes: [...(before?.outcomes ?? []), ...since.outcomes], flagged: before?.flagged };
+    const s = settled(r, trail, now);
+    if (s?.kind === 'refuse') {
+      decision = { kind: 'settled', result: refuse(r, s.why) };
       return undefined;
     }
-    if (trail?.claimed) {
-      // Claimed, no outcome, and no executor holds it: it died mid-hook. Never re-run.
-      decision = { kind: 'settled', result: { id: r.id, result: 'recovered-unknown', why: `claimed in ${trail.claimed.slice(0, 12)} with no outcome; moved to failed/ as outcome unknown` } };
+    const branch = await governedBranch(repo);
+    if (!governed && (s?.kind === 'recover' || !invalidBecause(r))) {
+      decision = { kind: 'settled', result: refuse(r, `ga executes only on the governed branch ${branch.name}: check it out (a claim elsewhere would not count)`) };
+      return undefined;
+    }
+    if (s?.kind === 'recover') {
+      decision = { kind: 'settled', result: { id: r.id, result: 'recovered-unknown', why: `claimed in ${s.claim.slice(0, 12)}, whose lease ran out with no outcome; moved to failed/ as outcome unknown (never run again)` } };
       return {
-        subject: `fail ${r.id} (outcome unknown after a crash): ${title}`,
-        body: `The claim ${trail.claimed} has no outcome; the hook may or may not have run. It is not run again.`,
+        subject: `fail ${r.id} (outcome unknown: its claim's lease ran out): ${title}`,
+        body: `The claim ${s.claim} has no outcome and its lease has run out; the hook may or may not have run. It is not run again. An outcome that arrives later is recorded as evidence.`,
         events: [{ event: 'proposal-failed', actor: 'executor', agent, proposal: r.id, outcome: 'unknown' }],
-        files: await moveTo(repo, r, 'failed')(head),
+        files: await moveTo(repo, r, 'failed', head),
       };
     }
-    const invalid = !r.approval?.valid ? r.approval?.why ?? 'no approval in trusted history' : r.blob !== r.submittedBlob ? 'the file differs from the one approved' : r.mode !== '100644' ? 'not a regular file' : !r.proposal ? `unreadable proposal: ${r.parseError}` : undefined;
+    const invalid = invalidBecause(r);
     if (invalid) {
       decision = { kind: 'settled', result: refuse(r, `not validly approved: ${invalid}`) };
-      if (trail?.flagged) return undefined; // flagged once
+      if (trail.flagged) return undefined; // flagged once
       return { subject: `flag invalid approval of ${r.id}: ${title}`, events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: invalid }], files: [] };
     }
+    // The hooks must be in hand before the claim lands: a claim whose hook cannot run would only turn into "unknown".
+    try {
+      if (!prepared) throw new GovernanceRefusal('the trusted hooks could not be prepared');
+      await prepared;
+    } catch (e) {
+      decision = { kind: 'settled', result: refuse(r, `not run: ${(e as Error).message}`) };
+      return undefined;
+    }
     decision = { kind: 'claimed' };
-    return { subject: `claim ${r.id}: ${title}`, events: [{ event: 'proposal-claimed', actor: 'executor', agent, proposal: r.id }], files: [] };
+    const lease = rfc3339(new Date(now.getTime() + timeoutMs + LEASE_GRACE_MS));
+    return {
+      subject: `claim ${r.id}: ${title}`,
+      body: `The hook runs with a time limit of ${Math.round(timeoutMs / 1000)} s; until ${lease} no other executor treats this claim as dead.`,
+      events: [{ event: 'proposal-claimed', actor: 'executor', agent, proposal: r.id, lease }],
+      files: [],
+    };
   });
+  // What this clone has claimed or settled, a reset must not undo.
+  if (landed) await raiseHighWater(repo, landed.commit).catch(() => undefined);
   return decision;
 }
 
-/** Runs the trusted hook of a claimed proposal and records its outcome. */
-async function runClaimed(gov: Governance, r: ProposalRecord, opts: { clock: Clock; timeoutMs?: number }, prepared: PreparedHooks | undefined): Promise<ExecutionResult> {
+function invalidBecause(r: ProposalRecord): string | undefined {
+  if (r.state !== 'approved') return `it is in ${r.state ?? 'no state'}/, not approved/`;
+  if (!r.approval?.valid) return r.approval?.why ?? 'no approval in trusted history';
+  if (r.blob !== r.submittedBlob) return 'the file differs from the one approved';
+  if (r.mode !== '100644') return 'not a regular file';
+  if (!r.proposal) return `unreadable proposal: ${r.parseError}`;
+  return undefined;
+}
+
+/** Runs the trusted hook of a claimed proposal and records its outcome (late, without a move, if the claim was given up meanwhile). */
+async function runClaimed(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, timeoutMs: number, prepared: PreparedHooks): Promise<ExecutionResult> {
   const repo = gov.repo;
   const proposal = r.proposal!;
-  const hook = await runHook(gov, proposal, { timeoutMs: opts.timeoutMs ?? 600_000, prepared });
+  const hook = await runHook(gov, proposal, { timeoutMs, prepared });
   const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;
   const state = hook.ok ? 'executed' : 'failed';
   const event: GaEvent = {
@@ -178,28 +215,31 @@ async function runClaimed(gov: Governance, r: ProposalRecord, opts: { clock: Clo
     hook.ran === 'none' ? 'No hook for this action type: executed as a no-op.' : `Hook ${hook.hook} exited ${hook.exitCode ?? hook.signal}${hook.timedOut ? ' (timed out)' : ''} after ${hook.durationMs} ms.`,
     ...(hook.tail.length ? ['', 'Last output:', ...hook.tail.map((l) => `  ${l}`)] : []),
   ].join('\n');
-  await recordEvents(repo, {
+  let late = false;
+  const landed = await recordEvents(repo, {
     subject: `${hook.ok ? 'execute' : 'fail'} ${r.id}: ${proposal.title}`,
     body,
     events: [event],
-    files: moveTo(repo, r, state),
+    files: async (head) => {
+      const still = await readFileAt(repo, head, proposalPath('approved', r.id));
+      late = !still;
+      return still ? moveTo(repo, r, state, head) : [];
+    },
     at: opts.clock.now(),
   });
-  return { id: r.id, result: state, hook };
+  await raiseHighWater(repo, landed.commit).catch(() => undefined);
+  return { id: r.id, result: state, hook, ...(late ? { late: true, why: 'recorded late: the claim had been given up as outcome unknown meanwhile; the file stays in failed/' } : {}) };
 }
 
 function refuse(r: ProposalRecord, why: string): ExecutionResult {
   return { id: r.id, result: 'refused', why };
 }
 
-function moveTo(repo: Repo, r: ProposalRecord, to: 'executed' | 'failed') {
-  return async (head: string | undefined) => {
-    const spec = `${head}:${proposalPath('approved', r.id)}`;
-    const obj = (await readObjects(repo, [spec])).get(spec);
-    if (!obj) throw new GovernanceRefusal(`proposal ${r.id} left approved/ meanwhile`);
-    return [
-      { path: proposalPath('approved', r.id), remove: true },
-      { path: proposalPath(to, r.id), content: obj.content },
-    ];
-  };
+async function moveTo(repo: Repo, r: ProposalRecord, to: 'executed' | 'failed', head: string | undefined) {
+  const obj = await readFileAt(repo, head, proposalPath('approved', r.id));
+  if (!obj) throw new GovernanceRefusal(`proposal ${r.id} left approved/ meanwhile`);
+  return [
+    { path: proposalPath('approved', r.id), remove: true },
+    { path: proposalPath(to, r.id), content: obj.content },
+  ];
 }

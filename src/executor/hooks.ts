@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Governance } from '../history/replay.js';
-import { readObjects } from '../git/repo.js';
+import { readBlobs } from '../git/repo.js';
 import { proposalToJson, type Proposal } from '../schema/proposal.js';
 import { startAgentProcess } from '../runner/process.js';
 
@@ -47,7 +47,7 @@ export async function prepareHooks(gov: Governance, agent: string): Promise<Prep
   const entries = [...gov.trusted].filter(([p]) => p.startsWith(prefix));
   const dir = mkdtempSync(join(tmpdir(), 'ga-hook-'));
   chmodSync(dir, 0o700);
-  const objects = await readObjects(gov.repo, entries.map(([, t]) => t.blob));
+  const objects = await readBlobs(gov.repo, entries.map(([, t]) => t.blob));
   const files = new Map<string, string>();
   const refused: string[] = [];
   for (const [path, t] of entries) {
@@ -58,7 +58,7 @@ export async function prepareHooks(gov: Governance, agent: string): Promise<Prep
     }
     const dest = join(dir, rel);
     mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, objects.get(t.blob)?.content ?? '', { mode: t.mode === '100755' ? 0o700 : 0o600 });
+    writeFileSync(dest, objects.get(t.blob) ?? '', { mode: t.mode === '100755' ? 0o700 : 0o600 });
     files.set(rel, t.mode);
   }
   return { dir, files, refused };

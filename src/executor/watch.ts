@@ -4,8 +4,8 @@
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { Coalescer, refPaths, watchRepository } from '../store/watch.js';
-import { executeApproved, readForExecution, type ExecutionResult } from './execute.js';
+import { Coalescer, refPaths, watchRepository } from '../runtime/watch.js';
+import { executeApproved, requireWholeHistory, type ExecutionResult } from './execute.js';
 import { extendGovernance, loadGovernance, type Governance } from '../history/replay.js';
 
 export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> }): Promise<void> {
@@ -14,8 +14,8 @@ export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeou
   let gov: Governance | undefined;
   const runner = new Coalescer(async () => {
     try {
-      gov = gov ? await extendGovernance(gov, async () => (await readForExecution(repo)) ?? loadGovernance(repo)) : await readForExecution(repo);
-      if (!gov) return;
+      gov = gov ? await extendGovernance(gov, () => loadGovernance(repo)) : await loadGovernance(repo);
+      await requireWholeHistory(gov);
       for (const r of await executeApproved(gov, opts)) {
         opts.onResult?.(r);
         const key = `${r.id} ${r.result}`;

@@ -2,12 +2,12 @@
 // has staged), is built with plumbing in a private index (so no clean filter
 // or hook from repository config runs), lands with a compare-and-swap on the
 // branch, and is made under the repository-wide lock.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GovernanceRefusal, InternalError } from '../errors.js';
-import { runtimeDir, withRepoLock } from '../store/lock.js';
+import { runtimeDir, withRepoLock } from '../runtime/lock.js';
 import { git } from './exec.js';
-import { ZERO_OID } from './log.js';
+import { ZERO_OID } from './objects.js';
 import { headCommit, headRef, type Repo } from './repo.js';
 
 export interface FileWrite {
@@ -15,7 +15,7 @@ export interface FileWrite {
   /** New content (a move writes the same bytes, so the blob id stays). */
   content?: Buffer | string;
   mode?: '100644' | '100755';
-  /** Remove the path. */
+  /** Remove the path (and anything under it, should it be a directory). */
   remove?: boolean;
   /**
    * Leave the working file alone: it already holds this content and may have
@@ -61,7 +61,7 @@ export function commitEvent(repo: Repo, build: (head: string | undefined) => Pro
       const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
       if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
       syncWorkTree(repo, plan.files);
-      await syncIndex(repo, plan.files);
+      await syncIndex(repo, plan.files).catch((e: Error) => process.emitWarning(`the index was not updated: ${e.message}`));
       return { commit, parent: head };
     }
     throw new GovernanceRefusal('the branch kept moving while ga tried to commit; try again');
@@ -77,6 +77,9 @@ async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPla
     const lines = await indexLines(repo, plan.files, tmp, stamp);
     const env = { GIT_INDEX_FILE: indexFile };
     if (head) await git(['read-tree', head], { cwd: repo.root, env });
+    const removed = plan.files.filter((f) => f.remove).map((f) => f.path);
+    // A removal takes whatever is at the path, a file or a whole directory (a marker turned into one).
+    if (head && removed.length) await git(['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...removed], { cwd: repo.root, env });
     await git(['update-index', '--index-info'], { cwd: repo.root, env, input: lines });
     const tree = (await git(['write-tree'], { cwd: repo.root, env })).stdout.toString().trim();
     const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
@@ -124,20 +127,48 @@ async function indexLines(repo: Repo, files: FileWrite[], tmp: string, stamp: st
   return lines.join('\n') + '\n';
 }
 
-/** Mirrors the committed paths into the work tree (atomic renames). */
+/**
+ * Mirrors the committed paths into the work tree (atomic renames). The
+ * commit has landed by now, so nothing here may throw: a path whose parent is
+ * not a real directory (an agent's symlink) is left alone, with a warning,
+ * rather than written through.
+ */
 function syncWorkTree(repo: Repo, files: FileWrite[]): void {
   for (const f of files) {
     if (f.keepWorktree) continue;
     const abs = join(repo.root, f.path);
-    if (f.remove) {
-      rmSync(abs, { force: true });
-      continue;
+    try {
+      if (!parentsAreDirectories(repo.root, f.path)) {
+        process.emitWarning(`${f.path} was committed, but its directory in the work tree is not a real directory; left alone (run git status)`);
+        continue;
+      }
+      if (f.remove) {
+        rmSync(abs, { force: true, recursive: true });
+        continue;
+      }
+      mkdirSync(dirname(abs), { recursive: true });
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (st && !st.isFile() && !st.isSymbolicLink()) rmSync(abs, { recursive: true, force: true });
+      const tmp = `${abs}.ga-tmp-${process.pid}`;
+      writeFileSync(tmp, f.content ?? '', { mode: f.mode === '100755' ? 0o755 : 0o644 });
+      renameSync(tmp, abs);
+    } catch (e) {
+      process.emitWarning(`${f.path} was committed, but the work tree could not be updated: ${(e as Error).message}`);
     }
-    mkdirSync(dirname(abs), { recursive: true });
-    const tmp = `${abs}.ga-tmp-${process.pid}`;
-    writeFileSync(tmp, f.content ?? '', { mode: f.mode === '100755' ? 0o755 : 0o644 });
-    renameSync(tmp, abs);
   }
+}
+
+/** Every existing directory on the way to `path` is a real directory, not a link to elsewhere. */
+function parentsAreDirectories(root: string, path: string): boolean {
+  const parts = path.split('/').slice(0, -1);
+  let dir = root;
+  for (const p of parts) {
+    dir = join(dir, p);
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) return true; // created below
+    if (!st.isDirectory()) return false;
+  }
+  return true;
 }
 
 /** Makes the user's index agree with HEAD for our paths, so `git status` stays clean. */

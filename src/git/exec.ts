@@ -2,7 +2,7 @@
 // hardened: nothing an agent writes into .git/config or .git/hooks runs
 // inside ga, replace objects are ignored, and signing uses an absolute
 // ssh-keygen, never a program named in repository config.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { InternalError, UsageError } from '../errors.js';
@@ -109,6 +109,12 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Starts one hardened git process and hands over its streams (a long-lived reader). */
+export function startGit(args: string[], opts: { cwd: string; env?: Record<string, string> }): ChildProcessWithoutNullStreams {
+  if (TRACE) process.stderr.write(`ga trace: start git ${args.join(' ').slice(0, 120)}\n`);
+  return spawn('git', [...hardeningFlags(), ...args], { cwd: opts.cwd, env: gitEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** Runs one hardened git command in a repository (or any directory). */

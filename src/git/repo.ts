@@ -1,31 +1,108 @@
-// Repository discovery and the plain reads every domain needs: HEAD, blobs,
-// trees, config, and the integrity checks the contract requires.
+// Repository discovery and the plain reads every domain needs: HEAD, files
+// at a commit (through the verified object store), config, and the checks
+// that make ga refuse a repository it cannot judge: shallow, grafted,
+// alternates, replace refs, a second root, or a .git/config that would make
+// git run a program or send traffic elsewhere.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { git, gitText } from './exec.js';
+import { ObjectStore } from './objects.js';
 
 export interface Repo {
   /** Absolute path of the work tree. */
   root: string;
   /** Absolute path of the .git directory. */
   gitDir: string;
-  /** git config as read once for this command (see readConfig). */
+  /** Where objects, refs and the shared config live (the git dir, or a worktree's common dir). */
+  commonDir: string;
+  /** The repository's own .git/config, read without following includes. */
+  local: ConfigSnapshot;
+  /** git config in every scope, as read once for this command (see readConfig). */
   config?: Promise<ConfigSnapshot>;
+  /** Verified objects: every read of history goes through here. */
+  objects: ObjectStore;
 }
 
 /** Every config value with its scope; the last one of a key wins, as in git. */
 export type ConfigSnapshot = Map<string, { value: string; scope: string }>;
 
+/**
+ * Keys of the repository's own config that make git run a program, read
+ * other config, send traffic elsewhere or move the work tree (DESIGN "Hardened
+ * git"). They belong in the user's global config, which an agent's scrubbed
+ * environment cannot reach.
+ */
+const REFUSED_KEYS: RegExp[] = [
+  /^core\.(sshcommand|gitproxy|askpass|worktree)$/,
+  /^credential\.(.+\.)?helper$/,
+  /^url\..+\.(insteadof|pushinsteadof)$/,
+  /^remote\..+\.(uploadpack|receivepack)$/,
+  /^protocol\.(.+\.)?allow$/,
+  /^include\.path$/,
+  /^includeif\./,
+  /^hook\./,
+  /^filter\./,
+  /^diff\..+\.(textconv|command)$/,
+  /^merge\..+\.driver$/,
+];
+
 export async function openRepo(dir: string): Promise<Repo> {
   const cwd = resolve(dir);
   if (!existsSync(cwd)) throw new UsageError(`${cwd} does not exist: pass -C <dir> with a governance repository`);
-  const r = await git(['rev-parse', '--show-toplevel', '--absolute-git-dir'], { cwd, allowFailure: true });
+  const r = await git(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { cwd, allowFailure: true });
   if (r.code !== 0) {
     throw new UsageError(`${cwd} is not inside a git repository: run ga init there, or pass -C <dir>`);
   }
-  const [root, gitDir] = r.stdout.toString('utf8').trim().split('\n');
-  return { root: root!, gitDir: gitDir! };
+  const [root, gitDir, common] = r.stdout.toString('utf8').trim().split('\n') as [string, string, string];
+  const commonDir = isAbsolute(common) ? common : resolve(cwd, common);
+  const repo: Repo = { root, gitDir, commonDir, local: new Map(), objects: new ObjectStore(root) };
+  await assertSoundRepository(repo);
+  return repo;
+}
+
+/** Refuses what git would follow behind ga's back; reads the local config on the way. */
+async function assertSoundRepository(repo: Repo): Promise<void> {
+  for (const [file, why] of [
+    ['shallow', 'is a shallow clone: ga needs the whole history (git fetch --unshallow)'],
+    ['info/grafts', 'has grafts (info/grafts), which can hide history; remove the file'],
+    ['objects/info/alternates', 'reads objects from elsewhere (objects/info/alternates); ga trusts only its own object store: run git repack -a -d, then remove the file'],
+  ] as const) {
+    if (existsSync(join(repo.commonDir, file)) || existsSync(join(repo.gitDir, file))) throw new GovernanceRefusal(`${repo.root} ${why}`);
+  }
+  const files = [join(repo.commonDir, 'config')];
+  if (existsSync(join(repo.gitDir, 'config.worktree'))) files.push(join(repo.gitDir, 'config.worktree'));
+  for (const file of files) {
+    const snapshot = await readConfigFile(repo.root, file);
+    for (const key of snapshot.keys()) {
+      if (REFUSED_KEYS.some((k) => k.test(key))) {
+        throw new GovernanceRefusal(`${file} sets ${key}, which makes git run a program, read other config or send traffic elsewhere; ga refuses to act here: remove it (git config --local --unset ${key}) or move it to your global config`);
+      }
+    }
+    for (const [k, v] of snapshot) repo.local.set(k, v);
+  }
+}
+
+/** One config file on its own: no includes followed, no other scope. */
+async function readConfigFile(cwd: string, file: string): Promise<ConfigSnapshot> {
+  const r = await git(['config', '--file', file, '--no-includes', '--list', '-z'], { cwd, allowFailure: true });
+  if (r.code !== 0 && existsSync(file)) throw new GovernanceRefusal(`${file} is not a config file git can read: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+  return parseConfigList(r.stdout.toString('utf8'), 'local');
+}
+
+function parseConfigList(text: string, scopeOf: string | ((i: number, parts: string[]) => string), scoped = false): ConfigSnapshot {
+  const parts = text.split('\0');
+  const snapshot: ConfigSnapshot = new Map();
+  const step = scoped ? 2 : 1;
+  for (let i = 0; i + step - 1 < parts.length; i += step) {
+    const entry = parts[i + step - 1]!;
+    if (!entry) continue;
+    const nl = entry.indexOf('\n');
+    const key = (nl < 0 ? entry : entry.slice(0, nl)).toLowerCase();
+    const scope = typeof scopeOf === 'string' ? scopeOf : scopeOf(i, parts);
+    snapshot.set(key, { value: nl < 0 ? 'true' : entry.slice(nl + 1), scope });
+  }
+  return snapshot;
 }
 
 /** The commit HEAD names, or undefined in a repository with no commits. */
@@ -54,101 +131,62 @@ export async function resolveCommit(repo: Repo, rev: string): Promise<string> {
   return r.stdout.toString('utf8').trim();
 }
 
-export interface BatchObject {
+export interface FileAt {
   oid: string;
-  type: string;
+  mode: string;
   content: Buffer;
 }
 
-/** Reads many objects in one process (`cat-file --batch`). Missing ones map to undefined. */
-export async function readObjects(repo: Repo, specs: string[]): Promise<Map<string, BatchObject | undefined>> {
-  const found = new Map<string, BatchObject | undefined>();
-  if (specs.length === 0) return found;
-  const r = await git(['cat-file', '--batch'], { cwd: repo.root, input: specs.join('\n') + '\n' });
-  const buf = r.stdout;
-  let pos = 0;
-  for (const spec of specs) {
-    const nl = buf.indexOf(10, pos);
-    const header = buf.subarray(pos, nl).toString('utf8');
-    pos = nl + 1;
-    const parts = header.split(' ');
-    if (parts.length !== 3 || parts[2] === undefined || !/^\d+$/.test(parts[2])) {
-      found.set(spec, undefined); // "<spec> missing" or "ambiguous"
-      continue;
-    }
-    const size = Number(parts[2]);
-    found.set(spec, { oid: parts[0]!, type: parts[1]!, content: buf.subarray(pos, pos + size) });
-    pos += size + 1;
-  }
-  return found;
+/** A file at a commit, read through verified trees; undefined when absent or not a file. */
+export function readFileAt(repo: Repo, commit: string | undefined, path: string): Promise<FileAt | undefined> {
+  return commit ? repo.objects.blobAt(commit, path) : Promise.resolve(undefined);
 }
 
-export async function readBlob(repo: Repo, spec: string): Promise<Buffer | undefined> {
-  return (await readObjects(repo, [spec])).get(spec)?.content;
+/** Verified blobs by id; a missing one maps to undefined. */
+export async function readBlobs(repo: Repo, oids: string[]): Promise<Map<string, Buffer | undefined>> {
+  const unique = [...new Set(oids)];
+  const objs = await repo.objects.getMany(unique);
+  return new Map(unique.map((oid, i) => [oid, objs[i]?.type === 'blob' ? objs[i]!.content : undefined]));
 }
 
-export interface TreeEntry {
-  mode: string;
-  type: string;
-  oid: string;
-  path: string;
-}
-
-/** Files under `prefixes` in a commit's tree, recursively. */
-export async function listTree(repo: Repo, commit: string, prefixes: string[] = []): Promise<TreeEntry[]> {
-  const r = await git(['ls-tree', '-r', '--full-tree', commit, '--', ...prefixes], { cwd: repo.root });
-  return r.stdout
-    .toString('utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const tab = line.indexOf('\t');
-      const [mode, type, oid] = line.slice(0, tab).split(' ');
-      return { mode: mode!, type: type!, oid: oid!, path: line.slice(tab + 1) };
-    });
+/** Files under `prefix` at a commit (recursively), through verified trees. */
+export async function listFilesAt(repo: Repo, commit: string, prefix: string): Promise<{ path: string; mode: string; oid: string }[]> {
+  const c = await repo.objects.commit(commit);
+  return repo.objects.listFiles(c.tree, prefix);
 }
 
 /** All of git config in one process: `config --list --show-scope -z`. */
 async function readConfig(cwd: string): Promise<ConfigSnapshot> {
   const r = await git(['config', '--list', '--show-scope', '-z'], { cwd, allowFailure: true });
-  const parts = r.stdout.toString('utf8').split('\0');
-  const snapshot: ConfigSnapshot = new Map();
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    const entry = parts[i + 1]!;
-    const nl = entry.indexOf('\n');
-    const key = (nl < 0 ? entry : entry.slice(0, nl)).toLowerCase();
-    snapshot.set(key, { value: nl < 0 ? 'true' : entry.slice(nl + 1), scope: parts[i]! });
-  }
-  return snapshot;
+  return parseConfigList(r.stdout.toString('utf8'), (i, parts) => parts[i]!, true);
 }
 
 /**
- * A config value; `local` takes it only from the repository's own
- * .git/config. A Repo reads its config once per command.
+ * A config value from any scope (the user's identity and signing key). A
+ * Repo reads its config once per command. Anything that decides trust reads
+ * `localConfig` instead: the repository's own file, no includes.
  */
-export async function configGet(repo: Repo | string, key: string, scope: 'any' | 'local' = 'any'): Promise<string | undefined> {
+export async function configGet(repo: Repo | string, key: string): Promise<string | undefined> {
   const snapshot = typeof repo === 'string' ? await readConfig(repo) : await (repo.config ??= readConfig(repo.root));
-  const entry = snapshot.get(key.toLowerCase());
-  if (!entry || (scope === 'local' && entry.scope !== 'local')) return undefined;
-  return entry.value;
+  return snapshot.get(key.toLowerCase())?.value;
+}
+
+/** A value of the repository's own .git/config file itself, never an included or global one. */
+export function localConfig(repo: Repo, key: string): string | undefined {
+  return repo.local.get(key.toLowerCase())?.value;
 }
 
 export async function configSetLocal(repo: Repo, key: string, value: string): Promise<void> {
-  await git(['config', '--local', key, value], { cwd: repo.root });
+  await git(['config', '--file', join(repo.commonDir, 'config'), key, value], { cwd: repo.root });
+  repo.local.set(key.toLowerCase(), { value, scope: 'local' });
   repo.config = undefined;
 }
 
 /**
- * Refuses a repository whose history could be hidden or rewritten under ga:
- * a shallow clone, grafts, replace refs, or more than one root commit.
+ * Refuses a history that could be hidden or rewritten under ga: replace refs,
+ * or more than one root commit behind `tip`.
  */
 export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD'): Promise<void> {
-  if (existsSync(join(repo.gitDir, 'shallow'))) {
-    throw new GovernanceRefusal(`${repo.root} is a shallow clone: ga needs the whole history (git fetch --unshallow)`);
-  }
-  if (existsSync(join(repo.gitDir, 'info', 'grafts'))) {
-    throw new GovernanceRefusal(`${join(repo.gitDir, 'info', 'grafts')} exists: grafts can hide history; remove it`);
-  }
   const replace = await gitText(['for-each-ref', '--format=%(refname)', 'refs/replace/'], { cwd: repo.root });
   if (replace) {
     throw new GovernanceRefusal(`replace refs exist (${replace.split('\n')[0]}): they can hide commits; delete them with git replace -d`);

@@ -1,13 +1,13 @@
 // Each proposal's life as history tells it, and whether its approval is
 // valid: the rules of "When is a proposal approved" in the contract.
 import { parseTrailers } from '../audit/events.js';
-import type { Change, Commit } from '../git/log.js';
 import type { SignatureResult } from '../git/signature.js';
+import { agentOfAuditPath, ASSIGNED_ID, parseProposalPath, type ProposalState } from '../layout/layout.js';
 import { parseProposal, type Proposal } from '../schema/proposal.js';
 import { settingsFor, type Policy } from '../schema/policy.js';
-import { parseProposalPath, type ProposalState } from '../trust/governed.js';
 import { decideOutcome } from '../policy/outcome.js';
-import type { BlobReader } from './replay.js';
+import type { BlobReader } from './blobs.js';
+import type { Change, Commit } from './chain.js';
 
 export interface ProposalStep {
   commit: string;
@@ -35,50 +35,51 @@ export interface ProposalRecord {
   approvals: { principal: string; key: string; commit: string }[];
   approval?: { valid: boolean; why: string; by: string[]; commit: string };
   decided: boolean;
+  /**
+   * Submitted the way ga submits (a well-formed id, added alone to pending/
+   * or auto-approved, a readable regular file whose id is its name). Only
+   * these can be named by a prefix or decided; anything else is a stray.
+   */
+  submittedValid: boolean;
+  /** Why it is not validly submitted. */
+  notSubmittedWhy?: string;
 }
 
 interface Context {
-  /** The commit's signature; `fresh` skips a cached "good". */
-  signature: (fresh: boolean) => Promise<SignatureResult>;
+  /** The commit's signature, judged against the approvers trusted where it counts. */
+  signature: () => Promise<SignatureResult>;
   policyBlob: string | undefined;
 }
 
-const AUDIT = /^audit\/[^/]+\.jsonl$/;
+/** An audit file: the only other path a proposal's own commits may carry. */
+const isAudit = (path: string) => agentOfAuditPath(path) !== undefined;
 
 export class ProposalTracker {
   readonly records = new Map<string, ProposalRecord>();
-  constructor(
-    private readonly blobs: BlobReader,
-    /** Proposals whose approvals must be checked without the cache. */
-    private fresh: 'all' | Set<string>,
-  ) {}
-
-  /** From now on every signature is checked without the cache. */
-  markAllFresh(): void {
-    this.fresh = 'all';
-  }
-
-  freshFor(id: string): boolean {
-    return this.fresh === 'all' || this.fresh.has(id);
-  }
+  constructor(private readonly blobs: BlobReader) {}
 
   private record(id: string): ProposalRecord {
     let r = this.records.get(id);
     if (!r) {
-      r = { id, steps: [], approvals: [], decided: false };
+      r = { id, steps: [], approvals: [], decided: false, submittedValid: false, notSubmittedWhy: 'no submission in trusted history' };
       this.records.set(id, r);
     }
     return r;
   }
 
   /** A proposal already in the trust root's tree. */
-  atRoot(path: string, blob: string, mode: string, commit: string): void {
+  async atRoot(path: string, blob: string, mode: string, commit: string): Promise<void> {
     const p = parseProposalPath(path);
     if (!p) return;
     const r = this.record(p.id);
-    Object.assign(r, { state: p.state, blob, mode, submittedBlob: blob });
+    Object.assign(r, { state: p.state, blob, mode, submittedBlob: blob, notSubmittedWhy: 'present in the trust root, not submitted after it' });
+    await this.load(r, blob);
     r.steps.push({ commit, at: new Date(0), kind: 'submitted', why: `present in the trust root in ${p.state}/` });
     if (p.state === 'approved') r.approval = { valid: false, why: 'approved before the trust root; no approval in trusted history', by: [], commit };
+    if (p.state === 'pending') {
+      r.submittedValid = mode === '100644' && !r.parseError && ASSIGNED_ID.test(r.id);
+      if (r.submittedValid) r.notSubmittedWhy = undefined;
+    }
     if (p.state !== 'pending') r.decided = true;
   }
 
@@ -127,11 +128,24 @@ export class ProposalTracker {
     }
   }
 
+  /** Whether a submission commit is one ga would make: see ProposalRecord.submittedValid. */
+  private submissionProblem(r: ProposalRecord, c: Commit, added: Change): string | undefined {
+    if (!ASSIGNED_ID.test(r.id)) return 'its name is not an id ga assigns';
+    if (added.newMode !== '100644') return 'not a regular file';
+    if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError ?? 'no content'}`;
+    const others = c.changes.filter((ch) => ch.path !== added.path && !isAudit(ch.path));
+    if (others.length) return `the submission commit also changes ${others[0]!.path}`;
+    return undefined;
+  }
+
   private async submitted(r: ProposalRecord, c: Commit, added: Change & { state: ProposalState }, ctx: Context): Promise<void> {
     Object.assign(r, { state: added.state, blob: added.newBlob, mode: added.newMode, submittedBlob: added.newBlob, submittedPolicyBlob: ctx.policyBlob });
     await this.load(r, added.newBlob);
+    const problem = this.submissionProblem(r, c, added);
+    r.submittedValid = !problem && (added.state === 'pending' || added.state === 'approved');
+    r.notSubmittedWhy = r.submittedValid ? undefined : problem ?? `appeared in ${added.state}/`;
     if (added.state === 'pending') {
-      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'submitted' });
+      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'submitted', ...(problem ? { valid: false, why: problem } : {}) });
       return;
     }
     r.decided = true;
@@ -145,13 +159,12 @@ export class ProposalTracker {
   }
 
   private async autoApprovalProblem(r: ProposalRecord, c: Commit, added: Change, ctx: Context): Promise<string | undefined> {
-    if (added.newMode !== '100644') return 'not a regular file';
-    if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
-    const others = c.changes.filter((ch) => ch.path !== added.path && !AUDIT.test(ch.path));
-    if (others.length) return `the submission commit also changes ${others[0]!.path}`;
-    const policy = await this.blobs.policyOf(ctx.policyBlob);
-    const outcome = decideOutcome(policy, r.proposal);
-    if (outcome.kind !== 'auto-approved') return `the trusted policy does not auto-approve ${r.proposal.action_type} as submitted`;
+    if (r.proposal && !r.parseError) {
+      const outcome = decideOutcome(await this.blobs.policyOf(ctx.policyBlob), r.proposal);
+      if (outcome.kind !== 'auto-approved') return `the trusted policy does not auto-approve ${r.proposal.action_type} as submitted`;
+    }
+    const invalid = this.submissionProblem(r, c, added);
+    if (invalid || !r.proposal) return invalid ?? 'unreadable proposal';
     if (r.proposal.created_at.getTime() > c.committedAt.getTime() + 60_000 || r.proposal.expires_at <= r.proposal.created_at) {
       return 'its times are inconsistent with its commit';
     }
@@ -162,7 +175,7 @@ export class ProposalTracker {
     Object.assign(r, { state: to.state, blob: to.newBlob, mode: to.newMode });
     const step = (kind: ProposalStep['kind'], extra: Partial<ProposalStep> = {}) => r.steps.push({ commit: c.id, at: c.committedAt, kind, ...extra });
     if (from.state === 'pending' && to.state === 'approved') {
-      const sig = await ctx.signature(this.freshFor(r.id));
+      const sig = await ctx.signature();
       const why = await this.humanApprovalProblem(r, c, from, to, sig);
       if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
       const by = distinctApprovers(r.approvals);
@@ -173,7 +186,7 @@ export class ProposalTracker {
       r.approval = { valid: !problem, why: problem ?? `approved by ${by.join(', ')}`, by, commit: c.id };
       r.decided = true;
     } else if (from.state === 'pending' && (to.state === 'rejected' || to.state === 'expired')) {
-      const sig = await ctx.signature(false);
+      const sig = await ctx.signature();
       step(to.state, { principal: sig.status === 'good' ? sig.principal : undefined });
       r.decided = true;
     } else if (from.state === 'approved' && (to.state === 'executed' || to.state === 'failed')) {
@@ -186,11 +199,12 @@ export class ProposalTracker {
 
   private async humanApprovalProblem(r: ProposalRecord, c: Commit, from: Change, to: Change, sig: SignatureResult): Promise<string | undefined> {
     if (r.decided) return 'the proposal was already decided';
+    if (!r.submittedValid) return `not a validly submitted proposal (${r.notSubmittedWhy})`;
     if (sig.status !== 'good') return `the decision commit is not signed by a trusted approver (${sig.status}${sig.detail ? `: ${sig.detail}` : ''})`;
     if (to.newMode !== '100644') return 'the approved file is not a regular file';
     if (from.oldBlob !== r.submittedBlob || to.newBlob !== r.submittedBlob) return 'the file differs from the one submitted';
-    const own = r.proposal ? `audit/${r.proposal.agent}.jsonl` : undefined;
-    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && ch.path !== own);
+    const own = (path: string) => r.proposal !== undefined && agentOfAuditPath(path) === r.proposal.agent;
+    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && !own(ch.path));
     if (others.length) return `the decision commit also changes ${others[0]!.path}`;
     if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
     if (c.committedAt >= r.proposal.expires_at) return `approved after it expired at ${r.proposal.expires_at.toISOString()}`;
@@ -207,8 +221,8 @@ export class ProposalTracker {
       if (t.event !== 'proposal-approval-recorded' || !t.proposal) continue;
       const r = this.records.get(t.proposal);
       if (!r) continue;
-      const sig = await ctx.signature(this.freshFor(r.id));
-      const others = c.changes.filter((ch) => !AUDIT.test(ch.path));
+      const sig = await ctx.signature();
+      const others = c.changes.filter((ch) => !isAudit(ch.path));
       const why =
         sig.status !== 'good' ? `not signed by a trusted approver (${sig.status})`
         : r.state !== 'pending' || r.decided ? 'the proposal is not pending'
@@ -216,7 +230,7 @@ export class ProposalTracker {
         : others.length ? `the commit also changes ${others[0]!.path}`
         : r.proposal && c.committedAt >= r.proposal.expires_at ? 'after expiry'
         : undefined;
-      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'approval-recorded', principal: sig.principal, valid: !why, why });
+      r.steps.push({ commit: c.id, at: c.committedAt, kind: 'approval-recorded', principal: why ? undefined : sig.principal, valid: !why, why });
       if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
     }
   }

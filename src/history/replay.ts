@@ -1,169 +1,84 @@
-// Replays first-parent history from the trust root to HEAD, once per command:
-// the trusted version of every governed file, every untrusted change to one,
-// and each proposal's life (submission, approvals, decisions, outcomes), all
-// judged by signatures that ga checks itself against the approvers trusted at
-// each commit's parent.
-import { GovernanceRefusal } from '../errors.js';
-import { availableParallelism } from 'node:os';
+// Replays history from the trust root to HEAD, once per command: the trusted
+// version of every governed file, every untrusted change to one, each
+// proposal's life, each pause marker and each ledger line that still counts,
+// and the claims and outcomes of executions. Every commit is read verified;
+// merges are judged as DESIGN "Merges" says: what a merge brings in counts
+// when valid at its own parent and at the merge's first parent, and what it
+// adds of its own counts only when the merge is signed by an approver.
 import { parseTrailers } from '../audit/events.js';
-import { firstParentLog, readCommitSignatures, type Commit } from '../git/log.js';
-import { assertHistoryIsWhole, headCommit, listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
-import { verifySignature, type SignatureResult } from '../git/signature.js';
-import { APPROVERS_PATH, parseApprovers, type Approver } from '../schema/approvers.js';
-import { parsePolicy, POLICY_PATH, policySchema, type Policy } from '../schema/policy.js';
-import { isGovernedPath, parseProposalPath } from '../trust/governed.js';
+import { GovernanceRefusal } from '../errors.js';
+import { assertHistoryIsWhole, headCommit, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
+import type { SignatureResult } from '../git/signature.js';
+import { agentOfLedgerPath, agentOfPausePath, APPROVERS_PATH, isGovernedPath, isStrayProposalPath, POLICY_PATH } from '../layout/layout.js';
+import type { Approver } from '../schema/approvers.js';
+import type { Policy } from '../schema/policy.js';
 import { findTrustRoot, type TrustRoot } from '../trust/root.js';
+import { BlobReader } from './blobs.js';
+import { readChain, readChainSince, type Change, type Commit } from './chain.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
-import { SignatureCache } from './sigcache.js';
+import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
+
+export type { Commit, Change } from './chain.js';
+export { FAIL_CLOSED_POLICY } from './blobs.js';
 
 export interface TrustedFile {
   blob: string;
   mode: string;
 }
 
-export interface UntrustedChange {
+/** Something the replay found that does not count: reported by ga verify. */
+export interface ReplayFinding {
   commit: string;
   path: string;
+  rule: 'governed-file' | 'proposal-file' | 'merge' | 'pause-removed';
   why: string;
+}
+
+export type UntrustedChange = Omit<ReplayFinding, 'rule'>;
+
+/** A pause marker as history tells it (the work tree and HEAD's tree are looked at by the pause test). */
+export interface MarkerState {
+  /** Present by history: added and not removed by a commit that counts. */
+  present: boolean;
+  /** The last removal that did not count: not an approver's commit, or a marker turned into something else. */
+  invalidRemoval?: { commit: string; why: string };
+}
+
+/** Execution events on the governed branch (first parents and what merges brought in), per proposal. */
+export interface ExecutionTrail {
+  claims: { commit: string; leaseUntil?: Date; at: Date }[];
+  outcomes: { commit: string; outcome?: string; event: 'proposal-executed' | 'proposal-failed'; movedFile: boolean }[];
+  flagged?: string;
 }
 
 export interface Governance {
   repo: Repo;
   head: string;
   root: TrustRoot;
-  /** The trust root commit itself. */
   rootCommit: Commit;
   /** First-parent commits after the root, oldest first. */
   commits: Commit[];
+  /** Every commit that counts, in replay order: the commits a merge brings in come just before it. */
+  timeline: Commit[];
   /** Trusted version of each governed path at HEAD. */
   trusted: Map<string, TrustedFile>;
   untrusted: UntrustedChange[];
   /** Files added under proposals/ that are not proposals/<state>/<id>.toml: never executable, always reported. */
   strays: UntrustedChange[];
+  findings: ReplayFinding[];
   proposals: Map<string, ProposalRecord>;
-  /** Reads a trusted governed file; undefined if it has no trusted version. */
+  markers: Map<string, MarkerState>;
+  /** Per ledger path: lines that a merge dropped without counting, so they still count. */
+  heldLines: Map<string, { lines: string[]; by: string }>;
+  executions: Map<string, ExecutionTrail>;
+  /** Every change that made a trusted version (the root's files first), in replay order; blob undefined = removed. */
+  trustedLog: { commit: string; path: string; blob: string | undefined }[];
   readTrusted(path: string): Promise<Buffer | undefined>;
-  /** The trusted policy at HEAD, or the fail-closed one. */
   policy(): Promise<Policy>;
-  /** The policy of a given blob (the one in force at a submission). */
   policyOf(blob: string | undefined): Promise<Policy>;
-  /** The trusted approvers at HEAD. */
   approvers(): Promise<Approver[]>;
-  /** Judges a commit's signature against the approvers trusted at its parent (`fresh`: see SignatureJudge). */
-  signatureOf(commit: Commit, fresh?: boolean): Promise<SignatureResult>;
-}
-
-/** The policy used when the trusted one is missing or malformed: nothing is automatic. */
-export const FAIL_CLOSED_POLICY: Policy = policySchema.parse({});
-
-/** Shared parsing of trusted blobs, memoised by blob id. */
-export class BlobReader {
-  private readonly texts = new Map<string, string>();
-  private readonly approvers = new Map<string, Approver[]>();
-  private readonly policies = new Map<string, Policy>();
-  constructor(private readonly repo: Repo) {}
-
-  async text(blob: string): Promise<string> {
-    let t = this.texts.get(blob);
-    if (t === undefined) {
-      t = (await readObjects(this.repo, [blob])).get(blob)?.content.toString('utf8') ?? '';
-      this.texts.set(blob, t);
-    }
-    return t;
-  }
-
-  async preload(blobs: string[]): Promise<void> {
-    const missing = [...new Set(blobs)].filter((b) => !this.texts.has(b));
-    const objs = await readObjects(this.repo, missing);
-    for (const b of missing) this.texts.set(b, objs.get(b)?.content.toString('utf8') ?? '');
-  }
-
-  async approversOf(blob: string | undefined): Promise<Approver[]> {
-    if (!blob) return [];
-    let a = this.approvers.get(blob);
-    if (!a) {
-      try {
-        a = parseApprovers(await this.text(blob));
-      } catch {
-        a = []; // a malformed approvers file approves nobody
-      }
-      this.approvers.set(blob, a);
-    }
-    return a;
-  }
-
-  async policyOf(blob: string | undefined): Promise<Policy> {
-    if (!blob) return FAIL_CLOSED_POLICY;
-    let p = this.policies.get(blob);
-    if (!p) {
-      try {
-        p = parsePolicy(await this.text(blob));
-      } catch {
-        p = FAIL_CLOSED_POLICY;
-      }
-      this.policies.set(blob, p);
-    }
-    return p;
-  }
-}
-
-/** Judges commit signatures against the approvers trusted at their parent. */
-export class SignatureJudge {
-  private readonly cache: SignatureCache;
-  private readonly memo = new Map<string, SignatureResult>();
-  constructor(private readonly repo: Repo, private readonly blobs: BlobReader) {
-    this.cache = new SignatureCache(repo);
-  }
-
-  private usable(commit: string, key: string, fresh: boolean): SignatureResult | undefined {
-    const memo = this.memo.get(`${commit} ${key}`);
-    if (memo) return memo;
-    const cached = this.cache.get(commit, key);
-    return cached && (!fresh || cached.status !== 'good') ? cached : undefined;
-  }
-
-  /**
-   * `fresh`: a cached "good" is not enough (anyone who can write .ga/ can
-   * write the cache), so ssh-keygen checks it again. Used for every decision
-   * that lets something happen; a cached refusal is kept (it only fails closed).
-   */
-  async judge(commit: Commit, approversBlob: string | undefined, fresh = false): Promise<SignatureResult> {
-    await this.prefetch([{ commit, approversBlob, fresh }]);
-    return this.memo.get(`${commit.id} ${approversBlob ?? 'none'}`) ?? this.usable(commit.id, approversBlob ?? 'none', fresh)!;
-  }
-
-  /** Judges many commits at once: one read of their objects, ssh-keygen runs in parallel. */
-  async prefetch(items: { commit: Commit; approversBlob: string | undefined; fresh: boolean }[]): Promise<void> {
-    const todo = items.filter((i) => !this.usable(i.commit.id, i.approversBlob ?? 'none', i.fresh));
-    if (todo.length === 0) return;
-    const signed = await readCommitSignatures(this.repo, [...new Set(todo.map((i) => i.commit.id))]);
-    const queue = [...todo];
-    const worker = async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) {
-        const key = item.approversBlob ?? 'none';
-        const result = await verifySignature(signed.get(item.commit.id), await this.blobs.approversOf(item.approversBlob), item.commit.committedAt);
-        const judged = result.status === 'good' && result.principal?.toLowerCase().startsWith('agent:') ? { ...result, status: 'bad' as const, detail: 'agent principals may never approve' } : result;
-        this.memo.set(`${item.commit.id} ${key}`, judged);
-        this.cache.set(item.commit.id, key, judged);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(availableParallelism() + 1, todo.length) }, worker));
-    this.cache.flush();
-  }
-}
-
-/** Proposal ids a commit touches, by path or trailer. */
-function touchedProposals(c: Commit): string[] {
-  const ids = c.changes.map((ch) => parseProposalPath(ch.path)?.id).filter((id): id is string => id !== undefined);
-  for (const t of parseTrailers(c.message)) if (t.proposal) ids.push(t.proposal);
-  return ids;
-}
-
-/** Commits whose signature some decision reads: proposal moves, quorum steps, pause removals, resumes. */
-function needsSignature(c: Commit): boolean {
-  const moved = c.changes.some((ch) => ch.status === 'D' && ch.path.startsWith('proposals/pending/'));
-  const unpaused = c.changes.some((ch) => ch.status === 'D' && ch.path.endsWith('/PAUSED'));
-  return moved || unpaused || /^Ga-Event: (proposal-approval-recorded|agent-resumed)$/m.test(c.message);
+  /** A commit's signature judged against the approvers trusted where it counts (its parent; for a commit a merge brought in, also the merge's first parent). */
+  signatureOf(commit: Commit): Promise<SignatureResult>;
 }
 
 export interface LoadOptions {
@@ -171,51 +86,8 @@ export interface LoadOptions {
   trust?: string;
   /** Reads history at another commit than HEAD (the tip of a range). */
   at?: string;
-  /**
-   * Proposals whose approvals are about to let something run: their
-   * signatures are checked afresh, never taken from the cache. Governed
-   * files are always checked afresh.
-   */
-  fresh?: 'all' | string[];
 }
 
-export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promise<Governance> {
-  const head = opts.at ? await resolveCommit(repo, opts.at) : await headCommit(repo);
-  if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
-  await assertHistoryIsWhole(repo, head);
-  const root: TrustRoot = opts.trust ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' } : await findTrustRoot(repo);
-  // One log from the root (its parents excluded) to HEAD; the root comes first.
-  const log = await firstParentLog(repo, [head, `^${root.commit}^@`]).catch(() => {
-    throw new GovernanceRefusal(`the trust root ${root.commit.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
-  });
-  const [rootCommit, ...commits] = log;
-  let parent = root.commit;
-  if (rootCommit?.id !== root.commit) parent = '';
-  for (const c of commits) {
-    if (c.parents[0] !== parent) break;
-    parent = c.id;
-  }
-  if (parent !== head) {
-    throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.commit.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
-  }
-  const blobs = new BlobReader(repo);
-  const st: ReplayState = {
-    repo, root, blobs, judge: new SignatureJudge(repo, blobs), trusted: new Map(),
-    tracker: new ProposalTracker(blobs, opts.fresh === 'all' ? 'all' : new Set(opts.fresh ?? [])),
-    untrusted: [], strays: [], approversAtParent: new Map(), policyAtParent: new Map(), rootApprovers: undefined,
-  };
-  const rootTree = await listTree(repo, root.commit, ['policies', 'agents', 'proposals']);
-  await blobs.preload(rootTree.filter((e) => e.path.startsWith('proposals/') || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
-  for (const e of rootTree) {
-    if (isGovernedPath(e.path)) st.trusted.set(e.path, { blob: e.oid, mode: e.mode });
-    else st.tracker.atRoot(e.path, e.oid, e.mode, root.commit);
-  }
-  st.rootApprovers = st.trusted.get(APPROVERS_PATH)?.blob;
-  await replayCommits(st, commits);
-  return governanceOf(st, head, rootCommit!, commits);
-}
-
-/** What a replay has built so far, so that it can go on with newer commits. */
 interface ReplayState {
   repo: Repo;
   root: TrustRoot;
@@ -225,29 +97,84 @@ interface ReplayState {
   tracker: ProposalTracker;
   untrusted: UntrustedChange[];
   strays: UntrustedChange[];
-  approversAtParent: Map<string, string | undefined>;
-  policyAtParent: Map<string, string | undefined>;
-  rootApprovers: string | undefined;
+  findings: ReplayFinding[];
+  markers: Map<string, MarkerState>;
+  heldLines: Map<string, { lines: string[]; by: string }>;
+  executions: Map<string, ExecutionTrail>;
+  trustedLog: { commit: string; path: string; blob: string | undefined }[];
+  timeline: Commit[];
+  /** The approvers a commit is judged against, and those in force after it, by commit id. */
+  judgedBy: Map<string, ApproverSet>;
+  after: Map<string, ApproverSet>;
+  rootSet: ApproverSet;
 }
 
 const states = new WeakMap<Governance, ReplayState>();
 
-async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> {
-  const { blobs, judge, trusted, tracker } = st;
-  // Every blob the replay may parse, read in one process.
-  await blobs.preload(
-    commits.flatMap((c) => c.changes)
-      .filter((ch) => ch.status !== 'D' && (ch.path.startsWith('proposals/') || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH))
-      .map((ch) => ch.newBlob),
-  );
+export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promise<Governance> {
+  const head = opts.at ? await resolveCommit(repo, opts.at) : await headCommit(repo);
+  if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
+  await assertHistoryIsWhole(repo, head);
+  const root: TrustRoot = opts.trust ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' } : await findTrustRoot(repo);
+  const [rootCommit, ...commits] = await readChain(repo, head, root.commit);
+  const blobs = new BlobReader(repo);
+  const st: ReplayState = {
+    repo, root, blobs, judge: new SignatureJudge(), trusted: new Map(), tracker: new ProposalTracker(blobs),
+    untrusted: [], strays: [], findings: [], markers: new Map(), heldLines: new Map(), executions: new Map(), trustedLog: [], timeline: [],
+    judgedBy: new Map(), after: new Map(), rootSet: NO_APPROVERS,
+  };
+  const rootFiles = [...(await listFilesAt(repo, root.commit, 'policies')), ...(await listFilesAt(repo, root.commit, 'agents')), ...(await listFilesAt(repo, root.commit, 'proposals'))];
+  await blobs.preload(rootFiles.filter((e) => e.path.startsWith('proposals/') || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
+  for (const e of rootFiles) {
+    if (isGovernedPath(e.path)) {
+      st.trusted.set(e.path, { blob: e.oid, mode: e.mode });
+      st.trustedLog.push({ commit: root.commit, path: e.path, blob: e.oid });
+    }
+    else if (agentOfPausePath(e.path)) st.markers.set(agentOfPausePath(e.path)!, { present: true });
+    else await st.tracker.atRoot(e.path, e.oid, e.mode, root.commit);
+  }
+  st.rootSet = await approverSet(st);
+  st.after.set(root.commit, st.rootSet);
+  st.judgedBy.set(root.commit, st.rootSet); // the root is trusted by pin: judged by the approvers it itself lists
+  await replayCommits(st, commits);
+  return governanceOf(st, head, rootCommit!, commits);
+}
 
-  // Pass one: the trusted governed files, commit by commit (each judged afresh; they are few).
+async function approverSet(st: ReplayState): Promise<ApproverSet> {
+  const blob = st.trusted.get(APPROVERS_PATH)?.blob;
+  return blob ? { key: blob, list: await st.blobs.approversOf(blob) } : NO_APPROVERS;
+}
+
+async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> {
+  const all = commits.flatMap((c) => [...(c.merge && !c.merge.octopus ? c.merge.brought : []), c]);
+  // Every blob the replay may parse, read in one go.
+  await st.blobs.preload(all.flatMap((c) => c.changes).filter((ch) => ch.status !== 'D' && (ch.path.startsWith('proposals/') || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH)).map((ch) => ch.newBlob));
   for (const c of commits) {
-    st.approversAtParent.set(c.id, trusted.get(APPROVERS_PATH)?.blob);
-    st.policyAtParent.set(c.id, trusted.get(POLICY_PATH)?.blob);
-    const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
-    if (governed.length === 0) continue;
-    const s = await judge.judge(c, st.approversAtParent.get(c.id), true);
+    const mainSet = st.after.get(c.parents[0]!) ?? (await approverSet(st));
+    if (c.merge?.octopus) {
+      st.findings.push({ commit: c.id, path: '-', rule: 'merge', why: `an octopus merge (${c.parents.length} parents): ga judges merges of two parents only; nothing it brings or adds counts` });
+      st.after.set(c.id, mainSet);
+      st.judgedBy.set(c.id, mainSet);
+      continue;
+    }
+    for (const b of c.merge?.brought ?? []) {
+      const own = st.after.get(b.parents[0] ?? '') ?? st.rootSet;
+      await applyCommit(st, b, intersect(own, mainSet));
+    }
+    await applyCommit(st, c, mainSet);
+    if (c.merge) await judgeMergeOwn(st, c);
+  }
+}
+
+/** One commit's changes, judged by a signature against `approvers`. */
+async function applyCommit(st: ReplayState, c: Commit, approvers: ApproverSet): Promise<void> {
+  st.judgedBy.set(c.id, approvers);
+  st.timeline.push(c);
+  const signature = () => st.judge.judge(c, approvers);
+  const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
+  const policyBefore = st.trusted.get(POLICY_PATH)?.blob;
+  if (governed.length) {
+    const s = await signature();
     const why =
       s.status !== 'good'
         ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
@@ -255,40 +182,130 @@ async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> 
           ? 'mixed into a commit that also changes proposals/'
           : undefined;
     for (const ch of governed) {
-      if (why) st.untrusted.push({ commit: c.id, path: ch.path, why });
-      else if (ch.status === 'D') trusted.delete(ch.path);
-      else trusted.set(ch.path, { blob: ch.newBlob, mode: ch.newMode });
+      if (why) {
+        st.untrusted.push({ commit: c.id, path: ch.path, why });
+        continue;
+      }
+      if (ch.status === 'D') st.trusted.delete(ch.path);
+      else st.trusted.set(ch.path, { blob: ch.newBlob, mode: ch.newMode });
+      st.trustedLog.push({ commit: c.id, path: ch.path, blob: ch.status === 'D' ? undefined : ch.newBlob });
     }
+    // A commit brought in by a merge changes the approvers on its own line of history too.
+    const after = governed.some((ch) => ch.path === APPROVERS_PATH) && !why ? await approverSet(st) : approvers;
+    st.after.set(c.id, c.via ? after : await approverSet(st));
+  } else {
+    st.after.set(c.id, c.via ? approvers : await approverSet(st));
   }
+  await st.tracker.apply(c, { signature, policyBlob: policyBefore });
+  for (const ch of c.changes) {
+    if (ch.status !== 'D' && isStrayProposalPath(ch.path)) st.strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
+  }
+  await applyMarkers(st, c, signature);
+  recordExecutions(st, c);
+}
 
-  // Pass two: every other signature a decision may need, judged together.
-  await judge.prefetch(
-    commits.filter(needsSignature).map((c) => ({ commit: c, approversBlob: st.approversAtParent.get(c.id), fresh: touchedProposals(c).some((id) => tracker.freshFor(id)) })),
-  );
-
-  // Pass three: each proposal's life.
-  for (const c of commits) {
-    await tracker.apply(c, { signature: (fresh) => judge.judge(c, st.approversAtParent.get(c.id), fresh), policyBlob: st.policyAtParent.get(c.id) });
-    for (const ch of c.changes) {
-      if (ch.status !== 'D' && ch.path.startsWith('proposals/') && !parseProposalPath(ch.path) && !ch.path.endsWith('/.gitkeep')) {
-        st.strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
+/** Pause markers: present in any form means paused; only an approver's commit removes one. */
+async function applyMarkers(st: ReplayState, c: Commit, signature: () => Promise<SignatureResult>): Promise<void> {
+  const touched = new Map<string, Change[]>();
+  for (const ch of c.changes) {
+    const agent = agentOfPausePath(ch.path);
+    if (agent) touched.set(agent, [...(touched.get(agent) ?? []), ch]);
+  }
+  for (const t of parseTrailers(c.message)) {
+    if (t.event === 'agent-resumed' && t.agent && !touched.has(t.agent)) touched.set(t.agent, []);
+  }
+  for (const [agent, changes] of touched) {
+    const state = st.markers.get(agent) ?? { present: false };
+    const path = `agents/${agent}/PAUSED`;
+    const regularAfter = changes.some((ch) => ch.path === path && ch.status !== 'D' && ch.newMode === '100644');
+    const anyAfter = changes.some((ch) => ch.status !== 'D');
+    const removed = changes.length > 0 && !anyAfter;
+    const resumed = parseTrailers(c.message).some((t) => t.event === 'agent-resumed' && t.agent === agent);
+    if (anyAfter) {
+      state.present = true;
+      if (!regularAfter || changes.some((ch) => ch.path !== path)) {
+        const why = 'the pause marker was turned into something other than a regular file (a link, a directory or a gitlink); it still pauses';
+        state.invalidRemoval = { commit: c.id, why };
+        st.findings.push({ commit: c.id, path, rule: 'pause-removed', why });
+      }
+    } else if (removed || resumed) {
+      const sig = await signature();
+      if (sig.status === 'good') {
+        state.present = false;
+        state.invalidRemoval = undefined;
+      } else if (removed) {
+        const why = `pause marker removed by a commit that is not a signed approver's (${sig.status}); it still pauses`;
+        state.present = true;
+        state.invalidRemoval = { commit: c.id, why };
+        st.findings.push({ commit: c.id, path, rule: 'pause-removed', why });
       }
     }
+    st.markers.set(agent, state);
+  }
+}
+
+function recordExecutions(st: ReplayState, c: Commit): void {
+  for (const t of parseTrailers(c.message)) {
+    if (!t.proposal) continue;
+    if (t.event !== 'proposal-claimed' && t.event !== 'proposal-executed' && t.event !== 'proposal-failed' && t.event !== 'flag-invalid-approval') continue;
+    const trail = st.executions.get(t.proposal) ?? { claims: [], outcomes: [] };
+    if (t.event === 'proposal-claimed') {
+      const lease = t.lease ? new Date(t.lease) : undefined;
+      trail.claims.push({ commit: c.id, at: c.committedAt, leaseUntil: lease && !Number.isNaN(lease.getTime()) ? lease : undefined });
+    } else if (t.event === 'flag-invalid-approval') {
+      trail.flagged ??= c.id;
+    } else {
+      const moved = c.changes.some((ch) => ch.status === 'A' && ch.path === `proposals/${t.event === 'proposal-executed' ? 'executed' : 'failed'}/${t.proposal}.toml`);
+      trail.outcomes.push({ commit: c.id, outcome: t.outcome, event: t.event, movedFile: moved });
+    }
+    st.executions.set(t.proposal, trail);
+  }
+}
+
+/**
+ * What a merge adds of its own (its tree against the clean merge of its
+ * parents) counts only when an approver signed the merge; an unsigned merge
+ * that adds anything is a finding, and ledger lines it drops still count.
+ */
+async function judgeMergeOwn(st: ReplayState, c: Commit): Promise<void> {
+  if (!c.merge || c.changes.length === 0) return;
+  const sig = await st.judge.judge(c, st.judgedBy.get(c.id)!);
+  if (sig.status === 'good') return;
+  for (const ch of c.changes) {
+    st.findings.push({ commit: c.id, path: ch.path, rule: 'merge', why: `the merge adds a change of its own (${ch.status === 'D' ? 'removes' : ch.status === 'A' ? 'adds' : 'changes'} it against the clean merge of its parents) without an approver's signature (${sig.status}); the change counts for nothing` });
+  }
+  // Ledger lines present in the clean merge and missing from the merge's tree still count.
+  const drops = c.changes.filter((ch) => agentOfLedgerPath(ch.path) && ch.oldBlob !== ch.newBlob && ch.status !== 'A');
+  if (drops.length === 0) return;
+  const texts = await readBlobs(st.repo, drops.flatMap((ch) => [ch.oldBlob, ...(ch.status === 'D' ? [] : [ch.newBlob])]));
+  for (const ch of drops) {
+    const kept = new Set((ch.status === 'D' ? '' : texts.get(ch.newBlob)?.toString('utf8') ?? '').split('\n'));
+    const lost = (texts.get(ch.oldBlob)?.toString('utf8') ?? '').split('\n').filter((l) => l && !kept.has(l));
+    if (lost.length === 0) continue;
+    const held = st.heldLines.get(ch.path) ?? { lines: [], by: c.id };
+    held.lines.push(...lost.filter((l) => !held.lines.includes(l)));
+    st.heldLines.set(ch.path, held);
   }
 }
 
 function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits: Commit[]): Governance {
-  const { repo, root, blobs, judge, trusted } = st;
+  const { repo, root, blobs, trusted } = st;
   const gov: Governance = {
     repo,
     head,
     root,
     rootCommit,
     commits,
+    timeline: st.timeline,
     trusted,
     untrusted: st.untrusted,
     strays: st.strays,
+    findings: st.findings,
     proposals: st.tracker.records,
+    markers: st.markers,
+    heldLines: st.heldLines,
+    executions: st.executions,
+    trustedLog: st.trustedLog,
     readTrusted: async (path) => {
       const t = trusted.get(path);
       return t ? Buffer.from(await blobs.text(t.blob), 'utf8') : undefined;
@@ -296,8 +313,7 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits
     policy: () => blobs.policyOf(trusted.get(POLICY_PATH)?.blob),
     policyOf: (blob) => blobs.policyOf(blob),
     approvers: () => blobs.approversOf(trusted.get(APPROVERS_PATH)?.blob),
-    // The root is judged by the approvers it itself lists: it is trusted by pin.
-    signatureOf: (c, fresh) => judge.judge(c, c.id === root.commit ? st.rootApprovers : st.approversAtParent.get(c.id), fresh),
+    signatureOf: (c) => st.judge.judge(c, st.judgedBy.get(c.id) ?? NO_APPROVERS),
   };
   states.set(gov, st);
   return gov;
@@ -305,26 +321,20 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits
 
 /**
  * Goes on from an earlier reading to the current HEAD (for daemons, which
- * read after every event): only the new commits are replayed, and judged
- * afresh. Falls back to a full reading when HEAD did not simply grow. The
- * earlier reading must not be used afterwards.
+ * read after every event): only the new commits are read and replayed. Falls
+ * back to a full reading when HEAD did not simply grow. The earlier reading
+ * must not be used afterwards.
  */
 export async function extendGovernance(prev: Governance, reload: () => Promise<Governance>): Promise<Governance> {
   const st = states.get(prev);
-  const repo = prev.repo;
-  const head = await headCommit(repo);
+  const head = await headCommit(prev.repo);
   if (!st || !head) return reload();
   if (head === prev.head) return prev;
-  await assertHistoryIsWhole(repo, head);
-  const root = await findTrustRoot(repo);
-  const commits = root.commit === st.root.commit ? await firstParentLog(repo, [head, `^${prev.head}`]) : [];
-  let parent = prev.head;
-  for (const c of commits) {
-    if (c.parents[0] !== parent) break;
-    parent = c.id;
-  }
-  if (commits.length === 0 || parent !== head) return reload();
-  st.tracker.markAllFresh(); // what lands now is about to be acted on
+  await assertHistoryIsWhole(prev.repo, head);
+  const root = await findTrustRoot(prev.repo);
+  if (root.commit !== st.root.commit) return reload();
+  const commits = await readChainSince(prev.repo, head, prev.head);
+  if (!commits || commits.length === 0) return reload();
   await replayCommits(st, commits);
   return governanceOf(st, head, prev.rootCommit, [...prev.commits, ...commits]);
 }

@@ -8,9 +8,10 @@ import type { Clock } from '../clock.js';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { commitEvent, type FileWrite } from '../git/commit.js';
 import { git } from '../git/exec.js';
-import { headCommit, openRepo, resolveCommit, type Repo } from '../git/repo.js';
+import { headCommit, headRef, openRepo, resolveCommit, type Repo } from '../git/repo.js';
 import { signingSetup } from '../git/signing.js';
 import { pinTrustRoot } from '../trust/root.js';
+import { pinGovernedBranch } from '../trust/branch.js';
 import { auditLine, auditPath } from '../audit/events.js';
 import * as t from './templates.js';
 
@@ -87,6 +88,7 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
     identity: signing.ok ? undefined : { name: 'ga init', email: 'init@ga.invalid' },
   }));
   if (signing.ok) await pinTrustRoot(repo, commit);
+  await pinGovernedBranch(repo, (await headRef(repo)).replace(/^refs\/heads\//, ''));
   const nextSteps = signing.ok
     ? []
     : [
@@ -112,5 +114,6 @@ export async function trustCommit(dir: string, rev: string): Promise<{ commit: s
     throw new GovernanceRefusal(`${rev} is not on the first-parent history of HEAD; pin a commit of the governed branch`);
   }
   await pinTrustRoot(repo, commit);
+  await pinGovernedBranch(repo, (await headRef(repo)).replace(/^refs\/heads\//, ''));
   return { commit };
 }

@@ -8,9 +8,11 @@ import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal, InternalError } from '../errors.js';
-import { readBlob, type Repo } from '../git/repo.js';
-import { checkAgentId } from '../names.js';
-import { runtimeDir, withLock } from '../store/lock.js';
+import { readFileAt, type Repo } from '../git/repo.js';
+import { ledgerPath } from '../layout/layout.js';
+import { runtimeDir, withLock } from '../runtime/lock.js';
+
+export { ledgerPath } from '../layout/layout.js';
 
 export type LedgerWindow = 'total' | 'day' | 'month';
 export type LedgerSource = 'reported' | 'metered' | 'reservation' | 'unmetered';
@@ -48,10 +50,6 @@ const USD_EPSILON = 1e-9;
 /** First tail read (a line is ~250 bytes); doubled while one line is longer. */
 const TAIL_CHUNK = 4 * 1024;
 
-/** The ledger of an agent, relative to the repository root. */
-export function ledgerPath(agent: string): string {
-  return `ledger/${checkAgentId(agent)}.jsonl`; // the id becomes a path: no "..", no "/"
-}
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -62,14 +60,39 @@ function windowStartOf(window: LedgerWindow, now: Date): string {
   return rfc3339(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), day)));
 }
 
-/** What the current window has spent: 0 when the last line belongs to an earlier window. */
-export function windowTotals(last: LedgerLine | undefined, window: LedgerWindow, now: Date): { usd: number; tokens: number; window_start: string } {
-  let start = windowStartOf(window, now);
-  // A clock stepped back across midnight must not reopen a window that was already spent:
-  // the same kind of window never moves backwards.
-  if (last && last.window === window && last.window_start > start) start = last.window_start;
-  if (!last || last.window_start !== start) return { usd: 0, tokens: 0, window_start: start };
-  return { usd: last.window_usd, tokens: last.window_tokens, window_start: start };
+export interface WindowSpend {
+  usd: number;
+  tokens: number;
+  window_start: string;
+}
+
+/**
+ * What the current window has spent, recomputed from the lines themselves
+ * (newest last) in the window the trusted agent.toml names: a line's own
+ * `window` and running totals are a cache that must agree, never a source,
+ * so a forged line that claims a fresh window resets nothing. Lines must be
+ * in time order; one out of order is tampering. A line dated after `now` (a
+ * clock stepped back) still counts.
+ */
+export function spendInWindow(lines: LedgerLine[], window: LedgerWindow, now: Date): WindowSpend {
+  const start = windowStartOf(window, now);
+  let first = lines.length;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (i + 1 < lines.length && l.at > lines[i + 1]!.at) {
+      throw new GovernanceRefusal(`a ledger line of run ${l.run} is dated after the line that follows it: lines were reordered or forged; see ga verify`);
+    }
+    if (l.at < start) break;
+    first = i;
+  }
+  // Added oldest first, as the running totals of the lines were: the same sum to the last bit.
+  let usd = 0;
+  let tokens = 0;
+  for (const l of lines.slice(first)) {
+    usd += l.usd;
+    tokens += l.input_tokens + l.output_tokens;
+  }
+  return { usd, tokens, window_start: start };
 }
 
 /** Opens without following a link: a symlinked ledger would charge (or read) someone else's file. */
@@ -174,8 +197,7 @@ export function readLastLine(absPath: string): LedgerLine | undefined {
   }
 }
 
-function nextLine(last: { line: LedgerLine; bytes: Buffer } | undefined, charge: Charge, window: LedgerWindow, now: Date): LedgerLine {
-  const spent = windowTotals(last?.line, window, now);
+function nextLine(last: Buffer | undefined, spent: WindowSpend, charge: Charge, window: LedgerWindow, now: Date): LedgerLine {
   const line = {
     at: rfc3339(now),
     run: charge.run,
@@ -187,7 +209,7 @@ function nextLine(last: { line: LedgerLine; bytes: Buffer } | undefined, charge:
     window_start: spent.window_start,
     window_usd: spent.usd + charge.usd,
     window_tokens: spent.tokens + charge.input_tokens + charge.output_tokens,
-    prev: last ? sha256(last.bytes) : '',
+    prev: last ? sha256(last) : '',
   };
   const r = ledgerLineSchema.safeParse(line);
   if (!r.success) throw new InternalError(`refusing to write a malformed ledger line for run ${charge.run}: ${z.prettifyError(r.error)}`);
@@ -212,22 +234,83 @@ function appendWhole(fd: number, size: number, bytes: Buffer, absPath: string): 
  * through the very descriptor we append to (no swap between two opens), and
  * so that a FIFO planted at the path opens without blocking and is refused.
  */
-export async function appendCharge(repo: Repo, agent: string, charge: Charge, opts: { window: LedgerWindow; clock: Clock }): Promise<LedgerLine> {
+export async function appendCharge(repo: Repo, agent: string, charge: Charge, opts: { window: LedgerWindow; clock: Clock; locked?: boolean }): Promise<LedgerLine> {
   const absPath = join(repo.root, ledgerPath(agent));
-  return withLock(ledgerLockTarget(repo, agent), async () => {
+  const append = async () => {
     assertPlainDir(dirname(absPath));
     const fd = openNoFollow(absPath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
     try {
       const size = regularSize(fd, absPath);
-      const bytes = lastLineBytes(fd, size, absPath);
-      const last = bytes && { line: parseLast(bytes, absPath)!, bytes };
-      const line = nextLine(last, charge, opts.window, opts.clock.now());
+      // Lines never go back in time, nor does a window: a clock stepped back across midnight reopens no spent day.
+      const clockNow = opts.clock.now();
+      const last = lastLineBytes(fd, size, absPath);
+      const lastAt = last ? parseLast(last, absPath)!.at : undefined;
+      const now = lastAt && lastAt > rfc3339(clockNow) ? new Date(lastAt) : clockNow;
+      const { lines, lastBytes } = windowLines(fd, size, absPath, windowStartOf(opts.window, now));
+      const line = nextLine(lastBytes, spendInWindow(lines, opts.window, now), charge, opts.window, now);
       appendWhole(fd, size, Buffer.from(`${JSON.stringify(line)}\n`), absPath);
       return line;
     } finally {
       closeSync(fd);
     }
-  });
+  };
+  return opts.locked ? append() : withLock(ledgerLockTarget(repo, agent), append);
+}
+
+/**
+ * The lines of the current window (newest last), reading the file backwards
+ * from its end only as far as the window reaches (and one line before it, so
+ * that the order is checked across the boundary).
+ */
+function windowLines(fd: number, size: number, absPath: string, start: string): { lines: LedgerLine[]; lastBytes: Buffer | undefined } {
+  const lines: LedgerLine[] = [];
+  let lastBytes: Buffer | undefined;
+  if (size === 0) return { lines, lastBytes };
+  let end = size; // bytes before `end` are unread; `end` is just after a newline
+  let carry = Buffer.alloc(0);
+  for (let chunk = TAIL_CHUNK; ; chunk = Math.min(chunk * 2, 1024 * 1024)) {
+    const from = Math.max(0, end - chunk);
+    const buf = Buffer.concat([readAt(fd, from, end - from), carry]);
+    if (lastBytes === undefined && buf[buf.length - 1] !== 0x0a) {
+      throw new GovernanceRefusal(`${absPath} is damaged: its last line has no newline (torn by a crash or edited); ga will not add to it. Restore it with git checkout and investigate`);
+    }
+    const parts = buf.subarray(0, buf.length - 1).toString('utf8').split('\n');
+    // The first part may be cut: keep it for the next round unless the file starts here.
+    const whole = from === 0 ? parts : parts.slice(1);
+    carry = from === 0 ? Buffer.alloc(0) : Buffer.from(`${parts[0]}\n`);
+    end = from;
+    for (let i = whole.length - 1; i >= 0; i--) {
+      const text = whole[i]!;
+      if (text === '' && from === 0 && i === 0 && whole.length === 1) continue;
+      lastBytes ??= Buffer.from(text, 'utf8');
+      const line = parseLine(text);
+      if (typeof line === 'string') throw new GovernanceRefusal(`${absPath} is damaged: a line is invalid: ${line}`);
+      lines.unshift(line);
+      if (line.at < start) return { lines, lastBytes };
+    }
+    if (from === 0) return { lines, lastBytes };
+  }
+}
+
+/** The lines of the current window of a ledger file (see spendInWindow); none when it does not exist. */
+export function readWindowLines(absPath: string, window: LedgerWindow, now: Date): LedgerLine[] {
+  let fd: number;
+  try {
+    fd = openNoFollow(absPath, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  try {
+    return windowLines(fd, regularSize(fd, absPath), absPath, windowStartOf(window, now)).lines;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses lines given as text (held lines a merge dropped); unreadable ones are skipped (ga verify reports them). */
+export function parseLedgerLines(texts: string[]): LedgerLine[] {
+  return texts.map((t) => parseLine(t)).filter((l): l is LedgerLine => typeof l !== 'string');
 }
 
 /** Why `line` does not follow `prev` in the running totals, or undefined. */
@@ -243,8 +326,12 @@ function totalsProblem(prev: LedgerLine | undefined, line: LedgerLine): string |
   return undefined;
 }
 
-/** Checks every line parses, chains to the one before, and keeps the running totals. Lines count from 1. */
-export function verifyLedger(text: string): { ok: boolean; problems: { line: number; why: string }[] } {
+/**
+ * Checks every line parses, chains to the one before, keeps the running
+ * totals, and (given `trustedWindow`, the window of the agent.toml trusted
+ * when a line was added) names the trusted window. Lines count from 1.
+ */
+export function verifyLedger(text: string, trustedWindow?: (line: number) => LedgerWindow | undefined): { ok: boolean; problems: { line: number; why: string }[] } {
   const problems: { line: number; why: string }[] = [];
   if (text === '') return { ok: true, problems };
   const lines = text.split('\n');
@@ -259,7 +346,8 @@ export function verifyLedger(text: string): { ok: boolean; problems: { line: num
     if (typeof line === 'string') problems.push({ line: i + 1, why: line });
     else if (line.prev !== expected) problems.push({ line: i + 1, why: `prev is "${line.prev}", but the line before hashes to "${expected}": a line was edited, dropped or moved` });
     else {
-      const why = totalsProblem(prev, line);
+      const trusted = trustedWindow?.(i + 1);
+      const why = trusted && line.window !== trusted ? `window is "${line.window}", but the trusted agent.toml says "${trusted}": the running totals of a line are never a source` : totalsProblem(prev, line);
       if (why) problems.push({ line: i + 1, why });
     }
     prevBytes = bytes;
@@ -268,7 +356,6 @@ export function verifyLedger(text: string): { ok: boolean; problems: { line: num
   return { ok: problems.length === 0, problems };
 }
 
-/** The first `length` bytes of a file and its size (undefined if it does not exist). */
 /** The lock every writer of an agent's ledger (and its reservations) holds. */
 export const ledgerLockTarget = (repo: Repo, agent: string) => join(runtimeDir(repo), 'ledger', agent);
 
@@ -299,19 +386,23 @@ function firstDifference(a: Buffer, b: Buffer): number {
   return i;
 }
 
-/** Refuses a working ledger that is not the committed one plus appended bytes. */
-export async function assertExtendsCommitted(repo: Repo, agent: string): Promise<void> {
+/**
+ * Refuses a working ledger that is not exactly the committed one. The runner
+ * appends and commits under the ledger lock, so at the start of a run every
+ * line in the file has been committed: a line that has not is one the runner
+ * did not write (forged), or one a crashed runner left (it still counts once
+ * committed); a shorter file is a truncation, not a refund.
+ */
+export async function assertMatchesCommitted(repo: Repo, agent: string, head: string): Promise<void> {
   const rel = ledgerPath(agent);
-  const committed = await readBlob(repo, `HEAD:${rel}`);
-  if (!committed || committed.length === 0) return; // nothing committed: any ledger extends it
-  const working = readPrefix(join(repo.root, rel), committed.length) ?? { bytes: Buffer.alloc(0), size: 0 };
+  const committed = (await readFileAt(repo, head, rel))?.content ?? Buffer.alloc(0);
+  const working = readPrefix(join(repo.root, rel), Number.MAX_SAFE_INTEGER) ?? { bytes: Buffer.alloc(0), size: 0 };
   if (working.bytes.equals(committed)) return;
   const why =
     working.size < committed.length
-      ? `it has ${working.size} bytes, the committed one ${committed.length}`
-      : `it differs from the committed one at byte ${firstDifference(working.bytes, committed)}`;
-  throw new GovernanceRefusal(
-    `${rel} does not extend the committed ledger (${why}): a truncated or edited ledger is tampering, not a refund; ` +
-      `restore it with git checkout -- ${rel} and find out who changed it`,
-  );
+      ? `it has ${working.size} bytes, the committed one ${committed.length}: a truncated or edited ledger is tampering, not a refund; restore it with git checkout -- ${rel}`
+      : working.bytes.subarray(0, committed.length).equals(committed)
+        ? `it has lines that are not committed, which the runner did not write (or a runner crashed before committing them): look with git diff -- ${rel}, then commit them (they count) or restore the file with git checkout -- ${rel}`
+        : `it differs from the committed one at byte ${firstDifference(working.bytes, committed)}: restore it with git checkout -- ${rel} and find out who changed it`;
+  throw new GovernanceRefusal(`${rel} does not match the committed ledger (${why})`);
 }

@@ -1,17 +1,17 @@
 // Pausing and resuming agents: pause markers written and committed; a resume
 // is a signed approver's commit, refused while the cause is still there.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { recordEvents, recordPlanned } from '../audit/record.js';
 import { loadTrustedAgent } from '../agents/trusted.js';
 import { budgetStatus } from '../budget/budget.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal, UsageError } from '../errors.js';
-import { headCommit, readObjects, type Repo } from '../git/repo.js';
+import { headCommit, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
 import { loadGovernance } from '../history/replay.js';
-import { pausePath, serializePause, type PauseReason } from '../schema/pause.js';
-import { pauseState, raiseHighWater } from './state.js';
+import { ledgerPath, pausePath } from '../layout/layout.js';
+import { serializePause, type PauseReason } from '../schema/pause.js';
+import { pauseState, raiseHighWater, workTreeMarker } from './state.js';
+import { requireGovernedBranch } from '../trust/branch.js';
 
 export interface PauseRequest {
   reason: PauseReason;
@@ -22,13 +22,14 @@ export interface PauseRequest {
 
 /** Writes and commits markers for the agents not already paused, in one commit; returns those paused. */
 export async function pauseAgents(repo: Repo, agents: string[], req: PauseRequest, clock: Clock): Promise<string[]> {
+  await requireGovernedBranch(repo, 'ga pause');
   const at = clock.now();
   let todo: string[] = [];
   const landed = await recordPlanned(repo, { actor: req.by, at }, async (head) => {
     // Decided under the repository lock: a marker committed meanwhile is not written twice.
-    const specs = agents.map((agent) => `${head}:${pausePath(agent)}`);
-    const committed = await readObjects(repo, head ? specs : []);
-    todo = agents.filter((_, i) => !committed.get(specs[i]!));
+    const tree = head ? (await repo.objects.commit(head)).tree : undefined;
+    const committed = await Promise.all(agents.map((agent) => (tree ? repo.objects.entryAt(tree, pausePath(agent)) : undefined)));
+    todo = agents.filter((_, i) => !committed[i]);
     if (todo.length === 0) return undefined;
     return {
       subject: todo.length === 1 ? `pause ${todo[0]} (${req.reason}): ${req.detail}` : `pause ${todo.length} agents (${req.reason}): ${req.detail}`,
@@ -37,31 +38,31 @@ export async function pauseAgents(repo: Repo, agents: string[], req: PauseReques
     };
   });
   // A reset that drops this pause must fail closed.
-  if (landed) await raiseHighWater(repo, landed.commit);
+  if (landed) await raiseHighWater(repo, landed.commit).catch(() => undefined);
   return todo;
 }
 
 export async function resumeAgent(repo: Repo, agent: string, opts: { reason: string; force: boolean; clock: Clock }): Promise<{ commit: string; forced: boolean }> {
   const signer = await requireSigning(repo, 'ga resume');
+  await requireGovernedBranch(repo, 'ga resume');
   const gov = await loadGovernance(repo);
   const trusted = await loadTrustedAgent(gov, agent);
   const state = await pauseState(gov, agent);
-  const committed = (await readObjects(repo, [`${gov.head}:${pausePath(agent)}`])).get(`${gov.head}:${pausePath(agent)}`);
+  const committed = await repo.objects.entryAt((await repo.objects.commit(gov.head)).tree, pausePath(agent));
   if (!state.paused) throw new UsageError(`agent ${agent} is not paused`);
-  const budget = budgetStatus(repo, agent, trusted.config, opts.clock.now());
+  const budget = budgetStatus(repo, agent, trusted.config, opts.clock.now(), gov.heldLines.get(ledgerPath(agent))?.lines);
   const cause = budget.overUsd || budget.overTokens
     ? `still over its cap in the current ${budget.window} window ($${budget.usd.toFixed(4)} of $${budget.usdCap}, ${budget.tokens} of ${budget.tokenCap} tokens)`
     : undefined;
   if (cause && !opts.force) throw new GovernanceRefusal(`resume refused: agent ${agent} is ${cause}; raise the cap in a signed commit, wait for the next window, or --force (recorded)`);
   const at = opts.clock.now();
   const reason = opts.force && cause ? `${opts.reason} (forced while ${cause})` : opts.reason;
-  const marker = join(repo.root, pausePath(agent));
   const { commit } = await recordEvents(repo, {
     subject: `resume ${agent}: ${opts.reason}`,
     events: [{ event: 'agent-resumed', actor: `human:${signer.email}`, agent, reason, detail: { forced: Boolean(opts.force && cause) } }],
     // A signed commit even when the marker is only in the work tree or the
     // high-water mark tripped: it is the approver's word that all is well.
-    files: () => (committed || existsSync(marker) ? [{ path: pausePath(agent), remove: true }] : []),
+    files: () => (committed || workTreeMarker(repo.root, agent).present ? [{ path: pausePath(agent), remove: true }] : []),
     sign: true,
     at,
   });

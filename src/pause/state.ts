@@ -1,12 +1,17 @@
-// Whether an agent is paused, by the contract's four tests, and the
-// high-water mark that makes a reset or rewrite of history fail closed.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// Whether an agent is paused, by the contract's tests, and the high-water
+// mark that makes a reset or rewrite of history fail closed. A marker present
+// in any form (a file, a link, a directory, a gitlink; in the work tree or in
+// HEAD) means paused, and so does one that history says was removed by a
+// commit that does not count.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTrailers } from '../audit/events.js';
 import { git } from '../git/exec.js';
-import { readObjects, type Repo } from '../git/repo.js';
+import type { Repo } from '../git/repo.js';
 import type { Governance } from '../history/replay.js';
-import { parsePause, pausePath, type PauseMarker } from '../schema/pause.js';
+import { agentDir, pausePath } from '../layout/layout.js';
+import { fileKind, readRegularText } from '../runtime/files.js';
+import { parsePause, type PauseMarker } from '../schema/pause.js';
+import { onGovernedBranch } from '../trust/branch.js';
 
 export interface PauseState {
   paused: boolean;
@@ -16,15 +21,16 @@ export interface PauseState {
   marker?: PauseMarker;
 }
 
-const highWaterFile = (repo: Repo) => join(repo.gitDir, 'ga', 'high-water');
+const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
 
 /**
- * Records a commit as seen by the runner or watchdog (kept under .git/,
- * outside the work tree). The mark only moves forward: on a history that no
- * longer contains it, it stays (and keeps agents paused) until a signed
- * `ga resume` resets it.
+ * Records a commit as seen by the runner, the executor or the watchdog (kept
+ * under .git/, outside the work tree). The mark only moves forward: on a
+ * history that no longer contains it, it stays (and keeps agents paused and
+ * hooks from running) until a signed `ga resume` resets it.
  */
 export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?: boolean } = {}): Promise<void> {
+  if (!(await onGovernedBranch(repo))) return; // what happens on other branches does not count
   const mark = readHighWater(repo);
   if (mark && mark !== commit && !opts.reset) {
     const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
@@ -38,11 +44,8 @@ export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?:
 }
 
 export function readHighWater(repo: Repo): string | undefined {
-  try {
-    return readFileSync(highWaterFile(repo), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
+  const text = readRegularText(highWaterFile(repo), 4096)?.trim();
+  return text && /^[0-9a-f]{40,64}$/.test(text) ? text : undefined;
 }
 
 /** True when HEAD still contains the newest commit ga has seen. */
@@ -53,7 +56,14 @@ export async function headContainsHighWater(repo: Repo, head: string): Promise<{
   return { ok: r.code === 0, mark };
 }
 
-function readMarker(text: string, file: string): PauseMarker | undefined {
+/** Why history no longer holds what this clone has seen, or undefined. */
+export async function historyRewound(repo: Repo, head: string): Promise<string | undefined> {
+  const hw = await headContainsHighWater(repo, head);
+  return hw.ok ? undefined : `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen here: history was reset or rewritten; check it (ga verify), then ga resume`;
+}
+
+function readMarker(text: string | undefined, file: string): PauseMarker | undefined {
+  if (text === undefined) return undefined;
   try {
     return parsePause(text, file);
   } catch {
@@ -61,32 +71,34 @@ function readMarker(text: string, file: string): PauseMarker | undefined {
   }
 }
 
+/** The marker as the work tree has it: present in any form, or the agent's directory is not one ga can look into. */
+export function workTreeMarker(root: string, agent: string): { present: boolean; why?: string; marker?: PauseMarker } {
+  const dir = fileKind(join(root, agentDir(agent)));
+  if (dir !== 'directory' && dir !== 'missing') {
+    return { present: true, why: `${agentDir(agent)} is a ${dir}, not a directory: ga cannot tell whether it is paused` };
+  }
+  const path = pausePath(agent);
+  const kind = fileKind(join(root, path));
+  if (kind === 'missing') return { present: false };
+  const marker = kind === 'file' ? readMarker(readRegularText(join(root, path), 64 * 1024), path) : undefined;
+  return { present: true, why: marker ? `${marker.reason}: ${marker.detail} (by ${marker.by})` : `${path} is present (${kind})`, marker };
+}
+
 export async function pauseState(gov: Governance, agent: string): Promise<PauseState> {
   const path = pausePath(agent);
-  const abs = join(gov.repo.root, path);
-  if (existsSync(abs)) {
-    const marker = readMarker(readFileSync(abs, 'utf8'), path);
-    return { paused: true, why: marker ? `${marker.reason}: ${marker.detail} (by ${marker.by})` : `${path} is present`, marker };
-  }
-  const spec = `${gov.head}:${path}`;
-  const committed = (await readObjects(gov.repo, [spec])).get(spec);
-  if (committed) {
-    const marker = readMarker(committed.content.toString('utf8'), path);
+  const work = workTreeMarker(gov.repo.root, agent);
+  if (work.present) return { paused: true, why: work.why, marker: work.marker };
+  const head = await gov.repo.objects.commit(gov.head);
+  const entry = await gov.repo.objects.entryAt(head.tree, path);
+  if (entry) {
+    const marker = entry.mode === '100644' ? readMarker((await gov.repo.objects.blob(entry.oid)).toString('utf8'), path) : undefined;
     return { paused: true, why: `${path} is in HEAD (deleted only in the work tree)${marker ? `: ${marker.reason}` : ''}`, marker };
   }
-  // The newest commit that removed the marker or resumed the agent must be an approver's.
-  const removal = [...gov.commits].reverse().find(
-    (c) => c.changes.some((ch) => ch.path === path && ch.status === 'D') || parseTrailers(c.message).some((t) => t.event === 'agent-resumed' && t.agent === agent),
-  );
-  if (removal) {
-    const sig = await gov.signatureOf(removal, true);
-    if (sig.status !== 'good') {
-      return { paused: true, why: `${path} was removed by ${removal.id.slice(0, 12)}, which is not a signed approver's commit (${sig.status}); resume with ga resume` };
-    }
+  const history = gov.markers.get(agent);
+  if (history?.present) {
+    return { paused: true, why: `${history.invalidRemoval ? `${history.invalidRemoval.why} (${history.invalidRemoval.commit.slice(0, 12)})` : `${path} is present by history`}; resume with ga resume` };
   }
-  const hw = await headContainsHighWater(gov.repo, gov.head);
-  if (!hw.ok) {
-    return { paused: true, why: `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen: history was reset or rewritten; check it, then ga resume` };
-  }
+  const rewound = await historyRewound(gov.repo, gov.head);
+  if (rewound) return { paused: true, why: rewound };
   return { paused: false };
 }

@@ -5,13 +5,12 @@ import { recordEvents, recordPlanned } from '../audit/record.js';
 import type { GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
-import { readObjects, type Repo } from '../git/repo.js';
+import { readFileAt, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
 import { distinctApprovers, requiredApprovals, type ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
-import { APPROVERS_PATH } from '../schema/approvers.js';
-import { proposalPath, type ProposalState } from '../trust/governed.js';
-import { findProposal } from './find.js';
+import { APPROVERS_PATH, proposalPath, type ProposalState } from '../layout/layout.js';
+import { findProposal, requireSubmitted } from './find.js';
 
 export interface DecisionResult {
   id: string;
@@ -22,18 +21,19 @@ export interface DecisionResult {
   needed: number;
 }
 
-function requirePending(r: ProposalRecord, now: Date): void {
+function requirePending(r: ProposalRecord, now: Date, what: string): void {
+  requireSubmitted(r, what);
   if (r.state !== 'pending') throw new GovernanceRefusal(`proposal ${r.id} is in ${r.state ?? 'no state'}/, not pending; nothing to decide`);
   if (r.blob !== r.submittedBlob) throw new GovernanceRefusal(`proposal ${r.id} was edited after submission; it cannot be approved (reject it)`);
+  if (r.mode !== '100644' || !r.proposal || r.parseError) throw new GovernanceRefusal(`proposal ${r.id} is not a readable regular file (${r.parseError ?? `mode ${r.mode}`}); it cannot be approved`);
   if (r.proposal && r.proposal.expires_at <= now) throw new GovernanceRefusal(`proposal ${r.id} expired at ${r.proposal.expires_at.toISOString()}; run ga expire`);
 }
 
 /** The move of a pending file into another state, bytes unchanged. */
 function moveFiles(repo: Repo, r: ProposalRecord, to: ProposalState) {
   return async (head: string | undefined) => {
-    const spec = `${head}:${proposalPath('pending', r.id)}`;
-    const obj = (await readObjects(repo, [spec])).get(spec);
-    if (!obj || obj.oid !== r.submittedBlob) throw new GovernanceRefusal(`proposal ${r.id} changed while deciding; look again with ga show ${r.id}`);
+    const obj = await readFileAt(repo, head, proposalPath('pending', r.id));
+    if (!obj || obj.oid !== r.submittedBlob || obj.mode !== '100644') throw new GovernanceRefusal(`proposal ${r.id} changed while deciding; look again with ga show ${r.id}`);
     return [
       { path: proposalPath('pending', r.id), remove: true },
       { path: proposalPath(to, r.id), content: obj.content },
@@ -63,7 +63,7 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
   const gov = await loadGovernance(repo);
   const r = findProposal(gov, ref);
   const now = opts.clock.now();
-  requirePending(r, now);
+  requirePending(r, now, 'ga approve');
   await requireTrustedKey(gov, signer.key!);
   const actor = `human:${signer.email}`;
   const agent = r.proposal?.agent;
@@ -96,6 +96,7 @@ export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clo
   const signer = await requireSigning(repo, 'ga reject');
   const gov = await loadGovernance(repo);
   const r = findProposal(gov, ref);
+  requireSubmitted(r, 'ga reject');
   if (r.state !== 'pending') throw new GovernanceRefusal(`proposal ${r.id} is in ${r.state ?? 'no state'}/, not pending; nothing to decide`);
   const event: GaEvent = { event: 'proposal-rejected', actor: `human:${signer.email}`, agent: r.proposal?.agent, proposal: r.id, reason: opts.reason };
   const { commit } = await recordEvents(repo, {
@@ -112,14 +113,13 @@ export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clo
 export async function expireProposals(repo: Repo, opts: { clock: Clock; actor: string; gov?: Governance }): Promise<string[]> {
   const gov = opts.gov ?? (await loadGovernance(repo));
   const now = opts.clock.now();
-  const due = [...gov.proposals.values()].filter((r) => r.state === 'pending' && r.proposal && r.proposal.expires_at <= now);
+  const due = [...gov.proposals.values()].filter((r) => r.state === 'pending' && r.submittedValid && r.proposal && r.proposal.expires_at <= now);
   if (due.length === 0) return [];
   let expired: ProposalRecord[] = [];
   await recordPlanned(repo, { actor: opts.actor, at: now }, async (head) => {
     // Under the repository lock: only those still pending, unchanged, at this HEAD.
-    const specs = due.map((r) => `${head}:${proposalPath('pending', r.id)}`);
-    const objects = await readObjects(repo, specs);
-    const still = due.map((r, i) => ({ r, obj: objects.get(specs[i]!) })).filter(({ r, obj }) => obj && obj.oid === r.blob);
+    const objects = await Promise.all(due.map((r) => readFileAt(repo, head, proposalPath('pending', r.id))));
+    const still = due.map((r, i) => ({ r, obj: objects[i] })).filter(({ r, obj }) => obj && obj.oid === r.blob);
     expired = still.map(({ r }) => r);
     if (still.length === 0) return undefined;
     return {

@@ -1,18 +1,29 @@
-// Finding proposals by id or unique prefix, and reading them as stored.
-import { UsageError } from '../errors.js';
+// Finding proposals by id or unique prefix. Only well-formed ids of validly
+// submitted proposals are candidates for a prefix: a file an agent committed
+// by hand under proposals/, named after a prefix of a real id, is a stray and
+// can never capture what a person typed.
+import { GovernanceRefusal, UsageError } from '../errors.js';
 import type { Governance } from '../history/replay.js';
 import type { ProposalRecord } from '../history/proposals.js';
-import { checkProposalRef } from '../names.js';
+import { ASSIGNED_ID, checkProposalRef } from '../layout/layout.js';
 
-/** The one proposal whose id starts with `ref` (exit 2 if none or several). */
+/** The one proposal `ref` names: its exact id, else the one validly submitted id it prefixes (exit 2 if none or several). */
 export function findProposal(gov: Governance, ref: string): ProposalRecord {
   checkProposalRef(ref);
+  const candidates = [...gov.proposals.values()].filter((r) => r.submittedValid && ASSIGNED_ID.test(r.id));
   const exact = gov.proposals.get(ref);
-  if (exact) return exact;
-  const matches = [...gov.proposals.values()].filter((r) => r.id.startsWith(ref));
+  if (exact && (exact.submittedValid || !candidates.some((r) => r.id.startsWith(ref) && r.id !== ref))) return exact;
+  const matches = candidates.filter((r) => r.id.startsWith(ref));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw new UsageError(`no proposal id starts with "${ref}": see ga list`);
-  throw new UsageError(`"${ref}" matches ${matches.length} proposals (${matches.slice(0, 3).map((m) => m.id).join(', ')}...): give more of the id`);
+  throw new UsageError(`"${ref}" matches ${matches.length} proposals (${matches.slice(0, 3).map((m) => m.id).join(', ')}${matches.length > 3 ? ', ...' : ''}): give more of the id`);
+}
+
+/** Refuses a record that is not a validly submitted proposal: it may be shown, never decided or run. */
+export function requireSubmitted(r: ProposalRecord, what: string): void {
+  if (!r.submittedValid) {
+    throw new GovernanceRefusal(`${what} refused: ${r.id} is a stray, not a validly submitted proposal (${r.notSubmittedWhy ?? 'unknown'}); see ga verify`);
+  }
 }
 
 /** Proposals present at HEAD, newest first, optionally filtered. */

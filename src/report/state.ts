@@ -1,6 +1,6 @@
 // Reading state for people: `ga status` (health) and `ga scoreboard` (per
 // agent spend, runs, proposals, pauses), as data; the CLI renders it.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
 import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
@@ -10,57 +10,102 @@ import { git } from '../git/exec.js';
 import { signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
 import { pauseState } from '../pause/state.js';
-import { isGovernedPath } from '../trust/governed.js';
+import { isGovernedPath, ledgerPath } from '../layout/layout.js';
+import { listFilesAt } from '../git/repo.js';
+import { fileKind } from '../runtime/files.js';
 import { watchdogHealth, type WatchdogHealth } from '../watchdog/health.js';
 
 export interface UntrustedEdit {
   path: string;
-  kind: 'uncommitted' | 'untrusted-commit';
+  /**
+   * untrusted-commit: HEAD holds a version that is not the trusted one;
+   * staged: the index holds one (whoever commits next would carry it);
+   * uncommitted: the work tree holds one; not-a-file: a link or special file
+   * where a governed file is expected.
+   */
+  kind: 'untrusted-commit' | 'staged' | 'uncommitted' | 'not-a-file';
   commit?: string;
   why: string;
 }
 
-/** Governed files whose working copy or committed version is not the trusted one. */
+/**
+ * Governed files whose committed, staged or working version is not the
+ * trusted one. Each is ignored by ga (the trusted version stays in force);
+ * they are listed so that nobody signs them by accident.
+ */
 export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> {
+  const repo = gov.repo;
   const edits: UntrustedEdit[] = [];
   const seen = new Set<string>();
-  for (const u of [...gov.untrusted].reverse()) {
-    if (seen.has(u.path)) continue;
-    seen.add(u.path);
-    edits.push({ path: u.path, kind: 'untrusted-commit', commit: u.commit, why: u.why });
+  const add = (e: UntrustedEdit) => {
+    if (seen.has(`${e.kind} ${e.path}`)) return;
+    seen.add(`${e.kind} ${e.path}`);
+    edits.push(e);
+  };
+  // HEAD: only what HEAD still holds (an untrusted edit that a later signed commit replaced is gone).
+  const head = new Map((await Promise.all(['policies', 'agents'].map((p) => listFilesAt(repo, gov.head, p)))).flat().filter((e) => isGovernedPath(e.path)).map((e) => [e.path, e.oid]));
+  const lastUntrusted = new Map(gov.untrusted.map((u) => [u.path, u]));
+  for (const [path, oid] of head) {
+    if (gov.trusted.get(path)?.blob === oid) continue;
+    const u = lastUntrusted.get(path);
+    add({ path, kind: 'untrusted-commit', commit: u?.commit, why: u?.why ?? 'HEAD holds a version that is not trusted' });
   }
-  const files = listGovernedWorkFiles(gov.repo.root);
+  // The index: what the next plain `git commit` would carry.
+  const staged = await git(['ls-files', '-s', '-z', '--', 'policies', 'agents'], { cwd: repo.root, allowFailure: true });
+  const index = new Map<string, string>();
+  for (const entry of staged.stdout.toString('utf8').split('\0')) {
+    const m = /^(\d+) ([0-9a-f]+) \d\t(.*)$/s.exec(entry);
+    if (m && isGovernedPath(m[3]!)) index.set(m[3]!, m[2]!);
+  }
+  for (const [path, oid] of index) {
+    if (oid !== (head.get(path) ?? gov.trusted.get(path)?.blob) && oid !== gov.trusted.get(path)?.blob) {
+      add({ path, kind: 'staged', why: gov.trusted.has(path) ? 'staged in the index, different from its trusted version: a plain git commit would carry it (ignored unless signed)' : 'staged in the index with no trusted version (ignored unless signed)' });
+    }
+  }
+  for (const path of head.keys()) if (!index.has(path) && staged.code === 0) add({ path, kind: 'staged', why: 'removed from the index: a plain git commit would delete it' });
+  // The work tree: regular files hashed; anything else named.
+  const { files, odd } = listGovernedWorkFiles(repo.root);
+  for (const o of odd) add({ path: o.path, kind: 'not-a-file', why: `a ${o.kind} where a governed file is expected (ignored)` });
   const hashed = files.length
-    ? (await git(['hash-object', '--no-filters', '--stdin-paths'], { cwd: gov.repo.root, input: files.join('\n') + '\n' })).stdout.toString().trim().split('\n')
+    ? (await git(['hash-object', '--no-filters', '--stdin-paths'], { cwd: repo.root, input: files.join('\n') + '\n' })).stdout.toString().trim().split('\n')
     : [];
   files.forEach((f, i) => {
-    if (gov.trusted.get(f)?.blob !== hashed[i] && !seen.has(f)) {
-      edits.push({ path: f, kind: 'uncommitted', why: gov.trusted.has(f) ? 'differs from its trusted version (ignored)' : 'has no trusted version (ignored)' });
+    if (gov.trusted.get(f)?.blob !== hashed[i] && head.get(f) !== hashed[i]) {
+      add({ path: f, kind: 'uncommitted', why: gov.trusted.has(f) ? 'differs from its trusted version (ignored)' : 'has no trusted version (ignored)' });
     }
   });
   for (const path of gov.trusted.keys()) {
-    if (!existsSync(join(gov.repo.root, path)) && !seen.has(path)) edits.push({ path, kind: 'uncommitted', why: 'deleted in the work tree (the trusted version stays in force)' });
+    if (fileKind(join(repo.root, path)) === 'missing') add({ path, kind: 'uncommitted', why: 'deleted in the work tree (the trusted version stays in force)' });
   }
   return edits;
 }
 
-function listGovernedWorkFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    const abs = join(root, rel);
-    if (!existsSync(abs)) return;
-    for (const name of readdirSync(abs)) {
-      const child = rel ? `${rel}/${name}` : name;
-      const st = statSync(join(root, child), { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) {
-        if (!child.endsWith('/workspace')) walk(child);
-      } else if (isGovernedPath(child)) out.push(child);
+/** Governed files in the work tree: regular ones to hash, and anything else (links, FIFOs) to name; links are never followed. */
+function listGovernedWorkFiles(root: string): { files: string[]; odd: { path: string; kind: string }[] } {
+  const files: string[] = [];
+  const odd: { path: string; kind: string }[] = [];
+  const walk = (rel: string, depth: number) => {
+    if (depth > 32) return;
+    let names: string[];
+    try {
+      names = readdirSync(join(root, rel));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const child = `${rel}/${name}`;
+      const kind = fileKind(join(root, child));
+      if (kind === 'directory') {
+        if (!child.endsWith('/workspace')) walk(child, depth + 1);
+      } else if (isGovernedPath(child) || (kind !== 'file' && /^agents\/[^/]+$/.test(child))) {
+        if (kind === 'file') files.push(child);
+        else odd.push({ path: child, kind });
+      }
     }
   };
-  walk('policies');
-  walk('agents');
-  return out.sort();
+  if (fileKind(join(root, 'policies')) === 'directory') walk('policies', 0);
+  if (fileKind(join(root, 'agents')) === 'directory') walk('agents', 0);
+  return { files: files.sort(), odd };
 }
 
 const startOfUtcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
@@ -90,7 +135,7 @@ export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRo
     try {
       const agent = await loadTrustedAgent(gov, id);
       rows.push({
-        agent: id, budget: budgetStatus(gov.repo, id, agent.config, now), runsToday: runs.filter((t) => t >= today).length,
+        agent: id, budget: budgetStatus(gov.repo, id, agent.config, now, gov.heldLines.get(ledgerPath(id))?.lines), runsToday: runs.filter((t) => t >= today).length,
         runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why,
       });
     } catch (e) {

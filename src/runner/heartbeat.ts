@@ -1,10 +1,10 @@
 // A run's heartbeat and the tool calls it saw, under .ga/runs/: hints for
 // the watchdog and `ga status`, never evidence for anything that lets a run go.
-import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Repo } from '../git/repo.js';
-import { runtimeDir } from '../store/lock.js';
+import { appendRegular } from '../runtime/files.js';
+import { runHeartbeatFile, runsDir, toolCallsFile } from '../runtime/records.js';
 
 export interface RunInfo {
   run: string;
@@ -16,8 +16,6 @@ export interface RunInfo {
   started_at: string;
 }
 
-export const runsDir = (repo: Repo) => join(runtimeDir(repo), 'runs');
-
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private readonly file: string;
@@ -25,8 +23,8 @@ export class Heartbeat {
 
   constructor(repo: Repo, private readonly info: RunInfo, private readonly clock: Clock) {
     mkdirSync(runsDir(repo), { recursive: true });
-    this.file = join(runsDir(repo), `${info.run}.json`);
-    this.toolsFile = join(runsDir(repo), `${info.run}.tools.jsonl`);
+    this.file = runHeartbeatFile(repo, info.run);
+    this.toolsFile = toolCallsFile(repo, info.run);
   }
 
   start(intervalMs = 2000): void {
@@ -37,18 +35,23 @@ export class Heartbeat {
 
   beat(extra: Partial<RunInfo> = {}): void {
     Object.assign(this.info, extra);
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ ...this.info, updated_at: this.clock.now().toISOString() }) + '\n');
-    renameSync(tmp, this.file);
+    try {
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      rmSync(tmp, { force: true, recursive: true });
+      writeFileSync(tmp, JSON.stringify({ ...this.info, updated_at: this.clock.now().toISOString() }) + '\n', { flag: 'wx' });
+      renameSync(tmp, this.file);
+    } catch {
+      // a hint only: the watchdog calls a run whose heartbeat stops stuck, which fails closed
+    }
   }
 
   recordToolCall(call: { name: string; input: unknown }): void {
-    appendFileSync(this.toolsFile, JSON.stringify({ at: this.clock.now().toISOString(), name: call.name, input: call.input }) + '\n');
+    appendRegular(this.toolsFile, JSON.stringify({ at: this.clock.now().toISOString(), name: call.name, input: call.input }) + '\n');
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    rmSync(this.file, { force: true });
-    rmSync(this.toolsFile, { force: true });
+    rmSync(this.file, { force: true, recursive: true });
+    rmSync(this.toolsFile, { force: true, recursive: true });
   }
 }

@@ -1,25 +1,144 @@
-// An agent process in its own process group: both streams drained line by
-// line, the last lines kept, and stop() ending the whole group.
-import { spawn } from 'node:child_process';
+// An agent (or hook) process that cannot outlive its stop: started in a PID
+// namespace where the system allows it (`unshare --pid --fork --kill-child`,
+// with a user namespace when not root), so that when its first process dies
+// the kernel ends every process it started, whatever they did to leave its
+// process group or session. Where no namespace can be had, stop() ends the
+// process group, every descendant found by walking /proc, and every process
+// that still carries the run's marker in its environment. Both streams are
+// drained line by line and the last lines kept.
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+
+export type Containment = 'pid-namespace' | 'process-tree';
 
 export interface AgentProcess {
   pid: number;
   /** Resolves when the process has exited and its streams are closed. */
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM to the group, SIGKILL after the grace period. */
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean }>;
+  /** SIGTERM to the group, then SIGKILL to everything it started after the grace period. */
   stop(graceMs?: number): void;
   /** The last lines of stdout and stderr. */
   tail(): string[];
+  containment: Containment;
 }
 
 const TAIL_LINES = 20;
 
+let probed: { prefix: string[]; containment: Containment } | undefined;
+
+/** How this system lets ga contain a process tree; probed once per process. */
+export function containment(): { prefix: string[]; containment: Containment } {
+  if (probed) return probed;
+  const candidates = process.getuid?.() === 0
+    ? [['unshare', '--pid', '--fork', '--kill-child']]
+    : [['unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child']];
+  for (const unshare of candidates) {
+    try {
+      execFileSync(unshare[0]!, [...unshare.slice(1), 'true'], { stdio: 'ignore', timeout: 3000 });
+      // A shell is the namespace's first process, and the agent its child: the agent then gets
+      // SIGTERM as any process does (a namespace's first process ignores it), and when the shell
+      // ends, the kernel ends everything else in the namespace. Its stdin is passed on explicitly.
+      probed = { prefix: [...unshare, '/bin/sh', '-c', 'unset PWD OLDPWD; exec 3<&0; "$@" <&3 3<&- & wait $!', 'ga-contained'], containment: 'pid-namespace' };
+      return probed;
+    } catch {
+      // not allowed here: the process-tree walk is the fallback
+    }
+  }
+  probed = { prefix: [], containment: 'process-tree' };
+  return probed;
+}
+
+/** Every live process below `root` (by parent links in /proc). */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of safeReaddir('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const ppid = parentOf(pid);
+    if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** Live processes whose environment carries `marker` (NAME=value), such as the run's GA_RUN. */
+function carrying(marker: string): number[] {
+  const out: number[] = [];
+  for (const name of safeReaddir('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`).toString('latin1').split('\0').includes(marker)) out.push(pid);
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return out;
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function kill(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** Where `file` would run from, or why it cannot run: looked up before anything starts. */
+export function resolveExecutable(file: string, pathVar: string | undefined, cwd: string): { path: string } | { missing: string } {
+  const candidates = file.includes('/') ? [isAbsolute(file) ? file : resolve(cwd, file)] : (pathVar ?? '').split(delimiter).filter(Boolean).map((d) => join(d, file));
+  for (const c of candidates) {
+    try {
+      if (!statSync(c).isFile()) continue;
+      accessSync(c, constants.X_OK);
+      return { path: c };
+    } catch {
+      // try the next one
+    }
+  }
+  return { missing: file.includes('/') ? `${file} does not exist or is not an executable file` : `${file} was not found on PATH` };
+}
+
+/** A process that never started: its `done` says so at once. */
+function notStarted(why: string, box: Containment): AgentProcess {
+  return { pid: -1, containment: box, done: Promise.resolve({ code: null, signal: null, started: false }), stop: () => undefined, tail: () => [why] };
+}
+
 export function startAgentProcess(
   file: string,
   args: string[],
-  opts: { cwd: string; env: Record<string, string>; onStdoutLine?: (line: string) => void; stdin?: string },
+  opts: { cwd: string; env: Record<string, string>; onStdoutLine?: (line: string) => void; stdin?: string; marker?: string },
 ): AgentProcess {
-  const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const box = containment();
+  const found = resolveExecutable(file, opts.env.PATH, opts.cwd);
+  if ('missing' in found) return notStarted(`could not start ${file}: ${found.missing}`, box.containment);
+  const [program, ...rest] = [...box.prefix, found.path, ...args];
+  const child = spawn(program!, rest, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (line: string) => {
     if (!line.trim()) return;
@@ -54,31 +173,43 @@ export function startAgentProcess(
   child.stderr.on('end', err.end);
   child.stdin.on('error', () => undefined);
   child.stdin.end(opts.stdin ?? '');
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  const pid = child.pid ?? -1;
+  // Descendants seen while it runs: a double-forked orphan is found even after its parent is gone.
+  const seen = new Set<number>();
+  const watch = setInterval(() => {
+    if (pid > 0) for (const p of descendants(pid)) seen.add(p);
+  }, 200);
+  watch.unref();
+  const killAll = () => {
+    if (pid > 0) {
+      kill(-pid, 'SIGKILL');
+      for (const p of [...seen, ...descendants(pid)]) kill(p, 'SIGKILL');
+    }
+    if (opts.marker) for (const p of carrying(opts.marker)) kill(p, 'SIGKILL');
+  };
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; started: boolean }>((resolve) => {
     child.on('error', (e) => {
       keep(`could not start ${file}: ${e.message}`);
-      resolve({ code: null, signal: null });
+      clearInterval(watch);
+      resolve({ code: null, signal: null, started: false });
     });
-    child.on('close', (code, signal) => resolve({ code, signal }));
+    child.on('close', (code, signal) => {
+      clearInterval(watch);
+      resolve({ code, signal, started: true });
+    });
   });
   let killTimer: NodeJS.Timeout | undefined;
-  const signalGroup = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      // the group is gone
-    }
-  };
   void done.then(() => {
     if (killTimer) clearTimeout(killTimer);
-    signalGroup('SIGKILL'); // children the agent left behind in its group
+    killAll(); // whatever the agent left behind
   });
   return {
-    pid: child.pid ?? -1,
+    pid,
     done,
+    containment: box.containment,
     stop(graceMs = 500) {
-      signalGroup('SIGTERM');
-      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), graceMs);
+      if (pid > 0) kill(-pid, 'SIGTERM');
+      killTimer ??= setTimeout(killAll, graceMs);
     },
     tail: () => [...tail],
   };

@@ -2,7 +2,7 @@
 // without a pin, the repository's single root commit, trusted on first use.
 import { GovernanceRefusal } from '../errors.js';
 import { gitText } from '../git/exec.js';
-import { configGet, configSetLocal, resolveCommit, type Repo } from '../git/repo.js';
+import { configSetLocal, localConfig, resolveCommit, type Repo } from '../git/repo.js';
 
 export interface TrustRoot {
   commit: string;
@@ -12,7 +12,8 @@ export interface TrustRoot {
 export const TRUST_ROOT_KEY = 'ga.trustRoot';
 
 export async function findTrustRoot(repo: Repo): Promise<TrustRoot> {
-  const pinned = await configGet(repo, TRUST_ROOT_KEY, 'local');
+  // The clone's own .git/config file itself: never an included file, never the global config.
+  const pinned = localConfig(repo, TRUST_ROOT_KEY);
   if (pinned) {
     if (/^[0-9a-f]{40}$/.test(pinned)) return { commit: pinned, source: 'pinned' }; // a missing one fails the log that follows
     try {

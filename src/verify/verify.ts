@@ -1,14 +1,15 @@
 // `ga verify`: the contract's rules checked against history, independently
 // of whatever ga did at the time. Each finding: commit, path, rule, why.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { EVENTS, parseTrailers } from '../audit/events.js';
-import { runtimeDir } from '../store/lock.js';
+import { readAppendState, writeAppendState, type AppendState } from '../runtime/records.js';
 import { GaError, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
-import { firstParentPatches, type Commit, type FileDiff } from '../git/log.js';
-import { listTree, readObjects, resolveCommit, type Repo } from '../git/repo.js';
-import { loadGovernance, type Governance } from '../history/replay.js';
+import { firstParentPatches, type FileDiff } from '../git/log.js';
+import { listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
+import { loadGovernance, type Commit, type Governance } from '../history/replay.js';
+import { agentConfigPath, agentOfLedgerPath } from '../layout/layout.js';
+import { parseAgent } from '../schema/agent.js';
+import type { LedgerWindow } from '../ledger/ledger.js';
 import { findTrustRoot } from '../trust/root.js';
 import { trustedAgentIds } from '../agents/trusted.js';
 import { verifyLedger } from '../ledger/ledger.js';
@@ -28,22 +29,25 @@ export interface VerifyResult {
   findings: Finding[];
 }
 
-const PAUSED = /^agents\/([^/]+)\/PAUSED$/;
 const APPEND_ONLY = /^(ledger|audit)\/([^/]+)\.jsonl$/;
 
 /**
- * `noCache`: judge every signature afresh and replay the append-only check
- * from the root, for when the local .ga/ (writable by anyone who can write
- * the work tree) may have been tampered with. A fresh clone has no cache.
+ * Every rule, against the history from the trust root (or a range of it).
+ * Signatures are always judged afresh (nothing is cached); `noCache` also
+ * starts the append-only check from the root instead of where the last run
+ * stopped. A repository ga refuses to read at all (alternates, grafts, a
+ * refused config key, a corrupt object) is one finding, rule "history".
  */
-export async function verifyRepository(repo: Repo, opts: { range?: string; trust?: string; noCache?: boolean } = {}): Promise<VerifyResult> {
+export async function verifyRepository(dir: string | Repo, opts: { range?: string; trust?: string; noCache?: boolean } = {}): Promise<VerifyResult> {
   let gov: Governance;
+  let repo: Repo;
   let early: EarlyPatches | undefined;
   try {
+    repo = typeof dir === 'string' ? await openRepo(dir) : dir;
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
     // The diffs of the append-only check run while history is replayed: both take a while.
     early = await startAppendPatches(repo, tip, opts).catch(() => undefined);
-    gov = await loadGovernance(repo, { trust: opts.trust, at: tip, fresh: opts.noCache ? 'all' : undefined });
+    gov = await loadGovernance(repo, { trust: opts.trust, at: tip });
   } catch (e) {
     if (!(e instanceof GaError) || e.exitCode !== 1) throw e;
     return { root: '', head: '', checked: 0, findings: [{ commit: '-', path: '-', rule: 'history', explanation: e.message }] };
@@ -57,9 +61,9 @@ export async function verifyRepository(repo: Repo, opts: { range?: string; trust
   findings.push(...(await historyFindings(gov, opts.trust)));
   for (const u of gov.untrusted) add(u.commit, u.path, 'governed-file', `change ignored: ${u.why}`);
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
+  for (const f of gov.findings) add(f.commit, f.path, f.rule, f.why);
   proposalFindings(gov, add);
-  await pauseFindings(gov, add, Boolean(opts.noCache));
-  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: !opts.noCache, early });
+  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: !opts.noCache, early, windows: await trustedWindows(gov) });
   trailerFindings(gov, add);
   return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
 }
@@ -95,50 +99,61 @@ async function historyFindings(gov: Governance, trust: string | undefined): Prom
 export type Add = (commit: string, path: string, rule: string, explanation: string) => void;
 
 function proposalFindings(gov: Governance, add: Add): void {
-  const claims = new Map<string, number>();
-  const index = new Map(gov.commits.map((c, i) => [c.id, i]));
-  gov.commits.forEach((c, i) => {
-    for (const t of parseTrailers(c.message)) {
-      if (t.event === 'proposal-claimed' && t.proposal && !claims.has(t.proposal)) claims.set(t.proposal, i);
-    }
-  });
+  const order = new Map(gov.timeline.map((c, i) => [c.id, i]));
   for (const r of gov.proposals.values()) {
     let outcomes = 0;
     for (const s of r.steps) {
       const path = `proposals/${s.kind === 'approved' || s.kind === 'auto-approved' ? 'approved' : '*'}/${r.id}.toml`;
-      if ((s.kind === 'approved' || s.kind === 'auto-approved') && s.valid === false) add(s.commit, path, 'approval', s.why ?? 'not a valid approval');
+      if ((s.kind === 'approved' || s.kind === 'auto-approved' || s.kind === 'approval-recorded') && s.valid === false) add(s.commit, path, 'approval', `${r.id}: ${s.why ?? 'not a valid approval'}`);
       if (s.kind === 'changed') add(s.commit, `proposals/*/${r.id}.toml`, 'proposal-file', s.why ?? 'changed outside the rules');
+      if (s.kind === 'submitted' && s.valid === false) add(s.commit, `proposals/pending/${r.id}.toml`, 'proposal-file', `${r.id} is a stray, not a validly submitted proposal: ${s.why}; it can never be named by a prefix or decided`);
       if (s.kind === 'executed' || s.kind === 'failed') {
         outcomes++;
-        const claim = claims.get(r.id);
-        if (claim === undefined || claim > (index.get(s.commit) ?? -1)) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', `moved to ${s.kind}/ without an earlier claim`);
+        const claim = gov.executions.get(r.id)?.claims[0];
+        if (!claim || (order.get(claim.commit) ?? Infinity) > (order.get(s.commit) ?? -1)) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', `moved to ${s.kind}/ without an earlier claim`);
         if (outcomes > 1) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', 'a second outcome for one proposal');
       }
     }
   }
-}
-
-async function pauseFindings(gov: Governance, add: Add, fresh: boolean): Promise<void> {
-  for (const c of gov.commits) {
-    for (const ch of c.changes) {
-      if (ch.status !== 'D' || !PAUSED.test(ch.path)) continue;
-      const sig = await gov.signatureOf(c, fresh);
-      if (sig.status !== 'good') add(c.id, ch.path, 'pause-removed', `pause marker removed by a commit that is not a signed approver's (${sig.status})`);
+  // A claim that no executor could have made: of a proposal that was never validly approved before it.
+  for (const [id, trail] of gov.executions) {
+    const r = gov.proposals.get(id);
+    const approvedAt = r?.approval?.valid ? order.get(r.approval.commit) : undefined;
+    for (const claim of trail.claims) {
+      if (approvedAt === undefined || (order.get(claim.commit) ?? -1) < approvedAt) {
+        add(claim.commit, `proposals/approved/${id}.toml`, 'execution', `a claim of ${id}, which is not validly approved${r ? '' : ' (no such proposal)'}: no executor makes one`);
+      }
     }
+    if (trail.claims.length > 1) add(trail.claims[1]!.commit, `proposals/approved/${id}.toml`, 'execution', `a second claim of ${id}`);
   }
 }
 
-/** Where the append-only check stood after a commit: enough to go on from there. */
-interface AppendState {
-  root: string;
-  commit: string;
-  lineCount: [string, number][];
-  ledgers: [string, { text: string; addedBy: string[] }][];
-  /** Per-commit findings up to `commit` (the ledger chain is re-checked whole each time). */
-  findings: Finding[];
+/** The window of each agent's trusted agent.toml, for each commit of the timeline (ledger lines must name it). */
+async function trustedWindows(gov: Governance): Promise<(agent: string, commit: string) => LedgerWindow | undefined> {
+  const order = new Map(gov.timeline.map((c, i) => [c.id, i]));
+  const changes = new Map<string, { at: number; blob: string | undefined }[]>();
+  for (const t of gov.trustedLog) {
+    const list = changes.get(t.path) ?? [];
+    list.push({ at: order.get(t.commit) ?? -1, blob: t.blob });
+    changes.set(t.path, list);
+  }
+  const blobs = await readBlobs(gov.repo, [...changes.values()].flat().map((c) => c.blob).filter((b): b is string => b !== undefined));
+  const windowOf = new Map<string, LedgerWindow | undefined>();
+  for (const [oid, text] of blobs) {
+    try {
+      windowOf.set(oid, text ? parseAgent(text.toString('utf8'), 'agent.toml').budget.window : undefined);
+    } catch {
+      windowOf.set(oid, undefined);
+    }
+  }
+  return (agent, commit) => {
+    const at = order.get(commit) ?? Infinity;
+    const list = changes.get(agentConfigPath(agent)) ?? [];
+    let blob: string | undefined;
+    for (const c of list) if (c.at <= at) blob = c.blob;
+    return blob ? windowOf.get(blob) : undefined;
+  };
 }
-
-const appendCacheFile = (gov: Governance) => join(runtimeDir(gov.repo), 'cache', 'append-only.json');
 
 /** The append-only diffs, started before the replay on the range it will most likely need. */
 interface EarlyPatches {
@@ -153,12 +168,8 @@ async function startAppendPatches(repo: Repo, tipRev: string, opts: { trust?: st
   const root = opts.trust ? await resolveCommit(repo, opts.trust) : (await findTrustRoot(repo)).commit;
   let from = `${root}^@`;
   if (!opts.noCache) {
-    try {
-      const st = JSON.parse(readFileSync(join(runtimeDir(repo), 'cache', 'append-only.json'), 'utf8')) as AppendState;
-      if (st.root === root) from = st.commit;
-    } catch {
-      // no saved state
-    }
+    const st = readAppendState(repo);
+    if (st?.root === root) from = st.commit;
   }
   const patches = firstParentPatches(repo, [tip, `^${from}`], ['ledger', 'audit']);
   patches.catch(() => undefined); // a wrong guess is dropped; the check recomputes
@@ -167,13 +178,9 @@ async function startAppendPatches(repo: Repo, tipRev: string, opts: { trust?: st
 
 /** A saved state on this history, or undefined. Only ga verify uses it: the cache is never evidence. */
 function loadAppendState(gov: Governance): AppendState | undefined {
-  try {
-    const st = JSON.parse(readFileSync(appendCacheFile(gov), 'utf8')) as AppendState;
-    const known = st.root === gov.root.commit && (st.commit === gov.rootCommit.id || gov.commits.some((c) => c.id === st.commit));
-    return known ? st : undefined;
-  } catch {
-    return undefined;
-  }
+  const st = readAppendState(gov.repo);
+  const known = st && st.root === gov.root.commit && (st.commit === gov.rootCommit.id || gov.commits.some((c) => c.id === st.commit));
+  return known ? st : undefined;
 }
 
 /**
@@ -185,7 +192,7 @@ export async function appendOnlyFindings(
   gov: Governance,
   add: Add,
   paths: string[] = ['ledger', 'audit'],
-  opts: { cached?: boolean; early?: EarlyPatches } = {},
+  opts: { cached?: boolean; early?: EarlyPatches; windows?: (agent: string, commit: string) => LedgerWindow | undefined } = {},
 ): Promise<void> {
   const auditChecked = paths.includes('audit');
   const saved = opts.cached ? loadAppendState(gov) : undefined;
@@ -197,10 +204,10 @@ export async function appendOnlyFindings(
   // A root pinned after the start: its parent's files are where the appends begin.
   const before = gov.rootCommit.parents[0];
   if (before && !saved) {
-    const entries = (await listTree(gov.repo, before, ['ledger', 'audit'])).filter((e) => APPEND_ONLY.test(e.path));
-    const blobs = await readObjects(gov.repo, entries.map((e) => e.oid));
+    const entries = [...(await listFilesAt(gov.repo, before, 'ledger')), ...(await listFilesAt(gov.repo, before, 'audit'))].filter((e) => APPEND_ONLY.test(e.path));
+    const blobs = await readBlobs(gov.repo, entries.map((e) => e.oid));
     for (const e of entries) {
-      const text = blobs.get(e.oid)?.content.toString('utf8') ?? '';
+      const text = blobs.get(e.oid)?.toString('utf8') ?? '';
       const n = text.split('\n').length - 1;
       lineCount.set(e.path, n);
       if (e.path.startsWith('ledger/')) ledgerText.set(e.path, { text, addedBy: Array<string>(n).fill('') });
@@ -235,24 +242,15 @@ export async function appendOnlyFindings(
     }
     if (c !== gov.rootCommit && auditChecked) auditMatchesTrailers(c, auditAdded, record);
   }
-  if (opts.cached) saveAppendState(gov, { root: gov.root.commit, commit: gov.head, lineCount: [...lineCount], ledgers: [...ledgerText], findings });
+  if (opts.cached) writeAppendState(gov.repo, { root: gov.root.commit, commit: gov.head, lineCount: [...lineCount], ledgers: [...ledgerText], findings });
   for (const f of findings) add(f.commit, f.path, f.rule, f.explanation);
   for (const [path, l] of ledgerText) {
-    for (const p of verifyLedger(l.text).problems) {
+    const agent = agentOfLedgerPath(path);
+    const window = opts.windows && agent ? (line: number) => (l.addedBy[line - 1] ? opts.windows!(agent, l.addedBy[line - 1]!) : undefined) : undefined;
+    for (const p of verifyLedger(l.text, window).problems) {
       const commit = l.addedBy[p.line - 1];
       if (commit !== '') add(commit ?? '-', path, 'ledger-chain', `line ${p.line}: ${p.why}`); // '' = before the trust root
     }
-  }
-}
-
-function saveAppendState(gov: Governance, state: AppendState): void {
-  try {
-    const file = appendCacheFile(gov);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.${process.pid}`, JSON.stringify(state));
-    renameSync(`${file}.${process.pid}`, file);
-  } catch {
-    // caching is optional
   }
 }
 
@@ -266,7 +264,9 @@ function appendProblem(d: FileDiff, oldLines: number): string | undefined {
 }
 
 function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add): void {
-  const expected = parseTrailers(c.message).filter((t) => t.event).map((t) => `${t.agent ?? 'ga'} ${t.event}`);
+  // A merge's diff against its first parent carries the audit lines of the commits it brings in.
+  const messages = [...(c.merge?.brought ?? []).map((b) => b.message), c.message];
+  const expected = messages.flatMap((m) => parseTrailers(m)).filter((t) => t.event).map((t) => `${t.agent ?? 'ga'} ${t.event}`);
   const found: string[] = [];
   for (const [agent, lines] of added) {
     for (const line of lines) {

@@ -11,9 +11,11 @@ import type { Repo } from '../git/repo.js';
 import { git } from '../git/exec.js';
 import { loadGovernance } from '../history/replay.js';
 import { parseDuration } from '../names.js';
-import { runtimeDir, tryHoldLock } from '../store/lock.js';
+import { runtimeDir, tryHoldLock } from '../runtime/lock.js';
 import { sweepOnce, watchdogSettings, type SweepResult } from './sweep.js';
-import { Coalescer, watchedPaths, watchRepository } from '../store/watch.js';
+import { watchdogHeartbeatFile } from './health.js';
+import { ownIdentity } from '../runtime/processes.js';
+import { Coalescer, watchedPaths, watchRepository } from '../runtime/watch.js';
 
 export interface WatchOptions {
   clock: Clock;
@@ -32,12 +34,17 @@ async function lockInstance(repo: Repo, name: string): Promise<() => Promise<voi
 
 export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void> {
   const release = await lockInstance(repo, 'watchdog');
-  const heartbeat = join(runtimeDir(repo), 'watchdog.json');
+  const heartbeat = watchdogHeartbeatFile(repo);
   const startedAt = opts.clock.now().toISOString();
+  const me = ownIdentity();
   const beat = () => {
-    const tmp = `${heartbeat}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ pid: process.pid, started_at: startedAt, updated_at: opts.clock.now().toISOString() }) + '\n');
-    renameSync(tmp, heartbeat);
+    try {
+      const tmp = `${heartbeat}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ pid: me.pid, start_ticks: me.startTicks, started_at: startedAt, updated_at: opts.clock.now().toISOString() }) + '\n');
+      renameSync(tmp, heartbeat);
+    } catch (e) {
+      opts.log(`${opts.clock.now().toISOString()} heartbeat not written: ${(e as Error).message}`);
+    }
   };
   const settings = await watchdogSettings(await loadGovernance(repo));
   const sweeper = new Coalescer(async () => {
@@ -76,4 +83,5 @@ function report(r: SweepResult, opts: WatchOptions): void {
   for (const p of r.paused) opts.log(`${at} paused ${p.agent} (${p.reason}): ${p.detail}`);
   for (const id of r.expired) opts.log(`${at} expired ${id}`);
   for (const f of r.flagged) opts.log(`${at} flagged bad file ${f.path}: ${f.problem}`);
+  if (r.skipped) opts.log(`${at} sweep skipped: ${r.skipped}`);
 }

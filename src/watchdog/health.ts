@@ -1,27 +1,31 @@
-// Whether the watchdog is alive, from its own heartbeat under .ga/ (a hint:
-// it decides only whether a run may start when policies/watchdog.toml says
-// required = true, and fails closed).
-import { readFileSync } from 'node:fs';
+// Whether the watchdog is alive. Its heartbeat under .ga/ says which process
+// it is and when it last beat; liveness is then proven by that process
+// itself (its start time, program and command line), never by the file: an
+// agent can write the file, not be the watchdog. It decides whether a run may
+// start when policies/watchdog.toml says required = true, and fails closed.
 import { join } from 'node:path';
 import type { Repo } from '../git/repo.js';
-import { processAlive, runtimeDir } from '../store/lock.js';
+import { runtimeDir } from '../runtime/lock.js';
+import { readJsonHint } from '../runtime/files.js';
+import { isLiveGaProcess } from '../runtime/processes.js';
 
 export interface WatchdogHealth {
   alive: boolean;
   detail: string;
 }
 
-/** The watchdog's own heartbeat under .ga/ (a hint only). */
-export function watchdogHealth(repo: Repo, now: Date): WatchdogHealth {
-  const file = join(runtimeDir(repo), 'watchdog.json');
-  try {
-    const hb = JSON.parse(readFileSync(file, 'utf8')) as { pid: number; updated_at: string };
-    const age = now.getTime() - Date.parse(hb.updated_at);
-    const running = processAlive(hb.pid);
-    if (running && age < 20_000) return { alive: true, detail: `pid ${hb.pid}, heartbeat ${Math.round(age / 1000)} s ago` };
-    return { alive: false, detail: `last heartbeat ${hb.updated_at}${running ? '' : ', process gone'}` };
-  } catch {
-    return { alive: false, detail: 'not running (start it with ga watchdog)' };
-  }
-}
+export const watchdogHeartbeatFile = (repo: Repo) => join(runtimeDir(repo), 'watchdog.json');
 
+/** A heartbeat older than this is a watchdog that has stopped sweeping (it beats every 5 s). */
+const STALE_MS = 20_000;
+
+export function watchdogHealth(repo: Repo, now: Date): WatchdogHealth {
+  const hb = readJsonHint(watchdogHeartbeatFile(repo)) as { pid?: unknown; start_ticks?: unknown; updated_at?: unknown } | undefined;
+  if (!hb) return { alive: false, detail: 'not running (start it with ga watchdog)' };
+  const live = isLiveGaProcess(hb, 'watchdog');
+  const updated = typeof hb.updated_at === 'string' ? Date.parse(hb.updated_at) : NaN;
+  const age = now.getTime() - updated;
+  if (!live.alive) return { alive: false, detail: `not running: ${live.why} (start it with ga watchdog)` };
+  if (!(age < STALE_MS)) return { alive: false, detail: `pid ${hb.pid as number} has not beaten since ${String(hb.updated_at)}: it is stuck` };
+  return { alive: true, detail: `pid ${hb.pid as number}, heartbeat ${Math.round(age / 1000)} s ago` };
+}

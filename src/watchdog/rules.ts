@@ -1,16 +1,15 @@
 // The watchdog's rules, as pure judgements over the repository's state: each
 // finding names an agent, a rule id (the pause reason) and the evidence.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
 import { budgetStatus } from '../budget/budget.js';
 import { GaError } from '../errors.js';
 import type { Governance } from '../history/replay.js';
 import { parseDuration } from '../names.js';
-import { runsDir } from '../runner/heartbeat.js';
+import { listRuns, readToolCalls } from '../runtime/records.js';
 import type { PauseReason } from '../schema/pause.js';
 import type { WatchdogSettings } from '../schema/watchdog.js';
-import { processAlive } from '../store/lock.js';
+import { processAlive } from '../runtime/lock.js';
+import { ledgerPath } from '../layout/layout.js';
 
 export interface Finding {
   agent: string;
@@ -39,7 +38,7 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
   for (const id of agents) {
     try {
       const agent = await loadTrustedAgent(gov, id);
-      const b = budgetStatus(gov.repo, id, agent.config, now);
+      const b = budgetStatus(gov.repo, id, agent.config, now, gov.heldLines.get(ledgerPath(id))?.lines);
       if (b.overUsd || b.overTokens) {
         findings.push({ agent: id, reason: 'over-budget', detail: `$${b.usd.toFixed(4)} of $${b.usdCap}, ${b.tokens} of ${b.tokenCap} tokens in the ${b.window} window from ${b.windowStart}` });
       }
@@ -106,51 +105,24 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): Fin
 
 /** Stale heartbeats, and tool calls repeated tool_loop_count times in a row within one run. */
 function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: BadFile[]): Finding[] {
-  const dir = runsDir(gov.repo);
-  if (!existsSync(dir)) return [];
   const out: Finding[] = [];
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    if (name.endsWith('.json')) {
-      let hb: { run: string; agent: string; updated_at: string; runner_pid: number };
-      try {
-        hb = JSON.parse(readFileSync(file, 'utf8'));
-      } catch {
-        continue; // a heartbeat being replaced; it is a hint, not evidence
-      }
+  for (const { run, heartbeat: hb, tools } of listRuns(gov.repo)) {
+    if (hb) {
       const age = now.getTime() - Date.parse(hb.updated_at);
       if (age > ms(s.heartbeat_timeout)) {
         out.push({ agent: hb.agent, reason: 'stuck', run: hb.run, detail: `run ${hb.run} has not sent a heartbeat for ${Math.round(age / 1000)} s (runner pid ${hb.runner_pid} ${processAlive(hb.runner_pid) ? 'silent' : 'gone'})` });
       }
-    } else if (name.endsWith('.tools.jsonl')) {
-      const run = name.slice(0, -'.tools.jsonl'.length);
-      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-      const calls: string[] = [];
-      for (const [i, line] of lines.entries()) {
-        try {
-          const c = JSON.parse(line) as { name: string; input: unknown };
-          calls.push(`${c.name} ${canonical(c.input)}`);
-        } catch {
-          if (i < lines.length - 1) badFiles.push({ path: `.ga/runs/${name}`, problem: `line ${i + 1} is not JSON` });
-        }
-      }
-      const lastCall = calls[calls.length - 1];
-      let n = 0;
-      for (let i = calls.length - 1; i >= 0 && calls[i] === lastCall; i--) n++;
-      if (lastCall && n >= s.tool_loop_count) {
-        const agent = agentOfRun(dir, run);
-        if (agent) out.push({ agent, reason: 'looping', run, detail: `run ${run} made the same tool call ${n} times in a row: ${lastCall.slice(0, 160)}` });
-      }
+    }
+    if (!tools) continue;
+    const { calls, badLines } = readToolCalls(tools);
+    for (const line of badLines) badFiles.push({ path: `.ga/runs/${run}.tools.jsonl`, problem: `line ${line} is not JSON` });
+    const keys = calls.map((c) => `${c.name} ${canonical(c.input)}`);
+    const lastCall = keys[keys.length - 1];
+    let n = 0;
+    for (let i = keys.length - 1; i >= 0 && keys[i] === lastCall; i--) n++;
+    if (lastCall && n >= s.tool_loop_count && hb) {
+      out.push({ agent: hb.agent, reason: 'looping', run, detail: `run ${run} made the same tool call ${n} times in a row: ${lastCall.slice(0, 160)}` });
     }
   }
   return out;
 }
-
-function agentOfRun(dir: string, run: string): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(join(dir, `${run}.json`), 'utf8')) as { agent: string }).agent;
-  } catch {
-    return undefined;
-  }
-}
-

@@ -1,25 +1,26 @@
 // One watchdog sweep: read the state, expire what is due, pause what the
 // rules find (once: an agent already paused is left alone), flag bad files
 // once. The daemon and `ga watchdog --once` both run exactly this.
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { recordEvents } from '../audit/record.js';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { pauseAgents } from '../pause/actions.js';
+import { governedBranch, onGovernedBranch } from '../trust/branch.js';
 import { pauseState, raiseHighWater } from '../pause/state.js';
 import { expireProposals } from '../proposals/decide.js';
-import { runsDir } from '../runner/heartbeat.js';
+import { readFlagMemory, readRunHeartbeat, retireRunHeartbeat, runHeartbeatFile, writeFlagMemory } from '../runtime/records.js';
 import { parseWatchdog, WATCHDOG_PATH, watchdogSchema, type WatchdogSettings } from '../schema/watchdog.js';
-import { processAlive, runtimeDir } from '../store/lock.js';
+import { processAlive } from '../runtime/lock.js';
 import { judge, type BadFile } from './rules.js';
 
 export interface SweepResult {
   paused: { agent: string; reason: string; detail: string }[];
   expired: string[];
   flagged: BadFile[];
+  /** Why nothing was judged (HEAD is off the governed branch). */
+  skipped?: string;
 }
 
 export const DEFAULT_WATCHDOG: WatchdogSettings = watchdogSchema.parse({});
@@ -41,28 +42,27 @@ export async function watchdogSettings(gov: Governance, badFiles: BadFile[] = []
  * stays bad; one that is mended and breaks again is recorded again.
  */
 class FlagMemory {
-  private readonly file: string;
   private readonly before: Set<string>;
-  constructor(repo: Repo) {
-    this.file = join(runtimeDir(repo), 'watchdog-flags.json');
-    let list: string[] = [];
-    try {
-      list = JSON.parse(readFileSync(this.file, 'utf8')) as string[];
-    } catch {
-      // none yet
-    }
-    this.before = new Set(list);
+  constructor(private readonly repo: Repo) {
+    this.before = new Set(readFlagMemory(repo));
   }
   /** Remembers exactly `current`; returns those that were not bad last time. */
   update(current: string[]): Set<string> {
-    mkdirSync(dirname(this.file), { recursive: true });
-    writeFileSync(this.file, JSON.stringify([...new Set(current)]));
+    try {
+      writeFlagMemory(this.repo, [...new Set(current)]);
+    } catch {
+      // not remembered: a bad file is flagged again next time, which is only noise
+    }
     return new Set(current.filter((k) => !this.before.has(k)));
   }
 }
 
 export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> {
   const result: SweepResult = { paused: [], expired: [], flagged: [] };
+  if (!(await onGovernedBranch(repo))) {
+    result.skipped = `HEAD is not on the governed branch ${(await governedBranch(repo)).name}: what happens elsewhere does not count, and a runner refuses to start there`;
+    return result;
+  }
   let gov = await loadGovernance(repo);
   result.expired = await expireProposals(repo, { clock, actor: 'watchdog', gov });
   if (result.expired.length) gov = await loadGovernance(repo); // proposals moved: judge the new state
@@ -85,8 +85,10 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
   // A dead run has been acted on: retire its heartbeat so that a resume is not undone by a
   // file nobody will update again. A live but silent runner stays the cause.
   for (const f of findings) {
-    const hb = f.run && join(runsDir(repo), `${f.run}.json`);
-    if (hb && f.reason === 'stuck' && existsSync(hb) && !runnerAlive(hb)) renameSync(hb, `${hb}.stale`);
+    if (f.reason !== 'stuck' || !f.run) continue;
+    const file = runHeartbeatFile(repo, f.run);
+    const hb = readRunHeartbeat(file);
+    if (!hb || !processAlive(hb.runner_pid)) retireRunHeartbeat(file);
   }
 
   const key = (bad: BadFile) => `${bad.path}\n${bad.problem}`;
@@ -107,12 +109,4 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
     }
   }
   return result;
-}
-
-function runnerAlive(heartbeat: string): boolean {
-  try {
-    return processAlive((JSON.parse(readFileSync(heartbeat, 'utf8')) as { runner_pid: number }).runner_pid);
-  } catch {
-    return false;
-  }
 }

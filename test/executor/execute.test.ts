@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerHook } from '../../src/executor/hooks.js';
-import { BIN, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { BIN, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { killCarrying } from '../helpers/scene.js';
 
 let sb: Sandbox;
 let savedEnv: Record<string, string | undefined>;
@@ -116,41 +117,40 @@ describe('ga execute', () => {
     expect(events.filter((e) => e === 'proposal-executed')).toHaveLength(1);
   });
 
-  it('after a crash between claim and outcome, never re-runs: moves the proposal to failed/ as outcome unknown', async () => {
+  it('after a crash between claim and outcome, never re-runs: once the claim\'s lease has run out, it moves to failed/ as outcome unknown', async () => {
     const repo = await initRepo(sb);
     const m = marker();
-    // The hook records its pid (leader of its own process group) and hangs.
-    commitSigned(repo, 'agents/noop/hooks/draft_content.sh', '#!/bin/sh\necho "$$" >> "$MARKER"\nsleep 30\n');
+    // The hook records that it started, and hangs.
+    commitSigned(repo, 'agents/noop/hooks/draft_content.sh', '#!/bin/sh\necho started >> "$MARKER"\nsleep 30\n');
     const id = (await propose(repo, DRAFT)).last;
 
     const child = spawn(process.execPath, [BIN, '-C', repo, 'execute', id], { env: { ...process.env }, stdio: 'ignore' });
     const exited = new Promise<void>((r) => child.on('close', () => r()));
-    let hookPid: number | undefined;
     try {
       const deadline = Date.now() + 30_000;
       while (!(git(repo, 'log', '-1', '--format=%s').startsWith('claim') && runs(m).length === 1)) {
         if (Date.now() > deadline) throw new Error('the claim commit and the hook start never happened');
         await sleep(50);
       }
-      hookPid = Number(runs(m)[0]);
       expect(headMessage(repo)).toContain('Ga-Event: proposal-claimed');
       child.kill('SIGKILL');
       await exited;
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (hookPid) {
-        try {
-          process.kill(-hookPid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
+      killCarrying(`MARKER=${m}`); // the orphaned hook (its pid inside its own namespace says nothing here)
     }
     // The claim landed, the outcome did not.
     expect(git(repo, 'log', '-1', '--format=%s')).toMatch(/^claim/);
     expect(inState(repo, 'approved')).toContain(`${id}.toml`);
 
-    const again = await ga(['-C', repo, 'execute', id]);
+    // While the claim's lease is live, nobody declares it dead.
+    const early = await ga(['-C', repo, 'execute', id]);
+    expect(early.code).toBe(1);
+    expect(early.out).toMatch(/lease is live until/);
+    expect(inState(repo, 'approved')).toContain(`${id}.toml`);
+
+    const later = fixedClock(new Date(Date.now() + 12 * 60_000).toISOString());
+    const again = await ga(['-C', repo, 'execute', id], later);
     expect(again.code).toBe(1);
     expect(runs(m)).toHaveLength(1); // never re-run
     const msg = headMessage(repo);
@@ -162,7 +162,7 @@ describe('ga execute', () => {
     expect(git(repo, 'show', '--name-status', '--format=', 'HEAD')).toMatch(new RegExp(`proposals/failed/${id}\\.toml`));
 
     // And it stays that way.
-    const third = await ga(['-C', repo, 'execute', id]);
+    const third = await ga(['-C', repo, 'execute', id], later);
     expect(third.code).toBe(1);
     expect(runs(m)).toHaveLength(1);
   });

@@ -56,7 +56,7 @@ describe('event commits', () => {
 });
 
 describe('programs planted in .git', () => {
-  it('do not run during ga propose, approve and execute (hooks, filters, fsmonitor)', async () => {
+  it('do not run during ga propose, approve and execute (hooks, fsmonitor, signing program)', async () => {
     const repo = await initRepo(sb);
     const marks = join(sb.dir, 'marks');
     mkdirSync(marks);
@@ -69,8 +69,6 @@ describe('programs planted in .git', () => {
     const fsmonitor = join(sb.dir, 'fsmonitor.sh');
     writeFileSync(fsmonitor, `#!/bin/sh\ntouch '${marks}/fsmonitor'\n`);
     chmodSync(fsmonitor, 0o755);
-    git(repo, 'config', 'filter.evil.clean', `sh -c 'touch ${marks}/clean; cat'`);
-    git(repo, 'config', 'filter.evil.smudge', `sh -c 'touch ${marks}/smudge; cat'`);
     git(repo, 'config', 'core.fsmonitor', fsmonitor);
     git(repo, 'config', 'gpg.ssh.program', join(sb.dir, 'evil-keygen'));
     writeFileSync(join(sb.dir, 'evil-keygen'), `#!/bin/sh\ntouch '${marks}/ssh-program'\nexit 1\n`);
@@ -94,6 +92,19 @@ describe('programs planted in .git', () => {
     git(repo, 'status', '--porcelain');
     git(repo, 'commit', '--allow-empty', '--no-gpg-sign', '-qm', 'plain commit');
     expect(readdirSync(marks)).toEqual(expect.arrayContaining(['hook-post-commit', 'hook-pre-commit', 'fsmonitor']));
+  });
+
+  it('a filter planted in .git/config makes ga refuse the repository, naming the key, and nothing runs', async () => {
+    const repo = await initRepo(sb);
+    const marks = join(sb.dir, 'marks');
+    mkdirSync(marks);
+    git(repo, 'config', 'filter.evil.clean', `sh -c 'touch ${marks}/clean; cat'`);
+    mkdirSync(join(repo, '.git', 'info'), { recursive: true });
+    writeFileSync(join(repo, '.git', 'info', 'attributes'), '* filter=evil\n');
+    const p = await propose(repo, PUBLISH);
+    expect(p.code).toBe(1);
+    expect(p.err).toMatch(/filter\.evil\.clean/);
+    expect(readdirSync(marks)).toEqual([]);
   });
 });
 

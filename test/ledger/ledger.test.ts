@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GovernanceRefusal } from '../../src/errors.js';
-import type { Repo } from '../../src/git/repo.js';
-import { appendCharge, assertExtendsCommitted, ledgerPath, readLastLine, verifyLedger, windowTotals, type LedgerLine } from '../../src/ledger/ledger.js';
+import { openRepo, type Repo } from '../../src/git/repo.js';
+import { appendCharge, assertMatchesCommitted, ledgerPath, readLastLine, spendInWindow, verifyLedger, type LedgerLine } from '../../src/ledger/ledger.js';
+import { ObjectStore } from '../../src/git/objects.js';
 import { fixedClock, git, initRepo, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 
 const DIST = (p: string) => pathToFileURL(join(ROOT, 'dist', p)).href;
@@ -18,9 +19,14 @@ let dir: string;
 let repo: Repo;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ga-ledger-'));
-  repo = { root: dir, gitDir: join(dir, '.git') };
+  repo = plainRepo(dir);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A directory that is only a work tree for the ledger's file functions (no git behind it). */
+function plainRepo(root: string): Repo {
+  return { root, gitDir: join(root, '.git'), commonDir: join(root, '.git'), local: new Map(), objects: new ObjectStore(root) };
+}
 
 const charge = (run: string, usd = 0.25, input_tokens = 100, output_tokens = 50) => ({ run, input_tokens, output_tokens, usd, source: 'reported' as const });
 const file = (agent = 'noop') => join(dir, ledgerPath(agent));
@@ -67,9 +73,9 @@ describe('chain and running totals', () => {
 
     const last = readLastLine(file());
     expect(last).toEqual(ls[2]);
-    expect(windowTotals(last, 'day', clock.now())).toEqual({ usd: 0.8, tokens: 160, window_start: '2026-03-10T00:00:00Z' });
+    expect(spendInWindow(ls, 'day', clock.now())).toEqual({ usd: 0.8, tokens: 160, window_start: '2026-03-10T00:00:00Z' });
     expect(readLastLine(join(dir, 'ledger/nobody.jsonl'))).toBeUndefined();
-    expect(windowTotals(undefined, 'month', clock.now())).toEqual({ usd: 0, tokens: 0, window_start: '2026-03-01T00:00:00Z' });
+    expect(spendInWindow([], 'month', clock.now())).toEqual({ usd: 0, tokens: 0, window_start: '2026-03-01T00:00:00Z' });
   });
 
   it('ledgerPath is relative and refuses an id that would leave ledger/', () => {
@@ -102,11 +108,11 @@ describe('windows reset at 00:00 UTC', () => {
     const late = await appendCharge(repo, 'noop', charge('b', 1), { window: 'day', clock });
     expect(late.window_usd).toBe(2);
     clock.set('2026-03-11T00:00:00Z');
-    expect(windowTotals(late, 'day', clock.now())).toEqual({ usd: 0, tokens: 0, window_start: '2026-03-11T00:00:00Z' });
+    expect(spendInWindow(lines(), 'day', clock.now())).toEqual({ usd: 0, tokens: 0, window_start: '2026-03-11T00:00:00Z' });
     const next = await appendCharge(repo, 'noop', charge('c', 1), { window: 'day', clock });
     expect(next).toMatchObject({ window_start: '2026-03-11T00:00:00Z', window_usd: 1, window_tokens: 150 });
     // A local-time offset does not move the boundary: 01:00+02:00 is still the 10th... of UTC 23:00.
-    expect(windowTotals(late, 'day', new Date('2026-03-11T01:00:00+02:00')).usd).toBe(2);
+    expect(spendInWindow(lines().slice(0, 2), 'day', new Date('2026-03-11T01:00:00+02:00')).usd).toBe(2);
     expect(verifyLedger(text()).ok).toBe(true);
   });
 
@@ -123,7 +129,8 @@ describe('windows reset at 00:00 UTC', () => {
     const dec = await appendCharge(repo, 'noop', charge('d', 1), { window: 'month', clock });
     expect(dec.window_start).toBe('2026-12-01T00:00:00Z');
     clock.set('2027-01-01T00:00:00Z');
-    expect(windowTotals(dec, 'month', clock.now())).toEqual({ usd: 0, tokens: 0, window_start: '2027-01-01T00:00:00Z' });
+    expect(dec.window_usd).toBe(1);
+    expect(spendInWindow(lines(), 'month', clock.now())).toEqual({ usd: 0, tokens: 0, window_start: '2027-01-01T00:00:00Z' });
     expect(verifyLedger(text()).ok).toBe(true);
   });
 
@@ -249,18 +256,20 @@ describe('the file itself', () => {
   });
 });
 
-describe('the working ledger must extend the committed one', () => {
+describe('the working ledger must be exactly the committed one', () => {
   let sb: Sandbox;
   beforeEach(() => {
     sb = sandbox(['alice']);
   });
   afterEach(() => sb.cleanup());
 
+  const head = (gov: Repo) => git(gov.root, 'rev-parse', 'HEAD');
+
   async function committedLedger(): Promise<{ gov: Repo; path: string; committed: string }> {
     const root = await initRepo(sb);
-    const gov: Repo = { root, gitDir: join(root, '.git') };
+    const gov = await openRepo(root);
     const clock = fixedClock('2026-03-10T09:00:00Z');
-    await assertExtendsCommitted(gov, 'noop'); // nothing committed yet
+    await assertMatchesCommitted(gov, 'noop', git(root, 'rev-parse', 'HEAD')); // nothing committed yet
     for (let i = 1; i <= 3; i++) await appendCharge(gov, 'noop', charge(`r${i}`), { window: 'day', clock });
     git(root, 'add', 'ledger/noop.jsonl');
     git(root, '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '--no-verify', '--no-gpg-sign', '-m', 'ledger');
@@ -268,11 +277,12 @@ describe('the working ledger must extend the committed one', () => {
     return { gov, path, committed: readFileSync(path, 'utf8') };
   }
 
-  it('passes when equal or appended to', async () => {
+  it('passes when equal, and refuses a line appended but not committed (no runner leaves one)', async () => {
     const { gov } = await committedLedger();
-    await assertExtendsCommitted(gov, 'noop');
+    await assertMatchesCommitted(gov, 'noop', head(gov));
     await appendCharge(gov, 'noop', charge('r4'), { window: 'day', clock: fixedClock('2026-03-10T10:00:00Z') });
-    await assertExtendsCommitted(gov, 'noop');
+    const e = await refusal(assertMatchesCommitted(gov, 'noop', head(gov)));
+    expect(e.message).toMatch(/lines that are not committed/);
   });
 
   it('refuses a truncated ledger (one line dropped from the end, or the file emptied, or deleted)', async () => {
@@ -280,21 +290,21 @@ describe('the working ledger must extend the committed one', () => {
     const shorter = committed.split('\n').slice(0, 2).join('\n') + '\n';
     writeFileSync(path, shorter);
     expect(verifyLedger(shorter).ok).toBe(true); // the chain alone cannot see a dropped tail
-    const e = await refusal(assertExtendsCommitted(gov, 'noop'));
-    expect(e.message).toMatch(/^ledger\/noop\.jsonl does not extend the committed ledger/);
+    const e = await refusal(assertMatchesCommitted(gov, 'noop', head(gov)));
+    expect(e.message).toMatch(/^ledger\/noop\.jsonl does not match the committed ledger/);
     expect(e.message).toMatch(/tampering, not a refund/);
     expect(e.message).toContain('git checkout -- ledger/noop.jsonl');
     writeFileSync(path, '');
-    await refusal(assertExtendsCommitted(gov, 'noop'));
+    await refusal(assertMatchesCommitted(gov, 'noop', head(gov)));
     rmSync(path);
-    await refusal(assertExtendsCommitted(gov, 'noop'));
+    await refusal(assertMatchesCommitted(gov, 'noop', head(gov)));
   });
 
   it('refuses a ledger with one byte edited, even with lines appended after it', async () => {
     const { gov, path, committed } = await committedLedger();
     const at = committed.indexOf('"usd":0.25') + '"usd":0.'.length;
     writeFileSync(path, committed.slice(0, at) + '1' + committed.slice(at + 1));
-    const e = await refusal(assertExtendsCommitted(gov, 'noop'));
+    const e = await refusal(assertMatchesCommitted(gov, 'noop', head(gov)));
     expect(e.message).toContain(`at byte ${at}`);
   });
 
@@ -304,7 +314,7 @@ describe('the working ledger must extend the committed one', () => {
     writeFileSync(copy, committed);
     rmSync(path);
     symlinkSync(copy, path);
-    const e = await refusal(assertExtendsCommitted(gov, 'noop'));
+    const e = await refusal(assertMatchesCommitted(gov, 'noop', head(gov)));
     expect(e.message).toMatch(/symbolic link/);
   });
 });
@@ -401,7 +411,7 @@ describe('writer processes', () => {
     const target = join(dir, '.ga/ledger/noop');
     writeFileSync(
       holder,
-      `import { withLock } from ${JSON.stringify(DIST('store/lock.js'))};
+      `import { withLock } from ${JSON.stringify(DIST('runtime/lock.js'))};
 setInterval(() => {}, 1000);
 await withLock(process.argv[2], async () => { process.stdout.write('locked\\n'); await new Promise(() => {}); });
 `,

@@ -431,7 +431,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     const full = readFileSync(join(repo, ledger), 'utf8');
     const lines = full.split('\n').filter(Boolean);
     writeFileSync(join(repo, ledger), `${lines[1]}\n`); // the first charge dropped
-    await expectRunRefused(repo, agent, /does not extend the committed ledger/);
+    await expectRunRefused(repo, agent, /does not match the committed ledger/);
     git(repo, 'add', ledger);
     commitUnsigned(repo, 'tidy the ledger');
     const drop = git(repo, 'rev-parse', 'HEAD');
@@ -446,7 +446,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     expect(last.usd as number).toBeGreaterThan(0);
     lines[1] = JSON.stringify({ ...last, usd: 0, window_usd: 0 });
     writeFileSync(join(repo, ledger), `${lines.join('\n')}\n`);
-    await expectRunRefused(repo, agent, /does not extend the committed ledger/);
+    await expectRunRefused(repo, agent, /does not match the committed ledger/);
     git(repo, 'add', ledger);
     commitUnsigned(repo, 'refund');
     await expectReported(repo, 'ledger-append-only', /removed or edited/);
@@ -455,7 +455,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
   it('16. the ledger truncated', async () => {
     const { repo, agent, ledger } = await withLedger();
     writeFileSync(join(repo, ledger), '');
-    await expectRunRefused(repo, agent, /does not extend the committed ledger.*tampering/);
+    await expectRunRefused(repo, agent, /does not match the committed ledger.*tampering/);
     git(repo, 'add', ledger);
     commitUnsigned(repo, 'new month, new ledger');
     await expectReported(repo, 'ledger-append-only', new RegExp(ledger));
@@ -490,7 +490,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     const removal = git(repo, 'rev-parse', 'HEAD');
     // Also with a forged resume trailer.
     expect(existsSync(join(repo, PAUSED))).toBe(false);
-    await expectRunRefused(repo, 'noop', /paused.*not a signed approver's commit/);
+    await expectRunRefused(repo, 'noop', /paused.*not a signed approver's/);
     const hits = await expectReported(repo, 'pause-removed', new RegExp(PAUSED));
     expect(hits.map((h) => h.commit)).toContain(removal);
     // Signed by the agent's own key it is no better.
@@ -621,7 +621,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     await expectReported(repo, 'approval', /not signed/);
   });
 
-  it('26. a branch with an approval merged back by an unsigned merge', async () => {
+  it('26. a branch with a real approval merged back by an unsigned merge: what the merge brings in counts (DESIGN "Merges"), nothing it adds does', async () => {
     const { repo, id } = await setup();
     git(repo, 'checkout', '-q', '-b', 'review');
     sb.as('alice');
@@ -629,8 +629,21 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     git(repo, 'checkout', '-q', 'main');
     git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', 'something on main');
     git(repo, '-c', 'commit.gpgSign=false', 'merge', '-q', '--no-ff', '-m', 'merge review', 'review');
-    await expectNotExecuted(repo, id);
-    await expectReported(repo, 'approval', /not signed/);
+    await expectClean(repo);
+    // The real one runs, once.
+    const x = await ga(['-C', repo, 'execute', id]);
+    expect(x.code, x.out + x.err).toBe(0);
+    expect(x.out).toContain('published:');
+    // A second proposal whose approval the merge adds of its own (the move is in the merge, not in a signed commit).
+    const other = await submit(repo);
+    git(repo, 'checkout', '-q', '-b', 'forge');
+    git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', 'side');
+    git(repo, 'checkout', '-q', 'main');
+    git(repo, '-c', 'commit.gpgSign=false', 'merge', '-q', '--no-ff', '--no-commit', 'forge');
+    git(repo, 'mv', pending(other), approved(other));
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '-m', 'merge forge');
+    await expectNotExecuted(repo, other);
+    await expectReported(repo, 'merge', new RegExp(other));
   });
 
   it('27. an executed proposal reverted back into approved/ to run its hook twice', async () => {

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTrailers } from '../../src/audit/events.js';
 import { verifyLedger } from '../../src/ledger/ledger.js';
 import { fixedClock, ga, git, initRepo, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+import { pidsCarrying } from '../helpers/scene.js';
 
 const FAKE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
 const ENV_KEYS = ['GA_CLAUDE_BIN', 'FAKE_CLAUDE_SCENARIO', 'FAKE_CLAUDE_RECORD', 'SOME_ALLOWED', 'SECRET_TOKEN', 'SSH_AUTH_SOCK', 'NOT_LISTED'];
@@ -125,20 +126,6 @@ const auditLines = (repo: string, id: string) =>
   readFileSync(join(repo, 'audit', `${id}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
 const commitCount = (repo: string) => Number(git(repo, 'rev-list', '--count', 'HEAD'));
 
-/** True while the process exists and is not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(pred: () => boolean, timeoutMs: number, what: string, stepMs = 10): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -389,21 +376,21 @@ describe('ga run: budgets', () => {
     expect(existsSync(ledgerFile(repo, 'tester'))).toBe(false);
   });
 
-  async function overspend(repo: string): Promise<{ rec: Record<string, any>; pid: number }> {
+  async function overspend(repo: string): Promise<{ rec: Record<string, any>; run: string }> {
     addAgent(repo, { budget: { usd: 100, tokens: 250_000, max_run_usd: 1 } });
     process.env.FAKE_CLAUDE_SCENARIO = 'overspend';
     const f = recordFile();
     const { r, rec } = await runJson(repo, 'tester');
     expect(r.code, r.err).toBe(1);
-    return { rec, pid: readRecord(f).pid };
+    return { rec, run: readRecord(f).env.GA_RUN! };
   }
 
   it('stops the agent when a cap is crossed mid-run and pauses it in the same commit as run-finished', async () => {
     const repo = await initRepo(sb);
-    const { rec, pid } = await overspend(repo);
+    const { rec, run } = await overspend(repo);
     expect(rec.outcome).toBe('over-budget');
     expect(rec.pausedForBudget).toBe(true);
-    expect(alive(pid)).toBe(false);
+    expect(pidsCarrying(`GA_RUN=${run}`)).toEqual([]);
     // Stopped early: the whole scenario would meter 2,000,000 tokens.
     expect(rec.tokens).toBeGreaterThanOrEqual(250_000);
     expect(rec.tokens).toBeLessThan(1_000_000);
@@ -507,7 +494,7 @@ describe('ga run: the ledger', () => {
     const r = await ga(['-C', repo, 'run', 'tester']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/ledger\/tester\.jsonl/);
-    expect(r.err).toMatch(/does not extend the committed ledger/);
+    expect(r.err).toMatch(/does not match the committed ledger/);
     expect(existsSync(f)).toBe(false);
     expect(trailers(repo)[0]).toMatchObject({ event: 'run-refused', agent: 'tester' });
     expect(readFileSync(ledgerFile(repo, 'tester'), 'utf8')).toBe(kept); // nothing appended
@@ -573,11 +560,11 @@ describe('ga run: pauses and the wall clock', () => {
     const f = recordFile();
     const running = runJson(repo, 'tester');
     await waitFor(() => existsSync(f), 10_000, 'the fake to start');
-    const { pid } = readRecord(f);
-    expect(alive(pid)).toBe(true);
+    const marker = `GA_RUN=${readRecord(f).env.GA_RUN}`;
+    expect(pidsCarrying(marker).length).toBeGreaterThan(0);
     const t0 = Date.now();
     writeFileSync(join(repo, 'agents/tester/PAUSED'), PAUSE_MARKER);
-    await waitFor(() => !alive(pid), 3000, 'the agent to stop');
+    await waitFor(() => pidsCarrying(marker).length === 0, 3000, 'the agent to stop');
     expect(Date.now() - t0).toBeLessThan(1000);
     const { r, rec } = await running;
     expect(r.code).toBe(1);
@@ -587,16 +574,15 @@ describe('ga run: pauses and the wall clock', () => {
 
   it("ends the agent's whole process group, children included, on a PAUSED marker", async () => {
     const repo = await initRepo(sb);
-    addAgent(repo, { id: 'shell', adapter: 'command', command: ['sh', '-c', 'echo $$ > pids.tmp; sleep 30 & echo $! >> pids.tmp; mv pids.tmp pids; wait'] });
-    const pids = join(repo, 'agents/shell/workspace/pids');
+    addAgent(repo, { id: 'shell', adapter: 'command', command: ['sh', '-c', 'echo "$GA_RUN" > run.tmp; sleep 30 & mv run.tmp run; wait'] });
+    const runFile = join(repo, 'agents/shell/workspace/run');
     const running = runJson(repo, 'shell');
-    await waitFor(() => existsSync(pids), 10_000, 'the agent to start');
-    const [shell, child] = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-    expect(alive(shell!)).toBe(true);
-    expect(alive(child!)).toBe(true);
+    await waitFor(() => existsSync(runFile), 10_000, 'the agent to start');
+    const marker = `GA_RUN=${readFileSync(runFile, 'utf8').trim()}`;
+    await waitFor(() => pidsCarrying(marker).length >= 2, 3000, 'the shell and its child');
     const t0 = Date.now();
     writeFileSync(join(repo, 'agents/shell/PAUSED'), PAUSE_MARKER);
-    await waitFor(() => !alive(shell!) && !alive(child!), 3000, 'the group to stop');
+    await waitFor(() => pidsCarrying(marker).length === 0, 3000, 'the group to stop');
     expect(Date.now() - t0).toBeLessThan(1000);
     const { r, rec } = await running;
     expect(r.code).toBe(1);
@@ -614,7 +600,7 @@ describe('ga run: pauses and the wall clock', () => {
     expect(r.code).toBe(1);
     expect(rec.outcome).toBe('wall-clock');
     expect(elapsed).toBeLessThan(5000);
-    expect(alive(readRecord(f).pid)).toBe(false);
+    expect(pidsCarrying(`GA_RUN=${readRecord(f).env.GA_RUN}`)).toEqual([]);
     expect(trailers(repo).find((e) => e.event === 'run-finished')).toMatchObject({ outcome: 'wall-clock' });
   });
 

@@ -4,7 +4,7 @@
 // only its own commits and reads history at its tip; --trust overrides the
 // pin; --json has a fixed shape; bad arguments exit 2; the signature cache
 // under .ga/cache never changes a result.
-import { appendFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
@@ -338,7 +338,7 @@ describe('ga verify arguments', () => {
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(head);
   });
 
-  it('the signature cache under .ga/cache changes nothing: the same result without it and with it', async () => {
+  it('signatures are judged afresh every time: nothing is cached, and a planted cache changes nothing', async () => {
     const repo = await initRepo(sb);
     const id = await submit(repo);
     expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
@@ -351,14 +351,11 @@ describe('ga verify arguments', () => {
     rmSync(cache, { recursive: true, force: true });
     const cold = await verifyJson(repo);
     expect(cold.code).toBe(1);
-    const file = join(cache, 'signatures.jsonl');
-    expect(existsSync(file)).toBe(true);
-    const size = statSync(file).size;
-    const warm = await verifyJson(repo);
-    expect(warm).toEqual(cold);
-    // A warm run checks nothing again: the cache did not grow.
-    expect(statSync(file).size).toBe(size);
-    rmSync(cache, { recursive: true, force: true });
+    expect(existsSync(join(cache, 'signatures.jsonl'))).toBe(false);
+    // "good" planted for mallory's approval, in the file older versions of ga read.
+    mkdirSync(cache, { recursive: true });
+    const forged = git(repo, 'rev-parse', 'HEAD');
+    writeFileSync(join(cache, 'signatures.jsonl'), `${JSON.stringify({ k: `${forged} ${git(repo, 'rev-parse', 'HEAD:policies/approvers')}`, r: { status: 'good', principal: 'alice@example.com' } })}\n`);
     expect(await verifyJson(repo)).toEqual(cold);
     expect(cold.json.findings.some((f) => f.rule === 'approval' && f.path === approved(other))).toBe(true);
     expect(git(repo, 'status', '--porcelain')).toBe('');

@@ -3,6 +3,7 @@ import { openRepo } from '../../git/repo.js';
 import { loadGovernance } from '../../history/replay.js';
 import { auditTrail, type TrailRow } from '../../audit/trail.js';
 import { printJson, type Context } from '../context.js';
+import { visibleJson } from '../../text/visible.js';
 import { paint, short, table } from '../format.js';
 
 function time(value: unknown, flag: string): Date | undefined {
@@ -23,7 +24,7 @@ export default async function audit(ctx: Context, args: Record<string, unknown>)
     until: time(args.until, 'until'),
   });
   if (args.jsonl) {
-    ctx.io.out(rows.map((r) => JSON.stringify(toJson(r))).join('\n'));
+    ctx.io.out(rows.map((r) => visibleJson(toJson(r))).join('\n'));
     return 0;
   }
   if (ctx.json) {

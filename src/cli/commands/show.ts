@@ -4,6 +4,7 @@ import { findProposal } from '../../proposals/find.js';
 import { proposalToJson } from '../../schema/proposal.js';
 import { printJson, type Context } from '../context.js';
 import { short } from '../format.js';
+import { visibleField, visibleJson, visibleLine } from '../../text/visible.js';
 
 export default async function show(ctx: Context, args: Record<string, unknown>): Promise<number> {
   const gov = await loadGovernance(await openRepo(ctx.dir));
@@ -15,16 +16,16 @@ export default async function show(ctx: Context, args: Record<string, unknown>):
   const p = r.proposal;
   const lines = [
     `${r.id}  [${r.state ?? 'gone'}]`,
-    p ? `${p.title}` : `unreadable: ${r.parseError}`,
+    p ? visibleLine(p.title) : `unreadable: ${visibleLine(r.parseError ?? '')}`,
   ];
   if (p) {
     lines.push(
       `agent ${p.agent}, action ${p.action_type}, ${p.reversible ? 'reversible' : 'irreversible'}, expected cost ${p.expected_cost.usd} USD / ${p.expected_cost.tokens} tokens`,
       `created ${p.created_at.toISOString()}, expires ${p.expires_at.toISOString()}`,
       '',
-      `rationale: ${p.rationale || '-'}`,
-      `expected outcome: ${p.expected_outcome || '-'}`,
-      `payload: ${JSON.stringify(p.payload)}`,
+      visibleField('rationale: ', p.rationale || '-'),
+      visibleField('expected outcome: ', p.expected_outcome || '-'),
+      `payload: ${visibleJson(p.payload)}`,
     );
   }
   if (r.approval) lines.push('', `approval: ${r.approval.valid ? 'valid' : 'NOT VALID'} (${r.approval.why})`);

@@ -23,7 +23,7 @@ export default async function statusCommand(ctx: Context): Promise<number> {
   ];
   if (s.untrusted.length) {
     lines.push(paint(c, 'yellow', `untrusted    ${s.untrusted.length} governed file(s) ignored:`));
-    for (const u of s.untrusted) lines.push(`  ${u.path}: ${u.why}${u.commit ? ` (${short(u.commit)})` : ''}`);
+    for (const u of s.untrusted) lines.push(`  ${u.path} [${u.kind}]: ${u.why}${u.commit ? ` (${short(u.commit)})` : ''}`);
   } else {
     lines.push('untrusted    none');
   }

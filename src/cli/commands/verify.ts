@@ -1,10 +1,9 @@
-import { openRepo } from '../../git/repo.js';
 import { verifyRepository } from '../../verify/verify.js';
 import { printJson, type Context } from '../context.js';
 import { paint, short } from '../format.js';
 
 export default async function verify(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const r = await verifyRepository(await openRepo(ctx.dir), { range: args.range as string | undefined, trust: args.trust as string | undefined, noCache: args.cache === false });
+  const r = await verifyRepository(ctx.dir, { range: args.range as string | undefined, trust: args.trust as string | undefined, noCache: args.cache === false });
   if (ctx.json) {
     printJson(ctx, r);
   } else {

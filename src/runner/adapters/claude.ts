@@ -32,6 +32,7 @@ export const claudeAdapter: Adapter = async (input) => {
   const p = startAgentProcess(bin, claudeArgs(input, randomUUID()), {
     cwd: input.workspace,
     env: input.env,
+    marker: `GA_RUN=${input.run}`,
     stdin: input.taskText, // the prompt: on stdin, so no flag can swallow it
     onStdoutLine: (line) => {
       for (const ev of meter.push(`${line}\n`)) {

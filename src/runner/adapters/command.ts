@@ -7,7 +7,7 @@ import type { Adapter } from './types.js';
 export const commandAdapter: Adapter = async (input) => {
   const [file, ...args] = input.agent.config.command!;
   const program = file!.startsWith('./') || file!.startsWith('../') ? join(input.workspace, file!) : file!;
-  const p = startAgentProcess(program, args, { cwd: input.workspace, env: input.env, stdin: input.taskText });
+  const p = startAgentProcess(program, args, { cwd: input.workspace, env: input.env, stdin: input.taskText, marker: `GA_RUN=${input.run}` });
   input.onProcess(p);
   const { code } = await p.done;
   return {

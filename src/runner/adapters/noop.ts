@@ -5,9 +5,9 @@
 import { executeProposal } from '../../executor/execute.js';
 import { loadGovernance } from '../../history/replay.js';
 import { GA_BIN } from '../env.js';
-import { Coalescer, refPaths, watchRepository } from '../../store/watch.js';
+import { Coalescer, refPaths, watchRepository } from '../../runtime/watch.js';
 import { startAgentProcess } from '../process.js';
-import type { ProposalState } from '../../trust/governed.js';
+import type { ProposalState } from '../../layout/layout.js';
 import type { Adapter, AdapterResult } from './types.js';
 
 const zero = { input_tokens: 0, output_tokens: 0, usd: 0, source: 'metered' as const };
@@ -18,6 +18,7 @@ export const noopAdapter: Adapter = async (input) => {
   const p = startAgentProcess(process.execPath, [GA_BIN, 'propose', '--agent', input.agent.id, '--type', 'publish_content', '--title', title, '--rationale', `noop agent, task ${input.task}`, '--payload', payload], {
     cwd: input.workspace,
     env: input.env,
+    marker: `GA_RUN=${input.run}`,
   });
   input.onProcess(p);
   const { code } = await p.done;
@@ -34,7 +35,7 @@ export const noopAdapter: Adapter = async (input) => {
   const executed = await executeProposal(input.repo, id, { clock: input.clock });
   tail.push(...(executed.hook?.tail ?? []));
   if (executed.result === 'executed') return result('success', `proposal ${id} approved and executed`);
-  if (executed.result === 'refused' && /another executor|already ran/.test(executed.why ?? '')) {
+  if (executed.result === 'refused' && /running it now|already ran/.test(executed.why ?? '')) {
     // `ga execute --watch` got there first: its outcome is this run's.
     const outcome = await waitWhileIn(input, id, 'approved');
     if (outcome === 'executed') return result('success', `proposal ${id} approved and executed by another executor`);

@@ -1,0 +1,298 @@
+// The object store as ga reads it: every object is fetched through one
+// long-lived `git cat-file --batch` and checked against its id before it is
+// used (git's reader does not check; a rewritten loose object or a forged
+// pack entry keeps its id). Trees and commits are parsed here, in process,
+// so a path is resolved through verified trees only.
+import { createHash } from 'node:crypto';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { GovernanceRefusal, InternalError } from '../errors.js';
+import { startGit } from './exec.js';
+
+export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
+
+export interface GitObject {
+  oid: string;
+  type: ObjectType;
+  content: Buffer;
+}
+
+export interface TreeEntry {
+  mode: string;
+  name: string;
+  oid: string;
+}
+
+export interface CommitObject {
+  oid: string;
+  tree: string;
+  parents: string[];
+  authorName: string;
+  authorEmail: string;
+  /** Committer time. */
+  committedAt: Date;
+  message: string;
+  /** The armoured signature (gpgsig header), if any, and the bytes it signs. */
+  signature?: { armored: string; payload: Buffer };
+}
+
+export const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+export const ZERO_OID = '0000000000000000000000000000000000000000';
+export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/** The refusal every reader raises for an object whose content is not its id. */
+export class CorruptObjectError extends GovernanceRefusal {
+  readonly code = 'corrupt-object';
+  constructor(readonly oid: string, why: string) {
+    super(`object ${oid.slice(0, 12)} ${why}: the repository was tampered with or is damaged; run git fsck, and restore it from a clone you trust`);
+  }
+}
+
+function hashOf(oid: string, type: string, content: Buffer): string {
+  const h = createHash(oid.length === 64 ? 'sha256' : 'sha1');
+  h.update(`${type} ${content.length}\0`);
+  h.update(content);
+  return h.digest('hex');
+}
+
+interface Waiter {
+  oid: string;
+  resolve(o: GitObject | undefined): void;
+  reject(e: Error): void;
+}
+
+/**
+ * One cat-file process per repository, asked in order: requests are
+ * pipelined, and answers come back in the order asked. The process is
+ * unreferenced while nothing waits on it, so it never keeps ga alive.
+ */
+export class ObjectStore {
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private queue: Waiter[] = [];
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly trees = new Map<string, TreeEntry[]>();
+  private readonly commits = new Map<string, CommitObject>();
+
+  constructor(private readonly cwd: string) {}
+
+  private start(): ChildProcessWithoutNullStreams {
+    const child = startGit(['cat-file', '--batch'], { cwd: this.cwd });
+    child.stdout.on('data', (b: Buffer) => this.onData(b));
+    const fail = (e: Error) => {
+      const waiting = this.queue;
+      this.queue = [];
+      this.child = undefined;
+      for (const w of waiting) w.reject(e);
+    };
+    child.on('error', (e) => fail(new InternalError(`git cat-file failed: ${e.message}`)));
+    child.on('close', () => fail(new InternalError('git cat-file exited while ga was reading objects')));
+    child.stdin.on('error', () => undefined);
+    return child;
+  }
+
+  private setRef(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const s of [c.stdout, c.stderr, c.stdin] as unknown as { ref?(): void; unref?(): void }[]) (on ? s.ref : s.unref)?.call(s);
+    if (on) c.ref();
+    else c.unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    for (;;) {
+      const w = this.queue[0];
+      if (!w) break;
+      const nl = this.buf.indexOf(10);
+      if (nl < 0) break;
+      const header = this.buf.subarray(0, nl).toString('latin1');
+      const parts = header.split(' ');
+      if (parts.length !== 3) {
+        // "<oid> missing" (or ambiguous): nothing follows the header.
+        this.buf = this.buf.subarray(nl + 1);
+        this.queue.shift();
+        w.resolve(undefined);
+        continue;
+      }
+      const size = Number(parts[2]);
+      if (this.buf.length < nl + 1 + size + 1) break;
+      const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
+      this.buf = this.buf.subarray(nl + 1 + size + 1);
+      this.queue.shift();
+      const [oid, type] = parts as [string, ObjectType, string];
+      if (oid !== w.oid) w.reject(new CorruptObjectError(w.oid, `was answered as ${oid}`));
+      else if (hashOf(oid, type, content) !== oid) w.reject(new CorruptObjectError(oid, 'does not match its id'));
+      else w.resolve({ oid, type, content });
+    }
+    if (this.queue.length === 0) this.setRef(false);
+  }
+
+  /** Reads objects by full id, verified; a missing object maps to undefined. */
+  getMany(oids: string[]): Promise<(GitObject | undefined)[]> {
+    if (oids.length === 0) return Promise.resolve([]);
+    for (const oid of oids) if (!OID.test(oid)) return Promise.reject(new InternalError(`not an object id: ${oid}`));
+    this.child ??= this.start();
+    this.setRef(true);
+    const child = this.child;
+    const answers = oids.map((oid) => new Promise<GitObject | undefined>((resolve, reject) => this.queue.push({ oid, resolve, reject })));
+    child.stdin.write(oids.join('\n') + '\n');
+    return Promise.all(answers);
+  }
+
+  async get(oid: string): Promise<GitObject | undefined> {
+    return (await this.getMany([oid]))[0];
+  }
+
+  /** Reads objects that must exist and be of `type`. */
+  async need(oids: string[], type: ObjectType): Promise<GitObject[]> {
+    const got = await this.getMany(oids);
+    return got.map((o, i) => {
+      if (!o) throw new GovernanceRefusal(`object ${oids[i]!.slice(0, 12)} is missing from the repository: fetch it, or run git fsck`);
+      if (o.type !== type) throw new CorruptObjectError(o.oid, `is a ${o.type} where a ${type} was expected`);
+      return o;
+    });
+  }
+
+  async blob(oid: string): Promise<Buffer> {
+    return (await this.need([oid], 'blob'))[0]!.content;
+  }
+
+  /** Parsed trees, memoised (a tree never changes under a verified id). */
+  async treesOf(oids: string[]): Promise<TreeEntry[][]> {
+    const todo = [...new Set(oids.filter((o) => !this.trees.has(o) && o !== EMPTY_TREE))];
+    const objs = await this.need(todo, 'tree');
+    objs.forEach((o) => this.trees.set(o.oid, parseTree(o.content, o.oid)));
+    return oids.map((o) => (o === EMPTY_TREE ? [] : this.trees.get(o)!));
+  }
+
+  async tree(oid: string): Promise<TreeEntry[]> {
+    return (await this.treesOf([oid]))[0]!;
+  }
+
+  async commitsOf(oids: string[]): Promise<CommitObject[]> {
+    const todo = [...new Set(oids.filter((o) => !this.commits.has(o)))];
+    const objs = await this.need(todo, 'commit');
+    objs.forEach((o) => this.commits.set(o.oid, parseCommit(o.content, o.oid)));
+    return oids.map((o) => this.commits.get(o)!);
+  }
+
+  async commit(oid: string): Promise<CommitObject> {
+    return (await this.commitsOf([oid]))[0]!;
+  }
+
+  /** The entry at `path` in a tree, resolved through verified trees; undefined if absent. */
+  async entryAt(tree: string, path: string): Promise<TreeEntry | undefined> {
+    let entries = await this.tree(tree);
+    const parts = path.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const e = entries.find((x) => x.name === parts[i]);
+      if (!e || i === parts.length - 1) return e;
+      if (e.mode !== '40000') return undefined;
+      entries = await this.tree(e.oid);
+    }
+    return undefined;
+  }
+
+  /** The blob at `path` in a commit, if it is a blob. */
+  async blobAt(commit: string, path: string): Promise<{ oid: string; mode: string; content: Buffer } | undefined> {
+    const c = await this.commit(commit);
+    const e = await this.entryAt(c.tree, path);
+    if (!e || e.mode === '40000' || e.mode === '160000') return undefined;
+    return { oid: e.oid, mode: e.mode, content: await this.blob(e.oid) };
+  }
+
+  /** Every file under `prefix` in a tree (recursively), as paths relative to the tree. */
+  async listFiles(tree: string, prefix: string): Promise<{ path: string; mode: string; oid: string }[]> {
+    const top = prefix ? await this.entryAt(tree, prefix) : { mode: '40000', oid: tree, name: '' };
+    if (!top) return [];
+    if (top.mode !== '40000') return [{ path: prefix, mode: top.mode, oid: top.oid }];
+    const out: { path: string; mode: string; oid: string }[] = [];
+    let level = [{ dir: prefix, oid: top.oid }];
+    while (level.length) {
+      const trees = await this.treesOf(level.map((l) => l.oid));
+      const next: { dir: string; oid: string }[] = [];
+      level.forEach((l, i) => {
+        for (const e of trees[i]!) {
+          const path = l.dir ? `${l.dir}/${e.name}` : e.name;
+          if (e.mode === '40000') next.push({ dir: path, oid: e.oid });
+          else out.push({ path, mode: e.mode, oid: e.oid });
+        }
+      });
+      level = next;
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  close(): void {
+    this.child?.stdin.end();
+    this.child = undefined;
+  }
+}
+
+/** A tree object: `<mode> <name>\0<raw id>` entries. */
+export function parseTree(content: Buffer, oid: string): TreeEntry[] {
+  const idLength = oid.length / 2;
+  const entries: TreeEntry[] = [];
+  let pos = 0;
+  while (pos < content.length) {
+    const sp = content.indexOf(32, pos);
+    const nul = content.indexOf(0, sp + 1);
+    if (sp < 0 || nul < 0 || nul + 1 + idLength > content.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
+    entries.push({
+      mode: content.subarray(pos, sp).toString('latin1'),
+      name: content.subarray(sp + 1, nul).toString('utf8'),
+      oid: content.subarray(nul + 1, nul + 1 + idLength).toString('hex'),
+    });
+    pos = nul + 1 + idLength;
+  }
+  return entries;
+}
+
+/** A commit object: headers, then a blank line, then the message; gpgsig split off as git does (bytewise). */
+export function parseCommit(content: Buffer, oid: string): CommitObject {
+  const headerEnd = content.indexOf('\n\n');
+  const head = headerEnd < 0 ? content : content.subarray(0, headerEnd);
+  const message = headerEnd < 0 ? '' : content.subarray(headerEnd + 2).toString('utf8');
+  let tree = '';
+  const parents: string[] = [];
+  let author = '';
+  let committer = '';
+  const kept: Buffer[] = [];
+  const sig: string[] = [];
+  let inSig = false;
+  for (let pos = 0; pos <= head.length; ) {
+    let nl = head.indexOf(10, pos);
+    if (nl < 0) nl = head.length;
+    const raw = head.subarray(pos, nl);
+    pos = nl + 1;
+    const line = raw.toString('utf8');
+    if (inSig && line.startsWith(' ')) {
+      sig.push(line.slice(1));
+      continue;
+    }
+    inSig = false;
+    if (line.startsWith('gpgsig ')) {
+      inSig = true;
+      sig.push(line.slice('gpgsig '.length));
+      continue;
+    }
+    kept.push(raw);
+    if (line.startsWith('tree ')) tree = line.slice(5);
+    else if (line.startsWith('parent ')) parents.push(line.slice(7));
+    else if (line.startsWith('author ')) author = line.slice(7);
+    else if (line.startsWith('committer ')) committer = line.slice(10);
+  }
+  if (!OID.test(tree) || parents.some((p) => !OID.test(p)) || !committer) throw new CorruptObjectError(oid, 'is not a well-formed commit');
+  const who = /^(.*) <([^>]*)> (\d+) [+-]\d{4}$/.exec(author);
+  const when = /> (\d+) [+-]\d{4}$/.exec(committer);
+  const commit: CommitObject = {
+    oid, tree, parents,
+    authorName: who?.[1] ?? '', authorEmail: who?.[2] ?? '',
+    committedAt: new Date(Number(when?.[1] ?? 0) * 1000),
+    message,
+  };
+  if (sig.length) {
+    const joined = Buffer.concat(kept.flatMap((k, i) => (i ? [Buffer.from('\n'), k] : [k])));
+    commit.signature = { armored: sig.join('\n') + '\n', payload: headerEnd < 0 ? joined : Buffer.concat([joined, content.subarray(headerEnd)]) };
+  }
+  return commit;
+}

@@ -1,0 +1,56 @@
+// Governed blobs as the replay parses them, memoised by blob id: text, the
+// approvers a blob lists, the policy it sets. A malformed approvers file
+// approves nobody; a malformed policy is the fail-closed one.
+import { readBlobs, type Repo } from '../git/repo.js';
+import { parseApprovers, type Approver } from '../schema/approvers.js';
+import { parsePolicy, policySchema, type Policy } from '../schema/policy.js';
+
+/** The policy used when the trusted one is missing or malformed: nothing is automatic. */
+export const FAIL_CLOSED_POLICY: Policy = policySchema.parse({});
+
+export class BlobReader {
+  private readonly texts = new Map<string, string>();
+  private readonly approvers = new Map<string, Approver[]>();
+  private readonly policies = new Map<string, Policy>();
+  constructor(private readonly repo: Repo) {}
+
+  async text(blob: string): Promise<string> {
+    await this.preload([blob]);
+    return this.texts.get(blob) ?? '';
+  }
+
+  async preload(blobs: string[]): Promise<void> {
+    const missing = [...new Set(blobs)].filter((b) => !this.texts.has(b));
+    if (missing.length === 0) return;
+    const read = await readBlobs(this.repo, missing);
+    for (const b of missing) this.texts.set(b, read.get(b)?.toString('utf8') ?? '');
+  }
+
+  async approversOf(blob: string | undefined): Promise<Approver[]> {
+    if (!blob) return [];
+    let a = this.approvers.get(blob);
+    if (!a) {
+      try {
+        a = parseApprovers(await this.text(blob));
+      } catch {
+        a = [];
+      }
+      this.approvers.set(blob, a);
+    }
+    return a;
+  }
+
+  async policyOf(blob: string | undefined): Promise<Policy> {
+    if (!blob) return FAIL_CLOSED_POLICY;
+    let p = this.policies.get(blob);
+    if (!p) {
+      try {
+        p = parsePolicy(await this.text(blob));
+      } catch {
+        p = FAIL_CLOSED_POLICY;
+      }
+      this.policies.set(blob, p);
+    }
+    return p;
+  }
+}

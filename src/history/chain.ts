@@ -1,0 +1,129 @@
+// History as the replay reads it: the first-parent chain from the trust root
+// to a tip, every commit read and checked against its id, each one's changes
+// computed in process from verified trees, and for each merge on the chain
+// the commits it brings in and what it adds of its own (its tree against the
+// clean merge of its parents, DESIGN "Merges").
+import { GovernanceRefusal } from '../errors.js';
+import { diffTrees, type Change } from '../git/diff.js';
+import { git } from '../git/exec.js';
+import { EMPTY_TREE, type CommitObject } from '../git/objects.js';
+import type { Repo } from '../git/repo.js';
+
+export type { Change } from '../git/diff.js';
+
+export interface Commit {
+  id: string;
+  parents: string[];
+  tree: string;
+  /** Committer time. */
+  committedAt: Date;
+  authorName: string;
+  authorEmail: string;
+  message: string;
+  /** Against its first parent; for a merge on the chain, against the clean merge of its parents. */
+  changes: Change[];
+  signature?: { armored: string; payload: Buffer };
+  /** A merge on the first-parent chain: what it brings in, oldest first. */
+  merge?: MergeInfo;
+  /** A commit brought in by this merge (on the chain). */
+  via?: string;
+}
+
+export interface MergeInfo {
+  brought: Commit[];
+  /** The tree of the clean merge of its parents (`git merge-tree --write-tree`, no merge driver). */
+  cleanTree: string;
+  /** The clean merge had conflicts: the merge's own changes include their resolution. */
+  conflicted: boolean;
+  /** More than two parents: a finding, and nothing it brings counts. */
+  octopus: boolean;
+}
+
+function fromObject(c: CommitObject): Commit {
+  const out: Commit = { id: c.oid, parents: c.parents, tree: c.tree, committedAt: c.committedAt, authorName: c.authorName, authorEmail: c.authorEmail, message: c.message, changes: [] };
+  if (c.signature) out.signature = c.signature;
+  return out;
+}
+
+/**
+ * The first-parent chain from `root` (inclusive) to `tip`, oldest first.
+ * git lists the ids; every commit is then read verified and the chain must
+ * link up through the verified parents, so neither a swapped commit object
+ * nor a forged commit-graph can reorder or hide one.
+ */
+export async function readChain(repo: Repo, tip: string, root: string): Promise<Commit[]> {
+  const r = await git(['rev-list', '--first-parent', tip, `^${root}^@`, '--'], { cwd: repo.root, allowFailure: true });
+  if (r.code !== 0) throw new GovernanceRefusal(`the trust root ${root.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
+  const ids = r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
+  if (ids[0] !== root) {
+    throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
+  }
+  return readCommits(repo, ids, true);
+}
+
+/** The first-parent commits after `from` up to `tip` (for a reading that goes on), oldest first; undefined if `tip` does not extend `from`. */
+export async function readChainSince(repo: Repo, tip: string, from: string): Promise<Commit[] | undefined> {
+  const r = await git(['rev-list', '--first-parent', tip, `^${from}`, '--'], { cwd: repo.root, allowFailure: true });
+  if (r.code !== 0) return undefined;
+  const ids = r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
+  const commits = await readCommits(repo, ids, false);
+  let parent = from;
+  for (const c of commits) {
+    if (c.parents[0] !== parent) return undefined;
+    parent = c.id;
+  }
+  return parent === tip ? commits : undefined;
+}
+
+async function readCommits(repo: Repo, ids: string[], linked: boolean): Promise<Commit[]> {
+  const objects = await repo.objects.commitsOf(ids);
+  const commits = objects.map(fromObject);
+  if (linked) {
+    for (let i = 1; i < commits.length; i++) {
+      if (commits[i]!.parents[0] !== ids[i - 1]) {
+        throw new GovernanceRefusal(`the first-parent history does not link up at ${ids[i]!.slice(0, 12)}: the object store or the commit-graph was tampered with; run git fsck`);
+      }
+    }
+  }
+  await expandMerges(repo, commits);
+  await computeChanges(repo, commits);
+  return commits;
+}
+
+/** For each merge on the chain: the commits it brings in and its clean merge. */
+async function expandMerges(repo: Repo, commits: Commit[]): Promise<void> {
+  for (const c of commits) {
+    if (c.parents.length < 2) continue;
+    const [first, ...others] = c.parents as [string, ...string[]];
+    const listed = await git(['rev-list', '--topo-order', '--reverse', ...others, `^${first}`, '--'], { cwd: repo.root });
+    const ids = listed.stdout.toString('utf8').split('\n').filter(Boolean);
+    const brought = (await repo.objects.commitsOf(ids)).map((o) => ({ ...fromObject(o), via: c.id }));
+    const octopus = c.parents.length > 2;
+    let cleanTree = (await repo.objects.commit(first)).tree;
+    let conflicted = false;
+    if (!octopus) {
+      const m = await git(['merge-tree', '--write-tree', '--no-messages', first, others[0]!], { cwd: repo.root, allowFailure: true });
+      const tree = m.stdout.toString('utf8').split('\n')[0]?.trim() ?? '';
+      if ((m.code === 0 || m.code === 1) && /^[0-9a-f]{40,64}$/.test(tree)) {
+        cleanTree = tree;
+        conflicted = m.code === 1;
+      } else {
+        throw new GovernanceRefusal(`git merge-tree could not merge the parents of ${c.id.slice(0, 12)}: ${m.stderr.trim().split('\n')[0] ?? ''}`);
+      }
+    }
+    c.merge = { brought, cleanTree, conflicted, octopus };
+  }
+}
+
+/** Every commit's changes, all diffs computed together level by level. */
+async function computeChanges(repo: Repo, commits: Commit[]): Promise<void> {
+  const all = commits.flatMap((c) => [...(c.merge?.brought ?? []), c]);
+  const parentTrees = await repo.objects.commitsOf([...new Set(all.map((c) => c.parents[0]).filter((p): p is string => p !== undefined))]);
+  const treeOf = new Map(parentTrees.map((p) => [p.oid, p.tree]));
+  const pairs = all.map((c) => ({
+    old: c.merge ? c.merge.cleanTree : c.parents[0] ? treeOf.get(c.parents[0]) : EMPTY_TREE,
+    new: c.tree,
+  }));
+  const changes = await diffTrees(repo.objects, pairs);
+  all.forEach((c, i) => (c.changes = changes[i]!));
+}

@@ -1,0 +1,142 @@
+// The repository layout (DESIGN "Repository layout", "Names and values"):
+// the only place that builds or parses a governance path or matches an id.
+// Writers and judges both ask here, so they can never disagree about a path.
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../errors.js';
+
+// ---------------------------------------------------------------- ids
+
+export const AGENT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const ACTION_TYPE = AGENT_ID;
+export const TASK_NAME = AGENT_ID;
+export const PROPOSAL_ID = /^[a-z0-9][a-z0-9-]{0,79}$/;
+/** The shape of the ids ga assigns: only these can be named by a prefix. */
+export const ASSIGNED_ID = /^\d{8}-\d{6}-\d{3}-[0-9a-z]{5}$/;
+
+export function checkAgentId(id: string, where = 'agent id'): string {
+  if (!AGENT_ID.test(id)) {
+    throw new UsageError(`${where} "${id}" is not valid: use 1-64 of a-z 0-9 _ - starting with a letter or digit`);
+  }
+  return id;
+}
+
+export function checkProposalRef(ref: string): string {
+  if (!PROPOSAL_ID.test(ref)) {
+    throw new UsageError(`proposal id "${ref}" is not valid: use a-z 0-9 and -, as printed by ga propose or ga list`);
+  }
+  return ref;
+}
+
+export function checkTaskName(agent: string, task: string): string {
+  if (!TASK_NAME.test(task)) throw new UsageError(`task "${task}" is not valid: use a-z 0-9 _ - (the file ${taskPath(agent, '<task>')})`);
+  return task;
+}
+
+/**
+ * A new id, sortable by creation time to the millisecond and unique through
+ * a random suffix: 20261123-100000-123-k3f9a. Proposals, runs and events use it.
+ */
+export function newId(at: Date): string {
+  const iso = at.toISOString(); // 2026-11-23T10:00:00.123Z
+  const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}-${iso.slice(20, 23)}`;
+  const suffix = randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-5);
+  return `${stamp}-${suffix}`;
+}
+
+// ---------------------------------------------------------------- policies
+
+export const POLICY_PATH = 'policies/proposal_policy.toml';
+export const APPROVERS_PATH = 'policies/approvers';
+export const WATCHDOG_PATH = 'policies/watchdog.toml';
+export const HUB_PATH = 'policies/hub.toml';
+export const NOTIFY_PATH = 'policies/notify.toml';
+
+// ---------------------------------------------------------------- agents
+
+export const AGENTS_DIR = 'agents';
+export const agentDir = (agent: string) => `${AGENTS_DIR}/${agent}`;
+export const agentConfigPath = (agent: string) => `${agentDir(agent)}/agent.toml`;
+export const allowlistPath = (agent: string) => `${agentDir(agent)}/tool_allowlist.toml`;
+export const systemPromptPath = (agent: string) => `${agentDir(agent)}/CLAUDE.md`;
+export const taskPath = (agent: string, task: string) => `${agentDir(agent)}/tasks/${task}.md`;
+export const hooksDir = (agent: string) => `${agentDir(agent)}/hooks`;
+export const pausePath = (agent: string) => `${agentDir(agent)}/PAUSED`;
+export const workspaceDir = (agent: string) => `${agentDir(agent)}/workspace`;
+
+const AGENT_FILE = /^agents\/([^/]+)\/(agent\.toml|tool_allowlist\.toml|CLAUDE\.md|tasks\/.+|hooks\/.+)$/;
+
+/** Governed files: used only in their trusted version. */
+export function isGovernedPath(path: string): boolean {
+  return path.startsWith('policies/') || AGENT_FILE.test(path);
+}
+
+/** The agent whose config this path is (`agents/<id>/agent.toml`), if it is one. */
+export function agentOfConfigPath(path: string): string | undefined {
+  const m = /^agents\/([^/]+)\/agent\.toml$/.exec(path);
+  return m && AGENT_ID.test(m[1]!) ? m[1] : undefined;
+}
+
+/**
+ * The agent whose pause marker this path is: `agents/<id>/PAUSED` itself, or
+ * anything under it (a marker replaced by a directory is still a marker).
+ */
+export function agentOfPausePath(path: string): string | undefined {
+  const m = /^agents\/([^/]+)\/PAUSED(?:\/.*)?$/.exec(path);
+  return m?.[1];
+}
+
+// ---------------------------------------------------------------- proposals
+
+export const PROPOSALS_DIR = 'proposals';
+export const PROPOSAL_STATES = ['pending', 'approved', 'rejected', 'executed', 'failed', 'expired'] as const;
+export type ProposalState = (typeof PROPOSAL_STATES)[number];
+
+export const proposalPath = (state: ProposalState, id: string) => `${PROPOSALS_DIR}/${state}/${id}.toml`;
+export const proposalStateDir = (state: ProposalState) => `${PROPOSALS_DIR}/${state}`;
+
+const PROPOSAL_FILE = /^proposals\/([a-z]+)\/(.+)\.toml$/;
+
+/** `proposals/<state>/<id>.toml` split into its parts, or undefined for any other path. */
+export function parseProposalPath(path: string): { state: ProposalState; id: string } | undefined {
+  const m = PROPOSAL_FILE.exec(path);
+  if (!m || !(PROPOSAL_STATES as readonly string[]).includes(m[1]!)) return undefined;
+  if (!PROPOSAL_ID.test(m[2]!)) return undefined;
+  return { state: m[1] as ProposalState, id: m[2]! };
+}
+
+/** A path under proposals/ that is not a proposal file (nor a directory's .gitkeep): never a proposal, always reported. */
+export function isStrayProposalPath(path: string): boolean {
+  return path.startsWith(`${PROPOSALS_DIR}/`) && !parseProposalPath(path) && !path.endsWith('/.gitkeep');
+}
+
+// ---------------------------------------------------------------- ledger and audit
+
+export const LEDGER_DIR = 'ledger';
+export const AUDIT_DIR = 'audit';
+export const KEEP_DIRS = [...PROPOSAL_STATES.map((s) => proposalStateDir(s)), LEDGER_DIR, AUDIT_DIR] as const;
+
+/** The ledger of an agent; the id becomes a path, so it is checked (no "..", no "/"). */
+export function ledgerPath(agent: string): string {
+  return `${LEDGER_DIR}/${checkAgentId(agent)}.jsonl`;
+}
+
+export function agentOfLedgerPath(path: string): string | undefined {
+  const m = /^ledger\/([^/]+)\.jsonl$/.exec(path);
+  return m?.[1];
+}
+
+/** The audit file of an agent in the line-per-event layout. */
+export const auditPath = (agent: string) => `${AUDIT_DIR}/${agent}.jsonl`;
+
+export function agentOfAuditPath(path: string): string | undefined {
+  const m = /^audit\/([^/]+)\.jsonl$/.exec(path);
+  return m?.[1];
+}
+
+/** Append-only files: ledgers and audit logs. */
+export function appendOnlyKind(path: string): { kind: 'ledger' | 'audit'; agent: string } | undefined {
+  const ledger = agentOfLedgerPath(path);
+  if (ledger) return { kind: 'ledger', agent: ledger };
+  const audit = agentOfAuditPath(path);
+  return audit ? { kind: 'audit', agent: audit } : undefined;
+}

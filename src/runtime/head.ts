@@ -1,0 +1,63 @@
+// Following the branch cheaply: the commit HEAD names, read straight from
+// the ref files (a few microseconds, no git process), so that a runner can
+// look at every new commit within its poll, and stop its agent when a commit
+// pauses it, whatever the agent did to the work tree.
+import { join } from 'node:path';
+import { gitText } from '../git/exec.js';
+import type { Repo } from '../git/repo.js';
+import { readRegularText } from './files.js';
+
+const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** The commit HEAD names, from the ref files; undefined when they cannot be read directly. */
+export function readHeadFromFiles(repo: Repo): string | undefined {
+  const head = readRegularText(join(repo.gitDir, 'HEAD'), 4096)?.trim();
+  if (!head) return undefined;
+  if (OID.test(head)) return head;
+  const ref = /^ref: (refs\/[^\s]+)$/.exec(head)?.[1];
+  if (!ref || ref.split('/').includes('..')) return undefined;
+  const loose = readRegularText(join(repo.commonDir, ref), 4096)?.trim();
+  if (loose && OID.test(loose)) return loose;
+  const packed = readRegularText(join(repo.commonDir, 'packed-refs'), 64 * 1024 * 1024);
+  const line = packed?.split('\n').find((l) => l.endsWith(` ${ref}`));
+  const oid = line?.split(' ')[0];
+  return oid && OID.test(oid) ? oid : undefined;
+}
+
+export async function readHead(repo: Repo): Promise<string | undefined> {
+  return readHeadFromFiles(repo) ?? ((await gitText(['rev-parse', '--verify', '-q', 'HEAD'], { cwd: repo.root, allowFailure: true })) || undefined);
+}
+
+/**
+ * Calls `onCommit` for each new HEAD seen by `check()` (one at a time); an
+ * error in it (a commit that cannot be read) goes to `onError`.
+ */
+export class HeadWatcher {
+  private last: string | undefined;
+  private busy = false;
+  private closed = false;
+  constructor(
+    private readonly repo: Repo,
+    private readonly onCommit: (head: string) => Promise<void>,
+    private readonly onError: (e: Error) => void = () => undefined,
+  ) {
+    this.last = readHeadFromFiles(repo);
+  }
+
+  check(): void {
+    if (this.busy || this.closed) return;
+    this.busy = true;
+    void readHead(this.repo)
+      .then(async (head) => {
+        if (!head || head === this.last || this.closed) return;
+        await this.onCommit(head);
+        this.last = head;
+      })
+      .catch((e: Error) => this.onError(e))
+      .finally(() => (this.busy = false));
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}

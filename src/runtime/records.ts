@@ -1,0 +1,134 @@
+// The files under .ga/ that ga's processes leave for each other, each with
+// one typed reader and writer: run heartbeats and tool calls, the
+// watchdog's remembered bad files, the append-only check's saved state.
+// They are hints that make things fast or visible, never evidence: a reader
+// gets undefined for anything missing, malformed or not a regular file, and
+// nothing it returns lets a hook run or an agent start.
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as z from 'zod';
+import type { Repo } from '../git/repo.js';
+import { fileKind, readJsonHint, readRegularText } from './files.js';
+import { runtimeDir } from './lock.js';
+
+/** Writes JSON atomically (a temporary file renamed over), never through whatever was planted at the path. */
+export function writeJsonAtomic(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  rmSync(tmp, { force: true, recursive: true });
+  writeFileSync(tmp, JSON.stringify(value) + '\n', { flag: 'wx' });
+  renameSync(tmp, file);
+}
+
+function parsed<S extends z.ZodType>(schema: S, file: string, maxBytes?: number): z.output<S> | undefined {
+  const r = schema.safeParse(readJsonHint(file, maxBytes));
+  return r.success ? r.data : undefined;
+}
+
+// ---------------------------------------------------------------- runs
+
+export const runsDir = (repo: Repo) => join(runtimeDir(repo), 'runs');
+
+export const runHeartbeatSchema = z.object({
+  run: z.string().min(1),
+  agent: z.string().min(1),
+  task: z.string().optional(),
+  adapter: z.string().optional(),
+  runner_pid: z.number().int(),
+  agent_pid: z.number().int().optional(),
+  started_at: z.string().optional(),
+  updated_at: z.string(),
+});
+export type RunHeartbeat = z.output<typeof runHeartbeatSchema>;
+
+export const runHeartbeatFile = (repo: Repo, run: string) => join(runsDir(repo), `${run}.json`);
+export const toolCallsFile = (repo: Repo, run: string) => join(runsDir(repo), `${run}.tools.jsonl`);
+
+export function readRunHeartbeat(file: string): RunHeartbeat | undefined {
+  return parsed(runHeartbeatSchema, file);
+}
+
+/** The runs under .ga/runs/: each heartbeat file (parsed, or undefined when unreadable) and its tool calls file, if any. */
+export function listRuns(repo: Repo): { run: string; file: string; heartbeat: RunHeartbeat | undefined; tools?: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(runsDir(repo));
+  } catch {
+    return [];
+  }
+  const runs = new Map<string, { run: string; file: string; heartbeat: RunHeartbeat | undefined; tools?: string }>();
+  for (const name of names) {
+    const m = /^(.+?)(\.json|\.tools\.jsonl)$/.exec(name);
+    if (!m) continue;
+    const run = m[1]!;
+    const entry = runs.get(run) ?? { run, file: runHeartbeatFile(repo, run), heartbeat: undefined };
+    if (m[2] === '.json') entry.heartbeat = readRunHeartbeat(entry.file);
+    else entry.tools = join(runsDir(repo), name);
+    runs.set(run, entry);
+  }
+  return [...runs.values()];
+}
+
+/** The tool calls a run recorded, one JSON object a line; a line that is not JSON is reported by number. */
+export function readToolCalls(file: string): { calls: { name: string; input: unknown }[]; badLines: number[] } {
+  const text = readRegularText(file, 16 * 1024 * 1024) ?? '';
+  const lines = text.split('\n');
+  const calls: { name: string; input: unknown }[] = [];
+  const badLines: number[] = [];
+  lines.forEach((line, i) => {
+    if (!line) return;
+    try {
+      const c = JSON.parse(line) as { name?: unknown; input?: unknown };
+      calls.push({ name: String(c.name ?? ''), input: c.input });
+    } catch {
+      if (i < lines.length - 1) badLines.push(i + 1); // the last line may be an append in flight
+    }
+  });
+  return { calls, badLines };
+}
+
+/** Retires a dead run's heartbeat so that it is not judged again. */
+export function retireRunHeartbeat(file: string): void {
+  try {
+    if (fileKind(file) !== 'missing') renameSync(file, `${file}.stale`);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+// ---------------------------------------------------------------- the watchdog's memory of bad files
+
+export const flagMemoryFile = (repo: Repo) => join(runtimeDir(repo), 'watchdog-flags.json');
+
+export function readFlagMemory(repo: Repo): string[] {
+  return parsed(z.array(z.string()), flagMemoryFile(repo)) ?? [];
+}
+
+export function writeFlagMemory(repo: Repo, keys: string[]): void {
+  writeJsonAtomic(flagMemoryFile(repo), keys);
+}
+
+// ---------------------------------------------------------------- ga verify's saved append-only state
+
+export const appendStateSchema = z.object({
+  root: z.string(),
+  commit: z.string(),
+  lineCount: z.array(z.tuple([z.string(), z.number()])),
+  ledgers: z.array(z.tuple([z.string(), z.object({ text: z.string(), addedBy: z.array(z.string()) })])),
+  findings: z.array(z.object({ commit: z.string(), path: z.string(), rule: z.string(), explanation: z.string() })),
+});
+export type AppendState = z.output<typeof appendStateSchema>;
+
+export const appendStateFile = (repo: Repo) => join(runtimeDir(repo), 'cache', 'append-only.json');
+
+export function readAppendState(repo: Repo): AppendState | undefined {
+  return parsed(appendStateSchema, appendStateFile(repo), 1024 * 1024 * 1024);
+}
+
+export function writeAppendState(repo: Repo, state: AppendState): void {
+  try {
+    writeJsonAtomic(appendStateFile(repo), state);
+  } catch {
+    // caching is optional
+  }
+}
