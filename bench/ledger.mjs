@@ -2,7 +2,7 @@
 // it stands on, measured in the same run (compare ratios, not absolute times
 // across runs). Appends: ga's appendCharge against a bare locked loop
 // (proper-lockfile lock + fs.appendFileSync + fsync + unlock), one writer and
-// four writer processes. Reads: readLastLine + windowTotals at 10 and at
+// four writer processes. Reads: a day window's spend, recomputed from its lines, at 100 and at
 // 1,000,000 lines, which should cost the same.
 import { spawn } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, appendFileSync, rmSync, writeSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { pathToFileURL } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { median, ROOT } from './lib.mjs';
 
-const { appendCharge, readLastLine, windowTotals, ledgerPath } = await import(pathToFileURL(join(ROOT, 'dist/ledger/ledger.js')).href);
+const { appendCharge, readWindowLines, spendInWindow } = await import(pathToFileURL(join(ROOT, 'dist/ledger/ledger.js')).href);
+const { ledgerPath } = await import(pathToFileURL(join(ROOT, 'dist/layout/layout.js')).href);
 
 const N = Number(process.env.BENCH_LEDGER_N ?? 1000);
 const dir = process.argv[2] === 'worker' ? '' : mkdtempSync(join(tmpdir(), 'ga-bench-ledger-'));
@@ -88,14 +89,22 @@ function timeRead(file, reps = 2000) {
   const xs = [];
   for (let i = 0; i < reps; i++) {
     const t = process.hrtime.bigint();
-    windowTotals(readLastLine(file), 'day', clock.now());
+    spendInWindow(readWindowLines(file, 'day', WINDOW_NOW), 'day', WINDOW_NOW);
     xs.push(Number(process.hrtime.bigint() - t) / 1e3);
   }
   xs.sort((a, b) => a - b);
   return xs[Math.floor(xs.length / 2)];
 }
 
-/** A ledger of `n` lines written directly (no valid chain needed for a tail read), in big chunks. */
+/** The day the window reads: the last of the generated ledgers. */
+const PER_DAY = 100;
+const WINDOW_NOW = new Date(Date.UTC(2000, 0, 1) + Math.floor((1_000_000 - 1) / PER_DAY) * 86_400_000 + 43_200_000);
+
+/**
+ * A ledger of `n` lines written directly (no valid chain needed for a window
+ * read), PER_DAY lines a day, ending on WINDOW_NOW's day: the window always
+ * holds PER_DAY lines, whatever the length of the file.
+ */
 function bigLedger(root, agent, n) {
   const file = join(root, ledgerPath(agent));
   mkdirSync(join(root, 'ledger'), { recursive: true });
@@ -104,7 +113,9 @@ function bigLedger(root, agent, n) {
   for (let i = 0; i < n; i += CHUNK) {
     let s = '';
     for (let j = i; j < Math.min(n, i + CHUNK); j++) {
-      s += `${JSON.stringify({ at: '2026-03-10T12:00:00Z', ...charge(`r${j}`), window: 'day', window_start: '2026-03-10T00:00:00Z', window_usd: j * 0.0123, window_tokens: j * 200, prev: 'a'.repeat(64) })}\n`;
+      const day = new Date(WINDOW_NOW.getTime() - Math.floor((n - 1 - j) / PER_DAY) * 86_400_000);
+      const at = day.toISOString().replace(/T.*/, 'T12:00:00Z');
+      s += `${JSON.stringify({ at, ...charge(`r${j}`), window: 'day', window_start: at.replace('T12', 'T00'), window_usd: 0.0123, window_tokens: 200, prev: 'a'.repeat(64) })}\n`;
     }
     writeSync(fd, s);
   }
@@ -123,12 +134,12 @@ try {
   const four = await compare(fourWriters, 3, Math.ceil(N / 4));
   console.log(`ledger append (${WRITERS} writers) ${fmt(four.ga)}   raw ${fmt(four.raw)}   ${(four.ga / four.raw).toFixed(2)}x raw`);
 
-  const small = bigLedger(dir, 'small', 10);
+  const small = bigLedger(dir, 'small', PER_DAY);
   const big = bigLedger(dir, 'big', 1_000_000);
   const tSmall = timeRead(small);
   const tBig = timeRead(big);
-  console.log(`readLastLine + windowTotals, 10 lines         ${tSmall.toFixed(1)} us (median)`);
-  console.log(`readLastLine + windowTotals, 1,000,000 lines  ${tBig.toFixed(1)} us (median)   ${(tBig / tSmall).toFixed(2)}x the 10-line time`);
+  console.log(`window spend (recomputed from its ${PER_DAY} lines), ${PER_DAY}-line ledger      ${tSmall.toFixed(1)} us (median)`);
+  console.log(`window spend (recomputed from its ${PER_DAY} lines), 1,000,000-line ledger  ${tBig.toFixed(1)} us (median)   ${(tBig / tSmall).toFixed(2)}x (flat: only the window is read)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -70,4 +70,3 @@ export function auditLine(e: GaEvent, at: Date): string {
   return JSON.stringify({ at: rfc3339(at), ...fields, ...(detail ?? {}) }) + '\n';
 }
 
-export const auditPath = (agent: string) => `audit/${agent}.jsonl`;

@@ -1,6 +1,7 @@
 // Recording governance events: one commit per operation holding its own
 // paths plus one audit line per event, appended to the committed audit file.
-import { auditLine, auditPath, commitMessage, type GaEvent } from './events.js';
+import { auditLine, commitMessage, type GaEvent } from './events.js';
+import { auditPath } from '../layout/layout.js';
 import { commitEvent, type CommitResult, type FileWrite, type Identity } from '../git/commit.js';
 import { configGet, readFileAt, type Repo } from '../git/repo.js';
 
@@ -67,6 +68,15 @@ async function auditAppends(repo: Repo, head: string | undefined, events: GaEven
     const sep = before === '' || before.endsWith('\n') ? '' : '\n';
     return { path: auditPath(agent), content: before + sep + lines };
   });
+}
+
+/**
+ * Who is acting, from the environment: inside an agent process (GA_AGENT
+ * set) the agent, otherwise the person whose git identity this is.
+ */
+export async function actorFromEnvironment(repo: Repo): Promise<string> {
+  const agent = process.env.GA_AGENT;
+  return agent ? `agent:${agent}` : `human:${(await configGet(repo, 'user.email')) ?? 'unknown'}`;
 }
 
 /**

@@ -1,15 +1,15 @@
 // Budgets: what an agent has spent in its current window against its caps,
 // and reservations that hold max_run_usd for each run in flight, so that
 // concurrent runners cannot together cross a cap.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { ledgerLockTarget, ledgerPath, parseLedgerLines, readWindowLines, spendInWindow } from '../ledger/ledger.js';
-import { readJsonHint } from '../runtime/files.js';
+import { ledgerLockTarget, parseLedgerLines, readWindowLines, spendInWindow } from '../ledger/ledger.js';
+import { ledgerPath } from '../layout/layout.js';
+import { readReservations, removeReservation, writeReservation } from '../runtime/records.js';
 import type { AgentConfig } from '../schema/agent.js';
-import { processAlive, runtimeDir, withLock } from '../runtime/lock.js';
+import { processAlive, withLock } from '../runtime/lock.js';
 
 export interface BudgetStatus {
   window: AgentConfig['budget']['window'];
@@ -26,19 +26,12 @@ export interface BudgetStatus {
   warn: boolean;
 }
 
-const reservationDir = (repo: Repo, agent: string) => join(runtimeDir(repo), 'reservations', agent);
-
-
-/** USD held by live runs; reservations of dead processes are dropped. */
+/** USD held by live runs; reservations of dead processes (or unreadable ones) are dropped. */
 function activeReservations(repo: Repo, agent: string): number {
-  const dir = reservationDir(repo, agent);
-  if (!existsSync(dir)) return 0;
   let held = 0;
-  for (const name of readdirSync(dir)) {
-    const file = join(dir, name);
-    const r = readJsonHint(file) as { pid?: unknown; usd?: unknown } | undefined;
-    if (r && typeof r.pid === 'number' && typeof r.usd === 'number' && Number.isFinite(r.usd) && processAlive(r.pid)) held += Math.max(0, r.usd);
-    else rmSync(file, { force: true, recursive: true });
+  for (const { run, reservation } of readReservations(repo, agent)) {
+    if (reservation && processAlive(reservation.pid)) held += reservation.usd;
+    else removeReservation(repo, agent, run);
   }
   return held;
 }
@@ -84,13 +77,11 @@ export async function reserveBudget(repo: Repo, agent: string, cfg: AgentConfig,
     const s = budgetStatus(repo, agent, cfg, clock.now(), held);
     const problem = capProblem(s, cfg.budget.max_run_usd);
     if (problem) throw new GovernanceRefusal(`over budget: ${problem}`);
-    const dir = reservationDir(repo, agent);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${run}.json`), JSON.stringify({ pid: process.pid, usd: cfg.budget.max_run_usd, at: clock.now().toISOString() }));
+    writeReservation(repo, agent, run, { pid: process.pid, usd: cfg.budget.max_run_usd, at: clock.now().toISOString() });
     return s;
   });
 }
 
 export function releaseReservation(repo: Repo, agent: string, run: string): void {
-  rmSync(join(reservationDir(repo, agent), `${run}.json`), { force: true });
+  removeReservation(repo, agent, run);
 }

@@ -1,5 +1,6 @@
 // What every command gets: where the repository is, how to print, the clock.
 import type { Clock } from '../clock.js';
+import type { Repo } from '../git/repo.js';
 import { toTerminal, visibleJson } from '../text/visible.js';
 
 export interface Io {
@@ -9,12 +10,14 @@ export interface Io {
   color?: boolean;
 }
 
-export interface Context {
+export interface CommandContext {
   /** -C <dir>, default the current directory. */
   dir: string;
   json: boolean;
   io: Io;
   clock: Clock;
+  /** The governance repository at `dir`, opened (and checked) once. */
+  repo(): Promise<Repo>;
 }
 
 export const processIo: Io = {
@@ -23,7 +26,7 @@ export const processIo: Io = {
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 };
 
-export function printJson(ctx: Context, value: unknown): void {
+export function printJson(ctx: CommandContext, value: unknown): void {
   ctx.io.out(visibleJson(value, 2));
 }
 

@@ -1,22 +1,36 @@
-// The CLI: registers each command and loads its module only when it runs,
-// so `ga --help` and `ga propose` pay only for what they use. Errors become
-// one stderr line and an exit code here, and nowhere else.
+// The CLI: registers each command (declared with its typed arguments in
+// commands/) and runs it; a command loads the domain modules it needs only
+// when it runs, so `ga --help` and `ga propose` pay only for what they use.
+// Errors become one stderr line and an exit code here, and nowhere else.
 import yargs, { type Argv } from 'yargs';
 import { systemClock, type Clock } from '../clock.js';
 import { GaError } from '../errors.js';
-import { processIo, terminalIo, type Context, type Io } from './context.js';
-
-type Handler = (ctx: Context, args: Record<string, unknown>) => Promise<number | void>;
-type Loader = () => Promise<{ default: Handler }>;
+import type { Repo } from '../git/repo.js';
+import { processIo, terminalIo, type CommandContext, type Io } from './context.js';
+import type { Command, GlobalOptions } from './define.js';
+import approve from './commands/approve.js';
+import audit from './commands/audit.js';
+import commit from './commands/commit.js';
+import demo from './commands/demo.js';
+import execute from './commands/execute.js';
+import expire from './commands/expire.js';
+import init from './commands/init.js';
+import list from './commands/list.js';
+import pause from './commands/pause.js';
+import propose from './commands/propose.js';
+import reject from './commands/reject.js';
+import resume from './commands/resume.js';
+import runCommand from './commands/run.js';
+import scoreboard from './commands/scoreboard.js';
+import show from './commands/show.js';
+import status from './commands/status.js';
+import trust from './commands/trust.js';
+import verify from './commands/verify.js';
+import watchdog from './commands/watchdog.js';
 
 export async function run(argv: string[], raw: Io = processIo, clock: Clock = systemClock): Promise<number> {
   const io = terminalIo(raw);
   let code = 0;
-  const exec = (load: Loader) => async (args: Record<string, unknown>) => {
-    const ctx: Context = { dir: String(args.C ?? process.cwd()), json: Boolean(args.json), io, clock };
-    const handler = (await load()).default;
-    code = (await handler(ctx, args)) ?? 0;
-  };
   const cli = yargs(argv)
     .scriptName('ga')
     .usage('ga: a governance harness for autonomous AI agents; the governance state is this git repository.\n\nUsage: ga <command> [options]')
@@ -32,7 +46,44 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
     .fail((msg, err) => {
       throw err ?? new UsageErrorFromYargs(msg);
     });
-  register(cli, exec);
+  const register = <A extends GlobalOptions>(c: Command<A>) => {
+    cli.command(
+      c.command,
+      c.describe,
+      (y: Argv<GlobalOptions>) => c.examples.reduce((b, [cmd, what]) => b.example(cmd, what), c.builder(y)),
+      async (args) => {
+        const dir = args.C ?? process.cwd();
+        let opened: Promise<Repo> | undefined;
+        const ctx: CommandContext = {
+          dir,
+          json: Boolean(args.json),
+          io,
+          clock,
+          repo: () => (opened ??= import('../git/repo.js').then((m) => m.openRepo(dir))),
+        };
+        code = (await c.run(ctx, args)) ?? 0;
+      },
+    );
+  };
+  register(init);
+  register(trust);
+  register(demo);
+  register(propose);
+  register(list);
+  register(show);
+  register(approve);
+  register(reject);
+  register(expire);
+  register(execute);
+  register(runCommand);
+  register(pause);
+  register(resume);
+  register(status);
+  register(watchdog);
+  register(audit);
+  register(verify);
+  register(commit);
+  register(scoreboard);
   try {
     await cli.parseAsync();
     return code;
@@ -43,7 +94,7 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
 
 class UsageErrorFromYargs extends GaError {
   constructor(msg: string) {
-    super(`${msg}; see ga --help`, 2);
+    super(`${msg}; see ga --help`, 2, 'usage');
   }
 }
 
@@ -54,95 +105,4 @@ function report(e: unknown, io: Io): number {
   }
   io.err(`ga: internal error: ${(e as Error)?.stack ?? String(e)}\nPlease report this with the command you ran.`);
   return 70;
-}
-
-function register(cli: Argv, exec: (load: Loader) => (args: Record<string, unknown>) => Promise<void>): void {
-  cli.command('init [dir]', 'scaffold the layout in one signed commit (the trust root)', (y) => y.positional('dir', { type: 'string', default: '.' }), exec(() => import('./commands/init.js')));
-  cli.command('trust <commit>', 'pin the trust root for this clone', (y) => y.positional('commit', { type: 'string', demandOption: true }), exec(() => import('./commands/trust.js')));
-  cli.command('demo', 'the whole loop in a temporary repository: no LLM, no key of yours', (y) => y.option('keep', { type: 'boolean', describe: 'keep the repository and print its path last' }), exec(() => import('./commands/demo.js')));
-  cli.command(
-    'propose',
-    'submit a proposal; prints its id last',
-    (y) =>
-      y
-        .option('file', { alias: 'f', type: 'string', describe: 'proposal TOML file, or - for stdin' })
-        .option('agent', { type: 'string' })
-        .option('type', { type: 'string', describe: 'action type' })
-        .option('title', { type: 'string' })
-        .option('rationale', { type: 'string' })
-        .option('expected-outcome', { type: 'string' })
-        .option('reversible', { type: 'boolean' })
-        .option('requires-approval', { type: 'boolean' })
-        .option('payload', { type: 'string', describe: 'payload as a JSON object' }),
-    exec(() => import('./commands/propose.js')),
-  );
-  cli.command(
-    'list',
-    'proposals',
-    (y) => y.option('state', { type: 'string', choices: ['pending', 'approved', 'rejected', 'executed', 'failed', 'expired'] }).option('agent', { type: 'string' }),
-    exec(() => import('./commands/list.js')),
-  );
-  cli.command('show <id>', 'one proposal and its whole history', (y) => y.positional('id', { type: 'string', demandOption: true }), exec(() => import('./commands/show.js')));
-  cli.command('approve <id>', 'approve a pending proposal (a signed commit)', (y) => y.positional('id', { type: 'string', demandOption: true }).option('reason', { type: 'string' }), exec(() => import('./commands/approve.js')));
-  cli.command('reject <id>', 'reject a pending proposal (a signed commit)', (y) => y.positional('id', { type: 'string', demandOption: true }).option('reason', { type: 'string', demandOption: 'give --reason "why"' }), exec(() => import('./commands/reject.js')));
-  cli.command('expire', 'move pending proposals past expires_at to expired/', (y) => y, exec(() => import('./commands/expire.js')));
-  cli.command(
-    'execute [id]',
-    'run the hooks of validly approved proposals, exactly once',
-    (y) =>
-      y
-        .positional('id', { type: 'string' })
-        .option('all', { type: 'boolean', describe: 'every proposal in approved/' })
-        .option('watch', { type: 'boolean', describe: 'keep running: execute each approval the moment it lands' })
-        .option('timeout', { type: 'string', describe: 'hook timeout, such as 10m' }),
-    exec(() => import('./commands/execute.js')),
-  );
-  cli.command('run <agent> [task]', 'run one agent on one task (task defaults to smoke)', (y) => y.positional('agent', { type: 'string', demandOption: true }).positional('task', { type: 'string', default: 'smoke' }), exec(() => import('./commands/run.js')));
-  cli.command(
-    'pause [agent]',
-    'pause an agent (or --all) with a committed marker',
-    (y) => y.positional('agent', { type: 'string' }).option('all', { type: 'boolean' }).option('reason', { type: 'string', demandOption: 'give --reason "why"' }),
-    exec(() => import('./commands/pause.js')),
-  );
-  cli.command(
-    'resume <agent>',
-    'lift a pause (a signed commit); refused while the cause remains',
-    (y) => y.positional('agent', { type: 'string', demandOption: true }).option('reason', { type: 'string', demandOption: 'give --reason "why"' }).option('force', { type: 'boolean', describe: 'resume even though the cause remains (recorded)' }),
-    exec(() => import('./commands/resume.js')),
-  );
-  cli.command('status', 'health: repository, signing, trust root, watchdog, untrusted edits, counts', (y) => y, exec(() => import('./commands/status.js')));
-  cli.command('watchdog', 'the watchdog daemon: pauses stuck, over-budget and looping agents', (y) => y.option('once', { type: 'boolean', describe: 'one sweep, then exit' }), exec(() => import('./commands/watchdog.js')));
-  cli.command(
-    'audit',
-    'the trail from git: time, actor, event, proposal, agent, reason, signature',
-    (y) =>
-      y
-        .option('agent', { type: 'string' })
-        .option('event', { type: 'string' })
-        .option('since', { type: 'string', describe: 'RFC 3339 time or date' })
-        .option('until', { type: 'string', describe: 'RFC 3339 time or date' })
-        .option('jsonl', { type: 'boolean', describe: 'one JSON object a line (export)' }),
-    exec(() => import('./commands/audit.js')),
-  );
-  cli.command(
-    'verify [range]',
-    'check history against the rules; exit 1 on any finding',
-    (y) =>
-      y
-        .positional('range', { type: 'string', describe: 'a revision range, such as origin/main..HEAD' })
-        .option('trust', { type: 'string', describe: 'the trust root to check from (overrides the pin)' })
-        .option('cache', { type: 'boolean', default: true, describe: 'use .ga/cache (--no-cache: check every signature afresh)' }),
-    exec(() => import('./commands/verify.js')),
-  );
-  cli.command(
-    'commit <paths..>',
-    'show the diff of the named governed files and sign exactly those (nothing else staged goes with them)',
-    (y) =>
-      y
-        .positional('paths', { type: 'string', array: true, demandOption: true })
-        .option('message', { alias: 'm', type: 'string', describe: 'the commit subject' })
-        .option('yes', { alias: 'y', type: 'boolean', describe: 'sign without asking' }),
-    exec(() => import('./commands/commit.js')),
-  );
-  cli.command('scoreboard', 'per agent: spend against caps, runs, proposals, pauses', (y) => y, exec(() => import('./commands/scoreboard.js')));
 }

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditTrail } from '../audit/trail.js';
+import { auditTrail } from '../report/trail.js';
 import { verifyRepository } from '../verify/verify.js';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
@@ -15,7 +15,7 @@ import { loadGovernance } from '../history/replay.js';
 import { initRepository } from '../init/scaffold.js';
 import { approveProposal } from '../proposals/decide.js';
 import { submitProposal } from '../proposals/submit.js';
-import { proposalPath } from '../trust/governed.js';
+import { proposalPath } from '../layout/layout.js';
 
 export interface DemoOptions {
   keep: boolean;

@@ -14,16 +14,20 @@ import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
 import { proposalPath } from '../layout/layout.js';
-import { historyRewound, raiseHighWater } from '../pause/state.js';
-import { findProposal } from '../proposals/find.js';
+import { historyRewound, raiseHighWater } from '../trust/highwater.js';
+import { findProposal } from '../history/find.js';
 import { governedBranch, onGovernedBranch } from '../trust/branch.js';
 import { readChainSince } from '../history/chain.js';
 import { parseTrailers } from '../audit/events.js';
 import { discardHooks, prepareHooks, runHook, type HookOutcome, type PreparedHooks } from './hooks.js';
 
+/** Why an execution was refused, for callers that act on it (the words are in `why`). */
+export type RefusalCode = 'already-ran' | 'claimed' | 'not-approved' | 'off-branch' | 'not-run';
+
 export interface ExecutionResult {
   id: string;
   result: 'executed' | 'failed' | 'recovered-unknown' | 'refused';
+  refusal?: RefusalCode;
   why?: string;
   hook?: HookOutcome;
   /** The outcome was recorded after the claim had been given up as unknown. */
@@ -74,8 +78,8 @@ export async function executeApproved(gov: Governance, opts: ExecuteOptions): Pr
 async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOptions): Promise<ExecutionResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const early = settled(r, gov.executions.get(r.id), opts.clock.now());
-  if (early && early.kind === 'refuse') return refuse(r, early.why);
-  if (!early && r.state !== 'approved') return refuse(r, `it is in ${r.state ?? 'no state'}/, not approved/`);
+  if (early && early.kind === 'refuse') return refuse(r, early.code, early.why);
+  if (!early && r.state !== 'approved') return refuse(r, 'not-approved', `it is in ${r.state ?? 'no state'}/, not approved/`);
   // The trusted hooks are copied while the claim is committed: the hook starts right after it.
   const prepared = r.proposal && !early ? prepareHooks(gov, r.proposal.agent) : undefined;
   prepared?.catch(() => undefined); // observed below; never an unhandled rejection if the claim fails first
@@ -88,23 +92,23 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
     return await runClaimed(gov, r, opts, timeoutMs, await prepared!);
   } catch (e) {
     if (prepared) await prepared.then(discardHooks, () => undefined);
-    if (e instanceof GovernanceRefusal) return refuse(r, e.message);
+    if (e instanceof GovernanceRefusal) return refuse(r, 'not-run', e.message);
     throw e;
   }
 }
 
-type Settled = { kind: 'refuse'; why: string } | { kind: 'recover'; claim: string } | undefined;
+type Settled = { kind: 'refuse'; code: RefusalCode; why: string } | { kind: 'recover'; claim: string } | undefined;
 
 /** What the trail of executions already decides: ran, running elsewhere, or a dead claim to recover. */
 function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date): Settled {
   const done = trail?.outcomes[0] ?? r.steps.find((s) => s.kind === 'executed' || s.kind === 'failed');
-  if (done) return { kind: 'refuse', why: `already ran (outcome in ${done.commit.slice(0, 12)}); a proposal is never executed twice` };
+  if (done) return { kind: 'refuse', code: 'already-ran', why: `already ran (outcome in ${done.commit.slice(0, 12)}); a proposal is never executed twice` };
   const claim = trail?.claims[trail.claims.length - 1];
   if (!claim) return undefined;
   // A claim without a lease (older histories) is live for the default time limit.
   const lease = claim.leaseUntil ?? new Date(claim.at.getTime() + DEFAULT_TIMEOUT_MS + LEASE_GRACE_MS);
   if (lease.getTime() > now.getTime()) {
-    return { kind: 'refuse', why: `claimed in ${claim.commit.slice(0, 12)} by an executor that is running it now (its lease is live until ${rfc3339(lease)}); a live claim is never declared dead` };
+    return { kind: 'refuse', code: 'claimed', why: `claimed in ${claim.commit.slice(0, 12)} by an executor that is running it now (its lease is live until ${rfc3339(lease)}); a live claim is never declared dead` };
   }
   return { kind: 'recover', claim: claim.commit };
 }
@@ -145,12 +149,12 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
     const trail: ExecutionTrail = { claims: [...(before?.claims ?? []), ...since.claims], outcomes: [...(before?.outcomes ?? []), ...since.outcomes], flagged: before?.flagged };
     const s = settled(r, trail, now);
     if (s?.kind === 'refuse') {
-      decision = { kind: 'settled', result: refuse(r, s.why) };
+      decision = { kind: 'settled', result: refuse(r, s.code, s.why) };
       return undefined;
     }
     const branch = await governedBranch(repo);
     if (!governed && (s?.kind === 'recover' || !invalidBecause(r))) {
-      decision = { kind: 'settled', result: refuse(r, `ga executes only on the governed branch ${branch.name}: check it out (a claim elsewhere would not count)`) };
+      decision = { kind: 'settled', result: refuse(r, 'off-branch', `ga executes only on the governed branch ${branch.name}: check it out (a claim elsewhere would not count)`) };
       return undefined;
     }
     if (s?.kind === 'recover') {
@@ -164,7 +168,7 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
     }
     const invalid = invalidBecause(r);
     if (invalid) {
-      decision = { kind: 'settled', result: refuse(r, `not validly approved: ${invalid}`) };
+      decision = { kind: 'settled', result: refuse(r, 'not-approved', `not validly approved: ${invalid}`) };
       if (trail.flagged) return undefined; // flagged once
       return { subject: `flag invalid approval of ${r.id}: ${title}`, events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: invalid }], files: [] };
     }
@@ -173,7 +177,7 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
       if (!prepared) throw new GovernanceRefusal('the trusted hooks could not be prepared');
       await prepared;
     } catch (e) {
-      decision = { kind: 'settled', result: refuse(r, `not run: ${(e as Error).message}`) };
+      decision = { kind: 'settled', result: refuse(r, 'not-run', `not run: ${(e as Error).message}`) };
       return undefined;
     }
     decision = { kind: 'claimed' };
@@ -231,8 +235,8 @@ async function runClaimed(gov: Governance, r: ProposalRecord, opts: ExecuteOptio
   return { id: r.id, result: state, hook, ...(late ? { late: true, why: 'recorded late: the claim had been given up as outcome unknown meanwhile; the file stays in failed/' } : {}) };
 }
 
-function refuse(r: ProposalRecord, why: string): ExecutionResult {
-  return { id: r.id, result: 'refused', why };
+function refuse(r: ProposalRecord, refusal: RefusalCode, why: string): ExecutionResult {
+  return { id: r.id, result: 'refused', refusal, why };
 }
 
 async function moveTo(repo: Repo, r: ProposalRecord, to: 'executed' | 'failed', head: string | undefined) {

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Governance } from '../history/replay.js';
 import { readBlobs } from '../git/repo.js';
+import { hooksDir } from '../layout/layout.js';
 import { proposalToJson, type Proposal } from '../schema/proposal.js';
-import { startAgentProcess } from '../runner/process.js';
+import { startAgentProcess } from '../runtime/process.js';
 
 export type HookHandler = (proposal: Record<string, unknown>) => Promise<void> | void;
 const registered = new Map<string, HookHandler>();
@@ -43,7 +44,7 @@ export interface PreparedHooks {
  * `discardHooks` if the hook does not run.
  */
 export async function prepareHooks(gov: Governance, agent: string): Promise<PreparedHooks> {
-  const prefix = `agents/${agent}/hooks/`;
+  const prefix = `${hooksDir(agent)}/`;
   const entries = [...gov.trusted].filter(([p]) => p.startsWith(prefix));
   const dir = mkdtempSync(join(tmpdir(), 'ga-hook-'));
   chmodSync(dir, 0o700);

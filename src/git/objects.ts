@@ -41,9 +41,11 @@ export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 
 /** The refusal every reader raises for an object whose content is not its id. */
 export class CorruptObjectError extends GovernanceRefusal {
-  readonly code = 'corrupt-object';
-  constructor(readonly oid: string, why: string) {
-    super(`object ${oid.slice(0, 12)} ${why}: the repository was tampered with or is damaged; run git fsck, and restore it from a clone you trust`);
+  constructor(
+    readonly oid: string,
+    why: string,
+  ) {
+    super(`object ${oid.slice(0, 12)} ${why}: the repository was tampered with or is damaged; run git fsck, and restore it from a clone you trust`, 'corrupt-object');
   }
 }
 

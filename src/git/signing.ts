@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { GovernanceRefusal } from '../errors.js';
 import { configGet, type Repo } from './repo.js';
+import { APPROVERS_PATH } from '../layout/layout.js';
 
 export interface SigningSetup {
   ok: boolean;
@@ -28,7 +29,7 @@ export async function signingSetup(repo: Repo | string): Promise<SigningSetup> {
     const path = key.startsWith('~/') ? homedir() + key.slice(1) : key;
     if (!existsSync(path)) return { ok: false, email, key, problem: `user.signingkey points at ${key}, which does not exist; set it to your SSH public key file` };
   }
-  if (!email) return { ok: false, key, problem: 'git config user.email is not set; set it to your principal in policies/approvers' };
+  if (!email) return { ok: false, key, problem: `git config user.email is not set; set it to your principal in ${APPROVERS_PATH}` };
   return { ok: true, email, key };
 }
 

@@ -45,7 +45,7 @@ export interface ProposalRecord {
   notSubmittedWhy?: string;
 }
 
-interface Context {
+interface StepContext {
   /** The commit's signature, judged against the approvers trusted where it counts. */
   signature: () => Promise<SignatureResult>;
   policyBlob: string | undefined;
@@ -83,7 +83,7 @@ export class ProposalTracker {
     if (p.state !== 'pending') r.decided = true;
   }
 
-  async apply(c: Commit, ctx: Context): Promise<void> {
+  async apply(c: Commit, ctx: StepContext): Promise<void> {
     const byId = new Map<string, { removed?: Change & { state: ProposalState }; added?: Change & { state: ProposalState }; changed?: Change & { state: ProposalState } }>();
     for (const ch of c.changes) {
       const p = parseProposalPath(ch.path);
@@ -138,7 +138,7 @@ export class ProposalTracker {
     return undefined;
   }
 
-  private async submitted(r: ProposalRecord, c: Commit, added: Change & { state: ProposalState }, ctx: Context): Promise<void> {
+  private async submitted(r: ProposalRecord, c: Commit, added: Change & { state: ProposalState }, ctx: StepContext): Promise<void> {
     Object.assign(r, { state: added.state, blob: added.newBlob, mode: added.newMode, submittedBlob: added.newBlob, submittedPolicyBlob: ctx.policyBlob });
     await this.load(r, added.newBlob);
     const problem = this.submissionProblem(r, c, added);
@@ -158,7 +158,7 @@ export class ProposalTracker {
     r.approval = { valid: !why, why: why ?? 'auto-approved under the trusted policy', by: [], commit: c.id };
   }
 
-  private async autoApprovalProblem(r: ProposalRecord, c: Commit, added: Change, ctx: Context): Promise<string | undefined> {
+  private async autoApprovalProblem(r: ProposalRecord, c: Commit, added: Change, ctx: StepContext): Promise<string | undefined> {
     if (r.proposal && !r.parseError) {
       const outcome = decideOutcome(await this.blobs.policyOf(ctx.policyBlob), r.proposal);
       if (outcome.kind !== 'auto-approved') return `the trusted policy does not auto-approve ${r.proposal.action_type} as submitted`;
@@ -171,7 +171,7 @@ export class ProposalTracker {
     return undefined;
   }
 
-  private async moved(r: ProposalRecord, c: Commit, from: Change & { state: ProposalState }, to: Change & { state: ProposalState }, ctx: Context): Promise<void> {
+  private async moved(r: ProposalRecord, c: Commit, from: Change & { state: ProposalState }, to: Change & { state: ProposalState }, ctx: StepContext): Promise<void> {
     Object.assign(r, { state: to.state, blob: to.newBlob, mode: to.newMode });
     const step = (kind: ProposalStep['kind'], extra: Partial<ProposalStep> = {}) => r.steps.push({ commit: c.id, at: c.committedAt, kind, ...extra });
     if (from.state === 'pending' && to.state === 'approved') {
@@ -216,7 +216,7 @@ export class ProposalTracker {
   }
 
   /** A quorum step: a signed commit that records one approval and leaves the file pending. */
-  private async approvalRecorded(c: Commit, ctx: Context): Promise<void> {
+  private async approvalRecorded(c: Commit, ctx: StepContext): Promise<void> {
     for (const t of parseTrailers(c.message)) {
       if (t.event !== 'proposal-approval-recorded' || !t.proposal) continue;
       const r = this.records.get(t.proposal);

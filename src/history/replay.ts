@@ -9,7 +9,7 @@ import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
 import { assertHistoryIsWhole, headCommit, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import type { SignatureResult } from '../git/signature.js';
-import { agentOfLedgerPath, agentOfPausePath, APPROVERS_PATH, isGovernedPath, isStrayProposalPath, POLICY_PATH } from '../layout/layout.js';
+import { agentOfLedgerPath, agentOfPausePath, APPROVERS_PATH, isGovernedPath, isStrayProposalPath, isUnderProposals, pausePath, POLICY_PATH, proposalPath, POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR } from '../layout/layout.js';
 import type { Approver } from '../schema/approvers.js';
 import type { Policy } from '../schema/policy.js';
 import { findTrustRoot, type TrustRoot } from '../trust/root.js';
@@ -123,8 +123,8 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
     untrusted: [], strays: [], findings: [], markers: new Map(), heldLines: new Map(), executions: new Map(), trustedLog: [], timeline: [],
     judgedBy: new Map(), after: new Map(), rootSet: NO_APPROVERS,
   };
-  const rootFiles = [...(await listFilesAt(repo, root.commit, 'policies')), ...(await listFilesAt(repo, root.commit, 'agents')), ...(await listFilesAt(repo, root.commit, 'proposals'))];
-  await blobs.preload(rootFiles.filter((e) => e.path.startsWith('proposals/') || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
+  const rootFiles = (await Promise.all([POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR].map((dir) => listFilesAt(repo, root.commit, dir)))).flat();
+  await blobs.preload(rootFiles.filter((e) => isUnderProposals(e.path) || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
   for (const e of rootFiles) {
     if (isGovernedPath(e.path)) {
       st.trusted.set(e.path, { blob: e.oid, mode: e.mode });
@@ -148,7 +148,7 @@ async function approverSet(st: ReplayState): Promise<ApproverSet> {
 async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> {
   const all = commits.flatMap((c) => [...(c.merge && !c.merge.octopus ? c.merge.brought : []), c]);
   // Every blob the replay may parse, read in one go.
-  await st.blobs.preload(all.flatMap((c) => c.changes).filter((ch) => ch.status !== 'D' && (ch.path.startsWith('proposals/') || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH)).map((ch) => ch.newBlob));
+  await st.blobs.preload(all.flatMap((c) => c.changes).filter((ch) => ch.status !== 'D' && (isUnderProposals(ch.path) || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH)).map((ch) => ch.newBlob));
   for (const c of commits) {
     const mainSet = st.after.get(c.parents[0]!) ?? (await approverSet(st));
     if (c.merge?.octopus) {
@@ -178,7 +178,7 @@ async function applyCommit(st: ReplayState, c: Commit, approvers: ApproverSet): 
     const why =
       s.status !== 'good'
         ? `not signed by a trusted approver (${s.status}${s.detail ? `: ${s.detail}` : ''})`
-        : c.changes.some((ch) => ch.path.startsWith('proposals/'))
+        : c.changes.some((ch) => isUnderProposals(ch.path))
           ? 'mixed into a commit that also changes proposals/'
           : undefined;
     for (const ch of governed) {
@@ -216,7 +216,7 @@ async function applyMarkers(st: ReplayState, c: Commit, signature: () => Promise
   }
   for (const [agent, changes] of touched) {
     const state = st.markers.get(agent) ?? { present: false };
-    const path = `agents/${agent}/PAUSED`;
+    const path = pausePath(agent);
     const regularAfter = changes.some((ch) => ch.path === path && ch.status !== 'D' && ch.newMode === '100644');
     const anyAfter = changes.some((ch) => ch.status !== 'D');
     const removed = changes.length > 0 && !anyAfter;
@@ -255,7 +255,7 @@ function recordExecutions(st: ReplayState, c: Commit): void {
     } else if (t.event === 'flag-invalid-approval') {
       trail.flagged ??= c.id;
     } else {
-      const moved = c.changes.some((ch) => ch.status === 'A' && ch.path === `proposals/${t.event === 'proposal-executed' ? 'executed' : 'failed'}/${t.proposal}.toml`);
+      const moved = c.changes.some((ch) => ch.status === 'A' && ch.path === proposalPath(t.event === 'proposal-executed' ? 'executed' : 'failed', t.proposal!));
       trail.outcomes.push({ commit: c.id, outcome: t.outcome, event: t.event, movedFile: moved });
     }
     st.executions.set(t.proposal, trail);

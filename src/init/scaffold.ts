@@ -12,7 +12,8 @@ import { headCommit, headRef, openRepo, resolveCommit, type Repo } from '../git/
 import { signingSetup } from '../git/signing.js';
 import { pinTrustRoot } from '../trust/root.js';
 import { pinGovernedBranch } from '../trust/branch.js';
-import { auditLine, auditPath } from '../audit/events.js';
+import { auditLine } from '../audit/events.js';
+import { agentConfigPath, allowlistPath, APPROVERS_PATH, auditPath, hookPath, KEEP_DIRS, POLICY_PATH, systemPromptPath, taskPath, WATCHDOG_PATH, workspaceDir } from '../layout/layout.js';
 import * as t from './templates.js';
 
 export interface InitResult {
@@ -26,15 +27,15 @@ export interface InitResult {
 
 function plannedFiles(approverLine: string | undefined): FileWrite[] {
   return [
-    { path: 'policies/proposal_policy.toml', content: t.DEFAULT_POLICY },
-    { path: 'policies/approvers', content: t.approversFile(approverLine) },
-    { path: 'policies/watchdog.toml', content: t.DEFAULT_WATCHDOG },
-    { path: 'agents/noop/agent.toml', content: t.NOOP_AGENT },
-    { path: 'agents/noop/tool_allowlist.toml', content: t.NOOP_ALLOWLIST },
-    { path: 'agents/noop/CLAUDE.md', content: t.NOOP_CLAUDE_MD },
-    { path: 'agents/noop/tasks/smoke.md', content: t.NOOP_SMOKE_TASK },
-    { path: 'agents/noop/hooks/publish_content.sh', content: t.NOOP_PUBLISH_HOOK, mode: '100755' },
-    ...t.KEEP_DIRS.map((d) => ({ path: `${d}/.gitkeep`, content: '' })),
+    { path: POLICY_PATH, content: t.DEFAULT_POLICY },
+    { path: APPROVERS_PATH, content: t.approversFile(approverLine) },
+    { path: WATCHDOG_PATH, content: t.DEFAULT_WATCHDOG },
+    { path: agentConfigPath('noop'), content: t.NOOP_AGENT },
+    { path: allowlistPath('noop'), content: t.NOOP_ALLOWLIST },
+    { path: systemPromptPath('noop'), content: t.NOOP_CLAUDE_MD },
+    { path: taskPath('noop', 'smoke'), content: t.NOOP_SMOKE_TASK },
+    { path: hookPath('noop', 'publish_content.sh'), content: t.NOOP_PUBLISH_HOOK, mode: '100755' },
+    ...[...KEEP_DIRS, workspaceDir('noop')].map((d) => ({ path: `${d}/.gitkeep`, content: '' })),
     { path: '.github/workflows/ga-verify.yml', content: t.VERIFY_WORKFLOW },
   ];
 }
@@ -97,8 +98,8 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
         '  2. git config --global gpg.format ssh',
         '     git config --global user.signingkey ~/.ssh/id_ed25519.pub',
         '     git config --global user.email you@example.com',
-        `  3. echo "$(git config user.email) namespaces=\\"git\\" $(cut -d' ' -f1,2 ~/.ssh/id_ed25519.pub)" >> ${join(repo.root, 'policies/approvers')}`,
-        `  4. git -C ${repo.root} commit -S -m "add the first approver" policies/approvers`,
+        `  3. echo "$(git config user.email) namespaces=\\"git\\" $(cut -d' ' -f1,2 ~/.ssh/id_ed25519.pub)" >> ${join(repo.root, APPROVERS_PATH)}`,
+        `  4. git -C ${repo.root} commit -S -m "add the first approver" ${APPROVERS_PATH}`,
         `  5. ga -C ${repo.root} trust HEAD      (pins that signed commit as the trust root)`,
       ];
   return { repo, commit, signed: signing.ok, approver: signing.email, nextSteps };

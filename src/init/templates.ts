@@ -74,11 +74,6 @@ echo "published: $title (proposal $GA_PROPOSAL_ID)"
 
 export const GITIGNORE_LINE = '.ga/';
 
-export const KEEP_DIRS = [
-  'proposals/pending', 'proposals/approved', 'proposals/rejected', 'proposals/executed',
-  'proposals/failed', 'proposals/expired', 'ledger', 'audit', 'agents/noop/workspace',
-];
-
 /**
  * The pull-request check. pull_request_target runs this file as it is on the
  * base branch, so a pull request cannot edit the check away. The trust root

@@ -1,7 +1,6 @@
 // The repository layout (DESIGN "Repository layout", "Names and values"):
 // the only place that builds or parses a governance path or matches an id.
 // Writers and judges both ask here, so they can never disagree about a path.
-import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
 
 // ---------------------------------------------------------------- ids
@@ -39,12 +38,13 @@ export function checkTaskName(agent: string, task: string): string {
 export function newId(at: Date): string {
   const iso = at.toISOString(); // 2026-11-23T10:00:00.123Z
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}-${iso.slice(20, 23)}`;
-  const suffix = randomBytes(4).readUInt32BE(0).toString(36).padStart(7, '0').slice(-5);
+  const suffix = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36).padStart(7, '0').slice(-5);
   return `${stamp}-${suffix}`;
 }
 
 // ---------------------------------------------------------------- policies
 
+export const POLICIES_DIR = 'policies';
 export const POLICY_PATH = 'policies/proposal_policy.toml';
 export const APPROVERS_PATH = 'policies/approvers';
 export const WATCHDOG_PATH = 'policies/watchdog.toml';
@@ -63,11 +63,29 @@ export const hooksDir = (agent: string) => `${agentDir(agent)}/hooks`;
 export const pausePath = (agent: string) => `${agentDir(agent)}/PAUSED`;
 export const workspaceDir = (agent: string) => `${agentDir(agent)}/workspace`;
 
+export const hookPath = (agent: string, file: string) => `${hooksDir(agent)}/${file}`;
+
 const AGENT_FILE = /^agents\/([^/]+)\/(agent\.toml|tool_allowlist\.toml|CLAUDE\.md|tasks\/.+|hooks\/.+)$/;
+
+/** What counts as governed, in words (for help and errors). */
+export const GOVERNED_FILES = 'policies/**, and each agent\'s agent.toml, tool_allowlist.toml, CLAUDE.md, tasks/** and hooks/**';
 
 /** Governed files: used only in their trusted version. */
 export function isGovernedPath(path: string): boolean {
   return path.startsWith('policies/') || AGENT_FILE.test(path);
+}
+
+/** The agent whose directory holds this path (`agents/<id>/...`), if any. */
+export function agentOfPath(path: string): string | undefined {
+  return /^agents\/([^/]+)\//.exec(path)?.[1];
+}
+
+/** An agent directory itself (`agents/<id>`). */
+export const isAgentDir = (path: string) => /^agents\/[^/]+$/.test(path);
+
+/** The agent whose allowlist this path is, if it is one. */
+export function agentOfAllowlistPath(path: string): string | undefined {
+  return /^agents\/([^/]+)\/tool_allowlist\.toml$/.exec(path)?.[1];
 }
 
 /** The agent whose config this path is (`agents/<id>/agent.toml`), if it is one. */
@@ -93,6 +111,9 @@ export type ProposalState = (typeof PROPOSAL_STATES)[number];
 
 export const proposalPath = (state: ProposalState, id: string) => `${PROPOSALS_DIR}/${state}/${id}.toml`;
 export const proposalStateDir = (state: ProposalState) => `${PROPOSALS_DIR}/${state}`;
+/** A proposal in whatever state (for reports about a proposal's whole life). */
+export const anyProposalPath = (id: string) => `${PROPOSALS_DIR}/*/${id}.toml`;
+export const isUnderProposals = (path: string) => path.startsWith(`${PROPOSALS_DIR}/`);
 
 const PROPOSAL_FILE = /^proposals\/([a-z]+)\/(.+)\.toml$/;
 
@@ -131,6 +152,11 @@ export const auditPath = (agent: string) => `${AUDIT_DIR}/${agent}.jsonl`;
 export function agentOfAuditPath(path: string): string | undefined {
   const m = /^audit\/([^/]+)\.jsonl$/.exec(path);
   return m?.[1];
+}
+
+/** The agent a ledger, audit or agent path belongs to, if any. */
+export function agentNamedBy(path: string): string | undefined {
+  return agentOfLedgerPath(path) ?? agentOfAuditPath(path) ?? agentOfPath(path);
 }
 
 /** Append-only files: ledgers and audit logs. */

@@ -6,43 +6,22 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
+import { ledgerLineSchema, type ChargeSource, type LedgerLine, type LedgerWindow } from '../schema/ledger.js';
 import { rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal, InternalError } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import { ledgerPath } from '../layout/layout.js';
 import { runtimeDir, withLock } from '../runtime/lock.js';
 
-export { ledgerPath } from '../layout/layout.js';
 
-export type LedgerWindow = 'total' | 'day' | 'month';
-export type LedgerSource = 'reported' | 'metered' | 'reservation' | 'unmetered';
-
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const utc = z.string().regex(RFC3339_UTC, 'expected an RFC 3339 UTC time such as 2026-11-24T10:00:00Z');
-const tokens = z.number().int().nonnegative();
-const dollars = z.number().nonnegative(); // zod 4 numbers are finite
-
-export const ledgerLineSchema = z.strictObject({
-  at: utc,
-  run: z.string().min(1),
-  input_tokens: tokens,
-  output_tokens: tokens,
-  usd: dollars,
-  source: z.enum(['reported', 'metered', 'reservation', 'unmetered']),
-  window: z.enum(['total', 'day', 'month']),
-  window_start: utc,
-  window_usd: dollars,
-  window_tokens: tokens,
-  prev: z.string().regex(/^(?:[0-9a-f]{64})?$/, 'expected a sha256 hex digest or ""'),
-});
-export type LedgerLine = z.output<typeof ledgerLineSchema>;
+export type { LedgerLine, LedgerWindow, ChargeSource } from '../schema/ledger.js';
 
 export interface Charge {
   run: string;
   input_tokens: number;
   output_tokens: number;
   usd: number;
-  source: LedgerSource;
+  source: ChargeSource;
 }
 
 /** Floating-point slack when re-adding running USD totals. */
@@ -76,13 +55,18 @@ export interface WindowSpend {
  */
 export function spendInWindow(lines: LedgerLine[], window: LedgerWindow, now: Date): WindowSpend {
   const start = windowStartOf(window, now);
+  const outOfOrder = (l: LedgerLine) =>
+    new GovernanceRefusal(`a ledger line of run ${l.run} is dated after the line that follows it: lines were reordered or forged; see ga verify`, 'ledger-order');
   let first = lines.length;
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i]!;
-    if (i + 1 < lines.length && l.at > lines[i + 1]!.at) {
-      throw new GovernanceRefusal(`a ledger line of run ${l.run} is dated after the line that follows it: lines were reordered or forged; see ga verify`);
+    if (i + 1 < lines.length && l.at > lines[i + 1]!.at) throw outOfOrder(l);
+    if (l.at < start) {
+      // The first line before the window must itself follow the one before it: a forged
+      // line dated in the past, appended last, would otherwise hide the whole window.
+      if (i > 0 && lines[i - 1]!.at > l.at) throw outOfOrder(lines[i - 1]!);
+      break;
     }
-    if (l.at < start) break;
     first = i;
   }
   // Added oldest first, as the running totals of the lines were: the same sum to the last bit.
@@ -243,11 +227,17 @@ export async function appendCharge(repo: Repo, agent: string, charge: Charge, op
       const size = regularSize(fd, absPath);
       // Lines never go back in time, nor does a window: a clock stepped back across midnight reopens no spent day.
       const clockNow = opts.clock.now();
-      const last = lastLineBytes(fd, size, absPath);
-      const lastAt = last ? parseLast(last, absPath)!.at : undefined;
-      const now = lastAt && lastAt > rfc3339(clockNow) ? new Date(lastAt) : clockNow;
-      const { lines, lastBytes } = windowLines(fd, size, absPath, windowStartOf(opts.window, now));
-      const line = nextLine(lastBytes, spendInWindow(lines, opts.window, now), charge, opts.window, now);
+      const lastBytes = lastLineBytes(fd, size, absPath);
+      const last = parseLast(lastBytes, absPath);
+      const now = last && last.at > rfc3339(clockNow) ? new Date(last.at) : clockNow;
+      const start = windowStartOf(opts.window, now);
+      // The new line's running totals are a cache (decisions recompute them from the lines):
+      // carried on from the last line when it is of the same window, else recomputed.
+      const spent =
+        last && last.window === opts.window && last.window_start === start
+          ? { usd: last.window_usd, tokens: last.window_tokens, window_start: start }
+          : spendInWindow(windowLines(fd, size, absPath, start).lines, opts.window, now);
+      const line = nextLine(lastBytes, spent, charge, opts.window, now);
       appendWhole(fd, size, Buffer.from(`${JSON.stringify(line)}\n`), absPath);
       return line;
     } finally {
@@ -286,7 +276,8 @@ function windowLines(fd: number, size: number, absPath: string, start: string): 
       const line = parseLine(text);
       if (typeof line === 'string') throw new GovernanceRefusal(`${absPath} is damaged: a line is invalid: ${line}`);
       lines.unshift(line);
-      if (line.at < start) return { lines, lastBytes };
+      // One line past the window's start as well, so that its order can be checked (spendInWindow).
+      if (lines.length > 1 && lines[1]!.at < start) return { lines, lastBytes };
     }
     if (from === 0) return { lines, lastBytes };
   }
@@ -347,7 +338,12 @@ export function verifyLedger(text: string, trustedWindow?: (line: number) => Led
     else if (line.prev !== expected) problems.push({ line: i + 1, why: `prev is "${line.prev}", but the line before hashes to "${expected}": a line was edited, dropped or moved` });
     else {
       const trusted = trustedWindow?.(i + 1);
-      const why = trusted && line.window !== trusted ? `window is "${line.window}", but the trusted agent.toml says "${trusted}": the running totals of a line are never a source` : totalsProblem(prev, line);
+      const why =
+        prev && line.at < prev.at
+          ? `dated ${line.at}, before the line above it (${prev.at}): lines are in time order, so this one was forged or moved`
+          : trusted && line.window !== trusted
+            ? `window is "${line.window}", but the trusted agent.toml says "${trusted}": the running totals of a line are never a source`
+            : totalsProblem(prev, line);
       if (why) problems.push({ line: i + 1, why });
     }
     prevBytes = bytes;

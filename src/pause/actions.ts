@@ -10,7 +10,8 @@ import { requireSigning } from '../git/signing.js';
 import { loadGovernance } from '../history/replay.js';
 import { ledgerPath, pausePath } from '../layout/layout.js';
 import { serializePause, type PauseReason } from '../schema/pause.js';
-import { pauseState, raiseHighWater, workTreeMarker } from './state.js';
+import { pauseState, workTreeMarker } from '../agents/paused.js';
+import { raiseHighWater } from '../trust/highwater.js';
 import { requireGovernedBranch } from '../trust/branch.js';
 
 export interface PauseRequest {

@@ -10,7 +10,7 @@ import { requireSigning } from '../git/signing.js';
 import { distinctApprovers, requiredApprovals, type ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { APPROVERS_PATH, proposalPath, type ProposalState } from '../layout/layout.js';
-import { findProposal, requireSubmitted } from './find.js';
+import { findProposal, requireSubmitted } from '../history/find.js';
 
 export interface DecisionResult {
   id: string;

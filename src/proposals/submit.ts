@@ -1,16 +1,14 @@
 // `ga propose`: validate a submission, apply the policy table, store it.
-import { recordEvents } from '../audit/record.js';
+import { actorFromEnvironment, recordEvents } from '../audit/record.js';
 import type { GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal, UsageError } from '../errors.js';
-import { configGet, type Repo } from '../git/repo.js';
+import type { Repo } from '../git/repo.js';
 import { loadGovernance } from '../history/replay.js';
-import { newProposalId } from '../names.js';
 import { decideOutcome } from '../policy/outcome.js';
-import { agentPath } from '../schema/agent.js';
 import { serializeProposal, submissionSchema, type Proposal } from '../schema/proposal.js';
 import { FileError, locateKey, parseTomlText, validate } from '../schema/toml.js';
-import { proposalPath } from '../trust/governed.js';
+import { agentConfigPath, newId, proposalPath } from '../layout/layout.js';
 
 export interface SubmitResult {
   proposal: Proposal;
@@ -34,13 +32,13 @@ export async function submitProposal(repo: Repo, input: unknown, opts: { clock: 
     throw new GovernanceRefusal(`agent ${envAgent} may only propose as itself, not as ${sub.agent}`);
   }
   const gov = await loadGovernance(repo);
-  if (!gov.trusted.has(agentPath(sub.agent))) {
-    throw new UsageError(`${opts.file}: agent: "${sub.agent}" has no trusted ${agentPath(sub.agent)}; add the agent in a signed commit first`);
+  if (!gov.trusted.has(agentConfigPath(sub.agent))) {
+    throw new UsageError(`${opts.file}: agent: "${sub.agent}" has no trusted ${agentConfigPath(sub.agent)}; add the agent in a signed commit first`);
   }
   const policy = await gov.policy();
   const outcome = decideOutcome(policy, sub);
   const now = opts.clock.now();
-  const actor = envAgent ? `agent:${envAgent}` : `human:${(await configGet(repo, 'user.email')) ?? 'unknown'}`;
+  const actor = await actorFromEnvironment(repo);
 
   if (outcome.kind === 'refused') {
     const event: GaEvent = { event: 'flag-self-approval', actor, agent: sub.agent, reason: outcome.why, detail: { action_type: sub.action_type, title: sub.title } };
@@ -54,7 +52,7 @@ export async function submitProposal(repo: Repo, input: unknown, opts: { clock: 
     throw new UsageError(`${opts.file}: expires_at: must be in the future and no later than ${new Date(latest).toISOString()} (the policy's expires_after for ${sub.action_type})`);
   }
   const proposal: Proposal = {
-    id: newProposalId(now),
+    id: newId(now),
     ...sub,
     requires_approval: outcome.requiresApproval,
     created_at: created,

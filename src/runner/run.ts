@@ -14,20 +14,21 @@ import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import { headCommit, type Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
-import { agentDir, newId, pausePath, workspaceDir } from '../layout/layout.js';
-import { appendCharge, assertMatchesCommitted, ledgerLockTarget, ledgerPath, readLedger, type LedgerLine } from '../ledger/ledger.js';
-import { parseDuration } from '../names.js';
-import { pauseState, raiseHighWater, workTreeMarker } from '../pause/state.js';
+import { agentDir, ledgerPath, newId, pausePath, WATCHDOG_PATH, workspaceDir } from '../layout/layout.js';
+import { appendCharge, assertMatchesCommitted, ledgerLockTarget, readLedger, type LedgerLine } from '../ledger/ledger.js';
+import { pauseState, workTreeMarker } from '../agents/paused.js';
+import { raiseHighWater } from '../trust/highwater.js';
 import { withLock } from '../runtime/lock.js';
 import { requireGovernedBranch } from '../trust/branch.js';
-import { HeadWatcher } from '../runtime/head.js';
+import { HeadWatcher } from '../git/head.js';
 import { serializePause } from '../schema/pause.js';
-import type { AgentProcess, Containment } from './process.js';
+import type { AgentProcess, Containment } from '../runtime/process.js';
 import { agentEnvironment, makeScratchHome } from './env.js';
 import { Heartbeat } from './heartbeat.js';
-import { watchdogHealth } from '../watchdog/health.js';
-import { watchdogSettings } from '../watchdog/sweep.js';
-import { appendOnlyFindings } from '../verify/verify.js';
+import { watchdogHealth } from '../runtime/liveness.js';
+import { watchdogSettings } from '../policy/watchdog.js';
+import { ledgerRewrite } from '../ledger/history.js';
+import { executeProposal } from '../executor/execute.js';
 import type { Adapter, AdapterResult } from './adapters/types.js';
 
 export type RunOutcomeName = 'success' | 'paused' | 'over-budget' | 'wall-clock' | 'no-result' | 'agent-error' | 'nonzero-exit';
@@ -75,12 +76,11 @@ async function whyNotStart(gov: Governance, agent: TrustedAgent, run: string, cl
   if (paused.paused) return `agent ${agent.id} is paused (${paused.why})`;
   if ((await watchdogSettings(gov)).required) {
     const health = watchdogHealth(repo, clock.now());
-    if (!health.alive) return `policies/watchdog.toml requires a live watchdog, and it is ${health.detail}`;
+    if (!health.alive) return `${WATCHDOG_PATH} requires a live watchdog, and it is ${health.detail}`;
   }
   // The committed ledger must only ever have grown.
-  const ledgerProblems: string[] = [];
-  await appendOnlyFindings(gov, (commit, path, _rule, why) => ledgerProblems.push(`${path} in ${commit.slice(0, 12)}: ${why}`), [ledgerPath(agent.id)]);
-  if (ledgerProblems.length) return `the committed ledger was rewritten (${ledgerProblems[0]}); see ga verify`;
+  const rewrite = await ledgerRewrite(gov, agent.id);
+  if (rewrite) return `the committed ledger was rewritten (${ledgerPath(agent.id)} in ${rewrite.commit.slice(0, 12)}: ${rewrite.why}); see ga verify`;
   const held = gov.heldLines.get(ledgerPath(agent.id));
   try {
     // Under the ledger lock: the working ledger is exactly the committed one, and the reservation fits.
@@ -177,7 +177,7 @@ async function supervise(input: SuperviseInput): Promise<{ result: AdapterResult
     checkWorkTree();
     commits.check();
   }, 100);
-  const wall = setTimeout(() => stop('wall-clock'), parseDuration(agent.config.timeout)!);
+  const wall = setTimeout(() => stop('wall-clock'), agent.config.timeout);
   const budget = budgetStatus(repo, agent.id, agent.config, clock.now(), input.held);
   heartbeat.start();
   try {
@@ -197,6 +197,7 @@ async function supervise(input: SuperviseInput): Promise<{ result: AdapterResult
       onSpend: (s) => {
         if (budget.usd + s.usd >= budget.usdCap || budget.tokens + s.tokens >= budget.tokenCap) stop('over-budget');
       },
+      execute: (id) => executeProposal(repo, id, { clock }),
     });
     return { result, stopReason, containment: proc?.containment };
   } finally {

@@ -20,6 +20,8 @@
 // garbage (counted, never thrown), a number that is negative or not finite
 // counts as 0 and is reported as tampering, and so is a second result.
 
+import type { ChargeSource } from '../schema/ledger.js';
+
 export interface TokenUsage {
   input_tokens: number;
   output_tokens: number;
@@ -428,7 +430,8 @@ export function usdFor(usage: TokenUsage, price: Price): number {
 export interface Charge {
   usd: number;
   tokens: number;
-  source: 'reported' | 'metered' | 'reservation';
+  /** Where the figure came from: a stream never reports `unmetered`. */
+  source: Exclude<ChargeSource, 'unmetered'>;
   outcome: 'success' | 'no-result' | 'agent-error';
 }
 

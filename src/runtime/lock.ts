@@ -4,7 +4,6 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { GovernanceRefusal } from '../errors.js';
-import type { Repo } from '../git/repo.js';
 
 // Waiting must outlast the stale period (10 s): a holder killed just after
 // taking the lock leaves one that only turns stale then. About 25 to 50 s.
@@ -71,13 +70,21 @@ function readOwner(file: string): string {
   }
 }
 
+/** Where a repository lives, as the runtime needs it (git's Repo is one). */
+export interface RepoPaths {
+  /** The work tree. */
+  root: string;
+  /** The .git directory. */
+  gitDir: string;
+}
+
 /** The runtime directory of a repository: locks, heartbeats, caches. Never committed. */
-export function runtimeDir(repo: Repo): string {
+export function runtimeDir(repo: Pick<RepoPaths, 'root'>): string {
   return join(repo.root, '.ga');
 }
 
 /** One lock for every git write in a repository. */
-export function withRepoLock<T>(repo: Repo, fn: () => Promise<T>): Promise<T> {
+export function withRepoLock<T>(repo: Pick<RepoPaths, 'root'>, fn: () => Promise<T>): Promise<T> {
   return withLock(join(runtimeDir(repo), 'repo'), fn);
 }
 

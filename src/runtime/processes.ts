@@ -49,8 +49,7 @@ const nodeBinary = (() => {
  * process running `command` (e.g. "watchdog"): same start time, a node
  * binary, and ga's entry point with that command on its command line.
  */
-export function isLiveGaProcess(claim: { pid?: unknown; start_ticks?: unknown }, command: string): { alive: boolean; why: string } {
-  if (typeof claim.pid !== 'number' || typeof claim.start_ticks !== 'number') return { alive: false, why: 'its record names no process' };
+export function isLiveGaProcess(claim: { pid: number; start_ticks: number }, command: string): { alive: boolean; why: string } {
   const p = processIdentity(claim.pid);
   if (!p) return { alive: false, why: `process ${claim.pid} is gone` };
   if (p.startTicks !== claim.start_ticks) return { alive: false, why: `process ${claim.pid} is another process than the one recorded (the pid was reused or forged)` };

@@ -7,9 +7,8 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
-import type { Repo } from '../git/repo.js';
 import { fileKind, readJsonHint, readRegularText } from './files.js';
-import { runtimeDir } from './lock.js';
+import { runtimeDir, type RepoPaths } from './lock.js';
 
 /** Writes JSON atomically (a temporary file renamed over), never through whatever was planted at the path. */
 export function writeJsonAtomic(file: string, value: unknown): void {
@@ -27,7 +26,7 @@ function parsed<S extends z.ZodType>(schema: S, file: string, maxBytes?: number)
 
 // ---------------------------------------------------------------- runs
 
-export const runsDir = (repo: Repo) => join(runtimeDir(repo), 'runs');
+export const runsDir = (repo: RepoPaths) => join(runtimeDir(repo), 'runs');
 
 export const runHeartbeatSchema = z.object({
   run: z.string().min(1),
@@ -41,15 +40,15 @@ export const runHeartbeatSchema = z.object({
 });
 export type RunHeartbeat = z.output<typeof runHeartbeatSchema>;
 
-export const runHeartbeatFile = (repo: Repo, run: string) => join(runsDir(repo), `${run}.json`);
-export const toolCallsFile = (repo: Repo, run: string) => join(runsDir(repo), `${run}.tools.jsonl`);
+export const runHeartbeatFile = (repo: RepoPaths, run: string) => join(runsDir(repo), `${run}.json`);
+export const toolCallsFile = (repo: RepoPaths, run: string) => join(runsDir(repo), `${run}.tools.jsonl`);
 
 export function readRunHeartbeat(file: string): RunHeartbeat | undefined {
   return parsed(runHeartbeatSchema, file);
 }
 
 /** The runs under .ga/runs/: each heartbeat file (parsed, or undefined when unreadable) and its tool calls file, if any. */
-export function listRuns(repo: Repo): { run: string; file: string; heartbeat: RunHeartbeat | undefined; tools?: string }[] {
+export function listRuns(repo: RepoPaths): { run: string; file: string; heartbeat: RunHeartbeat | undefined; tools?: string }[] {
   let names: string[];
   try {
     names = readdirSync(runsDir(repo));
@@ -69,7 +68,9 @@ export function listRuns(repo: Repo): { run: string; file: string; heartbeat: Ru
   return [...runs.values()];
 }
 
-/** The tool calls a run recorded, one JSON object a line; a line that is not JSON is reported by number. */
+const toolCallSchema = z.object({ name: z.string(), input: z.unknown() });
+
+/** The tool calls a run recorded, one JSON object a line; a line that is not one is reported by number. */
 export function readToolCalls(file: string): { calls: { name: string; input: unknown }[]; badLines: number[] } {
   const text = readRegularText(file, 16 * 1024 * 1024) ?? '';
   const lines = text.split('\n');
@@ -77,12 +78,16 @@ export function readToolCalls(file: string): { calls: { name: string; input: unk
   const badLines: number[] = [];
   lines.forEach((line, i) => {
     if (!line) return;
+    let c: unknown;
     try {
-      const c = JSON.parse(line) as { name?: unknown; input?: unknown };
-      calls.push({ name: String(c.name ?? ''), input: c.input });
+      c = JSON.parse(line);
     } catch {
       if (i < lines.length - 1) badLines.push(i + 1); // the last line may be an append in flight
+      return;
     }
+    const call = toolCallSchema.safeParse(c);
+    if (call.success) calls.push({ name: call.data.name, input: call.data.input });
+    else badLines.push(i + 1);
   });
   return { calls, badLines };
 }
@@ -96,15 +101,66 @@ export function retireRunHeartbeat(file: string): void {
   }
 }
 
+// ---------------------------------------------------------------- the watchdog's heartbeat
+
+export const watchdogHeartbeatSchema = z.object({
+  pid: z.number().int(),
+  /** The process's start time (/proc/<pid>/stat field 22): a reused pid does not match it. */
+  start_ticks: z.number().int(),
+  started_at: z.string(),
+  updated_at: z.string(),
+});
+export type WatchdogHeartbeat = z.output<typeof watchdogHeartbeatSchema>;
+
+export const watchdogHeartbeatFile = (repo: Pick<RepoPaths, 'root'>) => join(runtimeDir(repo), 'watchdog.json');
+
+export function readWatchdogHeartbeat(repo: Pick<RepoPaths, 'root'>): WatchdogHeartbeat | undefined {
+  return parsed(watchdogHeartbeatSchema, watchdogHeartbeatFile(repo));
+}
+
+export function writeWatchdogHeartbeat(repo: Pick<RepoPaths, 'root'>, hb: WatchdogHeartbeat): void {
+  writeJsonAtomic(watchdogHeartbeatFile(repo), hb);
+}
+
+// ---------------------------------------------------------------- budget reservations
+
+export const reservationSchema = z.object({ pid: z.number().int(), usd: z.number().nonnegative(), at: z.string() });
+export type Reservation = z.output<typeof reservationSchema>;
+
+const reservationDir = (repo: Pick<RepoPaths, 'root'>, agent: string) => join(runtimeDir(repo), 'reservations', agent);
+
+/** The reservations held for an agent's runs in flight; an unreadable one is dropped (it only ever held money back). */
+export function readReservations(repo: Pick<RepoPaths, 'root'>, agent: string): { run: string; file: string; reservation?: Reservation }[] {
+  const dir = reservationDir(repo, agent);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    const file = join(dir, name);
+    return { run: name.replace(/\.json$/, ''), file, reservation: parsed(reservationSchema, file) };
+  });
+}
+
+export function writeReservation(repo: Pick<RepoPaths, 'root'>, agent: string, run: string, r: Reservation): void {
+  writeJsonAtomic(join(reservationDir(repo, agent), `${run}.json`), r);
+}
+
+export function removeReservation(repo: Pick<RepoPaths, 'root'>, agent: string, run: string): void {
+  rmSync(join(reservationDir(repo, agent), `${run}.json`), { force: true, recursive: true });
+}
+
 // ---------------------------------------------------------------- the watchdog's memory of bad files
 
-export const flagMemoryFile = (repo: Repo) => join(runtimeDir(repo), 'watchdog-flags.json');
+export const flagMemoryFile = (repo: RepoPaths) => join(runtimeDir(repo), 'watchdog-flags.json');
 
-export function readFlagMemory(repo: Repo): string[] {
+export function readFlagMemory(repo: RepoPaths): string[] {
   return parsed(z.array(z.string()), flagMemoryFile(repo)) ?? [];
 }
 
-export function writeFlagMemory(repo: Repo, keys: string[]): void {
+export function writeFlagMemory(repo: RepoPaths, keys: string[]): void {
   writeJsonAtomic(flagMemoryFile(repo), keys);
 }
 
@@ -119,13 +175,13 @@ export const appendStateSchema = z.object({
 });
 export type AppendState = z.output<typeof appendStateSchema>;
 
-export const appendStateFile = (repo: Repo) => join(runtimeDir(repo), 'cache', 'append-only.json');
+export const appendStateFile = (repo: RepoPaths) => join(runtimeDir(repo), 'cache', 'append-only.json');
 
-export function readAppendState(repo: Repo): AppendState | undefined {
+export function readAppendState(repo: RepoPaths): AppendState | undefined {
   return parsed(appendStateSchema, appendStateFile(repo), 1024 * 1024 * 1024);
 }
 
-export function writeAppendState(repo: Repo, state: AppendState): void {
+export function writeAppendState(repo: RepoPaths, state: AppendState): void {
   try {
     writeJsonAtomic(appendStateFile(repo), state);
   } catch {

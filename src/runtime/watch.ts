@@ -2,8 +2,7 @@
 // whoever is woken re-reads the state from git and disk, bursts coalesce
 // into bounded work, and a timer backs the events up (they can be dropped).
 import { join } from 'node:path';
-import type { Repo } from '../git/repo.js';
-import { runtimeDir } from './lock.js';
+import { runtimeDir, type RepoPaths } from './lock.js';
 
 /**
  * Calls `work` after each event, coalescing bursts: one run at a time, at
@@ -43,12 +42,12 @@ export class Coalescer {
 }
 
 /** Where new commits show: HEAD and the branch refs. */
-export function refPaths(repo: Repo): string[] {
+export function refPaths(repo: RepoPaths): string[] {
   return [join(repo.gitDir, 'HEAD'), join(repo.gitDir, 'refs', 'heads'), join(repo.gitDir, 'packed-refs')];
 }
 
 /** The paths whose changes wake the watchdog: the governed state and the refs. */
-export function watchedPaths(repo: Repo): string[] {
+export function watchedPaths(repo: RepoPaths): string[] {
   return [
     join(repo.root, 'ledger'), join(repo.root, 'agents'), join(repo.root, 'proposals'), join(repo.root, 'policies'),
     join(runtimeDir(repo), 'runs'), ...refPaths(repo),

@@ -1,6 +1,7 @@
 // agents/<id>/agent.toml and agents/<id>/tool_allowlist.toml.
 import * as z from 'zod';
 import { duration, usd } from './common.js';
+import { ledgerWindowSchema } from './ledger.js';
 import { parseTomlFile } from './toml.js';
 
 export const agentSchema = z
@@ -8,12 +9,12 @@ export const agentSchema = z
     adapter: z.enum(['noop', 'claude', 'command'], { error: 'expected adapter = "noop", "claude" or "command"' }),
     command: z.array(z.string().min(1)).min(1).optional(),
     model: z.string().min(1).optional(),
-    timeout: duration.default('30m'),
+    timeout: duration.prefault('30m'),
     budget: z
       .strictObject({
         usd: usd.default(5),
         tokens: z.number().int().nonnegative().default(2_000_000),
-        window: z.enum(['total', 'day', 'month'], { error: 'expected window = "total", "day" or "month"' }).default('day'),
+        window: ledgerWindowSchema.default('day'),
         warn_at: z.number().gt(0).max(1).default(0.8),
         max_run_usd: usd.default(0.5),
       })
@@ -46,8 +47,6 @@ export const allowlistSchema = z.strictObject({
 });
 export type Allowlist = z.output<typeof allowlistSchema>;
 
-export const agentPath = (id: string) => `agents/${id}/agent.toml`;
-export const allowlistPath = (id: string) => `agents/${id}/tool_allowlist.toml`;
 
 export function parseAgent(text: string, file: string): AgentConfig {
   return parseTomlFile(agentSchema, text, file);

@@ -2,6 +2,7 @@
 // SIGNERS), restricted to one literal principal a line, never `agent:<id>`.
 import * as z from 'zod';
 import { FileError } from './toml.js';
+import { APPROVERS_PATH } from '../layout/layout.js';
 
 export interface Approver {
   principal: string;
@@ -16,7 +17,6 @@ export interface Approver {
   line: number;
 }
 
-export const APPROVERS_PATH = 'policies/approvers';
 
 const KEY_TYPES = new Set([
   'ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',

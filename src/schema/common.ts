@@ -1,11 +1,19 @@
-// Field types shared by the governance file schemas.
+// Field types shared by the governance file schemas. Durations are parsed
+// here, into milliseconds, so no caller reparses one.
 import * as z from 'zod';
-import { ACTION_TYPE, AGENT_ID, DURATION, PROPOSAL_ID } from '../names.js';
+import { ACTION_TYPE, AGENT_ID, PROPOSAL_ID } from '../layout/layout.js';
+import { DURATION, parseDuration } from './duration.js';
+
+export { formatDuration, parseDuration } from './duration.js';
 
 export const agentId = z.string().regex(AGENT_ID, 'expected an agent id: 1-64 of a-z 0-9 _ - starting with a letter or digit');
 export const actionType = z.string().regex(ACTION_TYPE, 'expected an action type: 1-64 of a-z 0-9 _ - starting with a letter or digit');
 export const proposalId = z.string().regex(PROPOSAL_ID, 'expected a proposal id: a-z 0-9 and -');
-export const duration = z.string().regex(DURATION, 'expected a duration such as "90s", "30m", "24h" (units ms s m h d)');
+/** A duration in a file ("90s", "30m"), parsed to milliseconds. */
+export const duration = z
+  .string()
+  .regex(DURATION, 'expected a duration such as "90s", "30m", "24h" (units ms s m h d)')
+  .transform((text) => parseDuration(text)!);
 export const usd = z.number().nonnegative('expected a non-negative number of US dollars');
 
 /** An RFC 3339 date-time with an offset (TOML offset date-time). */

@@ -1,8 +1,8 @@
 // policies/proposal_policy.toml: which action types auto-approve, which never
 // do, the defaults, and per-type rules (quorum, expiry).
 import * as z from 'zod';
-import { parseDuration } from '../names.js';
 import { actionType, duration } from './common.js';
+import { POLICY_PATH } from '../layout/layout.js';
 import { parseTomlFile } from './toml.js';
 
 const typeList = z.strictObject({ action_types: z.array(actionType).default([]) });
@@ -19,10 +19,10 @@ export const policySchema = z
     defaults: z
       .strictObject({
         requires_approval: z.boolean().default(true),
-        expires_after: duration.default('24h'),
+        expires_after: duration.prefault('24h'),
         min_approvals: z.number().int().min(1).max(16).default(1),
       })
-      .default({ requires_approval: true, expires_after: '24h', min_approvals: 1 }),
+      .prefault({}),
     auto_approve: typeList.default({ action_types: [] }),
     never_auto_approve: typeList.default({ action_types: [] }),
     rules: z.array(ruleSchema).default([]),
@@ -44,7 +44,6 @@ export const policySchema = z
   });
 export type Policy = z.output<typeof policySchema>;
 
-export const POLICY_PATH = 'policies/proposal_policy.toml';
 
 export function parsePolicy(text: string, file = POLICY_PATH): Policy {
   return parseTomlFile(policySchema, text, file);
@@ -68,7 +67,7 @@ export function settingsFor(policy: Policy, type: string): TypeSettings {
   return {
     list,
     requiresApproval: rule?.requires_approval ?? policy.defaults.requires_approval,
-    expiresAfterMs: parseDuration(rule?.expires_after ?? policy.defaults.expires_after)!,
+    expiresAfterMs: rule?.expires_after ?? policy.defaults.expires_after,
     minApprovals: rule?.min_approvals ?? policy.defaults.min_approvals,
   };
 }

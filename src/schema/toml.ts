@@ -13,7 +13,7 @@ export class FileError extends UsageError {
     readonly column: number | undefined,
     readonly problem: string,
   ) {
-    super(`${file}${line ? `:${line}` : ''}${column ? `:${column}` : ''}: ${problem}`);
+    super(`${file}${line ? `:${line}` : ''}${column ? `:${column}` : ''}: ${problem}`, 'bad-file');
   }
 }
 

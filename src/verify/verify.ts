@@ -7,15 +7,16 @@ import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
 import { listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import { loadGovernance, type Commit, type Governance } from '../history/replay.js';
-import { agentConfigPath, agentOfLedgerPath } from '../layout/layout.js';
+import { agentConfigPath, agentOfLedgerPath, anyProposalPath, appendOnlyKind, AUDIT_DIR, auditPath, LEDGER_DIR, proposalPath } from '../layout/layout.js';
 import { parseAgent } from '../schema/agent.js';
 import type { LedgerWindow } from '../ledger/ledger.js';
 import { findTrustRoot } from '../trust/root.js';
 import { trustedAgentIds } from '../agents/trusted.js';
 import { verifyLedger } from '../ledger/ledger.js';
-import { readHighWater } from '../pause/state.js';
+import { appendProblem } from '../ledger/history.js';
+import { readHighWater } from '../trust/highwater.js';
 
-export interface Finding {
+export interface VerifyFinding {
   commit: string;
   path: string;
   rule: string;
@@ -26,10 +27,9 @@ export interface VerifyResult {
   root: string;
   head: string;
   checked: number;
-  findings: Finding[];
+  findings: VerifyFinding[];
 }
 
-const APPEND_ONLY = /^(ledger|audit)\/([^/]+)\.jsonl$/;
 
 /**
  * Every rule, against the history from the trust root (or a range of it).
@@ -53,7 +53,7 @@ export async function verifyRepository(dir: string | Repo, opts: { range?: strin
     return { root: '', head: '', checked: 0, findings: [{ commit: '-', path: '-', rule: 'history', explanation: e.message }] };
   }
   const inRange = opts.range ? await rangeCommits(repo, opts.range) : undefined;
-  const findings: Finding[] = [];
+  const findings: VerifyFinding[] = [];
   const add = (commit: string, path: string, rule: string, explanation: string) => {
     if (!inRange || inRange.has(commit) || commit === '-') findings.push({ commit, path, rule, explanation });
   };
@@ -63,7 +63,7 @@ export async function verifyRepository(dir: string | Repo, opts: { range?: strin
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   for (const f of gov.findings) add(f.commit, f.path, f.rule, f.why);
   proposalFindings(gov, add);
-  await appendOnlyFindings(gov, add, ['ledger', 'audit'], { cached: !opts.noCache, early, windows: await trustedWindows(gov) });
+  await appendOnlyFindings(gov, add, [LEDGER_DIR, AUDIT_DIR], { cached: !opts.noCache, early, windows: await trustedWindows(gov) });
   trailerFindings(gov, add);
   return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
 }
@@ -75,8 +75,8 @@ async function rangeCommits(repo: Repo, range: string): Promise<Set<string>> {
 }
 
 /** The history itself: the pinned root, and nothing dropped that a remote or ga has seen. */
-async function historyFindings(gov: Governance, trust: string | undefined): Promise<Finding[]> {
-  const out: Finding[] = [];
+async function historyFindings(gov: Governance, trust: string | undefined): Promise<VerifyFinding[]> {
+  const out: VerifyFinding[] = [];
   const repo = gov.repo;
   const contains = async (commit: string) => (await git(['merge-base', '--is-ancestor', commit, gov.head], { cwd: repo.root, allowFailure: true })).code === 0;
   if (trust) {
@@ -103,15 +103,15 @@ function proposalFindings(gov: Governance, add: Add): void {
   for (const r of gov.proposals.values()) {
     let outcomes = 0;
     for (const s of r.steps) {
-      const path = `proposals/${s.kind === 'approved' || s.kind === 'auto-approved' ? 'approved' : '*'}/${r.id}.toml`;
+      const path = s.kind === 'approved' || s.kind === 'auto-approved' ? proposalPath('approved', r.id) : anyProposalPath(r.id);
       if ((s.kind === 'approved' || s.kind === 'auto-approved' || s.kind === 'approval-recorded') && s.valid === false) add(s.commit, path, 'approval', `${r.id}: ${s.why ?? 'not a valid approval'}`);
-      if (s.kind === 'changed') add(s.commit, `proposals/*/${r.id}.toml`, 'proposal-file', s.why ?? 'changed outside the rules');
-      if (s.kind === 'submitted' && s.valid === false) add(s.commit, `proposals/pending/${r.id}.toml`, 'proposal-file', `${r.id} is a stray, not a validly submitted proposal: ${s.why}; it can never be named by a prefix or decided`);
+      if (s.kind === 'changed') add(s.commit, anyProposalPath(r.id), 'proposal-file', s.why ?? 'changed outside the rules');
+      if (s.kind === 'submitted' && s.valid === false) add(s.commit, proposalPath('pending', r.id), 'proposal-file', `${r.id} is a stray, not a validly submitted proposal: ${s.why}; it can never be named by a prefix or decided`);
       if (s.kind === 'executed' || s.kind === 'failed') {
         outcomes++;
         const claim = gov.executions.get(r.id)?.claims[0];
-        if (!claim || (order.get(claim.commit) ?? Infinity) > (order.get(s.commit) ?? -1)) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', `moved to ${s.kind}/ without an earlier claim`);
-        if (outcomes > 1) add(s.commit, `proposals/${s.kind}/${r.id}.toml`, 'execution', 'a second outcome for one proposal');
+        if (!claim || (order.get(claim.commit) ?? Infinity) > (order.get(s.commit) ?? -1)) add(s.commit, proposalPath(s.kind, r.id), 'execution', `moved to ${s.kind}/ without an earlier claim`);
+        if (outcomes > 1) add(s.commit, proposalPath(s.kind, r.id), 'execution', 'a second outcome for one proposal');
       }
     }
   }
@@ -121,10 +121,10 @@ function proposalFindings(gov: Governance, add: Add): void {
     const approvedAt = r?.approval?.valid ? order.get(r.approval.commit) : undefined;
     for (const claim of trail.claims) {
       if (approvedAt === undefined || (order.get(claim.commit) ?? -1) < approvedAt) {
-        add(claim.commit, `proposals/approved/${id}.toml`, 'execution', `a claim of ${id}, which is not validly approved${r ? '' : ' (no such proposal)'}: no executor makes one`);
+        add(claim.commit, proposalPath('approved', id), 'execution', `a claim of ${id}, which is not validly approved${r ? '' : ' (no such proposal)'}: no executor makes one`);
       }
     }
-    if (trail.claims.length > 1) add(trail.claims[1]!.commit, `proposals/approved/${id}.toml`, 'execution', `a second claim of ${id}`);
+    if (trail.claims.length > 1) add(trail.claims[1]!.commit, proposalPath('approved', id), 'execution', `a second claim of ${id}`);
   }
 }
 
@@ -141,7 +141,7 @@ async function trustedWindows(gov: Governance): Promise<(agent: string, commit: 
   const windowOf = new Map<string, LedgerWindow | undefined>();
   for (const [oid, text] of blobs) {
     try {
-      windowOf.set(oid, text ? parseAgent(text.toString('utf8'), 'agent.toml').budget.window : undefined);
+      windowOf.set(oid, text ? parseAgent(text.toString('utf8'), agentConfigPath('?')).budget.window : undefined);
     } catch {
       windowOf.set(oid, undefined);
     }
@@ -171,7 +171,7 @@ async function startAppendPatches(repo: Repo, tipRev: string, opts: { trust?: st
     const st = readAppendState(repo);
     if (st?.root === root) from = st.commit;
   }
-  const patches = firstParentPatches(repo, [tip, `^${from}`], ['ledger', 'audit']);
+  const patches = firstParentPatches(repo, [tip, `^${from}`], [LEDGER_DIR, AUDIT_DIR]);
   patches.catch(() => undefined); // a wrong guess is dropped; the check recomputes
   return { root, tip, from, patches };
 }
@@ -191,7 +191,7 @@ function loadAppendState(gov: Governance): AppendState | undefined {
 export async function appendOnlyFindings(
   gov: Governance,
   add: Add,
-  paths: string[] = ['ledger', 'audit'],
+  paths: string[] = [LEDGER_DIR, AUDIT_DIR],
   opts: { cached?: boolean; early?: EarlyPatches; windows?: (agent: string, commit: string) => LedgerWindow | undefined } = {},
 ): Promise<void> {
   const auditChecked = paths.includes('audit');
@@ -199,18 +199,18 @@ export async function appendOnlyFindings(
   const earlyFits = opts.early && opts.early.root === gov.root.commit && opts.early.tip === gov.head && opts.early.from === (saved?.commit ?? `${gov.root.commit}^@`);
   const lineCount = new Map<string, number>(saved?.lineCount);
   const ledgerText = new Map<string, { text: string; addedBy: string[] }>(saved?.ledgers);
-  const findings: Finding[] = [...(saved?.findings ?? [])];
+  const findings: VerifyFinding[] = [...(saved?.findings ?? [])];
   const record: Add = (commit, path, rule, explanation) => findings.push({ commit, path, rule, explanation });
   // A root pinned after the start: its parent's files are where the appends begin.
   const before = gov.rootCommit.parents[0];
   if (before && !saved) {
-    const entries = [...(await listFilesAt(gov.repo, before, 'ledger')), ...(await listFilesAt(gov.repo, before, 'audit'))].filter((e) => APPEND_ONLY.test(e.path));
+    const entries = [...(await listFilesAt(gov.repo, before, LEDGER_DIR)), ...(await listFilesAt(gov.repo, before, AUDIT_DIR))].filter((e) => appendOnlyKind(e.path));
     const blobs = await readBlobs(gov.repo, entries.map((e) => e.oid));
     for (const e of entries) {
       const text = blobs.get(e.oid)?.toString('utf8') ?? '';
       const n = text.split('\n').length - 1;
       lineCount.set(e.path, n);
-      if (e.path.startsWith('ledger/')) ledgerText.set(e.path, { text, addedBy: Array<string>(n).fill('') });
+      if (appendOnlyKind(e.path)?.kind === 'ledger') ledgerText.set(e.path, { text, addedBy: Array<string>(n).fill('') });
     }
   }
   const from = saved ? saved.commit : `${gov.root.commit}^@`;
@@ -221,18 +221,18 @@ export async function appendOnlyFindings(
     const diffs = patches.get(c.id) ?? [];
     const auditAdded = new Map<string, string[]>();
     for (const d of diffs) {
-      const m = APPEND_ONLY.exec(d.path);
+      const m = appendOnlyKind(d.path);
       if (!m) continue;
       const problem = appendProblem(d, lineCount.get(d.path) ?? 0);
       if (problem) {
-        record(c.id, d.path, `${m[1]}-append-only`, problem);
+        record(c.id, d.path, `${m.kind}-append-only`, problem);
         lineCount.set(d.path, d.deleted ? 0 : Math.max(0, (lineCount.get(d.path) ?? 0) + d.hunks.reduce((n, h) => n + h.newCount - h.oldCount, 0)));
-        if (m[1] === 'ledger') ledgerText.delete(d.path);
+        if (m.kind === 'ledger') ledgerText.delete(d.path);
         continue;
       }
       const added = d.hunks.flatMap((h) => h.added);
       lineCount.set(d.path, (lineCount.get(d.path) ?? 0) + added.length);
-      if (m[1] === 'audit') auditAdded.set(m[2]!, added);
+      if (m.kind === 'audit') auditAdded.set(m.agent, added);
       else {
         const l = ledgerText.get(d.path) ?? { text: '', addedBy: [] };
         l.text += added.map((a) => `${a}\n`).join('');
@@ -254,15 +254,6 @@ export async function appendOnlyFindings(
   }
 }
 
-function appendProblem(d: FileDiff, oldLines: number): string | undefined {
-  if (d.deleted) return 'an append-only file was deleted';
-  if (d.binary) return 'an append-only file became binary';
-  if (d.hunks.some((h) => h.removed > 0)) return 'lines were removed or edited: the file may only grow';
-  if (d.hunks.length > 1 || (d.hunks[0] && d.hunks[0].oldStart !== oldLines)) return 'lines were inserted before the end: the file may only grow at its end';
-  if (d.noNewlineAtEnd) return 'the last line has no newline (torn)';
-  return undefined;
-}
-
 function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add): void {
   // A merge's diff against its first parent carries the audit lines of the commits it brings in.
   const messages = [...(c.merge?.brought ?? []).map((b) => b.message), c.message];
@@ -274,7 +265,7 @@ function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add)
         const j = JSON.parse(line) as { event?: string };
         found.push(`${agent} ${j.event}`);
       } catch {
-        add(c.id, `audit/${agent}.jsonl`, 'audit', 'an audit line that is not JSON');
+        add(c.id, auditPath(agent), 'audit', 'an audit line that is not JSON');
       }
     }
   }
@@ -282,9 +273,9 @@ function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add)
   for (const f of found) {
     const i = missing.indexOf(f);
     if (i >= 0) missing.splice(i, 1);
-    else add(c.id, `audit/${f.split(' ')[0]}.jsonl`, 'audit', `an audit line (${f.split(' ')[1]}) with no matching Ga-Event trailer in its commit`);
+    else add(c.id, auditPath(f.split(' ')[0]!), 'audit', `an audit line (${f.split(' ')[1]}) with no matching Ga-Event trailer in its commit`);
   }
-  for (const m of missing) add(c.id, `audit/${m.split(' ')[0]}.jsonl`, 'audit', `Ga-Event ${m.split(' ')[1]} has no audit line in its commit`);
+  for (const m of missing) add(c.id, auditPath(m.split(' ')[0]!), 'audit', `Ga-Event ${m.split(' ')[1]} has no audit line in its commit`);
 }
 
 function trailerFindings(gov: Governance, add: Add): void {

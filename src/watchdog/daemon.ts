@@ -3,17 +3,18 @@
 // hints that trigger a sweep at once; a timer sweeps anyway, because events
 // can be dropped. Bursts coalesce: at most one sweep runs, and at most one
 // more is queued behind it.
-import { rmSync, writeFileSync, renameSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { git } from '../git/exec.js';
 import { loadGovernance } from '../history/replay.js';
-import { parseDuration } from '../names.js';
 import { runtimeDir, tryHoldLock } from '../runtime/lock.js';
-import { sweepOnce, watchdogSettings, type SweepResult } from './sweep.js';
-import { watchdogHeartbeatFile } from './health.js';
+import { formatDuration } from '../schema/common.js';
+import { sweepOnce, type SweepResult } from './sweep.js';
+import { watchdogSettings } from '../policy/watchdog.js';
+import { watchdogHeartbeatFile, writeWatchdogHeartbeat } from '../runtime/records.js';
 import { ownIdentity } from '../runtime/processes.js';
 import { Coalescer, watchedPaths, watchRepository } from '../runtime/watch.js';
 
@@ -34,14 +35,11 @@ async function lockInstance(repo: Repo, name: string): Promise<() => Promise<voi
 
 export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void> {
   const release = await lockInstance(repo, 'watchdog');
-  const heartbeat = watchdogHeartbeatFile(repo);
   const startedAt = opts.clock.now().toISOString();
   const me = ownIdentity();
   const beat = () => {
     try {
-      const tmp = `${heartbeat}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ pid: me.pid, start_ticks: me.startTicks, started_at: startedAt, updated_at: opts.clock.now().toISOString() }) + '\n');
-      renameSync(tmp, heartbeat);
+      writeWatchdogHeartbeat(repo, { pid: me.pid, start_ticks: me.startTicks, started_at: startedAt, updated_at: opts.clock.now().toISOString() });
     } catch (e) {
       opts.log(`${opts.clock.now().toISOString()} heartbeat not written: ${(e as Error).message}`);
     }
@@ -61,9 +59,9 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
     sweeper.poke();
     // ga's plumbing commits never trigger git's own housekeeping: pack the history when git thinks it is due.
     void git(['gc', '--auto', '--quiet'], { cwd: repo.root, allowFailure: true });
-  }, parseDuration(settings.sweep_interval)!);
+  }, settings.sweep_interval);
   const watcher = await watchRepository(watchedPaths(repo), () => sweeper.poke());
-  opts.log(`${startedAt} watchdog started on ${repo.root} (pid ${process.pid}, sweep every ${settings.sweep_interval})`);
+  opts.log(`${startedAt} watchdog started on ${repo.root} (pid ${process.pid}, sweep every ${formatDuration(settings.sweep_interval)})`);
   sweeper.poke();
   try {
     await opts.until;
@@ -72,7 +70,7 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
     clearInterval(sweepTimer);
     await watcher.close();
     await sweeper.idle(); // the commit in flight finishes; nothing is left half-done
-    rmSync(heartbeat, { force: true });
+    rmSync(watchdogHeartbeatFile(repo), { force: true });
     await release().catch(() => undefined);
     opts.log(`${opts.clock.now().toISOString()} watchdog stopped`);
   }

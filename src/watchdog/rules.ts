@@ -1,17 +1,17 @@
 // The watchdog's rules, as pure judgements over the repository's state: each
 // finding names an agent, a rule id (the pause reason) and the evidence.
-import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
+import { loadTrustedAgent, trustedAgentIds, type TrustedAgent } from '../agents/trusted.js';
 import { budgetStatus } from '../budget/budget.js';
 import { GaError } from '../errors.js';
 import type { Governance } from '../history/replay.js';
-import { parseDuration } from '../names.js';
 import { listRuns, readToolCalls } from '../runtime/records.js';
 import type { PauseReason } from '../schema/pause.js';
 import type { WatchdogSettings } from '../schema/watchdog.js';
 import { processAlive } from '../runtime/lock.js';
-import { ledgerPath } from '../layout/layout.js';
+import { agentConfigPath, ledgerPath } from '../layout/layout.js';
+import { formatDuration } from '../schema/common.js';
 
-export interface Finding {
+export interface RuleFinding {
   agent: string;
   reason: PauseReason;
   detail: string;
@@ -25,26 +25,34 @@ export interface BadFile {
 }
 
 export interface Judgement {
-  findings: Finding[];
+  findings: RuleFinding[];
   badFiles: BadFile[];
 }
 
-const ms = (d: string) => parseDuration(d)!;
 
 export async function judge(gov: Governance, settings: WatchdogSettings, now: Date): Promise<Judgement> {
-  const findings: Finding[] = [];
+  const findings: RuleFinding[] = [];
   const badFiles: BadFile[] = [];
   const agents = trustedAgentIds(gov);
   for (const id of agents) {
+    let agent: TrustedAgent;
     try {
-      const agent = await loadTrustedAgent(gov, id);
+      agent = await loadTrustedAgent(gov, id);
+    } catch (e) {
+      if (!(e instanceof GaError)) throw e;
+      badFiles.push({ path: agentConfigPath(id), problem: e.message });
+      continue;
+    }
+    try {
       const b = budgetStatus(gov.repo, id, agent.config, now, gov.heldLines.get(ledgerPath(id))?.lines);
       if (b.overUsd || b.overTokens) {
         findings.push({ agent: id, reason: 'over-budget', detail: `$${b.usd.toFixed(4)} of $${b.usdCap}, ${b.tokens} of ${b.tokenCap} tokens in the ${b.window} window from ${b.windowStart}` });
       }
     } catch (e) {
       if (!(e instanceof GaError)) throw e;
-      badFiles.push({ path: `ledger/${id}.jsonl or agents/${id}/agent.toml`, problem: e.message });
+      badFiles.push({ path: ledgerPath(id), problem: e.message });
+      // Lines out of time order are tampering: what was spent cannot be told, so the agent stops.
+      if (e.code === 'ledger-order') findings.push({ agent: id, reason: 'over-budget', detail: `its spend cannot be counted: ${e.message}` });
     }
   }
   findings.push(...stuckApprovals(gov, settings, now), ...repeatedProposals(gov, settings, now));
@@ -54,13 +62,13 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
 }
 
 /** Approved but not executed within stuck_after. */
-function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date): Finding[] {
-  const out: Finding[] = [];
+function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date): RuleFinding[] {
+  const out: RuleFinding[] = [];
   for (const r of gov.proposals.values()) {
     if (r.state !== 'approved' || !r.proposal) continue;
     const approvedAt = r.steps.filter((st) => st.kind === 'approved' || st.kind === 'auto-approved').pop()?.at;
-    if (approvedAt && now.getTime() - approvedAt.getTime() > ms(s.stuck_after)) {
-      out.push({ agent: r.proposal.agent, reason: 'stuck', detail: `proposal ${r.id} approved at ${approvedAt.toISOString()} and not executed within ${s.stuck_after}` });
+    if (approvedAt && now.getTime() - approvedAt.getTime() > s.stuck_after) {
+      out.push({ agent: r.proposal.agent, reason: 'stuck', detail: `proposal ${r.id} approved at ${approvedAt.toISOString()} and not executed within ${formatDuration(s.stuck_after)}` });
     }
   }
   return out;
@@ -78,7 +86,7 @@ function canonical(v: unknown): string {
  * The same proposal (type and payload) from one agent loop_count times in a
  * row within loop_window. Different work in between breaks the run.
  */
-function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): Finding[] {
+function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): RuleFinding[] {
   const byAgent = new Map<string, { id: string; at: number; key: string }[]>();
   for (const r of gov.proposals.values()) {
     if (!r.proposal) continue;
@@ -86,8 +94,8 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): Fin
     list.push({ id: r.id, at: r.proposal.created_at.getTime(), key: `${r.proposal.action_type} ${canonical(r.proposal.payload)}` });
     byAgent.set(r.proposal.agent, list);
   }
-  const out: Finding[] = [];
-  const window = ms(s.loop_window);
+  const out: RuleFinding[] = [];
+  const window = s.loop_window;
   for (const [agent, list] of byAgent) {
     list.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
     let streak: typeof list = [];
@@ -97,19 +105,19 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): Fin
     }
     const last = streak[streak.length - 1];
     if (streak.length >= s.loop_count && last && now.getTime() - last.at <= window) {
-      out.push({ agent, reason: 'looping', detail: `${streak.length} identical proposals (${last.key.slice(0, 120)}) within ${s.loop_window}: ${streak.map((q) => q.id).join(', ')}` });
+      out.push({ agent, reason: 'looping', detail: `${streak.length} identical proposals (${last.key.slice(0, 120)}) within ${formatDuration(s.loop_window)}: ${streak.map((q) => q.id).join(', ')}` });
     }
   }
   return out;
 }
 
 /** Stale heartbeats, and tool calls repeated tool_loop_count times in a row within one run. */
-function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: BadFile[]): Finding[] {
-  const out: Finding[] = [];
+function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: BadFile[]): RuleFinding[] {
+  const out: RuleFinding[] = [];
   for (const { run, heartbeat: hb, tools } of listRuns(gov.repo)) {
     if (hb) {
       const age = now.getTime() - Date.parse(hb.updated_at);
-      if (age > ms(s.heartbeat_timeout)) {
+      if (age > s.heartbeat_timeout) {
         out.push({ agent: hb.agent, reason: 'stuck', run: hb.run, detail: `run ${hb.run} has not sent a heartbeat for ${Math.round(age / 1000)} s (runner pid ${hb.runner_pid} ${processAlive(hb.runner_pid) ? 'silent' : 'gone'})` });
       }
     }

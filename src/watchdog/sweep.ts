@@ -5,13 +5,15 @@ import { recordEvents } from '../audit/record.js';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { loadGovernance, type Governance } from '../history/replay.js';
+import { loadGovernance } from '../history/replay.js';
 import { pauseAgents } from '../pause/actions.js';
 import { governedBranch, onGovernedBranch } from '../trust/branch.js';
-import { pauseState, raiseHighWater } from '../pause/state.js';
+import { pauseState } from '../agents/paused.js';
+import { raiseHighWater } from '../trust/highwater.js';
 import { expireProposals } from '../proposals/decide.js';
 import { readFlagMemory, readRunHeartbeat, retireRunHeartbeat, runHeartbeatFile, writeFlagMemory } from '../runtime/records.js';
-import { parseWatchdog, WATCHDOG_PATH, watchdogSchema, type WatchdogSettings } from '../schema/watchdog.js';
+import { watchdogSettings } from '../policy/watchdog.js';
+import { agentNamedBy } from '../layout/layout.js';
 import { processAlive } from '../runtime/lock.js';
 import { judge, type BadFile } from './rules.js';
 
@@ -21,20 +23,6 @@ export interface SweepResult {
   flagged: BadFile[];
   /** Why nothing was judged (HEAD is off the governed branch). */
   skipped?: string;
-}
-
-export const DEFAULT_WATCHDOG: WatchdogSettings = watchdogSchema.parse({});
-
-/** The trusted policies/watchdog.toml; a malformed one means the defaults (and a flag). */
-export async function watchdogSettings(gov: Governance, badFiles: BadFile[] = []): Promise<WatchdogSettings> {
-  const text = await gov.readTrusted(WATCHDOG_PATH);
-  if (!text) return DEFAULT_WATCHDOG;
-  try {
-    return parseWatchdog(text.toString('utf8'));
-  } catch (e) {
-    badFiles.push({ path: WATCHDOG_PATH, problem: (e as Error).message });
-    return DEFAULT_WATCHDOG;
-  }
 }
 
 /**
@@ -96,11 +84,11 @@ export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> 
   for (const bad of badFiles) {
     if (!fresh.has(key(bad))) continue;
     fresh.delete(key(bad)); // the same problem twice in one sweep is one flag
-    const agent = /^(?:ledger|audit)\/([^/]+)\.jsonl|^agents\/([^/]+)\//.exec(bad.path);
+    const agent = agentNamedBy(bad.path);
     try {
       await recordEvents(repo, {
         subject: `flag bad file ${bad.path}`,
-        events: [{ event: 'flag-bad-file', actor: 'watchdog', agent: agent?.[1] ?? agent?.[2] ?? 'ga', reason: `${bad.path}: ${bad.problem}` }],
+        events: [{ event: 'flag-bad-file', actor: 'watchdog', agent: agent ?? 'ga', reason: `${bad.path}: ${bad.problem}` }],
         at: now,
       });
       result.flagged.push(bad);

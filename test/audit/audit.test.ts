@@ -3,7 +3,7 @@
 // tells it, one row per event, with the signature as ga judges it. A human's
 // hand-made signed `git mv` approval has no trailer and still shows as
 // proposal-approved with its signer.
-import type { TrailRow } from '../../src/audit/trail.js';
+import type { TrailRow } from '../../src/report/trail.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 

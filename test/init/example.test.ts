@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as t from '../../src/init/templates.js';
+import { KEEP_DIRS, workspaceDir } from '../../src/layout/layout.js';
 import { parseAgent, parseAllowlist } from '../../src/schema/agent.js';
 import { parseApprovers } from '../../src/schema/approvers.js';
 import { parsePolicy } from '../../src/schema/policy.js';
@@ -23,7 +24,7 @@ describe('the example layout at the top of this repository', () => {
     expect(read('agents/noop/tasks/smoke.md')).toBe(t.NOOP_SMOKE_TASK);
     expect(read('agents/noop/hooks/publish_content.sh')).toBe(t.NOOP_PUBLISH_HOOK);
     expect(statSync(join(ROOT, 'agents/noop/hooks/publish_content.sh')).mode & 0o111).not.toBe(0);
-    for (const d of t.KEEP_DIRS) expect(existsSync(join(ROOT, d))).toBe(true);
+    for (const d of [...KEEP_DIRS, workspaceDir('noop')]) expect(existsSync(join(ROOT, d))).toBe(true);
   });
 
   it('parses under every schema', () => {

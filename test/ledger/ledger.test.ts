@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GovernanceRefusal } from '../../src/errors.js';
 import { openRepo, type Repo } from '../../src/git/repo.js';
-import { appendCharge, assertMatchesCommitted, ledgerPath, readLastLine, spendInWindow, verifyLedger, type LedgerLine } from '../../src/ledger/ledger.js';
+import { appendCharge, assertMatchesCommitted, readLastLine, spendInWindow, verifyLedger, type LedgerLine } from '../../src/ledger/ledger.js';
+import { ledgerPath } from '../../src/layout/layout.js';
 import { ObjectStore } from '../../src/git/objects.js';
 import { fixedClock, git, initRepo, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 

@@ -1,18 +1,14 @@
-// The red team: attacks that an agent with write access to the working tree
-// and to git (but without any approver's private key) could make, each done
-// with plain git the way the agent would do it (DESIGN.md "What ga defends
-// against", case 2). For each attack the test asserts what the contract
-// promises:
-//   - it does not lead to execution: the hook never runs, nothing is claimed;
-//   - `ga execute` flags it (flag-invalid-approval) and exits 1;
-//   - `ga verify` reports it (exit 1, a finding with the right rule).
-// Attacks that are not about execution (ledger edits, pause removal) assert
-// instead that the runner refuses or the agent stays paused, and that
-// `ga verify` reports it. Attacks that make ga refuse the whole repository
+// The red team on the record: attacks that an agent with write access to the
+// working tree and to git (but without any approver's private key) could make
+// on the ledger, the audit trail, pauses and history, each done with plain git
+// the way the agent would do it (DESIGN.md "What ga defends against", case 2).
+// Forged approvals live in forged-approvals.test.ts, each written once and
+// judged by both the executor and ga verify. Here, attacks assert that the
+// runner refuses or the agent stays paused, or that nothing is executed, and
+// that `ga verify` reports it. Attacks that make ga refuse the whole repository
 // (replace refs, a second root, grafts, shallow) assert exit 1 with a
 // one-line message from both execute and verify.
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox, eventCommits } from '../helpers/fixture.js';
@@ -25,10 +21,7 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-const HOOK = 'agents/noop/hooks/publish_content.sh';
 const APPROVERS = 'policies/approvers';
-const POLICY = 'policies/proposal_policy.toml';
-const EVIL_HOOK = '#!/bin/sh\necho "EVIL: the untrusted hook ran"\n';
 const PAUSED = 'agents/noop/PAUSED';
 
 const pending = (id: string) => `proposals/pending/${id}.toml`;
@@ -204,226 +197,6 @@ async function expectRunRefused(repo: string, agent: string, why: RegExp): Promi
 }
 
 // ---------------------------------------------------------------- attacks
-
-describe('red team: forged approvals', () => {
-  it('1. an unsigned git mv approval', async () => {
-    const { repo, id } = await setup();
-    git(repo, 'mv', pending(id), approved(id));
-    commitUnsigned(repo, `approve ${id}: Publish the launch post`);
-    await expectNotExecuted(repo, id);
-    await expectReported(repo, 'approval', new RegExp(`${id}.*(not signed|none|unsigned)`));
-  });
-
-  it("2. an approval signed with the agent's own key (claiming alice's name and email)", async () => {
-    const { repo, id } = await setup();
-    sb.as('mallory');
-    git(repo, 'mv', pending(id), approved(id));
-    commitSigned(repo, `approve ${id}`, '-c', 'user.name=alice', '-c', 'user.email=alice@example.com');
-    expect(git(repo, 'cat-file', '-p', 'HEAD')).toContain('BEGIN SSH SIGNATURE');
-    await expectNotExecuted(repo, id);
-    await expectReported(repo, 'approval', /unknown-key/);
-  });
-
-  it("3. the agent's key added to policies/approvers in the approval commit itself", async () => {
-    const { repo, id } = await setup();
-    sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
-    git(repo, 'add', APPROVERS);
-    git(repo, 'mv', pending(id), approved(id));
-    commitSigned(repo, `approve ${id} and add mallory`);
-    await expectNotExecuted(repo, id);
-    await expectReported(repo, 'approval', new RegExp(id));
-    await expectReported(repo, 'governed-file', new RegExp(APPROVERS));
-  });
-
-  it("4. the agent's key added to policies/approvers by an earlier commit it signed itself", async () => {
-    const { repo, id } = await setup();
-    sb.as('mallory');
-    appendFileSync(join(repo, APPROVERS), sb.approverLine('mallory'));
-    git(repo, 'add', APPROVERS);
-    commitSigned(repo, 'add mallory as an approver');
-    const keyCommit = git(repo, 'rev-parse', 'HEAD');
-    git(repo, 'mv', pending(id), approved(id));
-    commitSigned(repo, `approve ${id}`);
-    await expectNotExecuted(repo, id);
-    const hits = await expectReported(repo, 'governed-file', new RegExp(APPROVERS));
-    expect(hits.map((h) => h.commit)).toContain(keyCommit);
-    await expectReported(repo, 'approval', /unknown-key/);
-  });
-
-  it('5. an approval commit, validly signed by alice, that also carries a hook change', async () => {
-    const { repo, id } = await setup();
-    sb.as('alice');
-    write(repo, HOOK, EVIL_HOOK);
-    git(repo, 'add', HOOK);
-    git(repo, 'mv', pending(id), approved(id));
-    commitSigned(repo, `approve ${id}`);
-    await expectNotExecuted(repo, id);
-    await expectReported(repo, 'approval', /also changes agents\/noop\/hooks/);
-    await expectReported(repo, 'governed-file', /hooks\/publish_content\.sh.*proposals/);
-    // The smuggled hook never became trusted: a later valid approval runs the real one.
-    const next = await submit(repo);
-    await approveAndExecute(repo, next);
-  });
-
-  it('6. the payload edited while pending, then a signed move of the edited file', async () => {
-    const { repo, id } = await setup();
-    const file = join(repo, pending(id));
-    writeFileSync(file, readFileSync(file, 'utf8').replace('https://example.com/launch', 'https://evil.example/steal'));
-    git(repo, 'add', pending(id));
-    commitUnsigned(repo, `tweak ${id}`);
-    const edit = git(repo, 'rev-parse', 'HEAD');
-    sb.as('alice');
-    const refused = await ga(['-C', repo, 'approve', id]);
-    expect(refused.code).toBe(1);
-    git(repo, 'mv', pending(id), approved(id));
-    commitSigned(repo, `approve ${id}`);
-    await expectNotExecuted(repo, id);
-    const hits = await expectReported(repo, 'proposal-file', new RegExp(id));
-    expect(hits.map((h) => h.commit)).toContain(edit);
-    await expectReported(repo, 'approval', /differs from the one submitted/);
-  });
-
-  it('7. the payload edited after a valid approval', async () => {
-    const { repo, id } = await setup();
-    sb.as('alice');
-    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
-    await expectClean(repo);
-    const file = join(repo, approved(id));
-    writeFileSync(file, readFileSync(file, 'utf8').replace('https://example.com/launch', 'https://evil.example/steal'));
-    git(repo, 'add', approved(id));
-    commitUnsigned(repo, `tweak ${id}`);
-    const edit = git(repo, 'rev-parse', 'HEAD');
-    await expectNotExecuted(repo, id);
-    const hits = await expectReported(repo, 'proposal-file', /edited in place/);
-    expect(hits.map((h) => h.commit)).toContain(edit);
-  });
-
-  it('8. an approved file copied to a new id (and one with its id field rewritten)', async () => {
-    const { repo, id } = await setup();
-    sb.as('alice');
-    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
-    copyFileSync(join(repo, approved(id)), join(repo, approved('zz-copy')));
-    writeFileSync(join(repo, approved('zz-forged')), readFileSync(join(repo, approved(id)), 'utf8').replace(`id = "${id}"`, 'id = "zz-forged"'));
-    git(repo, 'add', 'proposals/approved');
-    commitUnsigned(repo, 'copy an approval');
-    await expectNotExecuted(repo, 'zz-copy');
-    await expectNotExecuted(repo, 'zz-forged');
-    await expectReported(repo, 'approval', /zz-copy/);
-    await expectReported(repo, 'approval', /zz-forged/);
-  });
-
-  it('9. an approved file renamed to a new id', async () => {
-    const { repo, id } = await setup();
-    sb.as('alice');
-    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
-    git(repo, 'mv', approved(id), approved('zz-renamed'));
-    commitUnsigned(repo, 'rename an approval');
-    await expectNotExecuted(repo, 'zz-renamed');
-    const orig = await ga(['-C', repo, 'execute', id]);
-    expect(orig.code).toBe(1);
-    expect(orig.out + orig.err).not.toContain('published:');
-    await expectReported(repo, 'approval', /zz-renamed/);
-    // Removing a file from approved/ other than by an execution outcome is a finding too.
-    await expectReported(repo, 'proposal-file', new RegExp(`${id}.*removed from approved`));
-  });
-
-  it('10. a symlink in proposals/ pointing at an approved proposal', async () => {
-    const { repo, id } = await setup();
-    sb.as('alice');
-    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
-    symlinkSync(`${id}.toml`, join(repo, approved('zz-link')));
-    git(repo, 'add', approved('zz-link'));
-    commitUnsigned(repo, 'link an approval');
-    expect(git(repo, 'ls-tree', 'HEAD', approved('zz-link'))).toMatch(/^120000 /);
-    await expectNotExecuted(repo, 'zz-link');
-    await expectReported(repo, 'approval', /zz-link/);
-  });
-
-  it('11. path traversal in an action type and in a proposal id', async () => {
-    const repo = await initRepo(sb);
-    // Through ga: refused as bad input, nothing stored.
-    const before = git(repo, 'rev-parse', 'HEAD');
-    const bad = await propose(repo, PUBLISH.replace('action_type = "publish_content"', 'action_type = "../../../tmp/evil"'));
-    expect(bad.code).toBe(2);
-    expect(git(repo, 'rev-parse', 'HEAD')).toBe(before);
-    const badId = await ga(['-C', repo, 'execute', '../../agents/noop/hooks/publish_content']);
-    expect(badId.code).toBe(2);
-    expect(badId.err.trim().split('\n')).toHaveLength(1);
-
-    // By hand: a proposal dropped straight into approved/, whose action type walks
-    // out of hooks/ to a script the agent planted, and whose id field does too.
-    write(repo, 'agents/noop/workspace/evil.sh', EVIL_HOOK);
-    const forged = `id = "../../agents/noop/workspace/evil"\nagent = "noop"\naction_type = "../workspace/evil"\ntitle = "x"\nrationale = "x"\nexpected_outcome = "x"\nreversible = true\nrequires_approval = false\ncreated_at = 2026-01-01T00:00:00Z\nexpires_at = 2099-01-01T00:00:00Z\n[expected_cost]\ntokens = 0\nusd = 0.0\n[payload]\n`;
-    write(repo, approved('zz-traversal'), forged);
-    git(repo, 'add', '-A');
-    commitUnsigned(repo, 'auto-approve a traversal');
-    await expectNotExecuted(repo, 'zz-traversal');
-    await expectReported(repo, 'approval', /zz-traversal/);
-  });
-
-  it('12. the policy edited (unsigned) to auto-approve its own type', async () => {
-    const repo = await initRepo(sb);
-    const policy = readFileSync(join(repo, POLICY), 'utf8')
-      .replace('action_types = ["research_only", "internal_file_op", "draft_content"]', 'action_types = ["research_only", "internal_file_op", "draft_content", "publish_content"]')
-      .replace('action_types = ["publish_content", ', 'action_types = [');
-    writeFileSync(join(repo, POLICY), policy);
-    git(repo, 'add', POLICY);
-    commitUnsigned(repo, 'policy: publish_content is routine');
-    const policyCommit = git(repo, 'rev-parse', 'HEAD');
-
-    // Through ga: the trusted policy still says never: refused and flagged, nothing stored.
-    const self = await propose(repo, `${PUBLISH.replace('[payload]', 'requires_approval = false\nreversible = true\n[payload]')}`);
-    expect(self.code).toBe(1);
-    expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/^Ga-Event: flag-self-approval$/m);
-    expect(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', 'proposals/approved/')).not.toMatch(/\.toml/);
-
-    // By hand: a proposal committed straight into approved/, as an auto-approval would be.
-    const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-    write(repo, approved('zz-auto'), `id = "zz-auto"\nagent = "noop"\naction_type = "publish_content"\ntitle = "Publish the launch post"\nrationale = "routine"\nexpected_outcome = "live"\nreversible = true\nrequires_approval = false\ncreated_at = ${now}\nexpires_at = 2099-01-01T00:00:00Z\n[expected_cost]\ntokens = 0\nusd = 0.0\n[payload]\nurl = "https://example.com/launch"\n`);
-    git(repo, 'add', approved('zz-auto'));
-    commitUnsigned(repo, 'auto-approve zz-auto');
-    await expectNotExecuted(repo, 'zz-auto');
-    const hits = await expectReported(repo, 'governed-file', new RegExp(POLICY));
-    expect(hits.map((h) => h.commit)).toContain(policyCommit);
-    await expectReported(repo, 'approval', /zz-auto.*does not auto-approve/);
-  });
-
-  it('13. a signing program and hooks planted in .git/config that vouch for a forged signature', async () => {
-    const { repo, id } = await setup();
-    const marks = join(sb.dir, 'marks');
-    mkdirSync(marks);
-    // A "ssh-keygen" that says every signature is alice's, good.
-    const liar = join(sb.dir, 'liar-keygen');
-    writeFileSync(liar, `#!/bin/sh\ntouch '${marks}/liar'\ncase "$*" in *find-principals*) echo alice@example.com; exit 0;; *verify*) echo 'Good "git" signature for alice@example.com with ED25519 key SHA256:x'; exit 0;; esac\nexec ssh-keygen "$@"\n`);
-    chmodSync(liar, 0o755);
-    const signers = join(sb.dir, 'allowed');
-    writeFileSync(signers, sb.approverLine('alice'));
-    git(repo, 'config', 'gpg.ssh.program', liar);
-    git(repo, 'config', 'gpg.ssh.allowedSignersFile', signers);
-    git(repo, 'config', 'core.hooksPath', join(repo, '.git', 'evil-hooks'));
-    mkdirSync(join(repo, '.git', 'evil-hooks'));
-    for (const h of ['post-commit', 'pre-commit', 'reference-transaction', 'post-checkout']) {
-      writeFileSync(join(repo, '.git', 'evil-hooks', h), `#!/bin/sh\ntouch '${marks}/hook-${h}'\n`);
-      chmodSync(join(repo, '.git', 'evil-hooks', h), 0o755);
-    }
-    // mallory signs (with the real ssh-keygen, bypassing the liar); plain git now vouches for it.
-    sb.as('mallory');
-    git(repo, 'mv', pending(id), approved(id));
-    git(repo, '-c', 'gpg.ssh.program=ssh-keygen', '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-S', '-m', `approve ${id}`);
-    expect(git(repo, 'log', '-1', '--format=%G?')).toBe('G');
-    rmSync(marks, { recursive: true });
-    mkdirSync(marks);
-
-    await expectNotExecuted(repo, id);
-    await expectReported(repo, 'approval', /unknown-key/);
-    const audit = await ga(['-C', repo, '--json', 'audit', '--event', 'proposal-approved']);
-    expect(audit.code).toBe(0);
-    expect(JSON.parse(audit.out).every((r: { signature: string }) => r.signature !== 'good')).toBe(true);
-    expect(existsSync(join(marks, 'liar'))).toBe(false);
-    expect(execFileSync('ls', [marks], { encoding: 'utf8' })).toBe('');
-  });
-});
 
 describe('red team: the record (ledger, audit, pauses)', () => {
   it('14. ledger lines deleted: in the working tree the runner refuses, committed ga verify reports it', async () => {

@@ -179,7 +179,7 @@ describe('parsePolicy', () => {
   it('fills every default from an empty file', () => {
     const p = parsePolicy('', 'pol.toml');
     expect(p).toEqual({
-      defaults: { requires_approval: true, expires_after: '24h', min_approvals: 1 },
+      defaults: { requires_approval: true, expires_after: 24 * 3_600_000, min_approvals: 1 },
       auto_approve: { action_types: [] },
       never_auto_approve: { action_types: [] },
       rules: [],
@@ -309,7 +309,7 @@ describe('parseAgent and parseAllowlist', () => {
   it('fills the agent defaults', () => {
     expect(parseAgent('adapter = "noop"\n', 'agents/noop/agent.toml')).toEqual({
       adapter: 'noop',
-      timeout: '30m',
+      timeout: 30 * 60_000,
       budget: { usd: 5, tokens: 2_000_000, window: 'day', warn_at: 0.8, max_run_usd: 0.5 },
     });
     const c = parseAgent('adapter = "command"\ncommand = ["./bin/agent", "--fast"]\n[budget]\nusd = 2\n', 'a.toml');
@@ -355,15 +355,15 @@ describe('parseAgent and parseAllowlist', () => {
 describe('parseWatchdog', () => {
   it('fills the contract defaults', () => {
     expect(parseWatchdog('')).toEqual({
-      sweep_interval: '30s',
-      stuck_after: '30m',
-      heartbeat_timeout: '60s',
+      sweep_interval: 30_000,
+      stuck_after: 30 * 60_000,
+      heartbeat_timeout: 60_000,
       loop_count: 3,
-      loop_window: '10m',
+      loop_window: 10 * 60_000,
       tool_loop_count: 5,
       required: false,
     });
-    expect(parseWatchdog('required = true\nloop_count = 4\n')).toMatchObject({ required: true, loop_count: 4, stuck_after: '30m' });
+    expect(parseWatchdog('required = true\nloop_count = 4\n')).toMatchObject({ required: true, loop_count: 4, stuck_after: 30 * 60_000 });
   });
 
   it('refuses bad values and unknown keys, naming the default file', () => {

@@ -1,12 +1,20 @@
-import { openRepo } from '../../git/repo.js';
-import { approveProposal } from '../../proposals/decide.js';
-import { printJson, type Context } from '../context.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 import { short } from '../format.js';
 
-export default async function approve(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const r = await approveProposal(await openRepo(ctx.dir), String(args.id), { clock: ctx.clock, reason: args.reason as string | undefined });
-  if (ctx.json) printJson(ctx, r);
-  else if (r.result === 'recorded') ctx.io.out(`recorded approval ${r.approvals} of ${r.needed} for ${r.id} in ${short(r.commit)}; it stays pending until the quorum is met`);
-  else ctx.io.out(`approved ${r.id} in signed commit ${short(r.commit)}; ga execute ${r.id} runs its hook`);
-  return 0;
-}
+export default defineCommand({
+  command: 'approve <id>',
+  describe: 'approve a pending proposal (a signed commit)',
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', demandOption: true, describe: 'the proposal id, or a unique prefix of it' })
+      .option('reason', { type: 'string', describe: 'why, recorded in the commit' }),
+  examples: [['ga approve 20261124-1000 --reason "reviewed"', 'approve by a unique prefix of the id, signed with your SSH key']],
+  async run(ctx, args) {
+    const { approveProposal } = await import('../../proposals/decide.js');
+    const r = await approveProposal(await ctx.repo(), args.id, { clock: ctx.clock, reason: args.reason });
+    if (ctx.json) printJson(ctx, r);
+    else if (r.result === 'recorded') ctx.io.out(`recorded approval ${r.approvals} of ${r.needed} for ${r.id} in ${short(r.commit)}; it stays pending until the quorum is met`);
+    else ctx.io.out(`approved ${r.id} in signed commit ${short(r.commit)}; ga execute ${r.id} runs its hook`);
+  },
+});

@@ -1,43 +1,47 @@
 import { UsageError } from '../../errors.js';
-import { openRepo } from '../../git/repo.js';
-import { loadGovernance } from '../../history/replay.js';
-import { auditTrail, type TrailRow } from '../../audit/trail.js';
-import { printJson, type Context } from '../context.js';
-import { visibleJson } from '../../text/visible.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 import { paint, short, table } from '../format.js';
+import { visibleJson } from '../../text/visible.js';
 
-function time(value: unknown, flag: string): Date | undefined {
+function time(value: string | undefined, flag: string): Date | undefined {
   if (value === undefined) return undefined;
-  const d = new Date(String(value));
+  const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new UsageError(`--${flag} "${value}" is not a time; use RFC 3339 such as 2026-11-24T10:00:00Z or a date 2026-11-24`);
   return d;
 }
 
-const toJson = (r: TrailRow) => ({ ...r, at: r.at.toISOString() });
-
-export default async function audit(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const gov = await loadGovernance(await openRepo(ctx.dir));
-  const rows = await auditTrail(gov, {
-    agent: args.agent as string | undefined,
-    event: args.event as string | undefined,
-    since: time(args.since, 'since'),
-    until: time(args.until, 'until'),
-  });
-  if (args.jsonl) {
-    ctx.io.out(rows.map((r) => visibleJson(toJson(r))).join('\n'));
-    return 0;
-  }
-  if (ctx.json) {
-    printJson(ctx, rows.map(toJson));
-    return 0;
-  }
-  const c = ctx.io.color;
-  const sig = (r: TrailRow) => (r.signature === 'good' ? paint(c, 'green', `signed ${r.signer}`) : paint(c, r.signature === 'unsigned' ? 'dim' : 'red', r.signature));
-  ctx.io.out(
-    table(
-      ['TIME', 'COMMIT', 'ACTOR', 'EVENT', 'AGENT', 'PROPOSAL', 'SIGNATURE', 'REASON'],
-      rows.map((r) => [r.at.toISOString().replace('.000Z', 'Z'), short(r.commit), r.actor ?? '-', r.event, r.agent ?? '-', r.proposal ?? '-', sig(r), r.valid === false ? paint(c, 'red', `NOT VALID: ${r.invalidBecause ?? ''}`) : r.reason ?? r.outcome ?? '']),
-    ),
-  );
-  return 0;
-}
+export default defineCommand({
+  command: 'audit',
+  describe: 'the trail from git: time, actor, event, proposal, agent, reason, signature',
+  builder: (y) =>
+    y
+      .option('agent', { type: 'string', describe: 'only events of this agent' })
+      .option('event', { type: 'string', describe: 'only this event (proposal-approved, charge, agent-paused, ...)' })
+      .option('since', { type: 'string', describe: 'from this RFC 3339 time or date' })
+      .option('until', { type: 'string', describe: 'up to this RFC 3339 time or date' })
+      .option('jsonl', { type: 'boolean', describe: 'one JSON object a line (export)' }),
+  examples: [['ga audit --agent noop --since 2026-11-24', "noop's events since a date, each signature checked"]],
+  async run(ctx, args) {
+    const [{ loadGovernance }, { auditTrail }] = await Promise.all([import('../../history/replay.js'), import('../../report/trail.js')]);
+    const gov = await loadGovernance(await ctx.repo());
+    const rows = await auditTrail(gov, { agent: args.agent, event: args.event, since: time(args.since, 'since'), until: time(args.until, 'until') });
+    const toJson = (r: (typeof rows)[number]) => ({ ...r, at: r.at.toISOString() });
+    if (args.jsonl) {
+      ctx.io.out(rows.map((r) => visibleJson(toJson(r))).join('\n'));
+      return;
+    }
+    if (ctx.json) {
+      printJson(ctx, rows.map(toJson));
+      return;
+    }
+    const c = ctx.io.color;
+    const sig = (r: (typeof rows)[number]) => (r.signature === 'good' ? paint(c, 'green', `signed ${r.signer}`) : paint(c, r.signature === 'unsigned' ? 'dim' : 'red', r.signature));
+    ctx.io.out(
+      table(
+        ['TIME', 'COMMIT', 'ACTOR', 'EVENT', 'AGENT', 'PROPOSAL', 'SIGNATURE', 'REASON'],
+        rows.map((r) => [r.at.toISOString().replace('.000Z', 'Z'), short(r.commit), r.actor ?? '-', r.event, r.agent ?? '-', r.proposal ?? '-', sig(r), r.valid === false ? paint(c, 'red', `NOT VALID: ${r.invalidBecause ?? ''}`) : r.reason ?? r.outcome ?? '']),
+      ),
+    );
+  },
+});

@@ -1,12 +1,16 @@
-import { configGet, openRepo } from '../../git/repo.js';
-import { expireProposals } from '../../proposals/decide.js';
-import { printJson, type Context } from '../context.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 
-export default async function expire(ctx: Context): Promise<number> {
-  const repo = await openRepo(ctx.dir);
-  const actor = process.env.GA_AGENT ? `agent:${process.env.GA_AGENT}` : `human:${(await configGet(repo, 'user.email')) ?? 'unknown'}`;
-  const ids = await expireProposals(repo, { clock: ctx.clock, actor });
-  if (ctx.json) printJson(ctx, { expired: ids });
-  else ctx.io.out(ids.length ? ids.map((id) => `expired ${id}`).join('\n') : 'nothing to expire');
-  return 0;
-}
+export default defineCommand({
+  command: 'expire',
+  describe: 'move pending proposals past expires_at to expired/',
+  builder: (y) => y,
+  examples: [['ga expire', 'expire every pending proposal past its expires_at, in one commit']],
+  async run(ctx) {
+    const [{ expireProposals }, { actorFromEnvironment }] = await Promise.all([import('../../proposals/decide.js'), import('../../audit/record.js')]);
+    const repo = await ctx.repo();
+    const ids = await expireProposals(repo, { clock: ctx.clock, actor: await actorFromEnvironment(repo) });
+    if (ctx.json) printJson(ctx, { expired: ids });
+    else ctx.io.out(ids.length ? ids.map((id) => `expired ${id}`).join('\n') : 'nothing to expire');
+  },
+});

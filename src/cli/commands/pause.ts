@@ -1,20 +1,30 @@
 import { UsageError } from '../../errors.js';
-import { configGet, openRepo } from '../../git/repo.js';
-import { loadGovernance } from '../../history/replay.js';
-import { trustedAgentIds } from '../../agents/trusted.js';
-import { pauseAgents } from '../../pause/actions.js';
-import { checkAgentId } from '../../names.js';
-import { printJson, type Context } from '../context.js';
+import { requireReason } from '../args.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 
-export default async function pause(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const reason = String(args.reason ?? '').trim();
-  if (!reason) throw new UsageError('ga pause needs --reason "why"');
-  if (!args.agent && !args.all) throw new UsageError('name an agent, or give --all');
-  const repo = await openRepo(ctx.dir);
-  const agents = args.all ? trustedAgentIds(await loadGovernance(repo)) : [checkAgentId(String(args.agent))];
-  const by = process.env.GA_AGENT ? `agent:${process.env.GA_AGENT}` : `human:${(await configGet(repo, 'user.email')) ?? 'unknown'}`;
-  const paused = await pauseAgents(repo, agents, { reason: 'manual', detail: reason, by }, ctx.clock);
-  if (ctx.json) printJson(ctx, { paused });
-  else ctx.io.out(paused.length ? `paused ${paused.join(', ')}` : 'already paused');
-  return 0;
-}
+export default defineCommand({
+  command: 'pause [agent]',
+  describe: 'pause an agent (or --all) with a committed marker',
+  builder: (y) =>
+    y
+      .positional('agent', { type: 'string', describe: 'the agent id' })
+      .option('all', { type: 'boolean', describe: 'pause every agent that has a trusted agent.toml' })
+      .option('reason', { type: 'string', demandOption: 'give --reason "why"', describe: 'why (required), recorded in the marker and the commit' }),
+  examples: [
+    ['ga pause noop --reason "checking its last run"', 'stop noop now and keep it stopped'],
+    ['ga pause --all --reason "incident"', 'pause every agent in one commit'],
+  ],
+  async run(ctx, args) {
+    const reason = requireReason(args.reason, 'ga pause');
+    if (!args.agent && !args.all) throw new UsageError('name an agent, or give --all');
+    const [{ pauseAgents }, { actorFromEnvironment }, { loadGovernance }, { trustedAgentIds }, { checkAgentId }] = await Promise.all([
+      import('../../pause/actions.js'), import('../../audit/record.js'), import('../../history/replay.js'), import('../../agents/trusted.js'), import('../../layout/layout.js'),
+    ]);
+    const repo = await ctx.repo();
+    const agents = args.all ? trustedAgentIds(await loadGovernance(repo)) : [checkAgentId(args.agent!)];
+    const paused = await pauseAgents(repo, agents, { reason: 'manual', detail: reason, by: await actorFromEnvironment(repo) }, ctx.clock);
+    if (ctx.json) printJson(ctx, { paused });
+    else ctx.io.out(paused.length ? `paused ${paused.join(', ')}` : 'already paused');
+  },
+});

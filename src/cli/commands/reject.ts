@@ -1,14 +1,21 @@
-import { UsageError } from '../../errors.js';
-import { openRepo } from '../../git/repo.js';
-import { rejectProposal } from '../../proposals/decide.js';
-import { printJson, type Context } from '../context.js';
+import { requireReason } from '../args.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 import { short } from '../format.js';
 
-export default async function reject(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const reason = String(args.reason ?? '').trim();
-  if (!reason) throw new UsageError('ga reject needs --reason "why"');
-  const r = await rejectProposal(await openRepo(ctx.dir), String(args.id), { clock: ctx.clock, reason });
-  if (ctx.json) printJson(ctx, r);
-  else ctx.io.out(`rejected ${r.id} in signed commit ${short(r.commit)}`);
-  return 0;
-}
+export default defineCommand({
+  command: 'reject <id>',
+  describe: 'reject a pending proposal (a signed commit)',
+  builder: (y) =>
+    y
+      .positional('id', { type: 'string', demandOption: true, describe: 'the proposal id, or a unique prefix of it' })
+      .option('reason', { type: 'string', demandOption: 'give --reason "why"', describe: 'why (required), recorded in the commit' }),
+  examples: [['ga reject 20261124-1000 --reason "wrong audience"', 'reject with a reason, signed with your SSH key']],
+  async run(ctx, args) {
+    const reason = requireReason(args.reason, 'ga reject');
+    const { rejectProposal } = await import('../../proposals/decide.js');
+    const r = await rejectProposal(await ctx.repo(), args.id, { clock: ctx.clock, reason });
+    if (ctx.json) printJson(ctx, r);
+    else ctx.io.out(`rejected ${r.id} in signed commit ${short(r.commit)}`);
+  },
+});

@@ -1,16 +1,23 @@
-import { UsageError } from '../../errors.js';
-import { openRepo } from '../../git/repo.js';
-import { resumeAgent } from '../../pause/actions.js';
-import { checkAgentId } from '../../names.js';
-import { printJson, type Context } from '../context.js';
+import { requireReason } from '../args.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 import { short } from '../format.js';
 
-export default async function resume(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const reason = String(args.reason ?? '').trim();
-  if (!reason) throw new UsageError('ga resume needs --reason "why"');
-  const agent = checkAgentId(String(args.agent));
-  const r = await resumeAgent(await openRepo(ctx.dir), agent, { reason, force: Boolean(args.force), clock: ctx.clock });
-  if (ctx.json) printJson(ctx, { agent, ...r });
-  else ctx.io.out(`resumed ${agent} in signed commit ${short(r.commit)}${r.forced ? ' (forced; recorded)' : ''}`);
-  return 0;
-}
+export default defineCommand({
+  command: 'resume <agent>',
+  describe: 'lift a pause (a signed commit); refused while the cause remains',
+  builder: (y) =>
+    y
+      .positional('agent', { type: 'string', demandOption: true, describe: 'the agent id' })
+      .option('reason', { type: 'string', demandOption: 'give --reason "why"', describe: 'why (required), recorded in the commit' })
+      .option('force', { type: 'boolean', describe: 'resume even though the cause remains (recorded)' }),
+  examples: [['ga resume noop --reason "checked its spend"', 'lift the pause, signed with your SSH key']],
+  async run(ctx, args) {
+    const reason = requireReason(args.reason, 'ga resume');
+    const [{ resumeAgent }, { checkAgentId }] = await Promise.all([import('../../pause/actions.js'), import('../../layout/layout.js')]);
+    const agent = checkAgentId(args.agent);
+    const r = await resumeAgent(await ctx.repo(), agent, { reason, force: Boolean(args.force), clock: ctx.clock });
+    if (ctx.json) printJson(ctx, { agent, ...r });
+    else ctx.io.out(`resumed ${agent} in signed commit ${short(r.commit)}${r.forced ? ' (forced; recorded)' : ''}`);
+  },
+});

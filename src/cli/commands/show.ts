@@ -1,38 +1,39 @@
-import { openRepo } from '../../git/repo.js';
-import { loadGovernance } from '../../history/replay.js';
-import { findProposal } from '../../proposals/find.js';
-import { proposalToJson } from '../../schema/proposal.js';
-import { printJson, type Context } from '../context.js';
-import { short } from '../format.js';
 import { visibleField, visibleJson, visibleLine } from '../../text/visible.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
+import { short } from '../format.js';
 
-export default async function show(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const gov = await loadGovernance(await openRepo(ctx.dir));
-  const r = findProposal(gov, String(args.id));
-  if (ctx.json) {
-    printJson(ctx, { id: r.id, state: r.state ?? null, proposal: r.proposal ? proposalToJson(r.proposal) : null, approval: r.approval ?? null, history: r.steps });
-    return 0;
-  }
-  const p = r.proposal;
-  const lines = [
-    `${r.id}  [${r.state ?? 'gone'}]`,
-    p ? visibleLine(p.title) : `unreadable: ${visibleLine(r.parseError ?? '')}`,
-  ];
-  if (p) {
-    lines.push(
-      `agent ${p.agent}, action ${p.action_type}, ${p.reversible ? 'reversible' : 'irreversible'}, expected cost ${p.expected_cost.usd} USD / ${p.expected_cost.tokens} tokens`,
-      `created ${p.created_at.toISOString()}, expires ${p.expires_at.toISOString()}`,
-      '',
-      visibleField('rationale: ', p.rationale || '-'),
-      visibleField('expected outcome: ', p.expected_outcome || '-'),
-      `payload: ${visibleJson(p.payload)}`,
-    );
-  }
-  if (r.approval) lines.push('', `approval: ${r.approval.valid ? 'valid' : 'NOT VALID'} (${r.approval.why})`);
-  lines.push('', 'history:');
-  for (const s of r.steps) {
-    lines.push(`  ${s.at.getTime() ? s.at.toISOString() : '(root)'}  ${short(s.commit)}  ${s.kind}${s.principal ? ` by ${s.principal}` : ''}${s.valid === false ? ' (not valid)' : ''}${s.why ? `: ${s.why}` : ''}`);
-  }
-  ctx.io.out(lines.join('\n'));
-  return 0;
-}
+export default defineCommand({
+  command: 'show <id>',
+  describe: 'one proposal, whether its approval is valid and why, and its whole history',
+  builder: (y) => y.positional('id', { type: 'string', demandOption: true, describe: 'the proposal id, or a unique prefix of it' }),
+  examples: [['ga show 20261124-1000', 'the proposal, its approval and its history']],
+  async run(ctx, args) {
+    const [{ loadGovernance }, { findProposal }, { proposalToJson }] = await Promise.all([import('../../history/replay.js'), import('../../history/find.js'), import('../../schema/proposal.js')]);
+    const gov = await loadGovernance(await ctx.repo());
+    const r = findProposal(gov, args.id);
+    if (ctx.json) {
+      printJson(ctx, { id: r.id, state: r.state ?? null, proposal: r.proposal ? proposalToJson(r.proposal) : null, approval: r.approval ?? null, history: r.steps });
+      return;
+    }
+    const p = r.proposal;
+    const lines = [`${r.id}  [${r.state ?? 'gone'}]`, p ? visibleLine(p.title) : `unreadable: ${visibleLine(r.parseError ?? '')}`];
+    if (p) {
+      lines.push(
+        `agent ${p.agent}, action ${p.action_type}, ${p.reversible ? 'reversible' : 'irreversible'}, expected cost ${p.expected_cost.usd} USD / ${p.expected_cost.tokens} tokens`,
+        `created ${p.created_at.toISOString()}, expires ${p.expires_at.toISOString()}`,
+        '',
+        visibleField('rationale: ', p.rationale || '-'),
+        visibleField('expected outcome: ', p.expected_outcome || '-'),
+        `payload: ${visibleJson(p.payload)}`,
+      );
+    }
+    if (!r.submittedValid) lines.push('', `STRAY: not a validly submitted proposal (${r.notSubmittedWhy}); it can never be decided`);
+    if (r.approval) lines.push('', `approval: ${r.approval.valid ? 'valid' : 'NOT VALID'} (${r.approval.why})`);
+    lines.push('', 'history:');
+    for (const s of r.steps) {
+      lines.push(`  ${s.at.getTime() ? s.at.toISOString() : '(root)'}  ${short(s.commit)}  ${s.kind}${s.principal ? ` by ${s.principal}` : ''}${s.valid === false ? ' (not valid)' : ''}${s.why ? `: ${s.why}` : ''}`);
+    }
+    ctx.io.out(lines.join('\n'));
+  },
+});

@@ -1,9 +1,15 @@
-import { trustCommit } from '../../init/scaffold.js';
-import { printJson, type Context } from '../context.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 
-export default async function trust(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const r = await trustCommit(ctx.dir, String(args.commit));
-  if (ctx.json) printJson(ctx, r);
-  else ctx.io.out(`trust root pinned: ${r.commit} (git config ga.trustRoot in this clone)`);
-  return 0;
-}
+export default defineCommand({
+  command: 'trust <commit>',
+  describe: 'pin the trust root (and the governed branch) for this clone',
+  builder: (y) => y.positional('commit', { type: 'string', demandOption: true, describe: 'a commit on the first-parent history of HEAD' }),
+  examples: [['ga trust 1136c5dad847', 'in a fresh clone: trust history from this signed commit on']],
+  async run(ctx, args) {
+    const { trustCommit } = await import('../../init/scaffold.js');
+    const r = await trustCommit(ctx.dir, args.commit);
+    if (ctx.json) printJson(ctx, r);
+    else ctx.io.out(`trust root pinned: ${r.commit} (git config ga.trustRoot in this clone)`);
+  },
+});

@@ -1,18 +1,32 @@
-import { verifyRepository } from '../../verify/verify.js';
-import { printJson, type Context } from '../context.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 import { paint, short } from '../format.js';
 
-export default async function verify(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const r = await verifyRepository(ctx.dir, { range: args.range as string | undefined, trust: args.trust as string | undefined, noCache: args.cache === false });
-  if (ctx.json) {
-    printJson(ctx, r);
-  } else {
-    for (const f of r.findings) ctx.io.out(`${short(f.commit) || '-'}  ${f.path}  ${paint(ctx.io.color, 'red', f.rule)}  ${f.explanation}`);
-    ctx.io.out(
-      r.findings.length
-        ? `${r.findings.length} finding(s) in ${r.checked} commit(s)`
-        : `${paint(ctx.io.color, 'green', 'ok')}: ${r.checked} commit(s) from the trust root ${short(r.root)} to ${short(r.head)} follow the rules`,
-    );
-  }
-  return r.findings.length ? 1 : 0;
-}
+export default defineCommand({
+  command: 'verify [range]',
+  describe: 'check history against the rules; exit 1 on any finding',
+  builder: (y) =>
+    y
+      .positional('range', { type: 'string', describe: 'a revision range, such as origin/main..HEAD' })
+      .option('trust', { type: 'string', describe: 'the trust root to check from (overrides the pin)' })
+      .option('cache', { type: 'boolean', default: true, describe: 'go on from the saved append-only state (--no-cache: from the root)' }),
+  examples: [
+    ['ga verify', 'all of history from the trust root'],
+    ['ga verify origin/main..HEAD --trust <root>', "a pull request's commits, as CI checks them"],
+  ],
+  async run(ctx, args) {
+    const { verifyRepository } = await import('../../verify/verify.js');
+    const r = await verifyRepository(ctx.dir, { range: args.range, trust: args.trust, noCache: args.cache === false });
+    if (ctx.json) {
+      printJson(ctx, r);
+    } else {
+      for (const f of r.findings) ctx.io.out(`${short(f.commit) || '-'}  ${f.path}  ${paint(ctx.io.color, 'red', f.rule)}  ${f.explanation}`);
+      ctx.io.out(
+        r.findings.length
+          ? `${r.findings.length} finding(s) in ${r.checked} commit(s)`
+          : `${paint(ctx.io.color, 'green', 'ok')}: ${r.checked} commit(s) from the trust root ${short(r.root)} to ${short(r.head)} follow the rules`,
+      );
+    }
+    return r.findings.length ? 1 : 0;
+  },
+});

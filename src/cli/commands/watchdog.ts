@@ -1,22 +1,30 @@
-import { openRepo } from '../../git/repo.js';
-import { runWatchdog } from '../../watchdog/daemon.js';
-import { sweepOnce } from '../../watchdog/sweep.js';
-import { printJson, type Context } from '../context.js';
-import { untilSignal } from '../signals.js';
+import { defineCommand } from '../define.js';
+import { printJson } from '../context.js';
 
-export default async function watchdog(ctx: Context, args: Record<string, unknown>): Promise<number> {
-  const repo = await openRepo(ctx.dir);
-  if (args.once) {
-    const r = await sweepOnce(repo, ctx.clock);
-    if (ctx.json) printJson(ctx, r);
-    else {
-      for (const p of r.paused) ctx.io.out(`paused ${p.agent} (${p.reason}): ${p.detail}`);
-      for (const id of r.expired) ctx.io.out(`expired ${id}`);
-      for (const f of r.flagged) ctx.io.out(`flagged bad file ${f.path}: ${f.problem}`);
-      if (!r.paused.length && !r.expired.length && !r.flagged.length) ctx.io.out('nothing to do');
+export default defineCommand({
+  command: 'watchdog',
+  describe: 'the watchdog daemon: pauses stuck, over-budget and looping agents',
+  builder: (y) => y.option('once', { type: 'boolean', describe: 'one sweep, then exit (for cron and scripts)' }),
+  examples: [
+    ['ga watchdog', 'the daemon, in the foreground; Ctrl-C stops it cleanly'],
+    ['ga watchdog --once', 'one sweep'],
+  ],
+  async run(ctx, args) {
+    const repo = await ctx.repo();
+    if (args.once) {
+      const { sweepOnce } = await import('../../watchdog/sweep.js');
+      const r = await sweepOnce(repo, ctx.clock);
+      if (ctx.json) printJson(ctx, r);
+      else {
+        for (const p of r.paused) ctx.io.out(`paused ${p.agent} (${p.reason}): ${p.detail}`);
+        for (const id of r.expired) ctx.io.out(`expired ${id}`);
+        for (const f of r.flagged) ctx.io.out(`flagged bad file ${f.path}: ${f.problem}`);
+        if (r.skipped) ctx.io.out(`skipped: ${r.skipped}`);
+        else if (!r.paused.length && !r.expired.length && !r.flagged.length) ctx.io.out('nothing to do');
+      }
+      return;
     }
-    return 0;
-  }
-  await runWatchdog(repo, { clock: ctx.clock, log: (l) => ctx.io.out(l), until: untilSignal() });
-  return 0;
-}
+    const [{ runWatchdog }, { untilSignal }] = await Promise.all([import('../../watchdog/daemon.js'), import('../signals.js')]);
+    await runWatchdog(repo, { clock: ctx.clock, log: (l) => ctx.io.out(l), until: untilSignal() });
+  },
+});

@@ -4,7 +4,7 @@
 // metered live from the stream-json output.
 import { randomUUID } from 'node:crypto';
 import { chargeFor, StreamMeter } from '../stream.js';
-import { startAgentProcess } from '../process.js';
+import { startAgentProcess } from '../../runtime/process.js';
 import type { Adapter, AdapterInput } from './types.js';
 
 /** What every agent needs besides its allowlist: submitting proposals. */

@@ -1,7 +1,7 @@
 // adapter = "command": any executable; its spend is not metered, and the
 // run record says so.
 import { join } from 'node:path';
-import { startAgentProcess } from '../process.js';
+import { startAgentProcess } from '../../runtime/process.js';
 import type { Adapter } from './types.js';
 
 export const commandAdapter: Adapter = async (input) => {

@@ -2,11 +2,10 @@
 // in the agent's environment), waits for the decision by watching the
 // repository, and once the proposal is validly approved the run has the
 // executor carry it out: the runner is trusted, the agent never runs a hook.
-import { executeProposal } from '../../executor/execute.js';
 import { loadGovernance } from '../../history/replay.js';
 import { GA_BIN } from '../env.js';
 import { Coalescer, refPaths, watchRepository } from '../../runtime/watch.js';
-import { startAgentProcess } from '../process.js';
+import { startAgentProcess } from '../../runtime/process.js';
 import type { ProposalState } from '../../layout/layout.js';
 import type { Adapter, AdapterResult } from './types.js';
 
@@ -32,10 +31,10 @@ export const noopAdapter: Adapter = async (input) => {
   if (decision === 'stopped') return result('success', `proposal ${id} still pending when the run was stopped`);
   if (decision !== 'approved') return result('success', `proposal ${id} was ${decision}; nothing to do`);
   // The executor judges the approval; an invalid one is refused and flagged there.
-  const executed = await executeProposal(input.repo, id, { clock: input.clock });
+  const executed = await input.execute(id);
   tail.push(...(executed.hook?.tail ?? []));
   if (executed.result === 'executed') return result('success', `proposal ${id} approved and executed`);
-  if (executed.result === 'refused' && /running it now|already ran/.test(executed.why ?? '')) {
+  if (executed.result === 'refused' && (executed.refusal === 'claimed' || executed.refusal === 'already-ran')) {
     // `ga execute --watch` got there first: its outcome is this run's.
     const outcome = await waitWhileIn(input, id, 'approved');
     if (outcome === 'executed') return result('success', `proposal ${id} approved and executed by another executor`);

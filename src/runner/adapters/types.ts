@@ -3,7 +3,9 @@
 import type { TrustedAgent } from '../../agents/trusted.js';
 import type { Clock } from '../../clock.js';
 import type { Repo } from '../../git/repo.js';
-import type { AgentProcess } from '../process.js';
+import type { AgentProcess } from '../../runtime/process.js';
+import type { ExecutionResult } from '../../executor/execute.js';
+import type { ChargeSource } from '../../schema/ledger.js';
 
 export interface AdapterInput {
   repo: Repo;
@@ -22,9 +24,10 @@ export interface AdapterInput {
   onToolCall(call: { name: string; input: unknown }): void;
   /** Live metered spend of this run so far. */
   onSpend(spend: { tokens: number; usd: number }): void;
+  /** Has the executor run a validly approved proposal (the runner is trusted; an agent never runs a hook). */
+  execute(id: string): Promise<ExecutionResult>;
 }
 
-export type ChargeSource = 'reported' | 'metered' | 'reservation' | 'unmetered';
 
 export interface AdapterResult {
   exitCode: number | null;

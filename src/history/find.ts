@@ -3,8 +3,8 @@
 // by hand under proposals/, named after a prefix of a real id, is a stray and
 // can never capture what a person typed.
 import { GovernanceRefusal, UsageError } from '../errors.js';
-import type { Governance } from '../history/replay.js';
-import type { ProposalRecord } from '../history/proposals.js';
+import type { Governance } from './replay.js';
+import type { ProposalRecord } from './proposals.js';
 import { ASSIGNED_ID, checkProposalRef } from '../layout/layout.js';
 
 /** The one proposal `ref` names: its exact id, else the one validly submitted id it prefixes (exit 2 if none or several). */

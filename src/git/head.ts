@@ -3,9 +3,9 @@
 // look at every new commit within its poll, and stop its agent when a commit
 // pauses it, whatever the agent did to the work tree.
 import { join } from 'node:path';
-import { gitText } from '../git/exec.js';
-import type { Repo } from '../git/repo.js';
-import { readRegularText } from './files.js';
+import { gitText } from './exec.js';
+import type { Repo } from './repo.js';
+import { readRegularText } from '../runtime/files.js';
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 

@@ -9,11 +9,11 @@ import type { Clock } from '../clock.js';
 import { git } from '../git/exec.js';
 import { signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
-import { pauseState } from '../pause/state.js';
-import { isGovernedPath, ledgerPath } from '../layout/layout.js';
+import { pauseState } from '../agents/paused.js';
+import { AGENTS_DIR, isAgentDir, isGovernedPath, ledgerPath, POLICIES_DIR } from '../layout/layout.js';
 import { listFilesAt } from '../git/repo.js';
 import { fileKind } from '../runtime/files.js';
-import { watchdogHealth, type WatchdogHealth } from '../watchdog/health.js';
+import { watchdogHealth, type WatchdogHealth } from '../runtime/liveness.js';
 
 export interface UntrustedEdit {
   path: string;
@@ -43,7 +43,7 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
     edits.push(e);
   };
   // HEAD: only what HEAD still holds (an untrusted edit that a later signed commit replaced is gone).
-  const head = new Map((await Promise.all(['policies', 'agents'].map((p) => listFilesAt(repo, gov.head, p)))).flat().filter((e) => isGovernedPath(e.path)).map((e) => [e.path, e.oid]));
+  const head = new Map((await Promise.all([POLICIES_DIR, AGENTS_DIR].map((p) => listFilesAt(repo, gov.head, p)))).flat().filter((e) => isGovernedPath(e.path)).map((e) => [e.path, e.oid]));
   const lastUntrusted = new Map(gov.untrusted.map((u) => [u.path, u]));
   for (const [path, oid] of head) {
     if (gov.trusted.get(path)?.blob === oid) continue;
@@ -51,7 +51,7 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
     add({ path, kind: 'untrusted-commit', commit: u?.commit, why: u?.why ?? 'HEAD holds a version that is not trusted' });
   }
   // The index: what the next plain `git commit` would carry.
-  const staged = await git(['ls-files', '-s', '-z', '--', 'policies', 'agents'], { cwd: repo.root, allowFailure: true });
+  const staged = await git(['ls-files', '-s', '-z', '--', POLICIES_DIR, AGENTS_DIR], { cwd: repo.root, allowFailure: true });
   const index = new Map<string, string>();
   for (const entry of staged.stdout.toString('utf8').split('\0')) {
     const m = /^(\d+) ([0-9a-f]+) \d\t(.*)$/s.exec(entry);
@@ -97,14 +97,13 @@ function listGovernedWorkFiles(root: string): { files: string[]; odd: { path: st
       const kind = fileKind(join(root, child));
       if (kind === 'directory') {
         if (!child.endsWith('/workspace')) walk(child, depth + 1);
-      } else if (isGovernedPath(child) || (kind !== 'file' && /^agents\/[^/]+$/.test(child))) {
+      } else if (isGovernedPath(child) || (kind !== 'file' && isAgentDir(child))) {
         if (kind === 'file') files.push(child);
         else odd.push({ path: child, kind });
       }
     }
   };
-  if (fileKind(join(root, 'policies')) === 'directory') walk('policies', 0);
-  if (fileKind(join(root, 'agents')) === 'directory') walk('agents', 0);
+  for (const top of [POLICIES_DIR, AGENTS_DIR]) if (fileKind(join(root, top)) === 'directory') walk(top, 0);
   return { files: files.sort(), odd };
 }
 
@@ -112,7 +111,8 @@ const startOfUtcDay = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUT
 
 export interface AgentRow {
   agent: string;
-  budget: BudgetStatus;
+  /** Undefined when the agent's files cannot be read (see error). */
+  budget?: BudgetStatus;
   runsToday: number;
   runsTotal: number;
   proposals: Record<string, number>;
@@ -139,7 +139,7 @@ export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRo
         runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why,
       });
     } catch (e) {
-      rows.push({ agent: id, budget: undefined as unknown as BudgetStatus, runsToday: 0, runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why, error: (e as Error).message });
+      rows.push({ agent: id, runsToday: 0, runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why, error: (e as Error).message });
     }
   }
   return rows;

@@ -1,17 +1,13 @@
-// Whether an agent is paused, by the contract's tests, and the high-water
-// mark that makes a reset or rewrite of history fail closed. A marker present
-// in any form (a file, a link, a directory, a gitlink; in the work tree or in
+// Whether an agent is paused, by the contract's tests. A marker present in
+// any form (a file, a link, a directory, a gitlink; in the work tree or in
 // HEAD) means paused, and so does one that history says was removed by a
-// commit that does not count.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+// commit that does not count, and a HEAD that lost a commit this clone saw.
 import { join } from 'node:path';
-import { git } from '../git/exec.js';
-import type { Repo } from '../git/repo.js';
 import type { Governance } from '../history/replay.js';
 import { agentDir, pausePath } from '../layout/layout.js';
 import { fileKind, readRegularText } from '../runtime/files.js';
 import { parsePause, type PauseMarker } from '../schema/pause.js';
-import { onGovernedBranch } from '../trust/branch.js';
+import { historyRewound } from '../trust/highwater.js';
 
 export interface PauseState {
   paused: boolean;
@@ -19,47 +15,6 @@ export interface PauseState {
   why?: string;
   /** The marker's content when readable. */
   marker?: PauseMarker;
-}
-
-const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
-
-/**
- * Records a commit as seen by the runner, the executor or the watchdog (kept
- * under .git/, outside the work tree). The mark only moves forward: on a
- * history that no longer contains it, it stays (and keeps agents paused and
- * hooks from running) until a signed `ga resume` resets it.
- */
-export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?: boolean } = {}): Promise<void> {
-  if (!(await onGovernedBranch(repo))) return; // what happens on other branches does not count
-  const mark = readHighWater(repo);
-  if (mark && mark !== commit && !opts.reset) {
-    const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
-    if (r.code !== 0) return;
-  }
-  const file = highWaterFile(repo);
-  mkdirSync(join(file, '..'), { recursive: true });
-  const tmp = `${file}.${process.pid}`;
-  writeFileSync(tmp, `${commit}\n`);
-  renameSync(tmp, file);
-}
-
-export function readHighWater(repo: Repo): string | undefined {
-  const text = readRegularText(highWaterFile(repo), 4096)?.trim();
-  return text && /^[0-9a-f]{40,64}$/.test(text) ? text : undefined;
-}
-
-/** True when HEAD still contains the newest commit ga has seen. */
-export async function headContainsHighWater(repo: Repo, head: string): Promise<{ ok: boolean; mark?: string }> {
-  const mark = readHighWater(repo);
-  if (!mark || mark === head) return { ok: true, mark };
-  const r = await git(['merge-base', '--is-ancestor', mark, head], { cwd: repo.root, allowFailure: true });
-  return { ok: r.code === 0, mark };
-}
-
-/** Why history no longer holds what this clone has seen, or undefined. */
-export async function historyRewound(repo: Repo, head: string): Promise<string | undefined> {
-  const hw = await headContainsHighWater(repo, head);
-  return hw.ok ? undefined : `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen here: history was reset or rewritten; check it (ga verify), then ga resume`;
 }
 
 function readMarker(text: string | undefined, file: string): PauseMarker | undefined {

@@ -11,7 +11,7 @@ import type { FileWrite } from '../git/commit.js';
 import { git } from '../git/exec.js';
 import { headCommit, readFileAt, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
-import { agentOfConfigPath, APPROVERS_PATH, isGovernedPath, POLICY_PATH, WATCHDOG_PATH } from '../layout/layout.js';
+import { agentOfAllowlistPath, agentOfConfigPath, agentOfPath, APPROVERS_PATH, GOVERNED_FILES, isGovernedPath, POLICY_PATH, WATCHDOG_PATH } from '../layout/layout.js';
 import { fileKind, readRegular } from '../runtime/files.js';
 import { parseAgent, parseAllowlist } from '../schema/agent.js';
 import { parseApprovers } from '../schema/approvers.js';
@@ -32,17 +32,17 @@ function checkFormat(path: string, text: string): void {
   else if (path === APPROVERS_PATH) parseApprovers(text, path);
   else if (path === WATCHDOG_PATH) parseWatchdog(text, path);
   else if (agentOfConfigPath(path)) parseAgent(text, path);
-  else if (/^agents\/[^/]+\/tool_allowlist\.toml$/.test(path)) parseAllowlist(text, path);
+  else if (agentOfAllowlistPath(path)) parseAllowlist(text, path);
 }
 
 /** What signing `paths` would commit: their work-tree versions (removals for missing ones), checked. */
 export async function planSignedChange(repo: Repo, paths: string[]): Promise<SignPlan> {
-  if (paths.length === 0) throw new UsageError('name the governed files to sign, such as ga commit policies/proposal_policy.toml');
+  if (paths.length === 0) throw new UsageError(`name the governed files to sign, such as ga commit ${POLICY_PATH}`);
   const head = await headCommit(repo);
   const files: FileWrite[] = [];
   for (const raw of [...new Set(paths)]) {
     const path = raw.replace(/^\.\//, '');
-    if (!isGovernedPath(path)) throw new UsageError(`${path} is not a governed file (policies/**, agents/<id>/agent.toml, tool_allowlist.toml, CLAUDE.md, tasks/**, hooks/**); commit it with git`);
+    if (!isGovernedPath(path)) throw new UsageError(`${path} is not a governed file (${GOVERNED_FILES}); commit it with git`);
     const abs = join(repo.root, path);
     const kind = fileKind(abs);
     if (kind === 'missing') {
@@ -65,7 +65,7 @@ export async function planSignedChange(repo: Repo, paths: string[]): Promise<Sig
 export async function signGovernedFiles(repo: Repo, plan: SignPlan, opts: { message?: string; clock: Clock }): Promise<{ commit: string }> {
   const signer = await requireSigning(repo, 'ga commit');
   const names = plan.files.map((f) => f.path);
-  const agents = [...new Set(names.map((p) => /^agents\/([^/]+)\//.exec(p)?.[1]).filter((a): a is string => a !== undefined))];
+  const agents = [...new Set(names.map((p) => agentOfPath(p)).filter((a): a is string => a !== undefined))];
   const reason = opts.message?.trim() || `change ${names.join(', ')}`;
   return recordEvents(repo, {
     subject: reason,

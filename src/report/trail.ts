@@ -2,7 +2,7 @@
 // root, one row per event, with the commit's signature as ga itself judges
 // it. A hand-made signed `git mv` approval has no trailer: it is read from
 // the diff as a proposal-approved event.
-import { parseTrailers } from './events.js';
+import { parseTrailers } from '../audit/events.js';
 import type { Governance } from '../history/replay.js';
 
 export interface TrailRow {

@@ -1,0 +1,51 @@
+// The high-water mark: the newest commit of the governed branch that this
+// clone's runner, executor or watchdog has seen, kept under .git/ (outside
+// the work tree). Every decision that lets something run checks that HEAD
+// still contains it, so a reset or rewrite of history fails closed.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git } from '../git/exec.js';
+import type { Repo } from '../git/repo.js';
+import { readRegularText } from '../runtime/files.js';
+import { onGovernedBranch } from './branch.js';
+
+const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
+
+/**
+ * Records a commit as seen by the runner, the executor or the watchdog (kept
+ * under .git/, outside the work tree). The mark only moves forward: on a
+ * history that no longer contains it, it stays (and keeps agents paused and
+ * hooks from running) until a signed `ga resume` resets it.
+ */
+export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?: boolean } = {}): Promise<void> {
+  if (!(await onGovernedBranch(repo))) return; // what happens on other branches does not count
+  const mark = readHighWater(repo);
+  if (mark && mark !== commit && !opts.reset) {
+    const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
+    if (r.code !== 0) return;
+  }
+  const file = highWaterFile(repo);
+  mkdirSync(join(file, '..'), { recursive: true });
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, `${commit}\n`);
+  renameSync(tmp, file);
+}
+
+export function readHighWater(repo: Repo): string | undefined {
+  const text = readRegularText(highWaterFile(repo), 4096)?.trim();
+  return text && /^[0-9a-f]{40,64}$/.test(text) ? text : undefined;
+}
+
+/** True when HEAD still contains the newest commit ga has seen. */
+export async function headContainsHighWater(repo: Repo, head: string): Promise<{ ok: boolean; mark?: string }> {
+  const mark = readHighWater(repo);
+  if (!mark || mark === head) return { ok: true, mark };
+  const r = await git(['merge-base', '--is-ancestor', mark, head], { cwd: repo.root, allowFailure: true });
+  return { ok: r.code === 0, mark };
+}
+
+/** Why history no longer holds what this clone has seen, or undefined. */
+export async function historyRewound(repo: Repo, head: string): Promise<string | undefined> {
+  const hw = await headContainsHighWater(repo, head);
+  return hw.ok ? undefined : `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen here: history was reset or rewritten; check it (ga verify), then ga resume`;
+}
