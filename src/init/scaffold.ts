@@ -1,7 +1,6 @@
 // `ga init` and `ga trust`: scaffold the layout in one commit, signed by the
 // first approver, and pin it as the trust root of this clone.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { commitMessage } from '../audit/events.js';
 import type { Clock } from '../clock.js';
@@ -9,7 +8,7 @@ import { GovernanceRefusal, UsageError } from '../errors.js';
 import { commitEvent, type FileWrite } from '../git/commit.js';
 import { git } from '../git/exec.js';
 import { headCommit, headRef, openRepo, resolveCommit, type Repo } from '../git/repo.js';
-import { signingSetup } from '../git/signing.js';
+import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { pinTrustRoot } from '../trust/root.js';
 import { pinGovernedBranch } from '../trust/branch.js';
 import { auditLine } from '../audit/events.js';
@@ -40,17 +39,6 @@ function plannedFiles(approverLine: string | undefined): FileWrite[] {
   ];
 }
 
-function publicKeyLine(key: string): string {
-  if (key.startsWith('key::')) return key.slice(5).trim();
-  const path = key.startsWith('~/') ? homedir() + key.slice(1) : key;
-  const pub = path.endsWith('.pub') ? path : `${path}.pub`;
-  try {
-    return readFileSync(pub, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-  } catch {
-    throw new UsageError(`cannot read the public key ${pub} of user.signingkey: point user.signingkey at your .pub file`);
-  }
-}
-
 export async function initRepository(dir: string, opts: { clock: Clock }): Promise<InitResult> {
   if (process.env.GA_AGENT) throw new GovernanceRefusal('ga init refused: GA_AGENT is set, and ga never signs inside an agent process');
   const target = resolve(dir);
@@ -59,6 +47,10 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
   const approverLine = signing.ok ? `${signing.email} namespaces="git" ${publicKeyLine(signing.key!)}` : undefined;
   const files = plannedFiles(approverLine);
 
+  // A governance repository already: say so, rather than list every file as a collision.
+  if (existsSync(join(target, APPROVERS_PATH)) && existsSync(join(target, POLICY_PATH))) {
+    throw new UsageError(`${target} is already initialised (${APPROVERS_PATH} and ${POLICY_PATH} are there); nothing was written. See ga status, or ga init <new dir> for another`);
+  }
   // Pass one: every collision is listed and nothing is written, not even .git.
   const collisions = files.map((f) => f.path).filter((p) => existsSync(join(target, p)));
   if (collisions.length) {
@@ -105,7 +97,7 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
   return { repo, commit, signed: signing.ok, approver: signing.email, nextSteps };
 }
 
-export async function trustCommit(dir: string, rev: string): Promise<{ commit: string }> {
+export async function trustCommit(dir: string, rev: string, opts: { force?: boolean } = {}): Promise<{ commit: string; replaced?: string }> {
   if (process.env.GA_AGENT) throw new GovernanceRefusal('ga trust refused: GA_AGENT is set; only a person pins the trust root');
   const repo = await openRepo(dir);
   const commit = await resolveCommit(repo, rev);
@@ -114,7 +106,7 @@ export async function trustCommit(dir: string, rev: string): Promise<{ commit: s
   if (!chain.stdout.toString().split('\n').includes(commit)) {
     throw new GovernanceRefusal(`${rev} is not on the first-parent history of HEAD; pin a commit of the governed branch`);
   }
-  await pinTrustRoot(repo, commit);
+  const { replaced } = await pinTrustRoot(repo, commit, { replace: opts.force });
   await pinGovernedBranch(repo, (await headRef(repo)).replace(/^refs\/heads\//, ''));
-  return { commit };
+  return { commit, ...(replaced ? { replaced } : {}) };
 }

@@ -283,9 +283,12 @@ describe('ga verify arguments', () => {
     expect(fromLater.root).toBe(later);
     expect(fromLater.checked).toBe(1);
 
+    // A later commit cannot be pinned (a pin may only make trust stricter: trust-pin.test.ts), but --trust overrides even that pin.
     git(repo, 'config', '--local', 'ga.trustRoot', later);
-    const pinnedLater = await expectOk(repo);
-    expect(pinnedLater.root).toBe(later);
+    const pinnedLater = await verifyJson(repo);
+    expect(pinnedLater.code).toBe(1);
+    expect(pinnedLater.json.findings).toEqual([expect.objectContaining({ rule: 'history', explanation: expect.stringContaining(later.slice(0, 12)) })]);
+    expect((await expectOk(repo, '--trust', later)).root).toBe(later);
     const fromRoot = await verifyJson(repo, '--trust', root);
     expect(fromRoot.code).toBe(1);
     expect(fromRoot.json.root).toBe(root);
