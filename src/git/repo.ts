@@ -1,11 +1,14 @@
 // Repository discovery and the plain reads every domain needs: HEAD, files
 // at a commit (through the verified object store), config, and the checks
 // that make ga refuse a repository it cannot judge: shallow, grafted,
-// alternates, replace refs, a second root, or a .git/config that would make
-// git run a program or send traffic elsewhere.
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+// alternates, replace refs, a second root, a .git/config that would make
+// git run a program or send traffic elsewhere, or a file git reads on every
+// call (config, HEAD, index, attributes) that is not a regular file: a FIFO
+// there would hang git, a link would make it read elsewhere.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
+import { fileKind, readRegularText, type FileKind } from '../runtime/files.js';
 import { git, gitText } from './exec.js';
 import { ObjectStore } from './objects.js';
 
@@ -50,6 +53,9 @@ const REFUSED_KEYS: RegExp[] = [
 export async function openRepo(dir: string): Promise<Repo> {
   const cwd = resolve(dir);
   if (!existsSync(cwd)) throw new UsageError(`${cwd} does not exist: pass -C <dir> with a governance repository`);
+  if (!isDirectory(cwd)) throw new UsageError(`${cwd}: not a directory; pass -C <dir> with a governance repository`);
+  // Before git runs at all: a FIFO as .git/config or .git/HEAD hangs even rev-parse.
+  for (const file of gitFilesBeforeDiscovery(cwd)) assertRegularIfPresent(file);
   const r = await git(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { cwd, allowFailure: true });
   if (r.code !== 0) {
     throw new UsageError(`${cwd} is not inside a git repository: run ga init there, or pass -C <dir>`);
@@ -57,8 +63,75 @@ export async function openRepo(dir: string): Promise<Repo> {
   const [root, gitDir, common] = r.stdout.toString('utf8').trim().split('\n') as [string, string, string];
   const commonDir = isAbsolute(common) ? common : resolve(cwd, common);
   const repo: Repo = { root, gitDir, commonDir, local: new Map(), objects: new ObjectStore(root) };
+  for (const file of gitFilesRead(repo)) assertRegularIfPresent(file);
   await assertSoundRepository(repo);
   return repo;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const KIND_WORDS: Record<Exclude<FileKind, 'file' | 'missing'>, string> = { directory: 'a directory', symlink: 'a symbolic link', fifo: 'a FIFO', other: 'a device or special file' };
+
+/**
+ * Refuses a tampered repository: `path`, a file git opens on its own, is
+ * there and is not a regular file (checked without following a link).
+ */
+function assertRegularIfPresent(path: string): void {
+  const kind = fileKind(path);
+  if (kind === 'file' || kind === 'missing') return;
+  throw new GovernanceRefusal(`${path} is ${KIND_WORDS[kind]}, not a regular file: the repository has been tampered with (git would hang on it or read elsewhere); ga refuses to act here until it is a regular file again`);
+}
+
+/**
+ * The config and HEAD of the repository git will find from `cwd`, found the
+ * way git finds them (the nearest .git directory, or a .git file naming
+ * one), so they can be checked before any git process opens them.
+ */
+function gitFilesBeforeDiscovery(cwd: string): string[] {
+  for (let d = cwd; ; d = dirname(d)) {
+    const dotGit = join(d, '.git');
+    let gitDir: string | undefined;
+    try {
+      const st = statSync(dotGit);
+      if (st.isDirectory()) gitDir = dotGit;
+      else if (st.isFile()) {
+        const named = /^gitdir: (.+)$/m.exec(readRegularText(dotGit, 4096) ?? '')?.[1]?.trim();
+        if (named) gitDir = resolve(d, named);
+      }
+    } catch {
+      // nothing usable here: git looks further up too
+    }
+    if (gitDir) {
+      const common = readRegularText(join(gitDir, 'commondir'), 4096)?.trim();
+      const commonDir = common ? resolve(gitDir, common) : gitDir;
+      return [join(gitDir, 'HEAD'), join(gitDir, 'config.worktree'), join(commonDir, 'config'), join(commonDir, 'HEAD')];
+    }
+    if (dirname(d) === d) return [];
+  }
+}
+
+/** The files git reads on the calls ga makes, each of which must be a regular file when present. */
+function gitFilesRead(repo: Repo): string[] {
+  const files = [
+    join(repo.gitDir, 'HEAD'),
+    join(repo.commonDir, 'config'),
+    join(repo.gitDir, 'config.worktree'),
+    join(repo.gitDir, 'index'),
+    join(repo.root, '.gitattributes'),
+    join(repo.commonDir, 'info', 'attributes'),
+    join(repo.commonDir, 'info', 'exclude'),
+    join(repo.commonDir, 'packed-refs'),
+  ];
+  // The branch HEAD names, when it is a loose ref (read without git, and bounded).
+  const ref = /^ref: (refs\/[^\s]+)\s*$/.exec(readRegularText(join(repo.gitDir, 'HEAD'), 4096) ?? '')?.[1];
+  if (ref && !ref.split('/').includes('..')) files.push(join(repo.commonDir, ref));
+  return files;
 }
 
 /** Refuses what git would follow behind ga's back; reads the local config on the way. */

@@ -6,8 +6,8 @@ import { GovernanceRefusal, UsageError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance } from '../history/replay.js';
 import { decideOutcome } from '../policy/outcome.js';
-import { serializeProposal, submissionSchema, type Proposal } from '../schema/proposal.js';
-import { FileError, locateKey, parseTomlText, validate } from '../schema/toml.js';
+import { checkProposalSize, parseSubmissionText, serializeProposal, submissionSchema, type Proposal, type Submission } from '../schema/proposal.js';
+import { validate } from '../schema/toml.js';
 import { agentConfigPath, newId, proposalPath } from '../layout/layout.js';
 
 export interface SubmitResult {
@@ -16,17 +16,17 @@ export interface SubmitResult {
   commit: string;
 }
 
-/** Parses and checks a submission given as TOML text (exit 2 on any problem). */
-export function parseSubmission(text: string, file: string): ReturnType<typeof submissionSchema.parse> {
-  const data = parseTomlText(text, file);
-  for (const key of ['id', 'created_at'] as const) {
-    if (key in data) throw new FileError(file, locateKey(text, [key]), undefined, `${key}: is assigned by ga; remove it from the submission`);
-  }
-  return validate(submissionSchema, data, file, text);
+/** Parses and checks a submission given as TOML text (exit 2 on any problem); src/schema/proposal.ts owns the rules and bounds. */
+export function parseSubmission(text: string | Buffer, file: string): Submission {
+  return parseSubmissionText(text, file);
 }
 
+/**
+ * Submits a proposal: `input` is TOML (a string or the bytes of a file, at
+ * most MAX_PROPOSAL_BYTES) or the fields as an object (from flags).
+ */
 export async function submitProposal(repo: Repo, input: unknown, opts: { clock: Clock; file: string; text?: string }): Promise<SubmitResult> {
-  const sub = typeof input === 'string' ? parseSubmission(input, opts.file) : validate(submissionSchema, input, opts.file);
+  const sub = typeof input === 'string' || Buffer.isBuffer(input) ? parseSubmission(input, opts.file) : validate(submissionSchema, input, opts.file);
   const envAgent = process.env.GA_AGENT;
   if (envAgent && sub.agent !== envAgent) {
     throw new GovernanceRefusal(`agent ${envAgent} may only propose as itself, not as ${sub.agent}`);
@@ -59,12 +59,15 @@ export async function submitProposal(repo: Repo, input: unknown, opts: { clock: 
     expires_at: new Date(sub.expires_at?.getTime() ?? latest),
   };
   const state = outcome.kind === 'auto-approved' ? 'approved' : 'pending';
+  const content = serializeProposal(proposal);
+  // What is stored must be readable back: history refuses a proposal file over the limit unparsed.
+  checkProposalSize(content, `${opts.file} (as stored)`);
   const events: GaEvent[] = [{ event: 'proposal-submitted', actor, agent: proposal.agent, proposal: proposal.id }];
   if (state === 'approved') events.push({ event: 'proposal-auto-approved', actor, agent: proposal.agent, proposal: proposal.id });
   const { commit } = await recordEvents(repo, {
     subject: `propose ${proposal.id}${state === 'approved' ? ' (auto-approved)' : ''}: ${proposal.title}`,
     events,
-    files: () => [{ path: proposalPath(state, proposal.id), content: serializeProposal(proposal) }],
+    files: () => [{ path: proposalPath(state, proposal.id), content }],
     at: now,
   });
   return { proposal, state, commit };

@@ -2,7 +2,7 @@
 // tree) safely: only a regular file is opened, never through a link, and
 // never blocking, so a FIFO, a device, a directory or a symlink loop planted
 // where ga expects a file can neither hang nor crash a command or a daemon.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, writeSync, type Stats } from 'node:fs';
 
 export type FileKind = 'file' | 'directory' | 'symlink' | 'fifo' | 'other' | 'missing';
 
@@ -25,6 +25,31 @@ export function fileKind(path: string): FileKind {
 }
 
 /**
+ * Reads from `fd` until end of file or `limit` bytes, whichever comes first.
+ * The size fstat reports is never trusted: /proc files say 0, a file can
+ * grow while it is read, and a device has no size at all.
+ */
+export function readUpTo(fd: number, limit: number): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  while (total < limit) {
+    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit - total));
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // a non-blocking pipe with nothing yet
+      continue;
+    }
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    total += n;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
  * The bytes of a regular file, or undefined when there is none (missing, or
  * anything else in its place). At most `maxBytes` are read.
  */
@@ -36,19 +61,50 @@ export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer |
     return undefined;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
-    const size = Math.min(st.size, maxBytes);
-    const buf = Buffer.alloc(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, buf, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
+    if (!fstatSync(fd).isFile()) return undefined;
+    return readUpTo(fd, maxBytes);
   } catch {
     return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What reading a file named on the command line gave: its bytes, or why not. */
+export type InputRead = { ok: true; bytes: Buffer } | { ok: false; why: 'too-large' | 'not-regular' | 'unreadable'; kind?: FileKind; code?: string };
+
+/**
+ * A file the user named (`--file F`, or `-` for stdin): at most `maxBytes`,
+ * bounded however it lies about its size. A named file must be a regular
+ * file (a link to one is followed, as any command line tool does); a FIFO, a
+ * device such as /dev/zero or a directory is refused before a byte is read,
+ * and opening never blocks. Stdin is read as it is, up to the bound.
+ */
+export function readInputFile(path: string, maxBytes: number): InputRead {
+  if (path === '-') {
+    try {
+      const bytes = readUpTo(0, maxBytes + 1);
+      return bytes.length > maxBytes ? { ok: false, why: 'too-large' } : { ok: true, bytes };
+    } catch (e) {
+      return { ok: false, why: 'unreadable', code: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+    }
+  }
+  let fd: number;
+  try {
+    // stat first, so that a device is never even opened (opening some has effects); fstat below decides.
+    const st = statSync(path);
+    if (!st.isFile()) return { ok: false, why: 'not-regular', kind: kindOf(st) };
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    return { ok: false, why: 'unreadable', code: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { ok: false, why: 'not-regular', kind: kindOf(st) };
+    const bytes = readUpTo(fd, maxBytes + 1);
+    return bytes.length > maxBytes ? { ok: false, why: 'too-large' } : { ok: true, bytes };
+  } catch (e) {
+    return { ok: false, why: 'unreadable', code: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   } finally {
     closeSync(fd);
   }

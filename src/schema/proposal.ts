@@ -1,9 +1,71 @@
-// The proposal file: what an agent submits and what ga stores.
+// The proposal file: what an agent submits and what ga stores. The one
+// owner of parsing one, submitted or met in history, and so of its bounds:
+// a file is at most MAX_PROPOSAL_BYTES (larger is refused before parsing),
+// and a payload holds only what both TOML and JSON can carry (no null, no
+// inf or nan), nested at most MAX_PAYLOAD_DEPTH tables or arrays deep.
+import { isUtf8 } from 'node:buffer';
 import { stringify } from 'smol-toml';
 import * as z from 'zod';
 import { rfc3339 } from '../clock.js';
 import { actionType, agentId, instant, proposalId } from './common.js';
-import { parseTomlFile } from './toml.js';
+import { FileError, locateKey, parseTomlText, validate } from './toml.js';
+
+/** The largest proposal file, submitted or stored: 1 MiB. Larger is refused before it is parsed. */
+export const MAX_PROPOSAL_BYTES = 1024 * 1024;
+/** How deep tables and arrays may nest inside [payload] ([payload] itself not counted). */
+export const MAX_PAYLOAD_DEPTH = 32;
+
+/** Refuses a proposal file over MAX_PROPOSAL_BYTES, before anything parses it. */
+export function checkProposalSize(content: string | Buffer, file: string): void {
+  const bytes = typeof content === 'string' ? Buffer.byteLength(content, 'utf8') : content.length;
+  if (bytes > MAX_PROPOSAL_BYTES) {
+    throw new FileError(
+      file,
+      undefined,
+      undefined,
+      `is ${bytes} bytes, over the ${MAX_PROPOSAL_BYTES / (1024 * 1024)} MiB limit for a proposal file; make the payload or the texts smaller`,
+    );
+  }
+}
+
+/**
+ * Why a payload cannot be stored and handed to a hook as JSON, with where:
+ * a value TOML or JSON cannot carry, or nesting deeper than
+ * MAX_PAYLOAD_DEPTH. Walked without recursion, so no depth overflows a stack.
+ */
+function payloadProblem(payload: Record<string, unknown>): { path: (string | number)[]; message: string } | undefined {
+  type Item = { value: unknown; path: (string | number)[]; depth: number };
+  const children = (value: object, path: (string | number)[], depth: number): Item[] =>
+    (Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value)).map(([k, v]) => ({ value: v, path: [...path, k], depth })).reverse();
+  const stack: Item[] = children(payload, [], 0);
+  while (stack.length) {
+    const { value, path, depth } = stack.pop()!;
+    if (value === null || value === undefined) return { path, message: 'null is not a value a proposal can hold (TOML has none); leave the key out' };
+    if (typeof value === 'string' || typeof value === 'boolean') continue;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return { path, message: `${value} is not a finite number (inf and nan have no JSON form for the hook); give a number` };
+      continue;
+    }
+    if (typeof value !== 'object')
+      return { path, message: `a ${typeof value} is not a value a proposal can hold; give a string, number, boolean, date, array or table` };
+    if (value instanceof Date) {
+      if (Number.isNaN(value.getTime())) return { path, message: 'not a valid date' };
+      continue;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
+      return { path, message: 'not a plain table; give a string, number, boolean, date, array or table' };
+    if (depth + 1 > MAX_PAYLOAD_DEPTH) return { path, message: `nests deeper than ${MAX_PAYLOAD_DEPTH} tables or arrays inside [payload]; flatten it` };
+    stack.push(...children(value, path, depth + 1));
+  }
+  return undefined;
+}
+
+const payloadSchema = (error?: string) =>
+  z.record(z.string(), z.unknown(), error ? { error } : undefined).superRefine((payload, ctx) => {
+    const bad = payloadProblem(payload);
+    if (bad) ctx.addIssue({ code: 'custom', message: bad.message, path: bad.path });
+  });
 
 const cost = z.strictObject({
   tokens: z.number().int().nonnegative().default(0),
@@ -23,7 +85,7 @@ export const submissionSchema = z.strictObject({
   requires_approval: z.boolean().default(true),
   expires_at: instant.optional(),
   expected_cost: cost.default({ tokens: 0, usd: 0 }),
-  payload: z.record(z.string(), z.unknown(), { error: 'expected a [payload] table' }),
+  payload: payloadSchema('expected a [payload] table'),
 });
 export type Submission = z.output<typeof submissionSchema>;
 
@@ -40,12 +102,32 @@ export const proposalSchema = z.strictObject({
   created_at: instant,
   expires_at: instant,
   expected_cost: z.strictObject({ tokens: z.number().int().nonnegative(), usd: z.number().nonnegative() }),
-  payload: z.record(z.string(), z.unknown()),
+  payload: payloadSchema(),
 });
 export type Proposal = z.output<typeof proposalSchema>;
 
-export function parseProposal(text: string, file: string): Proposal {
-  return parseTomlFile(proposalSchema, text, file);
+/** A stored proposal file (from history): refused unparsed when over MAX_PROPOSAL_BYTES. */
+export function parseProposal(text: string | Buffer, file: string): Proposal {
+  checkProposalSize(text, file);
+  const t = decode(text, file);
+  return validate(proposalSchema, parseTomlText(t, file), file, t);
+}
+
+/** A submission given as TOML (`ga propose --file`): the same bounds, and no id or created_at (ga assigns them). */
+export function parseSubmissionText(text: string | Buffer, file: string): Submission {
+  checkProposalSize(text, file);
+  const t = decode(text, file);
+  const data = parseTomlText(t, file);
+  for (const key of ['id', 'created_at'] as const) {
+    if (key in data) throw new FileError(file, locateKey(t, [key]), undefined, `${key}: is assigned by ga; remove it from the submission`);
+  }
+  return validate(submissionSchema, data, file, t);
+}
+
+function decode(text: string | Buffer, file: string): string {
+  if (typeof text === 'string') return text;
+  if (!isUtf8(text)) throw new FileError(file, undefined, undefined, 'is not UTF-8 text; save it as UTF-8 TOML');
+  return text.toString('utf8');
 }
 
 /** The normalised stored form. Its bytes never change once committed. */

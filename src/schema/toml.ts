@@ -22,9 +22,16 @@ export function parseTomlText(text: string, file: string): Record<string, unknow
     return parse(text) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof TomlError) {
-      const first = e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      let first = e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      // The "control character" is the end of the line: a string with no closing quote.
+      const lineText = text.split('\n')[e.line - 1] ?? '';
+      if ((/control characters/.test(first) && e.column > lineText.replace(/\r$/, '').length) || /unfinished string/.test(first)) {
+        first = 'unterminated string: it has no closing quote (use triple quotes for text over several lines)';
+      }
       throw new FileError(file, e.line, e.column, `${first}; fix the TOML syntax there`);
     }
+    // A structure too deep for the call stack is a bad file, never a crash.
+    if (e instanceof RangeError) throw new FileError(file, undefined, undefined, 'nested too deeply to parse; flatten it');
     throw e;
   }
 }

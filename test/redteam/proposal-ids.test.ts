@@ -89,8 +89,8 @@ describe('class: proposal ids', () => {
     const id = await submit(repo);
     sb.as('alice');
     expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
-    git(repo, 'config', '--local', 'ga.trustRoot', git(repo, 'rev-parse', 'HEAD'));
-    const v = await verify(repo);
+    // A root after ga init's own commit can no longer be pinned (trust-pin.test.ts); given on the command line, it can.
+    const v = await verify(repo, '--trust', git(repo, 'rev-parse', 'HEAD'));
     expect(JSON.stringify(v.findings)).not.toContain('undefined');
   });
 });

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
+import { readFileOption } from '../args.js';
 import { defineCommand } from '../define.js';
 import { printJson } from '../context.js';
 
@@ -22,17 +22,13 @@ export default defineCommand({
     ['ga propose --file proposal.toml', 'from a TOML file (- reads stdin)'],
   ],
   async run(ctx, args) {
-    const [{ submitProposal }, { proposalToJson }] = await Promise.all([import('../../proposals/submit.js'), import('../../schema/proposal.js')]);
+    const [{ submitProposal }, { proposalToJson, MAX_PROPOSAL_BYTES }] = await Promise.all([import('../../proposals/submit.js'), import('../../schema/proposal.js')]);
     const repo = await ctx.repo();
     let input: unknown;
     let file = 'command line';
     if (typeof args.file === 'string') {
       file = args.file === '-' ? '<stdin>' : args.file;
-      try {
-        input = readFileSync(args.file === '-' ? 0 : args.file, 'utf8');
-      } catch (e) {
-        throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; give a readable TOML file or - for stdin`);
-      }
+      input = readFileOption(args.file, '--file', MAX_PROPOSAL_BYTES, 'proposal file');
     } else {
       if (!args.type || !args.title) throw new UsageError('give --file F, or at least --type and --title (and --agent outside an agent)');
       let payload: unknown = {};
