@@ -21,10 +21,23 @@ export function trustedAgentIds(gov: Governance): string[] {
     .sort();
 }
 
-export async function loadTrustedAgent(gov: Governance, id: string): Promise<TrustedAgent> {
+/**
+ * Refuses (exit 2) an id that names no trusted agent, listing the known
+ * ones: a typo in ga pause, resume or run must not write a marker for an
+ * agent that does not exist.
+ */
+export function requireKnownAgent(gov: Governance, id: string): string {
   checkAgentId(id);
+  const known = trustedAgentIds(gov);
+  if (known.includes(id)) return id;
+  const present = gov.trusted.has(agentConfigPath(id)) ? '' : ` (no trusted ${agentConfigPath(id)})`;
+  throw new UsageError(`no agent "${id}"${present}; known agents: ${known.join(', ') || 'none'}. An agent is added in a commit signed by an approver`);
+}
+
+export async function loadTrustedAgent(gov: Governance, id: string): Promise<TrustedAgent> {
+  requireKnownAgent(gov, id);
   const cfgText = await gov.readTrusted(agentConfigPath(id));
-  if (!cfgText) throw new UsageError(`agent "${id}" has no trusted ${agentConfigPath(id)}: add it in a commit signed by an approver (see ga list of agents in ga scoreboard)`);
+  if (!cfgText) throw new UsageError(`agent "${id}" has no trusted ${agentConfigPath(id)}: add it in a commit signed by an approver`);
   const config = parseAgent(cfgText.toString('utf8'), agentConfigPath(id));
   const allowText = await gov.readTrusted(allowlistPath(id));
   // No trusted allowlist means no tools at all: default deny.

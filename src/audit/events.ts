@@ -25,6 +25,8 @@ export interface GaEvent {
   run?: string;
   /** Until when a claim or a reservation is live (RFC 3339), DESIGN "Leases". */
   lease?: string;
+  /** USD a run-started holds back until its run finishes or its lease runs out. */
+  reserved?: string;
   /** Extra data for the audit line only (exit codes, durations). */
   detail?: Record<string, unknown>;
 }
@@ -39,6 +41,7 @@ const TRAILERS: [keyof GaEvent, string][] = [
   ['outcome', 'Ga-Outcome'],
   ['blob', 'Ga-Blob'],
   ['lease', 'Ga-Lease-Until'],
+  ['reserved', 'Ga-Reserved-Usd'],
 ];
 
 /** One line of a commit message, whatever the text held: git log is read on terminals too. */

@@ -13,10 +13,12 @@ export interface EventRecord {
   files?: (head: string | undefined) => Promise<FileWrite[]> | FileWrite[];
   sign?: boolean;
   at: Date;
+  /** The branch it lands on (the governed one), when not HEAD's. */
+  ref?: string;
 }
 
 export async function recordEvents(repo: Repo, rec: EventRecord): Promise<CommitResult> {
-  const planned = await recordPlanned(repo, { actor: rec.events[0]?.actor ?? 'ga', at: rec.at, sign: rec.sign }, async (head) => ({
+  const planned = await recordPlanned(repo, { actor: rec.events[0]?.actor ?? 'ga', at: rec.at, sign: rec.sign, ref: rec.ref }, async (head) => ({
     subject: rec.subject,
     body: rec.body,
     events: rec.events,
@@ -39,7 +41,7 @@ export interface PlannedEvents {
  */
 export async function recordPlanned(
   repo: Repo,
-  opts: { actor: string; at: Date; sign?: boolean },
+  opts: { actor: string; at: Date; sign?: boolean; ref?: string },
   plan: (head: string | undefined) => Promise<PlannedEvents | undefined>,
 ): Promise<CommitResult | undefined> {
   const identity = await actorIdentity(repo, opts.actor);
@@ -52,7 +54,7 @@ export async function recordPlanned(
       sign: opts.sign ?? false,
       identity,
     };
-  });
+  }, { ref: opts.ref });
 }
 
 /** Each agent's committed audit file with this operation's lines appended. */

@@ -1,15 +1,13 @@
 // Budgets: what an agent has spent in its current window against its caps,
-// and reservations that hold max_run_usd for each run in flight, so that
+// and the reservations of its runs in flight (each run-started commit holds
+// max_run_usd until the run finishes or its lease runs out), so that
 // concurrent runners cannot together cross a cap.
 import { join } from 'node:path';
-import type { Clock } from '../clock.js';
-import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { ledgerLockTarget, parseLedgerLines, readWindowLines, spendInWindow } from '../ledger/ledger.js';
-import { ledgerPath } from '../layout/layout.js';
-import { readReservations, removeReservation, writeReservation } from '../runtime/records.js';
+import type { Governance } from '../history/replay.js';
+import { parseLedgerLines, readWindowLines, spendInWindow, type LedgerLine } from '../ledger/ledger.js';
+import { agentConfigPath, ledgerPath } from '../layout/layout.js';
 import type { AgentConfig } from '../schema/agent.js';
-import { processAlive, withLock } from '../runtime/lock.js';
 
 export interface BudgetStatus {
   window: AgentConfig['budget']['window'];
@@ -24,14 +22,17 @@ export interface BudgetStatus {
   overTokens: boolean;
   /** At or past warn_at of either cap. */
   warn: boolean;
+  /** When the window's last charge was written (ISO), if it has one. */
+  lastChargeAt?: string;
 }
 
-/** USD held by live runs; reservations of dead processes (or unreadable ones) are dropped. */
-function activeReservations(repo: Repo, agent: string): number {
+/** USD held by the agent's runs in flight: started on the governed branch, not finished, lease live. */
+export function reservedUsd(gov: Governance, agent: string, now: Date, except?: string): number {
   let held = 0;
-  for (const { run, reservation } of readReservations(repo, agent)) {
-    if (reservation && processAlive(reservation.pid)) held += reservation.usd;
-    else removeReservation(repo, agent, run);
+  for (const [run, r] of gov.runs) {
+    if (r.agent !== agent || r.finished || run === except) continue;
+    if (!r.leaseUntil || r.leaseUntil.getTime() <= now.getTime()) continue;
+    held += r.reservedUsd;
   }
   return held;
 }
@@ -41,12 +42,22 @@ function activeReservations(repo: Repo, agent: string): number {
  * ledger's lines (never from a line's running totals), plus `held`: lines a
  * merge dropped without counting, which still count.
  */
-export function budgetStatus(repo: Repo, agent: string, cfg: AgentConfig, now: Date, held: string[] = []): BudgetStatus {
+export function budgetStatus(repo: Repo, agent: string, cfg: AgentConfig, now: Date, held: string[] = [], reserved = 0): BudgetStatus {
+  return statusOf(cfg, now, readWindowLines(join(repo.root, ledgerPath(agent)), cfg.budget.window, now), held, reserved);
+}
+
+/** The same, of a ledger's bytes (a committed one, not the working file). */
+export function budgetOfLedgerText(cfg: AgentConfig, now: Date, text: Buffer, held: string[] = []): BudgetStatus {
+  return statusOf(cfg, now, parseLedgerLines(text.toString('utf8').split('\n').filter(Boolean)), held, 0);
+}
+
+function statusOf(cfg: AgentConfig, now: Date, lines: LedgerLine[], held: string[], reserved: number): BudgetStatus {
   const b = cfg.budget;
-  const lines = readWindowLines(join(repo.root, ledgerPath(agent)), b.window, now);
   const present = new Set(lines.map((l) => JSON.stringify(l)));
   const extra = parseLedgerLines(held).filter((l) => !present.has(JSON.stringify(l)));
-  const spent = spendInWindow([...extra, ...lines].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0)), b.window, now);
+  const ordered = [...extra, ...lines].sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+  const spent = spendInWindow(ordered, b.window, now);
+  const last = ordered[ordered.length - 1];
   return {
     window: b.window,
     windowStart: spent.window_start,
@@ -54,11 +65,26 @@ export function budgetStatus(repo: Repo, agent: string, cfg: AgentConfig, now: D
     tokens: spent.tokens,
     usdCap: b.usd,
     tokenCap: b.tokens,
-    reservedUsd: activeReservations(repo, agent),
+    reservedUsd: reserved,
     overUsd: spent.usd >= b.usd,
     overTokens: spent.tokens >= b.tokens,
     warn: spent.usd >= b.usd * b.warn_at || spent.tokens >= b.tokens * b.warn_at,
+    lastChargeAt: last && last.at >= spent.window_start ? last.at : undefined,
   };
+}
+
+/** An agent's budget as the governance read sees it: held lines and reservations included. */
+export function budgetOf(gov: Governance, agent: string, cfg: AgentConfig, now: Date): BudgetStatus {
+  return budgetStatus(gov.repo, agent, cfg, now, gov.heldLines.get(ledgerPath(agent))?.lines, reservedUsd(gov, agent, now));
+}
+
+/** Why an agent's budget can never let a run start (max_run_usd above the usd cap), or undefined. */
+export function budgetConfigProblem(agent: string, cfg: AgentConfig): string | undefined {
+  const b = cfg.budget;
+  if (b.max_run_usd > b.usd) {
+    return `max_run_usd ($${b.max_run_usd}) in ${agentConfigPath(agent)} is larger than its usd cap ($${b.usd}), so no run can ever fit: lower max_run_usd or raise usd in a signed commit (ga commit ${agentConfigPath(agent)})`;
+  }
+  return undefined;
 }
 
 /** Why a new run may not start, or undefined. */
@@ -68,20 +94,4 @@ export function capProblem(s: BudgetStatus, reserve: number): string | undefined
     return `$${s.usd.toFixed(4)} spent and $${s.reservedUsd.toFixed(4)} reserved in the ${s.window} window; reserving $${reserve.toFixed(4)} more would cross the cap of $${s.usdCap}`;
   }
   return undefined;
-}
-
-/** Reserves max_run_usd for a run, atomically with the check, under the ledger lock. */
-export async function reserveBudget(repo: Repo, agent: string, cfg: AgentConfig, run: string, clock: Clock, held: string[] = [], check?: () => Promise<void>): Promise<BudgetStatus> {
-  return withLock(ledgerLockTarget(repo, agent), async () => {
-    await check?.(); // what must hold under the same lock (the working ledger is the committed one)
-    const s = budgetStatus(repo, agent, cfg, clock.now(), held);
-    const problem = capProblem(s, cfg.budget.max_run_usd);
-    if (problem) throw new GovernanceRefusal(`over budget: ${problem}`);
-    writeReservation(repo, agent, run, { pid: process.pid, usd: cfg.budget.max_run_usd, at: clock.now().toISOString() });
-    return s;
-  });
-}
-
-export function releaseReservation(repo: Repo, agent: string, run: string): void {
-  removeReservation(repo, agent, run);
 }

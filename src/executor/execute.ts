@@ -8,7 +8,7 @@
 // clone has seen (the high-water mark).
 import { recordEvents, recordPlanned } from '../audit/record.js';
 import type { GaEvent } from '../audit/events.js';
-import { rfc3339, type Clock } from '../clock.js';
+import { leaseUntil, rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
@@ -41,8 +41,6 @@ export interface ExecuteOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 600_000;
-/** A claim's lease is the hook's time limit plus this much. */
-export const LEASE_GRACE_MS = 60_000;
 
 export async function executeProposal(repo: Repo, ref: string, opts: ExecuteOptions): Promise<ExecutionResult> {
   const gov = await readForExecution(repo);
@@ -106,7 +104,7 @@ function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date
   const claim = trail?.claims[trail.claims.length - 1];
   if (!claim) return undefined;
   // A claim without a lease (older histories) is live for the default time limit.
-  const lease = claim.leaseUntil ?? new Date(claim.at.getTime() + DEFAULT_TIMEOUT_MS + LEASE_GRACE_MS);
+  const lease = claim.leaseUntil ?? leaseUntil(claim.at, DEFAULT_TIMEOUT_MS);
   if (lease.getTime() > now.getTime()) {
     return { kind: 'refuse', code: 'claimed', why: `claimed in ${claim.commit.slice(0, 12)} by an executor that is running it now (its lease is live until ${rfc3339(lease)}); a live claim is never declared dead` };
   }
@@ -181,7 +179,7 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
       return undefined;
     }
     decision = { kind: 'claimed' };
-    const lease = rfc3339(new Date(now.getTime() + timeoutMs + LEASE_GRACE_MS));
+    const lease = rfc3339(leaseUntil(now, timeoutMs));
     return {
       subject: `claim ${r.id}: ${title}`,
       body: `The hook runs with a time limit of ${Math.round(timeoutMs / 1000)} s; until ${lease} no other executor treats this claim as dead.`,

@@ -43,29 +43,44 @@ export interface CommitResult {
   parent: string | undefined;
 }
 
+/** Where a commit lands: HEAD's branch, or a named branch (then the work tree is synced only when HEAD is on it). */
+export interface CommitTarget {
+  ref?: string;
+}
+
 /**
- * Builds a plan against the current HEAD and commits it, all under the repo
+ * Builds a plan against the current tip and commits it, all under the repo
  * lock. `build` runs again if someone outside ga moved the branch meanwhile.
  */
-export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan>): Promise<CommitResult>;
-/** As above; a build that returns undefined (nothing to do at this HEAD) makes no commit. */
-export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>): Promise<CommitResult | undefined>;
-export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>): Promise<CommitResult | undefined> {
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan>, target?: CommitTarget): Promise<CommitResult>;
+/** As above; a build that returns undefined (nothing to do at this tip) makes no commit. */
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>, target?: CommitTarget): Promise<CommitResult | undefined>;
+export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>, target: CommitTarget = {}): Promise<CommitResult | undefined> {
   return withRepoLock(repo, async () => {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const ref = await headRef(repo);
-      const head = await headCommit(repo);
+      const checkedOut = await headRef(repo).catch(() => undefined);
+      const ref = target.ref ?? checkedOut;
+      if (!ref) throw new GovernanceRefusal('HEAD is detached: check out a branch before ga records anything');
+      const onHead = ref === checkedOut;
+      const head = onHead ? await headCommit(repo) : await refCommit(repo, ref);
       const plan = await build(head);
       if (!plan) return undefined;
       const commit = await writeCommit(repo, head, plan);
       const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
       if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
-      syncWorkTree(repo, plan.files);
-      await syncIndex(repo, plan.files).catch((e: Error) => process.emitWarning(`the index was not updated: ${e.message}`));
+      if (onHead) {
+        syncWorkTree(repo, plan.files);
+        await syncIndex(repo, plan.files).catch((e: Error) => process.emitWarning(`the index was not updated: ${e.message}`));
+      }
       return { commit, parent: head };
     }
     throw new GovernanceRefusal('the branch kept moving while ga tried to commit; try again');
   });
+}
+
+async function refCommit(repo: Repo, ref: string): Promise<string | undefined> {
+  const r = await git(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { cwd: repo.root, allowFailure: true });
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
 
 async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {

@@ -15,7 +15,12 @@ export function readHeadFromFiles(repo: Repo): string | undefined {
   if (!head) return undefined;
   if (OID.test(head)) return head;
   const ref = /^ref: (refs\/[^\s]+)$/.exec(head)?.[1];
-  if (!ref || ref.split('/').includes('..')) return undefined;
+  return ref ? readRefFromFiles(repo, ref) : undefined;
+}
+
+/** The commit a ref names, from the loose ref or packed-refs; undefined when they cannot be read directly. */
+export function readRefFromFiles(repo: Repo, ref: string): string | undefined {
+  if (ref.split('/').includes('..')) return undefined;
   const loose = readRegularText(join(repo.commonDir, ref), 4096)?.trim();
   if (loose && OID.test(loose)) return loose;
   const packed = readRegularText(join(repo.commonDir, 'packed-refs'), 64 * 1024 * 1024);
@@ -24,13 +29,15 @@ export function readHeadFromFiles(repo: Repo): string | undefined {
   return oid && OID.test(oid) ? oid : undefined;
 }
 
-export async function readHead(repo: Repo): Promise<string | undefined> {
-  return readHeadFromFiles(repo) ?? ((await gitText(['rev-parse', '--verify', '-q', 'HEAD'], { cwd: repo.root, allowFailure: true })) || undefined);
+export async function readHead(repo: Repo, ref?: string): Promise<string | undefined> {
+  const direct = ref ? readRefFromFiles(repo, ref) : readHeadFromFiles(repo);
+  return direct ?? ((await gitText(['rev-parse', '--verify', '-q', `${ref ?? 'HEAD'}^{commit}`], { cwd: repo.root, allowFailure: true })) || undefined);
 }
 
 /**
- * Calls `onCommit` for each new HEAD seen by `check()` (one at a time); an
- * error in it (a commit that cannot be read) goes to `onError`.
+ * Calls `onCommit` for each new tip of HEAD (or of `ref`, the governed
+ * branch wherever HEAD is) seen by `check()`, one at a time; an error in it
+ * (a commit that cannot be read) goes to `onError`.
  */
 export class HeadWatcher {
   private last: string | undefined;
@@ -40,14 +47,15 @@ export class HeadWatcher {
     private readonly repo: Repo,
     private readonly onCommit: (head: string) => Promise<void>,
     private readonly onError: (e: Error) => void = () => undefined,
+    private readonly ref?: string,
   ) {
-    this.last = readHeadFromFiles(repo);
+    this.last = ref ? readRefFromFiles(repo, ref) : readHeadFromFiles(repo);
   }
 
   check(): void {
     if (this.busy || this.closed) return;
     this.busy = true;
-    void readHead(this.repo)
+    void readHead(this.repo, this.ref)
       .then(async (head) => {
         if (!head || head === this.last || this.closed) return;
         await this.onCommit(head);

@@ -35,7 +35,7 @@ export interface MergeInfo {
   cleanTree: string;
   /** The clean merge had conflicts: the merge's own changes include their resolution. */
   conflicted: boolean;
-  /** More than two parents: a finding, and nothing it brings counts. */
+  /** More than two parents: judged like any merge, and reported. */
   octopus: boolean;
 }
 
@@ -99,20 +99,33 @@ async function expandMerges(repo: Repo, commits: Commit[]): Promise<void> {
     const ids = listed.stdout.toString('utf8').split('\n').filter(Boolean);
     const brought = (await repo.objects.commitsOf(ids)).map((o) => ({ ...fromObject(o), via: c.id }));
     const octopus = c.parents.length > 2;
-    let cleanTree = (await repo.objects.commit(first)).tree;
-    let conflicted = false;
-    if (!octopus) {
-      const m = await git(['merge-tree', '--write-tree', '--no-messages', first, others[0]!], { cwd: repo.root, allowFailure: true });
-      const tree = m.stdout.toString('utf8').split('\n')[0]?.trim() ?? '';
-      if ((m.code === 0 || m.code === 1) && /^[0-9a-f]{40,64}$/.test(tree)) {
-        cleanTree = tree;
-        conflicted = m.code === 1;
-      } else {
-        throw new GovernanceRefusal(`git merge-tree could not merge the parents of ${c.id.slice(0, 12)}: ${m.stderr.trim().split('\n')[0] ?? ''}`);
-      }
-    }
+    const { tree: cleanTree, conflicted } = await cleanMerge(repo, c.id, first, others);
     c.merge = { brought, cleanTree, conflicted, octopus };
   }
+}
+
+/**
+ * The clean merge of a merge's parents, no merge driver: the first parent
+ * merged with each other parent in turn (for an octopus, through temporary
+ * commits that nothing references), as `git merge` would have left it.
+ */
+async function cleanMerge(repo: Repo, merge: string, first: string, others: string[]): Promise<{ tree: string; conflicted: boolean }> {
+  let base = first;
+  let tree = '';
+  let conflicted = false;
+  for (const [i, other] of others.entries()) {
+    const m = await git(['merge-tree', '--write-tree', '--no-messages', base, other], { cwd: repo.root, allowFailure: true });
+    tree = m.stdout.toString('utf8').split('\n')[0]?.trim() ?? '';
+    if (!((m.code === 0 || m.code === 1) && /^[0-9a-f]{40,64}$/.test(tree))) {
+      throw new GovernanceRefusal(`git merge-tree could not merge the parents of ${merge.slice(0, 12)}: ${m.stderr.trim().split('\n')[0] ?? ''}`);
+    }
+    conflicted ||= m.code === 1;
+    if (i < others.length - 1) {
+      const ident = { GIT_AUTHOR_NAME: 'ga', GIT_AUTHOR_EMAIL: 'ga@localhost', GIT_AUTHOR_DATE: '1000000000 +0000', GIT_COMMITTER_NAME: 'ga', GIT_COMMITTER_EMAIL: 'ga@localhost', GIT_COMMITTER_DATE: '1000000000 +0000' };
+      base = (await git(['commit-tree', '--no-gpg-sign', tree, '-p', base, '-p', other, '-m', 'ga: clean octopus step'], { cwd: repo.root, env: ident })).stdout.toString('utf8').trim();
+    }
+  }
+  return { tree, conflicted };
 }
 
 /** Every commit's changes, all diffs computed together level by level. */

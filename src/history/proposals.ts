@@ -248,6 +248,11 @@ export function distinctApprovers(approvals: { principal: string; key: string }[
   return [...principals];
 }
 
+/** Approvals a proposal has (distinct approvers whose approvals count) and needs, for "1 of 2". */
+export async function quorumOf(r: ProposalRecord, policyOf: (blob: string | undefined) => Promise<Policy>): Promise<{ have: number; need: number }> {
+  return { have: distinctApprovers(r.approvals).length, need: await requiredApprovals(r, policyOf) };
+}
+
 /** Approvals a proposal needs: the quorum of the policy trusted when it was submitted. */
 export async function requiredApprovals(r: ProposalRecord, policyOf: (blob: string | undefined) => Promise<Policy>): Promise<number> {
   return r.proposal ? settingsFor(await policyOf(r.submittedPolicyBlob), r.proposal.action_type).minApprovals : 1;

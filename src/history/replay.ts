@@ -42,6 +42,12 @@ export interface MarkerState {
   present: boolean;
   /** The last removal that did not count: not an approver's commit, or a marker turned into something else. */
   invalidRemoval?: { commit: string; why: string };
+  /**
+   * The last signed resume: its commit, its place in the timeline and its
+   * time. Evidence the watchdog saw before it (proposals submitted, approvals,
+   * spend, runs) is what the person resumed over; only newer evidence pauses again.
+   */
+  resumed?: { commit: string; seq: number; at: Date };
 }
 
 /** Execution events on the governed branch (first parents and what merges brought in), per proposal. */
@@ -49,6 +55,16 @@ export interface ExecutionTrail {
   claims: { commit: string; leaseUntil?: Date; at: Date }[];
   outcomes: { commit: string; outcome?: string; event: 'proposal-executed' | 'proposal-failed'; movedFile: boolean }[];
   flagged?: string;
+}
+
+/** A run on the governed branch: its reservation (run-started) and whether it finished. */
+export interface RunTrail {
+  agent: string;
+  started: string;
+  at: Date;
+  reservedUsd: number;
+  leaseUntil?: Date;
+  finished?: string;
 }
 
 export interface Governance {
@@ -71,6 +87,8 @@ export interface Governance {
   /** Per ledger path: lines that a merge dropped without counting, so they still count. */
   heldLines: Map<string, { lines: string[]; by: string }>;
   executions: Map<string, ExecutionTrail>;
+  /** Runs by run id, from their run-started and run-finished commits. */
+  runs: Map<string, RunTrail>;
   /** Every change that made a trusted version (the root's files first), in replay order; blob undefined = removed. */
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
   readTrusted(path: string): Promise<Buffer | undefined>;
@@ -101,6 +119,7 @@ interface ReplayState {
   markers: Map<string, MarkerState>;
   heldLines: Map<string, { lines: string[]; by: string }>;
   executions: Map<string, ExecutionTrail>;
+  runs: Map<string, RunTrail>;
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
   timeline: Commit[];
   /** The approvers a commit is judged against, and those in force after it, by commit id. */
@@ -120,7 +139,7 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const blobs = new BlobReader(repo);
   const st: ReplayState = {
     repo, root, blobs, judge: new SignatureJudge(), trusted: new Map(), tracker: new ProposalTracker(blobs),
-    untrusted: [], strays: [], findings: [], markers: new Map(), heldLines: new Map(), executions: new Map(), trustedLog: [], timeline: [],
+    untrusted: [], strays: [], findings: [], markers: new Map(), heldLines: new Map(), executions: new Map(), runs: new Map(), trustedLog: [], timeline: [],
     judgedBy: new Map(), after: new Map(), rootSet: NO_APPROVERS,
   };
   const rootFiles = (await Promise.all([POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR].map((dir) => listFilesAt(repo, root.commit, dir)))).flat();
@@ -146,17 +165,11 @@ async function approverSet(st: ReplayState): Promise<ApproverSet> {
 }
 
 async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> {
-  const all = commits.flatMap((c) => [...(c.merge && !c.merge.octopus ? c.merge.brought : []), c]);
+  const all = commits.flatMap((c) => [...(c.merge?.brought ?? []), c]);
   // Every blob the replay may parse, read in one go.
   await st.blobs.preload(all.flatMap((c) => c.changes).filter((ch) => ch.status !== 'D' && (isUnderProposals(ch.path) || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH)).map((ch) => ch.newBlob));
   for (const c of commits) {
     const mainSet = st.after.get(c.parents[0]!) ?? (await approverSet(st));
-    if (c.merge?.octopus) {
-      st.findings.push({ commit: c.id, path: '-', rule: 'merge', why: `an octopus merge (${c.parents.length} parents): ga judges merges of two parents only; nothing it brings or adds counts` });
-      st.after.set(c.id, mainSet);
-      st.judgedBy.set(c.id, mainSet);
-      continue;
-    }
     for (const b of c.merge?.brought ?? []) {
       const own = st.after.get(b.parents[0] ?? '') ?? st.rootSet;
       await applyCommit(st, b, intersect(own, mainSet));
@@ -230,11 +243,17 @@ async function applyMarkers(st: ReplayState, c: Commit, signature: () => Promise
       }
     } else if (removed || resumed) {
       const sig = await signature();
-      if (sig.status === 'good') {
+      // A resume says so: the agent-resumed trailer, or a commit that only removes markers.
+      // A removal slipped into the index before a person signed something else lifts nothing.
+      const meant = resumed || c.changes.every((ch) => agentOfPausePath(ch.path));
+      if (sig.status === 'good' && meant) {
         state.present = false;
         state.invalidRemoval = undefined;
+        if (resumed) state.resumed = { commit: c.id, seq: st.timeline.length - 1, at: c.committedAt };
       } else if (removed) {
-        const why = `pause marker removed by a commit that is not a signed approver's (${sig.status}); it still pauses`;
+        const why = sig.status === 'good'
+          ? 'pause marker removed in a signed commit that is not a resume (no agent-resumed trailer, and it changes other files too); it still pauses: resume with ga resume'
+          : `pause marker removed by a commit that is not a signed approver's (${sig.status}); it still pauses`;
         state.present = true;
         state.invalidRemoval = { commit: c.id, why };
         st.findings.push({ commit: c.id, path, rule: 'pause-removed', why });
@@ -246,6 +265,14 @@ async function applyMarkers(st: ReplayState, c: Commit, signature: () => Promise
 
 function recordExecutions(st: ReplayState, c: Commit): void {
   for (const t of parseTrailers(c.message)) {
+    if (t.run && t.agent && t.event === 'run-started' && !st.runs.has(t.run)) {
+      const lease = t.lease ? new Date(t.lease) : undefined;
+      const reserved = Number(t.reserved ?? 0);
+      st.runs.set(t.run, { agent: t.agent, started: c.id, at: c.committedAt, reservedUsd: Number.isFinite(reserved) && reserved > 0 ? reserved : 0, leaseUntil: lease && !Number.isNaN(lease.getTime()) ? lease : undefined });
+    } else if (t.run && t.event === 'run-finished') {
+      const trail = st.runs.get(t.run);
+      if (trail) trail.finished ??= c.id;
+    }
     if (!t.proposal) continue;
     if (t.event !== 'proposal-claimed' && t.event !== 'proposal-executed' && t.event !== 'proposal-failed' && t.event !== 'flag-invalid-approval') continue;
     const trail = st.executions.get(t.proposal) ?? { claims: [], outcomes: [] };
@@ -305,6 +332,7 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits
     markers: st.markers,
     heldLines: st.heldLines,
     executions: st.executions,
+    runs: st.runs,
     trustedLog: st.trustedLog,
     readTrusted: async (path) => {
       const t = trusted.get(path);

@@ -225,19 +225,7 @@ export async function appendCharge(repo: Repo, agent: string, charge: Charge, op
     const fd = openNoFollow(absPath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT);
     try {
       const size = regularSize(fd, absPath);
-      // Lines never go back in time, nor does a window: a clock stepped back across midnight reopens no spent day.
-      const clockNow = opts.clock.now();
-      const lastBytes = lastLineBytes(fd, size, absPath);
-      const last = parseLast(lastBytes, absPath);
-      const now = last && last.at > rfc3339(clockNow) ? new Date(last.at) : clockNow;
-      const start = windowStartOf(opts.window, now);
-      // The new line's running totals are a cache (decisions recompute them from the lines):
-      // carried on from the last line when it is of the same window, else recomputed.
-      const spent =
-        last && last.window === opts.window && last.window_start === start
-          ? { usd: last.window_usd, tokens: last.window_tokens, window_start: start }
-          : spendInWindow(windowLines(fd, size, absPath, start).lines, opts.window, now);
-      const line = nextLine(lastBytes, spent, charge, opts.window, now);
+      const line = chargeLine(lastLineBytes(fd, size, absPath), (start) => windowLines(fd, size, absPath, start).lines, charge, opts, absPath);
       appendWhole(fd, size, Buffer.from(`${JSON.stringify(line)}\n`), absPath);
       return line;
     } finally {
@@ -245,6 +233,34 @@ export async function appendCharge(repo: Repo, agent: string, charge: Charge, op
     }
   };
   return opts.locked ? append() : withLock(ledgerLockTarget(repo, agent), append);
+}
+
+/** The line a charge appends after `lastBytes`, its running totals carried on or recomputed. */
+function chargeLine(lastBytes: Buffer | undefined, linesFrom: (start: string) => LedgerLine[], charge: Charge, opts: { window: LedgerWindow; clock: Clock }, where: string): LedgerLine {
+  // Lines never go back in time, nor does a window: a clock stepped back across midnight reopens no spent day.
+  const clockNow = opts.clock.now();
+  const last = parseLast(lastBytes, where);
+  const now = last && last.at > rfc3339(clockNow) ? new Date(last.at) : clockNow;
+  const start = windowStartOf(opts.window, now);
+  // The new line's running totals are a cache (decisions recompute them from the lines):
+  // carried on from the last line when it is of the same window, else recomputed.
+  const spent =
+    last && last.window === opts.window && last.window_start === start
+      ? { usd: last.window_usd, tokens: last.window_tokens, window_start: start }
+      : spendInWindow(linesFrom(start), opts.window, now);
+  return nextLine(lastBytes, spent, charge, opts.window, now);
+}
+
+/**
+ * A committed ledger's bytes with one charge appended: for a runner whose work
+ * tree is not on the governed branch any more (the agent checked out another),
+ * so the charge goes onto the committed ledger of the governed branch.
+ */
+export function appendChargeToText(text: Buffer, charge: Charge, opts: { window: LedgerWindow; clock: Clock }, where: string): { text: Buffer; line: LedgerLine } {
+  if (text.length && text[text.length - 1] !== 0x0a) throw new GovernanceRefusal(`${where} is damaged: its last line has no newline; ga will not add to it`);
+  const rows = text.toString('utf8').split('\n').filter(Boolean);
+  const line = chargeLine(rows.length ? Buffer.from(rows[rows.length - 1]!, 'utf8') : undefined, () => parseLedgerLines(rows), charge, opts, where);
+  return { text: Buffer.concat([text, Buffer.from(`${JSON.stringify(line)}\n`)]), line };
 }
 
 /**

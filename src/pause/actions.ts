@@ -2,17 +2,18 @@
 // is a signed approver's commit, refused while the cause is still there.
 import { recordEvents, recordPlanned } from '../audit/record.js';
 import { loadTrustedAgent } from '../agents/trusted.js';
-import { budgetStatus } from '../budget/budget.js';
+import { budgetOf } from '../budget/budget.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { headCommit, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
 import { loadGovernance } from '../history/replay.js';
-import { ledgerPath, pausePath } from '../layout/layout.js';
+import { pausePath } from '../layout/layout.js';
 import { serializePause, type PauseReason } from '../schema/pause.js';
 import { pauseState, workTreeMarker } from '../agents/paused.js';
+import { localRunners, PAUSE_SIGNAL } from '../runtime/processes.js';
 import { raiseHighWater } from '../trust/highwater.js';
-import { requireGovernedBranch } from '../trust/branch.js';
+import { governedBranch, requireGovernedBranch } from '../trust/branch.js';
 
 export interface PauseRequest {
   reason: PauseReason;
@@ -21,12 +22,16 @@ export interface PauseRequest {
   by: string;
 }
 
-/** Writes and commits markers for the agents not already paused, in one commit; returns those paused. */
+/**
+ * Writes and commits markers for the agents not already paused, in one
+ * commit on the governed branch (wherever HEAD is: checking out another
+ * branch does not stop a pause); returns those paused.
+ */
 export async function pauseAgents(repo: Repo, agents: string[], req: PauseRequest, clock: Clock): Promise<string[]> {
-  await requireGovernedBranch(repo, 'ga pause');
+  const branch = await governedBranch(repo);
   const at = clock.now();
   let todo: string[] = [];
-  const landed = await recordPlanned(repo, { actor: req.by, at }, async (head) => {
+  const landed = await recordPlanned(repo, { actor: req.by, at, ref: branch.ref }, async (head) => {
     // Decided under the repository lock: a marker committed meanwhile is not written twice.
     const tree = head ? (await repo.objects.commit(head)).tree : undefined;
     const committed = await Promise.all(agents.map((agent) => (tree ? repo.objects.entryAt(tree, pausePath(agent)) : undefined)));
@@ -43,6 +48,24 @@ export async function pauseAgents(repo: Repo, agents: string[], req: PauseReques
   return todo;
 }
 
+/**
+ * Signals this user's local runners of `agents` (every agent when not
+ * given) on the repository at `root` to stop now, as paused: the commit
+ * stops runs wherever they are, the signal stops a local run even when its
+ * agent hid the marker from it. Returns the runs signalled.
+ */
+export function stopLocalRuns(root: string, agents?: readonly string[]): { pid: number; agent: string }[] {
+  const runners = localRunners(root, agents);
+  return runners.filter((r) => {
+    try {
+      process.kill(r.pid, PAUSE_SIGNAL);
+      return true;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 export async function resumeAgent(repo: Repo, agent: string, opts: { reason: string; force: boolean; clock: Clock }): Promise<{ commit: string; forced: boolean }> {
   const signer = await requireSigning(repo, 'ga resume');
   await requireGovernedBranch(repo, 'ga resume');
@@ -51,7 +74,7 @@ export async function resumeAgent(repo: Repo, agent: string, opts: { reason: str
   const state = await pauseState(gov, agent);
   const committed = await repo.objects.entryAt((await repo.objects.commit(gov.head)).tree, pausePath(agent));
   if (!state.paused) throw new UsageError(`agent ${agent} is not paused`);
-  const budget = budgetStatus(repo, agent, trusted.config, opts.clock.now(), gov.heldLines.get(ledgerPath(agent))?.lines);
+  const budget = budgetOf(gov, agent, trusted.config, opts.clock.now());
   const cause = budget.overUsd || budget.overTokens
     ? `still over its cap in the current ${budget.window} window ($${budget.usd.toFixed(4)} of $${budget.usdCap}, ${budget.tokens} of ${budget.tokenCap} tokens)`
     : undefined;

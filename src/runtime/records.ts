@@ -122,36 +122,6 @@ export function writeWatchdogHeartbeat(repo: Pick<RepoPaths, 'root'>, hb: Watchd
   writeJsonAtomic(watchdogHeartbeatFile(repo), hb);
 }
 
-// ---------------------------------------------------------------- budget reservations
-
-export const reservationSchema = z.object({ pid: z.number().int(), usd: z.number().nonnegative(), at: z.string() });
-export type Reservation = z.output<typeof reservationSchema>;
-
-const reservationDir = (repo: Pick<RepoPaths, 'root'>, agent: string) => join(runtimeDir(repo), 'reservations', agent);
-
-/** The reservations held for an agent's runs in flight; an unreadable one is dropped (it only ever held money back). */
-export function readReservations(repo: Pick<RepoPaths, 'root'>, agent: string): { run: string; file: string; reservation?: Reservation }[] {
-  const dir = reservationDir(repo, agent);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.map((name) => {
-    const file = join(dir, name);
-    return { run: name.replace(/\.json$/, ''), file, reservation: parsed(reservationSchema, file) };
-  });
-}
-
-export function writeReservation(repo: Pick<RepoPaths, 'root'>, agent: string, run: string, r: Reservation): void {
-  writeJsonAtomic(join(reservationDir(repo, agent), `${run}.json`), r);
-}
-
-export function removeReservation(repo: Pick<RepoPaths, 'root'>, agent: string, run: string): void {
-  rmSync(join(reservationDir(repo, agent), `${run}.json`), { force: true, recursive: true });
-}
-
 // ---------------------------------------------------------------- the watchdog's memory of bad files
 
 export const flagMemoryFile = (repo: RepoPaths) => join(runtimeDir(repo), 'watchdog-flags.json');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { git } from '../git/exec.js';
 import type { Repo } from '../git/repo.js';
 import { readRegularText } from '../runtime/files.js';
-import { onGovernedBranch } from './branch.js';
+import { governedBranch, onGovernedBranch } from './branch.js';
 
 const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
 
@@ -18,7 +18,11 @@ const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
  * hooks from running) until a signed `ga resume` resets it.
  */
 export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?: boolean } = {}): Promise<void> {
-  if (!(await onGovernedBranch(repo))) return; // what happens on other branches does not count
+  // What happens on other branches does not count (a commit ga landed on the governed branch while HEAD is elsewhere does).
+  if (!(await onGovernedBranch(repo))) {
+    const r = await git(['merge-base', '--is-ancestor', commit, (await governedBranch(repo)).ref], { cwd: repo.root, allowFailure: true });
+    if (r.code !== 0) return;
+  }
   const mark = readHighWater(repo);
   if (mark && mark !== commit && !opts.reset) {
     const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });

@@ -1,7 +1,7 @@
 // The watchdog's rules, as pure judgements over the repository's state: each
 // finding names an agent, a rule id (the pause reason) and the evidence.
 import { loadTrustedAgent, trustedAgentIds, type TrustedAgent } from '../agents/trusted.js';
-import { budgetStatus } from '../budget/budget.js';
+import { budgetOf } from '../budget/budget.js';
 import { GaError } from '../errors.js';
 import type { Governance } from '../history/replay.js';
 import { listRuns, readToolCalls } from '../runtime/records.js';
@@ -30,9 +30,43 @@ export interface Judgement {
 }
 
 
+/**
+ * What a signed resume settled. A resume is the person's word on the
+ * evidence that paused the agent: what came before it (proposals submitted,
+ * approvals given, charges written, runs started) never pauses that agent
+ * again, even with --force or with the looping proposals still on record;
+ * only new evidence does.
+ */
+class Resumes {
+  private order?: Map<string, number>;
+  constructor(private readonly gov: Governance) {}
+
+  private resumed(agent: string) {
+    return this.gov.markers.get(agent)?.resumed;
+  }
+
+  /** Whether `commit` (in the timeline) came before the agent's last resume. */
+  settledCommit(agent: string, commit: string | undefined): boolean {
+    const r = this.resumed(agent);
+    if (!r || !commit) return false;
+    this.order ??= new Map(this.gov.timeline.map((c, i) => [c.id, i]));
+    const seq = this.order.get(commit);
+    return seq !== undefined && seq <= r.seq;
+  }
+
+  /** Whether something that happened at `at` (ISO or a date) came before the agent's last resume. */
+  settledTime(agent: string, at: string | Date | undefined): boolean {
+    const r = this.resumed(agent);
+    if (!r || at === undefined) return false;
+    const t = typeof at === 'string' ? Date.parse(at) : at.getTime();
+    return Number.isFinite(t) && t <= r.at.getTime();
+  }
+}
+
 export async function judge(gov: Governance, settings: WatchdogSettings, now: Date): Promise<Judgement> {
   const findings: RuleFinding[] = [];
   const badFiles: BadFile[] = [];
+  const resumes = new Resumes(gov);
   const agents = trustedAgentIds(gov);
   for (const id of agents) {
     let agent: TrustedAgent;
@@ -44,8 +78,8 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
       continue;
     }
     try {
-      const b = budgetStatus(gov.repo, id, agent.config, now, gov.heldLines.get(ledgerPath(id))?.lines);
-      if (b.overUsd || b.overTokens) {
+      const b = budgetOf(gov, id, agent.config, now);
+      if ((b.overUsd || b.overTokens) && !resumes.settledTime(id, b.lastChargeAt)) {
         findings.push({ agent: id, reason: 'over-budget', detail: `$${b.usd.toFixed(4)} of $${b.usdCap}, ${b.tokens} of ${b.tokenCap} tokens in the ${b.window} window from ${b.windowStart}` });
       }
     } catch (e) {
@@ -55,18 +89,20 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
       if (e.code === 'ledger-order') findings.push({ agent: id, reason: 'over-budget', detail: `its spend cannot be counted: ${e.message}` });
     }
   }
-  findings.push(...stuckApprovals(gov, settings, now), ...repeatedProposals(gov, settings, now));
-  const runs = runRecords(gov, settings, now, badFiles);
+  findings.push(...stuckApprovals(gov, settings, now, resumes), ...repeatedProposals(gov, settings, now, resumes));
+  const runs = runRecords(gov, settings, now, badFiles, resumes);
   findings.push(...runs);
   return { findings, badFiles };
 }
 
 /** Approved but not executed within stuck_after. */
-function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date): RuleFinding[] {
+function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date, resumes: Resumes): RuleFinding[] {
   const out: RuleFinding[] = [];
   for (const r of gov.proposals.values()) {
     if (r.state !== 'approved' || !r.proposal) continue;
-    const approvedAt = r.steps.filter((st) => st.kind === 'approved' || st.kind === 'auto-approved').pop()?.at;
+    const approval = r.steps.filter((st) => st.kind === 'approved' || st.kind === 'auto-approved').pop();
+    const approvedAt = approval?.at;
+    if (resumes.settledCommit(r.proposal.agent, approval?.commit)) continue;
     if (approvedAt && now.getTime() - approvedAt.getTime() > s.stuck_after) {
       out.push({ agent: r.proposal.agent, reason: 'stuck', detail: `proposal ${r.id} approved at ${approvedAt.toISOString()} and not executed within ${formatDuration(s.stuck_after)}` });
     }
@@ -86,10 +122,12 @@ function canonical(v: unknown): string {
  * The same proposal (type and payload) from one agent loop_count times in a
  * row within loop_window. Different work in between breaks the run.
  */
-function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): RuleFinding[] {
+function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date, resumes: Resumes): RuleFinding[] {
   const byAgent = new Map<string, { id: string; at: number; key: string }[]>();
   for (const r of gov.proposals.values()) {
     if (!r.proposal) continue;
+    // Submitted before the agent's last resume: the person has seen these (its place in history, not the time the agent wrote, decides).
+    if (resumes.settledCommit(r.proposal.agent, r.steps[0]?.commit)) continue;
     const list = byAgent.get(r.proposal.agent) ?? [];
     list.push({ id: r.id, at: r.proposal.created_at.getTime(), key: `${r.proposal.action_type} ${canonical(r.proposal.payload)}` });
     byAgent.set(r.proposal.agent, list);
@@ -112,9 +150,11 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date): Rul
 }
 
 /** Stale heartbeats, and tool calls repeated tool_loop_count times in a row within one run. */
-function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: BadFile[]): RuleFinding[] {
+function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: BadFile[], resumes: Resumes): RuleFinding[] {
   const out: RuleFinding[] = [];
   for (const { run, heartbeat: hb, tools } of listRuns(gov.repo)) {
+    // A run that started before the agent's last resume was resumed over.
+    if (hb && resumes.settledTime(hb.agent, hb.started_at)) continue;
     if (hb) {
       const age = now.getTime() - Date.parse(hb.updated_at);
       if (age > s.heartbeat_timeout) {

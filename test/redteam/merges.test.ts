@@ -80,4 +80,49 @@ describe('class: merges', () => {
     const s = await ga(['-C', repo, '--json', 'status']);
     expect(JSON.parse(s.out).untrusted).toEqual([]);
   });
+
+  it('an unsigned octopus -s ours merge lifts neither the pause nor the spend', async () => {
+    const clock = fixedClock(new Date().toISOString());
+    const repo = await initRepo(sb);
+    commitGoverned(sb, repo, { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' }, 'add worker');
+    const fork = git(repo, 'rev-parse', 'HEAD');
+    await charge(repo, clock);
+    expect((await ga(['-C', repo, 'pause', 'worker', '--reason', 'checking its spend'])).code).toBe(0);
+    git(repo, 'checkout', '-q', '-b', 'other', fork);
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', 'other work');
+    git(repo, 'checkout', '-q', '-b', 'side', fork);
+    git(repo, '-c', 'commit.gpgSign=false', 'merge', '-q', '-s', 'ours', 'main', 'other', '-m', 'octopus');
+    git(repo, 'checkout', '-q', 'main');
+    git(repo, 'merge', '-q', '--ff-only', 'side');
+    expect(git(repo, 'rev-list', '--parents', '-1', 'HEAD').split(' ')).toHaveLength(4);
+    expect(git(repo, 'ls-files', 'agents/worker/PAUSED')).toBe('');
+    const octopus = git(repo, 'rev-parse', 'HEAD');
+
+    const r = await ga(['-C', repo, 'run', 'worker']);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.err).toMatch(/paused/);
+    const board = await ga(['-C', repo, '--json', 'scoreboard']);
+    const row = (JSON.parse(board.out) as { agent: string; budget: { usd: number } }[]).find((x) => x.agent === 'worker')!;
+    expect(row.budget.usd).toBeCloseTo(0.8, 6);
+    const hits = await expectFinding(repo, 'merge', /PAUSED|ledger/);
+    expect(hits.map((h) => h.commit)).toContain(octopus);
+  });
+
+  it('a clean octopus merge made by someone else, unsigned, is accepted: what each branch brings counts', async () => {
+    const repo = await initRepo(sb);
+    const base = git(repo, 'rev-parse', 'HEAD');
+    git(repo, 'checkout', '-q', '-b', 'one', base);
+    const p = await ga(['-C', repo, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', 'work on one', '--payload', '{}']);
+    expect(p.code, p.err).toBe(0);
+    git(repo, 'checkout', '-q', '-b', 'two', base);
+    commitGoverned(sb, repo, { 'agents/noop/tasks/smoke.md': 'a better task\n' }, 'reword the task');
+    git(repo, 'checkout', '-q', 'main');
+    git(repo, '-c', 'commit.gpgSign=false', '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'merge', '-q', '--no-ff', 'one', 'two', '-m', 'octopus');
+    expect(git(repo, 'rev-list', '--parents', '-1', 'HEAD').split(' ')).toHaveLength(4);
+    const v = await ga(['-C', repo, '--json', 'verify']);
+    expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+    expect((await ga(['-C', repo, 'list', '--state', 'pending'])).out).toContain('work on one');
+    const s = await ga(['-C', repo, '--json', 'status']);
+    expect(JSON.parse(s.out).untrusted).toEqual([]);
+  });
 });

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
-import { background, commitGoverned, commitUnsigned, expectFinding, PAUSED, until } from '../helpers/scene.js';
+import { background, commitGoverned, commitSigned, commitUnsigned, expectClean, expectFinding, PAUSED, submit, until } from '../helpers/scene.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -84,5 +84,29 @@ describe('class: pause markers in any form', () => {
     } finally {
       await run.stop();
     }
+  });
+
+  it('a marker removal slipped into the index before a person signs an approval by hand lifts nothing', async () => {
+    const repo = await pausedRepo();
+    const id = await submit(repo);
+    // The agent stages the removal; the person moves the proposal and signs what is staged.
+    git(repo, 'rm', '-q', PAUSED);
+    git(repo, 'mv', `proposals/pending/${id}.toml`, `proposals/approved/${id}.toml`);
+    sb.as('alice');
+    const approval = commitSigned(repo, `approve ${id}`);
+    await expectStillPaused(repo);
+    expect((JSON.parse((await ga(['-C', repo, '--json', 'status'])).out).paused as { agent: string }[]).map((p) => p.agent)).toContain('noop');
+    const hits = await expectFinding(repo, 'pause-removed', /not a resume/);
+    expect(hits.map((h) => h.commit)).toContain(approval);
+  });
+
+  it('a person who removes only the marker in a signed commit resumes the agent', async () => {
+    const repo = await pausedRepo();
+    git(repo, 'rm', '-q', PAUSED);
+    sb.as('alice');
+    commitSigned(repo, 'resume noop by hand');
+    const s = await ga(['-C', repo, '--json', 'status']);
+    expect(JSON.parse(s.out).paused).toEqual([]);
+    await expectClean(repo);
   });
 });

@@ -153,19 +153,20 @@ describe('ga watchdog (the daemon)', () => {
     expect(count('agent-paused')).toBe(1);
   });
 
-  it('re-pauses at once when alice resumes while the cause remains', async () => {
+  it('a forced resume holds while nothing new happens; the next charge over the cap pauses again at once', async () => {
     await charge(1.5);
     const d = await watchdog();
     await until(() => count('agent-paused', 'noop') === 1, 3000, 'the first pause');
-    const r = await ga(['-C', repo, 'resume', 'noop', '--reason', 'premature', '--force']);
+    const r = await ga(['-C', repo, 'resume', 'noop', '--reason', 'I know, carry on', '--force']);
     expect(r.code).toBe(0);
-    await until(() => count('agent-paused', 'noop') === 2, 2000, 'the second pause');
+    await sleep(1000); // sweeps ran on the resume commit: what alice resumed over does not pause again
+    expect(count('agent-paused')).toBe(1);
+    expect(existsSync(join(repo, 'agents/noop/PAUSED'))).toBe(false);
+    await charge(0.1);
+    await until(() => count('agent-paused', 'noop') === 2, 5000, 'the second pause');
     // the work tree follows the branch right after the ref moves
-    await until(() => existsSync(join(repo, 'agents/noop/PAUSED')), 500, 'the marker in the work tree');
-    await sleep(500);
-    expect(count('agent-paused')).toBe(2);
-    expect(existsSync(join(repo, 'agents/noop/PAUSED'))).toBe(true);
-    expect(git(repo, 'status', '--porcelain', '--', 'agents', 'audit')).toBe('');
+    await until(() => existsSync(join(repo, 'agents/noop/PAUSED')), 2000, 'the marker in the work tree');
+    await until(() => git(repo, 'status', '--porcelain', '--', 'agents', 'audit') === '', 2000, 'the index and work tree to follow');
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   });
@@ -271,6 +272,18 @@ describe('ga watchdog (the daemon)', () => {
     const d = await watchdog();
     d.child.kill('SIGINT');
     expect(await d.exited).toBe(0);
+    const again = await watchdog();
+    expect(await statusAlive()).toBe(true);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+    expect(readdirSync(join(repo, '.ga')).filter((n) => n.endsWith('.lock'))).toEqual([]);
+  });
+
+  it('a killed watchdog leaves its lock behind, and the next one takes it over at once', async () => {
+    const d = await watchdog();
+    d.child.kill('SIGKILL');
+    await d.exited;
+    expect(existsSync(join(repo, '.ga/watchdog.lock'))).toBe(true);
     const again = await watchdog();
     expect(await statusAlive()).toBe(true);
     again.child.kill('SIGTERM');

@@ -79,8 +79,12 @@ function expectPausedBy(reason: string, agent = 'noop'): void {
   expect(audit.at(-1)).toMatchObject({ event: 'agent-paused', actor: 'watchdog', agent });
 }
 
-/** Idempotence, then a forced resume by alice while the cause remains, then the pause again. */
-async function idempotentAndComesBack(clock: Clock, reason: string): Promise<void> {
+/**
+ * Idempotence; then a forced resume by alice while the evidence is still on
+ * record, which holds (the watchdog does not pause again over what she
+ * resumed over); then new evidence of the same kind, which pauses again.
+ */
+async function idempotentHoldsAndComesBack(clock: Clock, reason: string, newCause: () => Promise<Clock>): Promise<void> {
   const before = head();
   const out = await sweep(clock);
   expect(out).toMatch(/nothing to do/);
@@ -94,7 +98,11 @@ async function idempotentAndComesBack(clock: Clock, reason: string): Promise<voi
   expect(existsSync(marker())).toBe(false);
   expect(withEvent('agent-resumed', 'noop')).toHaveLength(1);
 
-  await sweep(clock);
+  expect(await sweep(clock)).toMatch(/nothing to do/);
+  expect(withEvent('agent-paused', 'noop')).toHaveLength(1);
+  expect(existsSync(marker())).toBe(false);
+
+  await sweep(await newCause());
   expect(withEvent('agent-paused', 'noop')).toHaveLength(2);
   expectPausedBy(reason);
 }
@@ -111,7 +119,7 @@ max_run_usd = 0.0
 `;
 
 describe('over-budget', () => {
-  it('pauses an agent whose spend reaches the cap in its window; idempotent; back after a forced resume', async () => {
+  it('pauses an agent whose spend reaches the cap in its window; idempotent; a forced resume holds; back on new evidence', async () => {
     const clock = at(0);
     await charge(0.6, clock);
     await charge(0.4, clock); // 1.0 of a 1.0 cap
@@ -119,7 +127,7 @@ describe('over-budget', () => {
     expect(out).toMatch(/paused noop \(over-budget\)/);
     expectPausedBy('over-budget');
     expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/\$1\.0000 of \$1/);
-    await idempotentAndComesBack(clock, 'over-budget');
+    await idempotentHoldsAndComesBack(clock, 'over-budget', async () => (await charge(0.01, at(MIN)), at(MIN)));
   });
 
   it('near miss: just under the cap, or over it in an earlier day window, does nothing', async () => {
@@ -157,7 +165,7 @@ describe('over-budget', () => {
     await sweep(at(0));
     expectPausedBy('over-budget');
     expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/of \$0\.4\b/);
-    await idempotentAndComesBack(at(0), 'over-budget');
+    await idempotentHoldsAndComesBack(at(0), 'over-budget', async () => (await charge(0.01, at(MIN)), at(MIN)));
   });
 });
 
@@ -190,12 +198,12 @@ describe('stuck', () => {
     expect(withEvent('agent-paused')).toHaveLength(1);
   });
 
-  it('a runner that is alive but silent is still the cause: a premature resume is paused again', async () => {
+  it('a runner that is alive but silent pauses; a resume holds until another run goes silent', async () => {
     heartbeat('run-silent', T0 - 2 * MIN, process.pid);
     await sweep(at(0));
     expectPausedBy('stuck');
     expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/silent/);
-    await idempotentAndComesBack(at(MIN), 'stuck');
+    await idempotentHoldsAndComesBack(at(MIN), 'stuck', async () => (heartbeat('run-silent-2', T0 + 3 * MIN, process.pid), at(5 * MIN)));
   });
 
   it('near miss: a heartbeat just inside heartbeat_timeout does nothing', async () => {
@@ -218,7 +226,11 @@ describe('stuck', () => {
     expect(out).toMatch(/paused noop \(stuck\)/);
     expectPausedBy('stuck');
     expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toContain(p.last);
-    await idempotentAndComesBack(at(32 * MIN), 'stuck');
+    await idempotentHoldsAndComesBack(at(32 * MIN), 'stuck', async () => {
+      const q = await propose(repo, PUBLISH.replace('launch"', 'second"'), at(33 * MIN));
+      expect((await ga(['-C', repo, 'approve', q.last], at(33 * MIN))).code).toBe(0);
+      return at(64 * MIN);
+    });
   });
 
   it('a hand-made approval (git mv + git commit -S) counts for stuck_after too', async () => {
@@ -234,13 +246,31 @@ describe('stuck', () => {
 describe('looping', () => {
   const OTHER = PUBLISH.replace('launch"', 'other"');
 
-  it('loop_count identical proposals within loop_window pause; idempotent; back after a forced resume', async () => {
+  it('loop_count identical proposals within loop_window pause; idempotent; a forced resume holds; back on new evidence', async () => {
     for (let i = 0; i < 3; i++) expect((await propose(repo, PUBLISH, at(i * MIN))).code).toBe(0);
     const out = await sweep(at(3 * MIN));
     expect(out).toMatch(/paused noop \(looping\)/);
     expectPausedBy('looping');
     expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/^3 identical proposals/);
-    await idempotentAndComesBack(at(4 * MIN), 'looping');
+    await idempotentHoldsAndComesBack(at(4 * MIN), 'looping', async () => {
+      for (let i = 5; i < 8; i++) expect((await propose(repo, PUBLISH, at(i * MIN))).code).toBe(0);
+      return at(8 * MIN);
+    });
+  });
+
+  it('rejecting the looping proposals and resuming (no --force) lifts the pause for good', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await propose(repo, PUBLISH, at(i * MIN))).last);
+    await sweep(at(3 * MIN));
+    expectPausedBy('looping');
+    sb.as('alice');
+    for (const id of ids) expect((await ga(['-C', repo, 'reject', id, '--reason', 'loop'], at(4 * MIN))).code).toBe(0);
+    const r = await ga(['-C', repo, 'resume', 'noop', '--reason', 'rejected the loop'], at(4 * MIN));
+    expect(r.code, r.err).toBe(0);
+    expect(await sweep(at(4 * MIN))).toMatch(/nothing to do/);
+    expect(await sweep(at(5 * MIN))).toMatch(/nothing to do/);
+    expect(existsSync(marker())).toBe(false);
+    expect(withEvent('agent-paused')).toHaveLength(1);
   });
 
   it('the same payload in another key order is the same proposal', async () => {
@@ -296,7 +326,13 @@ describe('looping', () => {
       expect(out).toMatch(/paused noop \(looping\)/);
       expectPausedBy('looping');
       expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/run run-1 made the same tool call 5 times/);
-      await idempotentAndComesBack(at(6000), 'looping');
+      await idempotentHoldsAndComesBack(at(6000), 'looping', async () => {
+        const later = (run: string) =>
+          write(repo, `.ga/runs/${run}.json`, JSON.stringify({ run, agent: 'noop', task: 'smoke', adapter: 'claude', runner_pid: process.pid, started_at: new Date(T0 + 10_000).toISOString(), updated_at: new Date(T0 + 20_000).toISOString() }) + '\n');
+        later('run-2');
+        tools('run-2', [read, read, read, read, read]);
+        return at(20_000);
+      });
     });
 
     it('near miss: one fewer, or one different call in between', async () => {
