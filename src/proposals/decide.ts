@@ -19,6 +19,14 @@ export interface DecisionResult {
   result: 'approved' | 'rejected' | 'recorded';
   approvals: number;
   needed: number;
+  /** Runs of the proposing agent in flight (started, not finished, lease live): a waiting runner executes what they proposed. */
+  waitingRuns?: string[];
+}
+
+/** Runs of `agent` in flight at `now`, from history. */
+function runsInFlight(gov: Governance, agent: string | undefined, now: Date): string[] {
+  if (!agent) return [];
+  return [...gov.runs].filter(([, t]) => t.agent === agent && !t.finished && t.leaseUntil !== undefined && t.leaseUntil > now).map(([run]) => run);
 }
 
 function requirePending(r: ProposalRecord, now: Date, what: string): void {
@@ -89,7 +97,7 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
     sign: true,
     at: now,
   });
-  return { id: r.id, commit, result: 'approved', approvals: before.length + 1, needed };
+  return { id: r.id, commit, result: 'approved', approvals: before.length + 1, needed, waitingRuns: runsInFlight(gov, agent, now) };
 }
 
 export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clock; reason: string }): Promise<DecisionResult> {

@@ -24,6 +24,8 @@ export interface AgentProcess {
 }
 
 const TAIL_LINES = 20;
+/** The longest line read from an agent's stream (a claude result carries its whole answer). */
+const MAX_LINE = 4 * 1024 * 1024;
 
 let probed: { prefix: string[]; containment: Containment } | undefined;
 
@@ -38,8 +40,9 @@ export function containment(): { prefix: string[]; containment: Containment } {
       execFileSync(unshare[0]!, [...unshare.slice(1), 'true'], { stdio: 'ignore', timeout: 3000 });
       // A shell is the namespace's first process, and the agent its child: the agent then gets
       // SIGTERM as any process does (a namespace's first process ignores it), and when the shell
-      // ends, the kernel ends everything else in the namespace. Its stdin is passed on explicitly.
-      probed = { prefix: [...unshare, '/bin/sh', '-c', 'unset PWD OLDPWD; exec 3<&0; "$@" <&3 3<&- & wait $!', 'ga-contained'], containment: 'pid-namespace' };
+      // ends, the kernel ends everything else in the namespace. Its stdin is passed on explicitly
+      // (through fd 9, so that fd 3, the spend report channel, reaches the agent untouched).
+      probed = { prefix: [...unshare, '/bin/sh', '-c', 'unset PWD OLDPWD; exec 9<&0; "$@" <&9 9<&- & wait $!', 'ga-contained'], containment: 'pid-namespace' };
       return probed;
     } catch {
       // not allowed here: the process-tree walk is the fallback
@@ -132,13 +135,21 @@ function notStarted(why: string, box: Containment): AgentProcess {
 export function startAgentProcess(
   file: string,
   args: string[],
-  opts: { cwd: string; env: Record<string, string>; onStdoutLine?: (line: string) => void; stdin?: string; marker?: string },
+  opts: {
+    cwd: string;
+    env: Record<string, string>;
+    onStdoutLine?: (line: string) => void;
+    /** Lines the process writes to its fd 3 (the spend report channel); without it fd 3 is not open. */
+    onReportLine?: (line: string) => void;
+    stdin?: string;
+    marker?: string;
+  },
 ): AgentProcess {
   const box = containment();
   const found = resolveExecutable(file, opts.env.PATH, opts.cwd);
   if ('missing' in found) return notStarted(`could not start ${file}: ${found.missing}`, box.containment);
   const [program, ...rest] = [...box.prefix, found.path, ...args];
-  const child = spawn(program!, rest, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(program!, rest, { cwd: opts.cwd, env: opts.env, detached: true, stdio: opts.onReportLine ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (line: string) => {
     if (!line.trim()) return;
@@ -154,6 +165,10 @@ export function startAgentProcess(
         while ((nl = buf.indexOf('\n')) >= 0) {
           onLine(buf.slice(0, nl));
           buf = buf.slice(nl + 1);
+        }
+        if (buf.length > MAX_LINE) {
+          onLine(buf.slice(0, MAX_LINE)); // a line without end: cut, never held without bound
+          buf = '';
         }
       },
       end: () => {
@@ -171,6 +186,13 @@ export function startAgentProcess(
   child.stdout.on('end', out.end);
   child.stderr.on('data', err.data);
   child.stderr.on('end', err.end);
+  const reports = child.stdio[3];
+  if (opts.onReportLine && reports && 'on' in reports) {
+    const report = lines((l) => opts.onReportLine!(l));
+    reports.on('data', report.data);
+    reports.on('end', report.end);
+    reports.on('error', () => undefined);
+  }
   child.stdin.on('error', () => undefined);
   child.stdin.end(opts.stdin ?? '');
   const pid = child.pid ?? -1;

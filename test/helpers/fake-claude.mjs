@@ -9,7 +9,7 @@
 //   FAKE_CLAUDE_STDIN_WAIT_MS  how long to wait for stdin's end (default 1000)
 //   FAKE_CLAUDE_SCENARIO  success (default) | denials | error | no-result |
 //                         two-results | garbage | hang | overspend |
-//                         tool-loop | stderr
+//                         tool-loop | stderr | not-logged-in
 //
 // Exit code 0, except `error` (1) and an unknown scenario (2).
 import { randomUUID } from 'node:crypto';
@@ -234,6 +234,28 @@ const scenarios = {
     assistant([text('Starting.')], { input: 4, output: 20, cacheWrite: 4900, cacheRead: 13870 });
     result({ subtype: 'error_during_execution', is_error: true, text: 'API Error: 529 Overloaded' });
     process.stderr.write('Error: API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n');
+    process.exitCode = 1;
+  },
+
+  // Claude Code with no credentials (no login, no ANTHROPIC_API_KEY): the
+  // init line, then a result that is an error with nothing spent; exit 1.
+  'not-logged-in'() {
+    init();
+    print({
+      type: 'result',
+      subtype: 'success',
+      is_error: true,
+      duration_ms: 41,
+      duration_api_ms: 0,
+      num_turns: 1,
+      result: 'Not logged in · Please run /login',
+      session_id: SESSION,
+      total_cost_usd: 0,
+      usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      modelUsage: {},
+      permission_denials: [],
+      uuid: randomUUID(),
+    });
     process.exitCode = 1;
   },
 

@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTrailers } from '../../src/audit/events.js';
 import { verifyLedger } from '../../src/ledger/ledger.js';
-import { fixedClock, ga, git, initRepo, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+import { fixedClock, ga, gaProcess, git, initRepo, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
 import { pidsCarrying } from '../helpers/scene.js';
 
 const FAKE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
@@ -101,6 +101,15 @@ function recordFile(): string {
   return f;
 }
 const readRecord = (f: string): Recorded => JSON.parse(readFileSync(f, 'utf8')) as Recorded;
+/** Whether the fake has finished writing its record (it may exist before it is whole). */
+const recordReady = (f: string): boolean => {
+  try {
+    readRecord(f);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const flag = (argv: string[], name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
@@ -214,7 +223,7 @@ describe('ga run, claude adapter: charging and recording', () => {
     recordFile();
     const { r, rec } = await runJson(repo, 'tester');
     expect(r.code, r.err).toBe(0);
-    expect(rec).toMatchObject({ agent: 'tester', task: 'smoke', adapter: 'claude', outcome: 'success', exitCode: 0, source: 'reported', permissionDenials: 0 });
+    expect(rec).toMatchObject({ agent: 'tester', task: 'smoke', adapter: 'claude', outcome: 'success', exit_code: 0, source: 'reported', permission_denials: 0 });
     expect(rec.usd).toBeCloseTo(REPORTED, 9);
     expect(rec.tokens).toBe(WF_TOKENS);
 
@@ -262,7 +271,7 @@ describe('ga run, claude adapter: charging and recording', () => {
     const { r, rec } = await runJson(repo, 'tester');
     expect(r.code, r.err).toBe(0);
     expect(rec.outcome).toBe('success');
-    expect(rec.permissionDenials).toBe(2);
+    expect(rec.permission_denials).toBe(2);
     expect(auditLines(repo, 'tester').find((a) => a.event === 'run-finished')).toMatchObject({ permission_denials: 2 });
     expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/2 permission denials/);
   });
@@ -286,7 +295,7 @@ describe('ga run, claude adapter: charging and recording', () => {
     recordFile();
     const { r, rec } = await runJson(repo, 'tester');
     expect(r.code).toBe(1);
-    expect(rec).toMatchObject({ outcome: 'agent-error', exitCode: 1 });
+    expect(rec).toMatchObject({ outcome: 'agent-error', exit_code: 1 });
     expect(rec.usd).toBeGreaterThan(0);
     expect(trailers(repo).find((e) => e.event === 'run-finished')).toMatchObject({ outcome: 'agent-error' });
   });
@@ -322,7 +331,7 @@ describe('ga run, claude adapter: charging and recording', () => {
     addAgent(repo, { id: 'shell', adapter: 'command', command: ['sh', '-c', 'echo hi; exit 3'] });
     const { r, rec } = await runJson(repo, 'shell');
     expect(r.code).toBe(1);
-    expect(rec).toMatchObject({ adapter: 'command', outcome: 'nonzero-exit', exitCode: 3, source: 'unmetered', usd: 0 });
+    expect(rec).toMatchObject({ adapter: 'command', outcome: 'nonzero-exit', exit_code: 3, source: 'unmetered', usd: 0 });
     expect(rec.note).toMatch(/unmetered/);
     expect(rec.tail).toContain('hi');
     expect(ledgerLines(repo, 'shell')[0]).toMatchObject({ source: 'unmetered', usd: 0 });
@@ -361,11 +370,28 @@ describe('ga run: governed files only in their trusted version', () => {
 });
 
 describe('ga run: budgets', () => {
-  it('refuses before starting when the reservation would cross the cap', async () => {
+  it('refuses, naming the cause, an agent.toml whose max_run_usd is above its usd cap', async () => {
     const repo = await initRepo(sb);
     addAgent(repo, { budget: { usd: 0.1, max_run_usd: 0.2 } });
     const f = recordFile();
     const before = commitCount(repo);
+    const r = await ga(['-C', repo, 'run', 'tester']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/run refused: max_run_usd \(\$0\.2\) in agents\/tester\/agent\.toml is larger than its usd cap \(\$0\.1\)/);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(f)).toBe(false);
+    expect(commitCount(repo)).toBe(before + 1);
+    const s = await ga(['-C', repo, 'status']);
+    expect(s.out).toMatch(/max_run_usd \(\$0\.2\) in agents\/tester\/agent\.toml is larger than its usd cap/);
+  });
+
+  it('refuses before starting when the reservation would cross the cap', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo, { budget: { usd: 0.28, max_run_usd: 0.25 } });
+    expect((await runJson(repo, 'tester')).rec.outcome).toBe('success'); // spends about $0.04
+    const f = recordFile();
+    const before = commitCount(repo);
+    const ledgerBefore = readFileSync(ledgerFile(repo, 'tester'), 'utf8');
     const r = await ga(['-C', repo, 'run', 'tester']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/run refused: over budget/);
@@ -373,7 +399,7 @@ describe('ga run: budgets', () => {
     expect(existsSync(f)).toBe(false); // the fake never started
     expect(commitCount(repo)).toBe(before + 1);
     expect(trailers(repo)).toEqual([expect.objectContaining({ event: 'run-refused', agent: 'tester', actor: 'runner' })]);
-    expect(existsSync(ledgerFile(repo, 'tester'))).toBe(false);
+    expect(readFileSync(ledgerFile(repo, 'tester'), 'utf8')).toBe(ledgerBefore);
   });
 
   async function overspend(repo: string): Promise<{ rec: Record<string, any>; run: string }> {
@@ -389,7 +415,7 @@ describe('ga run: budgets', () => {
     const repo = await initRepo(sb);
     const { rec, run } = await overspend(repo);
     expect(rec.outcome).toBe('over-budget');
-    expect(rec.pausedForBudget).toBe(true);
+    expect(rec.paused_for_budget).toBe(true);
     expect(pidsCarrying(`GA_RUN=${run}`)).toEqual([]);
     // Stopped early: the whole scenario would meter 2,000,000 tokens.
     expect(rec.tokens).toBeGreaterThanOrEqual(250_000);
@@ -470,9 +496,9 @@ describe('ga run: budgets', () => {
     expect(lines[1]!.window_usd).toBeCloseTo(lines[1]!.usd, 12);
     expect(verifyLedger(readFileSync(ledgerFile(repo, 'tester'), 'utf8')).ok).toBe(true);
 
-    const board = JSON.parse((await ga(['-C', repo, '--json', 'scoreboard'], clock)).out) as { agent: string; budget: { usd: number; windowStart: string } }[];
+    const board = JSON.parse((await ga(['-C', repo, '--json', 'scoreboard'], clock)).out) as { agent: string; budget: { usd: number; window_start: string } }[];
     const row = board.find((b) => b.agent === 'tester')!;
-    expect(row.budget.windowStart).toBe('2026-03-11T00:00:00Z');
+    expect(row.budget.window_start).toBe('2026-03-11T00:00:00Z');
     expect(row.budget.usd).toBeCloseTo(lines[1]!.usd, 12);
   });
 });
@@ -559,13 +585,12 @@ describe('ga run: pauses and the wall clock', () => {
     process.env.FAKE_CLAUDE_SCENARIO = 'hang';
     const f = recordFile();
     const running = runJson(repo, 'tester');
-    await waitFor(() => existsSync(f), 10_000, 'the fake to start');
+    await waitFor(() => recordReady(f), 10_000, 'the fake to start');
     const marker = `GA_RUN=${readRecord(f).env.GA_RUN}`;
     expect(pidsCarrying(marker).length).toBeGreaterThan(0);
-    const t0 = Date.now();
     writeFileSync(join(repo, 'agents/tester/PAUSED'), PAUSE_MARKER);
-    await waitFor(() => pidsCarrying(marker).length === 0, 3000, 'the agent to stop');
-    expect(Date.now() - t0).toBeLessThan(1000);
+    // How fast is bench/'s business; here: the marker alone stops it, well before its wall clock.
+    await waitFor(() => pidsCarrying(marker).length === 0, 10_000, 'the agent to stop');
     const { r, rec } = await running;
     expect(r.code).toBe(1);
     expect(rec.outcome).toBe('paused');
@@ -580,10 +605,8 @@ describe('ga run: pauses and the wall clock', () => {
     await waitFor(() => existsSync(runFile), 10_000, 'the agent to start');
     const marker = `GA_RUN=${readFileSync(runFile, 'utf8').trim()}`;
     await waitFor(() => pidsCarrying(marker).length >= 2, 3000, 'the shell and its child');
-    const t0 = Date.now();
     writeFileSync(join(repo, 'agents/shell/PAUSED'), PAUSE_MARKER);
-    await waitFor(() => pidsCarrying(marker).length === 0, 3000, 'the group to stop');
-    expect(Date.now() - t0).toBeLessThan(1000);
+    await waitFor(() => pidsCarrying(marker).length === 0, 10_000, 'the group to stop');
     const { r, rec } = await running;
     expect(r.code).toBe(1);
     expect(rec.outcome).toBe('paused');
@@ -602,6 +625,59 @@ describe('ga run: pauses and the wall clock', () => {
     expect(elapsed).toBeLessThan(5000);
     expect(pidsCarrying(`GA_RUN=${readRecord(f).env.GA_RUN}`)).toEqual([]);
     expect(trailers(repo).find((e) => e.event === 'run-finished')).toMatchObject({ outcome: 'wall-clock' });
+  });
+
+  it('ga pause stops a local run directly even when the agent made the repository unopenable', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo, { id: 'shell', adapter: 'command', command: ['sh', '-c', 'echo "$GA_RUN" > run.tmp; mv run.tmp run; sleep 30'] });
+    const runFile = join(repo, 'agents/shell/workspace/run');
+    const running = gaProcess(['-C', repo, '--json', 'run', 'shell']);
+    await waitFor(() => existsSync(runFile), 10_000, 'the agent to start');
+    const marker = `GA_RUN=${readFileSync(runFile, 'utf8').trim()}`;
+    // The agent's move: a config key ga refuses, so that no ga command (ga pause included) opens the repository.
+    const config = join(repo, '.git/config');
+    const before = readFileSync(config, 'utf8');
+    writeFileSync(config, `${before}[include]\n\tpath = elsewhere.cfg\n`);
+    const p = await gaProcess(['-C', repo, 'pause', 'shell', '--reason', 'stop now']);
+    expect(p.code).not.toBe(0);
+    expect(p.err).toMatch(/stopped 1 local run\(s\) of shell directly; no pause could be committed/);
+    await waitFor(() => pidsCarrying(marker).length === 0, 10_000, 'the agent to stop');
+    writeFileSync(config, before); // what a person does next; the run then records its end
+    const done = await running;
+    expect(JSON.parse(done.out).outcome).toBe('paused');
+    expect(trailers(repo).find((e) => e.event === 'run-finished')).toMatchObject({ outcome: 'paused' });
+    expect(existsSync(join(repo, 'agents/shell/PAUSED'))).toBe(true);
+    expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/ga pause stopped this run directly/);
+  });
+
+  it('ga pause signals the local run after its commit; the run records the person\'s pause, not a second one', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo, { id: 'shell', adapter: 'command', command: ['sh', '-c', 'echo "$GA_RUN" > run.tmp; mv run.tmp run; sleep 30'] });
+    const runFile = join(repo, 'agents/shell/workspace/run');
+    const running = gaProcess(['-C', repo, '--json', 'run', 'shell']);
+    await waitFor(() => existsSync(runFile), 10_000, 'the agent to start');
+    const p = await gaProcess(['-C', repo, '--json', 'pause', 'shell', '--reason', 'stop now']);
+    expect(p.code, p.err).toBe(0);
+    expect(JSON.parse(p.out)).toMatchObject({ paused: ['shell'], stopped_runs: [{ agent: 'shell' }] });
+    const done = await running;
+    expect(JSON.parse(done.out).outcome).toBe('paused');
+    const pauses = git(repo, 'log', '--format=%H', '--grep=^Ga-Event: agent-paused$').split('\n').filter(Boolean);
+    expect(pauses).toHaveLength(1);
+    expect(readFileSync(join(repo, 'agents/shell/PAUSED'), 'utf8')).toMatch(/stop now/);
+  });
+
+  it('refuses unknown agents in pause, resume and run (exit 2, naming the known ones) and commits nothing', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo);
+    const n = commitCount(repo);
+    for (const args of [['pause', 'ghost', '--reason', 'x'], ['resume', 'ghost', '--reason', 'x'], ['run', 'ghost']]) {
+      const r = await ga(['-C', repo, ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+      expect(r.err).toMatch(/no agent "ghost".*known agents: .*tester/);
+    }
+    expect(commitCount(repo)).toBe(n);
+    expect(existsSync(join(repo, 'agents/ghost'))).toBe(false);
   });
 
   it('still counts an agent as paused after a git reset drops the pause commit', async () => {
@@ -695,19 +771,19 @@ describe('ga status and ga scoreboard after runs', () => {
 
     const s = await ga(['-C', repo, '--json', 'status']);
     expect(s.code, s.err).toBe(0);
-    const status = JSON.parse(s.out) as { paused: { agent: string; why?: string }[]; runsToday: number };
+    const status = JSON.parse(s.out) as { paused: { agent: string; why?: string }[]; runs_today: number };
     expect(status.paused.map((p) => p.agent)).toEqual(['tester']);
     expect(status.paused[0]!.why).toMatch(/review spend/);
-    expect(status.runsToday).toBe(1);
+    expect(status.runs_today).toBe(1);
 
     const b = await ga(['-C', repo, '--json', 'scoreboard']);
     expect(b.code, b.err).toBe(0);
-    const rows = JSON.parse(b.out) as { agent: string; paused: boolean; runsToday: number; runsTotal: number; budget: { usd: number; tokens: number; usdCap: number; tokenCap: number } }[];
+    const rows = JSON.parse(b.out) as { agent: string; paused: boolean; runs_today: number; runs_total: number; budget: { usd: number; tokens: number; usd_cap: number; token_cap: number } }[];
     const tester = rows.find((r) => r.agent === 'tester')!;
-    expect(tester).toMatchObject({ paused: true, runsToday: 1, runsTotal: 1 });
+    expect(tester).toMatchObject({ paused: true, runs_today: 1, runs_total: 1 });
     expect(tester.budget.usd).toBeCloseTo(run.rec.usd, 12);
     expect(tester.budget.tokens).toBe(run.rec.tokens);
-    expect(tester.budget).toMatchObject({ usdCap: 5, tokenCap: 2_000_000 });
-    expect(rows.find((r) => r.agent === 'noop')).toMatchObject({ paused: false, runsTotal: 0 });
+    expect(tester.budget).toMatchObject({ usd_cap: 5, token_cap: 2_000_000 });
+    expect(rows.find((r) => r.agent === 'noop')).toMatchObject({ paused: false, runs_total: 0 });
   });
 });

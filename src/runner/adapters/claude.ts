@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { chargeFor, StreamMeter } from '../stream.js';
 import { startAgentProcess } from '../../runtime/process.js';
-import type { Adapter, AdapterInput } from './types.js';
+import { boundedText, notStartedResult, type Adapter, type AdapterInput } from './types.js';
+import { agentConfigPath, allowlistPath } from '../../layout/layout.js';
 
 /** What every agent needs besides its allowlist: submitting proposals. */
 export const PROPOSE_TOOL = 'Bash(ga propose:*)';
@@ -45,7 +46,8 @@ export const claudeAdapter: Adapter = async (input) => {
     },
   });
   input.onProcess(p);
-  const { code } = await p.done;
+  const { code, started } = await p.done;
+  if (!started) return notStartedResult(p.tail(), `install Claude Code (npm install -g @anthropic-ai/claude-code) or set GA_CLAUDE_BIN to the path of its claude binary`);
   meter.end();
   const charge = chargeFor(meter, { reservationUsd: input.reservationUsd });
   const outcome = stopForTampering ? 'agent-error' : charge.outcome === 'success' && code !== 0 ? 'nonzero-exit' : charge.outcome;
@@ -57,5 +59,20 @@ export const claudeAdapter: Adapter = async (input) => {
     permissionDenials: meter.result?.permission_denials.length ?? 0,
     tail: p.tail().filter((l) => !l.startsWith('{')).slice(-10),
     note: stopForTampering ? `stopped: ${stopForTampering}` : meter.garbage ? `${meter.garbage} lines of the stream were not JSON` : undefined,
+    resultText: boundedText(meter.result?.text ?? (outcome === 'success' ? undefined : p.tail().filter((l) => !l.startsWith('{')).slice(-3).join('\n'))),
+    hint: outcome === 'success' ? undefined : claudeHint(input, meter.result?.text ?? p.tail().join('\n')),
   };
 };
+
+/** What a person can do about a claude run that failed, from what it said. */
+export function claudeHint(input: Pick<AdapterInput, 'agent'>, said: string): string | undefined {
+  if (/not logged in|\/login|invalid api key|api key|authenticat|unauthori[sz]ed|401/i.test(said)) {
+    const file = allowlistPath(input.agent.id);
+    return input.agent.allowlist.env.includes('ANTHROPIC_API_KEY')
+      ? `claude could not authenticate: set ANTHROPIC_API_KEY to a valid key where you run ga run (${file} already lets it through)`
+      : `claude could not authenticate: the agent runs with a scratch HOME and a scrubbed environment, so your login does not reach it; add "ANTHROPIC_API_KEY" to env in ${file} (a signed commit: ga commit ${file}) and set it where you run ga run`;
+  }
+  if (/max[_ ]budget|budget/i.test(said)) return `claude stopped at its budget: max_run_usd in ${agentConfigPath(input.agent.id)} is what each run may spend`;
+  if (/max[_ ]turns/i.test(said)) return 'claude stopped at its turn limit: narrow the task';
+  return undefined;
+}

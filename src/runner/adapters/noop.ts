@@ -27,6 +27,7 @@ export const noopAdapter: Adapter = async (input) => {
     exitCode, outcome, charge: zero, permissionDenials: 0, tail, note,
   });
   if (code !== 0 || !id) return result('nonzero-exit', `ga propose failed: ${tail.join(' | ')}`);
+  input.say(`proposed ${id}; waiting for your decision: ga approve ${id} (this run then executes it), or ga reject ${id} --reason "..."`);
   const decision = await waitWhileIn(input, id, 'pending');
   if (decision === 'stopped') return result('success', `proposal ${id} still pending when the run was stopped`);
   if (decision !== 'approved') return result('success', `proposal ${id} was ${decision}; nothing to do`);
