@@ -4,13 +4,15 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
 import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
-import { budgetStatus, type BudgetStatus } from '../budget/budget.js';
+import { budgetConfigProblem, budgetOf, type BudgetStatus } from '../budget/budget.js';
+import { GaError } from '../errors.js';
+import { watchdogSettings } from '../policy/watchdog.js';
 import type { Clock } from '../clock.js';
 import { git } from '../git/exec.js';
-import { signingSetup } from '../git/signing.js';
+import { publicKeyLine, signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
 import { pauseState } from '../agents/paused.js';
-import { AGENTS_DIR, isAgentDir, isGovernedPath, ledgerPath, POLICIES_DIR } from '../layout/layout.js';
+import { AGENTS_DIR, APPROVERS_PATH, isAgentDir, isGovernedPath, POLICIES_DIR } from '../layout/layout.js';
 import { listFilesAt } from '../git/repo.js';
 import { fileKind } from '../runtime/files.js';
 import { watchdogHealth, type WatchdogHealth } from '../runtime/liveness.js';
@@ -135,7 +137,7 @@ export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRo
     try {
       const agent = await loadTrustedAgent(gov, id);
       rows.push({
-        agent: id, budget: budgetStatus(gov.repo, id, agent.config, now, gov.heldLines.get(ledgerPath(id))?.lines), runsToday: runs.filter((t) => t >= today).length,
+        agent: id, budget: budgetOf(gov, id, agent.config, now), runsToday: runs.filter((t) => t >= today).length,
         runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why,
       });
     } catch (e) {
@@ -145,12 +147,42 @@ export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRo
   return rows;
 }
 
+/** What keeps trusted governed files from being used: a schema failure after a signed commit, a budget no run fits. */
+async function governedProblems(gov: Governance, board: AgentRow[]): Promise<string[]> {
+  const out: string[] = [];
+  const check = async (what: () => Promise<unknown>) => {
+    try {
+      await what();
+    } catch (e) {
+      if (!(e instanceof GaError)) throw e;
+      out.push(e.message);
+    }
+  };
+  await check(() => gov.policy());
+  await check(() => gov.approvers());
+  const bad: { path: string; problem: string }[] = [];
+  await watchdogSettings(gov, bad);
+  out.push(...bad.map((b) => `${b.problem} (the watchdog uses its defaults until it is fixed)`));
+  for (const row of board) {
+    if (row.error) out.push(row.error);
+    else {
+      const agent = await loadTrustedAgent(gov, row.agent).catch(() => undefined);
+      const problem = agent && budgetConfigProblem(row.agent, agent.config);
+      if (problem) out.push(problem);
+    }
+  }
+  return out;
+}
+
 export interface Status {
   repo: string;
   head: string;
   trustRoot: { commit: string; source: string };
-  signing: { ok: boolean; email?: string; problem?: string };
+  /** approver: whether the signing key is one policies/approvers trusts (a signature by another key counts for nothing). */
+  signing: { ok: boolean; email?: string; problem?: string; approver?: boolean };
   watchdog: WatchdogHealth;
+  /** Trusted governed files that cannot be used as they are (schema failures, a budget no run fits): each names the file and the fix. */
+  problems: string[];
   untrusted: UntrustedEdit[];
   pending: number;
   paused: { agent: string; why?: string }[];
@@ -160,12 +192,26 @@ export interface Status {
 export async function status(gov: Governance, clock: Clock): Promise<Status> {
   const board = await scoreboard(gov, clock);
   const signing = await signingSetup(gov.repo);
+  let approver: boolean | undefined;
+  let signingProblem = signing.problem;
+  if (signing.ok && signing.key) {
+    try {
+      const blob = publicKeyLine(signing.key).split(/\s+/)[1];
+      approver = (await gov.approvers()).some((a) => a.key === blob && !a.certAuthority);
+      if (!approver) signingProblem = `the signing key of ${signing.email} is not in ${APPROVERS_PATH}: your approvals and resumes will not count; an approver adds its line in a signed commit (ga commit ${APPROVERS_PATH})`;
+    } catch (e) {
+      if (!(e instanceof GaError)) throw e;
+      approver = false;
+      signingProblem = e.message;
+    }
+  }
   return {
     repo: gov.repo.root,
     head: gov.head,
     trustRoot: gov.root,
-    signing: { ok: signing.ok, email: signing.email, problem: signing.problem },
+    signing: { ok: signing.ok, email: signing.email, problem: signingProblem, approver },
     watchdog: watchdogHealth(gov.repo, clock.now()),
+    problems: await governedProblems(gov, board),
     untrusted: await untrustedEdits(gov),
     pending: [...gov.proposals.values()].filter((r) => r.state === 'pending').length,
     paused: board.filter((r) => r.paused).map((r) => ({ agent: r.agent, why: r.pauseWhy })),

@@ -14,7 +14,7 @@ beforeEach(() => {
 afterEach(() => sb.cleanup());
 
 /** A row of `ga audit --json`: the trail's row with its time as text. */
-type Row = Omit<TrailRow, 'at'> & { at: string };
+type Row = Omit<TrailRow, 'at' | 'invalidBecause'> & { at: string; invalid_because?: string };
 
 const pending = (id: string) => `proposals/pending/${id}.toml`;
 const approved = (id: string) => `proposals/approved/${id}.toml`;
@@ -103,7 +103,7 @@ describe('ga audit', () => {
     expect(forged[0]!.signer).toBeUndefined();
     expect(forged[0]!.actor ?? '').not.toMatch(/^human:/);
     expect(forged[0]).toMatchObject({ event: 'proposal-approved', valid: false });
-    expect(forged[0]!.invalidBecause).toMatch(/not signed by a trusted approver/);
+    expect(forged[0]!.invalid_because).toMatch(/not signed by a trusted approver/);
     const flag = rows.find((r) => r.event === 'flag-invalid-approval')!;
     expect(flag).toMatchObject({ proposal: ids.forged, actor: 'executor' });
     expect(flag.reason).toMatch(/not signed by a trusted approver/);

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js';
 import { defineCommand } from '../define.js';
-import { printJson } from '../context.js';
+import { printJson, snakeKeys } from '../context.js';
 import { paint, short, table } from '../format.js';
 import { visibleJson } from '../../text/visible.js';
 
@@ -17,18 +17,21 @@ export default defineCommand({
   builder: (y) =>
     y
       .option('agent', { type: 'string', describe: 'only events of this agent' })
-      .option('event', { type: 'string', describe: 'only this event (proposal-approved, charge, agent-paused, ...)' })
+      .option('event', { type: 'string', describe: 'only this event: proposal-submitted, proposal-approved, proposal-executed, charge, run-finished, agent-paused, policy-changed, ... (a wrong name lists them all)' })
       .option('since', { type: 'string', describe: 'from this RFC 3339 time or date' })
       .option('until', { type: 'string', describe: 'up to this RFC 3339 time or date' })
       .option('jsonl', { type: 'boolean', describe: 'one JSON object a line (export)' }),
   examples: [['ga audit --agent noop --since 2026-11-24', "noop's events since a date, each signature checked"]],
   async run(ctx, args) {
-    const [{ loadGovernance }, { auditTrail }] = await Promise.all([import('../../history/replay.js'), import('../../report/trail.js')]);
+    const [{ loadGovernance }, { auditTrail }, { EVENTS }] = await Promise.all([import('../../history/replay.js'), import('../../report/trail.js'), import('../../audit/events.js')]);
+    if (args.event !== undefined && !(EVENTS as readonly string[]).includes(args.event)) {
+      throw new UsageError(`--event ${JSON.stringify(args.event)} is not an event; use one of: ${EVENTS.join(', ')}`);
+    }
     const gov = await loadGovernance(await ctx.repo());
     const rows = await auditTrail(gov, { agent: args.agent, event: args.event, since: time(args.since, 'since'), until: time(args.until, 'until') });
     const toJson = (r: (typeof rows)[number]) => ({ ...r, at: r.at.toISOString() });
     if (args.jsonl) {
-      ctx.io.out(rows.map((r) => visibleJson(toJson(r))).join('\n'));
+      ctx.io.out(rows.map((r) => visibleJson(snakeKeys(toJson(r)))).join('\n'));
       return;
     }
     if (ctx.json) {

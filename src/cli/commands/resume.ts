@@ -9,7 +9,7 @@ export default defineCommand({
   builder: (y) =>
     y
       .positional('agent', { type: 'string', demandOption: true, describe: 'the agent id' })
-      .option('reason', { type: 'string', demandOption: 'give --reason "why"', describe: 'why (required), recorded in the commit' })
+      .option('reason', { type: 'string', describe: 'why (required), recorded in the commit' })
       .option('force', { type: 'boolean', describe: 'resume even though the cause remains (recorded)' }),
   examples: [['ga resume noop --reason "checked its spend"', 'lift the pause, signed with your SSH key']],
   async run(ctx, args) {

@@ -18,13 +18,17 @@ export default defineCommand({
     const yes = (ok: boolean, text: string) => paint(c, ok ? 'green' : 'yellow', text);
     const lines = [
       `repository   ${s.repo} at ${short(s.head)}`,
-      `trust root   ${short(s.trustRoot.commit)} ${s.trustRoot.source === 'pinned' ? '(pinned in git config ga.trustRoot)' : yes(false, '(not pinned: trusting the single root commit on first use; pin it with ga trust <commit>)')}`,
-      `signing      ${s.signing.ok ? yes(true, `ready, as ${s.signing.email}`) : yes(false, `not set up: ${s.signing.problem}`)}`,
+      `trust root   ${short(s.trustRoot.commit)} ${s.trustRoot.source === 'pinned' ? '(pinned in git config ga.trustRoot)' : yes(false, s.trustRoot.source === 'first-self-attesting' ? '(not pinned: trusting, on first use, the first commit signed by an approver its own policies/approvers lists; pin it with ga trust <commit>)' : '(not pinned: trusting the single root commit on first use; pin it with ga trust <commit>)')}`,
+      `signing      ${!s.signing.ok ? yes(false, `not set up: ${s.signing.problem}`) : s.signing.approver === false ? yes(false, s.signing.problem ?? 'not an approver') : yes(true, `ready, as ${s.signing.email} (an approver)`)}`,
       `watchdog     ${s.watchdog.alive ? yes(true, `alive, ${s.watchdog.detail}`) : yes(false, s.watchdog.detail)}`,
       `pending      ${s.pending} proposal(s)`,
       `paused       ${s.paused.length ? s.paused.map((p) => `${p.agent} (${p.why})`).join('; ') : 'none'}`,
       `runs today   ${s.runsToday}`,
     ];
+    if (s.problems.length) {
+      lines.push(paint(c, 'yellow', `problems     ${s.problems.length} trusted file(s) cannot be used as they are:`));
+      for (const p of s.problems) lines.push(`  ${p}`);
+    }
     if (s.untrusted.length) {
       lines.push(paint(c, 'yellow', `untrusted    ${s.untrusted.length} governed file(s) ignored:`));
       for (const u of s.untrusted) lines.push(`  ${u.path} [${u.kind}]: ${u.why}${u.commit ? ` (${short(u.commit)})` : ''}`);
