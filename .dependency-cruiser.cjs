@@ -15,7 +15,12 @@ module.exports = {
   forbidden: [
     { name: 'no-circular', comment: 'modules must not import each other in a cycle', severity: 'error', from: {}, to: { circular: true } },
     forbid('infrastructure-stays-below', 'git, runtime, schema, layout and text know nothing of governance', INFRA, [READ, ACTIONS, OPS, CLI].join('|')),
-    forbid('read-model-stays-below', 'the read model (history, agents, budget, ledger, audit, policy, trust) never calls an action, an operation or the CLI', READ, [ACTIONS, OPS, CLI].join('|')),
+    forbid(
+      'read-model-stays-below',
+      'the read model (history, agents, budget, ledger, audit, policy, trust) never calls an action, an operation or the CLI',
+      READ,
+      [ACTIONS, OPS, CLI].join('|'),
+    ),
     forbid('actions-stay-below', 'actions (proposals, pause, executor, governed) never call an operation or the CLI', ACTIONS, [OPS, CLI].join('|')),
     forbid('operations-stay-below', 'operations never call an entry point (the CLI, the demo)', OPS, CLI),
     {

@@ -53,7 +53,6 @@ if (process.argv[2] === 'worker') {
   process.exit(0);
 }
 
-
 async function oneWriter(kind, root, n) {
   const t = performance.now();
   await (kind === 'ga' ? gaLoop : rawLoop)(root, `one-${kind}`, n, `w${t}`);
@@ -139,7 +138,9 @@ try {
   const tSmall = timeRead(small);
   const tBig = timeRead(big);
   console.log(`window spend (recomputed from its ${PER_DAY} lines), ${PER_DAY}-line ledger      ${tSmall.toFixed(1)} us (median)`);
-  console.log(`window spend (recomputed from its ${PER_DAY} lines), 1,000,000-line ledger  ${tBig.toFixed(1)} us (median)   ${(tBig / tSmall).toFixed(2)}x (flat: only the window is read)`);
+  console.log(
+    `window spend (recomputed from its ${PER_DAY} lines), 1,000,000-line ledger  ${tBig.toFixed(1)} us (median)   ${(tBig / tSmall).toFixed(2)}x (flat: only the window is read)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

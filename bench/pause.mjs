@@ -21,7 +21,10 @@ const git = (...args) => execFileSync('git', args, { cwd: repo, encoding: 'utf8'
 const repo = join(dir, 'gov');
 execFileSync(process.execPath, [BIN, 'init', repo]);
 // An agent that records its pid and sleeps: only the pause can end it.
-writeFileSync(join(repo, 'agents/noop/agent.toml'), 'adapter = "command"\ncommand = ["sh", "-c", "echo $$ > ../pid; exec sleep 600"]\ntimeout = "30m"\n[budget]\nusd = 1.0\nmax_run_usd = 0.0\n');
+writeFileSync(
+  join(repo, 'agents/noop/agent.toml'),
+  'adapter = "command"\ncommand = ["sh", "-c", "echo $$ > ../pid; exec sleep 600"]\ntimeout = "30m"\n[budget]\nusd = 1.0\nmax_run_usd = 0.0\n',
+);
 git('commit', '-S', '-qam', 'bench: a sleeping command agent');
 
 try {

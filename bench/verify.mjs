@@ -155,7 +155,7 @@ class Generator {
       this.objects.known.add(oid);
     }
     const rootTree = run('git', ['rev-parse', 'HEAD^{tree}'], { cwd: repo }).stdout.trim();
-    if (this.tree.write(this.objects) !== rootTree) throw new Error('the rebuilt tree of the init commit differs from git\'s: tree serialisation is wrong');
+    if (this.tree.write(this.objects) !== rootTree) throw new Error("the rebuilt tree of the init commit differs from git's: tree serialisation is wrong");
     const audit = run('git', ['cat-file', 'blob', 'HEAD:audit/noop.jsonl'], { cwd: repo, encoding: 'buffer' }).stdout;
     this.audit = Buffer.alloc(Math.max(1 << 20, audit.length * 2));
     this.auditLength = audit.copy(this.audit);
@@ -209,11 +209,21 @@ class Generator {
       this.queue[this.next++] = undefined;
       if (sign) {
         const date = `@${time} +0000`;
-        this.head = (await spawnOut('git', ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${this.pub}`, 'commit-tree', '-S', tree, '-p', this.head, '-F', '-'], {
-          cwd: this.repo,
-          input: message,
-          env: { ...process.env, GIT_AUTHOR_NAME: who.name, GIT_AUTHOR_EMAIL: who.email, GIT_AUTHOR_DATE: date, GIT_COMMITTER_NAME: who.name, GIT_COMMITTER_EMAIL: who.email, GIT_COMMITTER_DATE: date },
-        })).trim();
+        this.head = (
+          await spawnOut('git', ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${this.pub}`, 'commit-tree', '-S', tree, '-p', this.head, '-F', '-'], {
+            cwd: this.repo,
+            input: message,
+            env: {
+              ...process.env,
+              GIT_AUTHOR_NAME: who.name,
+              GIT_AUTHOR_EMAIL: who.email,
+              GIT_AUTHOR_DATE: date,
+              GIT_COMMITTER_NAME: who.name,
+              GIT_COMMITTER_EMAIL: who.email,
+              GIT_COMMITTER_DATE: date,
+            },
+          })
+        ).trim();
         this.objects.known.add(this.head);
         this.signed++;
       } else {
@@ -254,11 +264,16 @@ class Generator {
     const created = new Date(this.time * 1000);
     const title = `Publish post ${this.seq}`;
     const text = serializeProposal({
-      id, agent: 'noop', action_type: 'publish_content', title,
+      id,
+      agent: 'noop',
+      action_type: 'publish_content',
+      title,
       rationale: 'The launch post is written and reviewed; publishing it tells users the release is out.',
       expected_outcome: 'The post is live on the blog.',
-      reversible: false, requires_approval: true,
-      created_at: created, expires_at: new Date(created.getTime() + expiresInSeconds * 1000),
+      reversible: false,
+      requires_approval: true,
+      created_at: created,
+      expires_at: new Date(created.getTime() + expiresInSeconds * 1000),
       expected_cost: { tokens: 0, usd: 0 },
       payload: { slug: `post-${this.seq}`, channel: 'blog' },
     });
@@ -273,7 +288,13 @@ class Generator {
   }
 
   async move(p, from, to, commit) {
-    await this.commit({ ...commit, files: [{ path: `proposals/${from}/${p.id}.toml`, remove: true }, { path: `proposals/${to}/${p.id}.toml`, oid: p.oid }] });
+    await this.commit({
+      ...commit,
+      files: [
+        { path: `proposals/${from}/${p.id}.toml`, remove: true },
+        { path: `proposals/${to}/${p.id}.toml`, oid: p.oid },
+      ],
+    });
   }
 
   async approve(p) {
@@ -355,7 +376,15 @@ function gaVerify(repo) {
   if (r.status !== 0) {
     console.log(`ga verify exited ${r.status}: ${lines.at(-1)}`);
     for (const l of lines.slice(0, 8)) console.log(`  ${l}`);
-    if (r.stderr.trim()) console.log(r.stderr.trim().split('\n').slice(0, 8).map((l) => `  ${l}`).join('\n'));
+    if (r.stderr.trim())
+      console.log(
+        r.stderr
+          .trim()
+          .split('\n')
+          .slice(0, 8)
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
     throw new Error('ga verify does not accept the generated history: fix the generator');
   }
   return { s: r.s, summary: lines.at(-1) };
@@ -373,7 +402,9 @@ try {
   await gen.append(() => gen.history(APPROVALS, EXPIRED));
   const genS = Number(process.hrtime.bigint() - t) / 1e9;
   const du = run('du', ['-sm', join(repo, '.git')]).stdout.split('\t')[0];
-  console.log(`generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S) in ${fmt(genS)}; .git is ${du} MB of loose objects, audit/noop.jsonl ${(gen.auditLength / 1e6).toFixed(1)} MB`);
+  console.log(
+    `generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S) in ${fmt(genS)}; .git is ${du} MB of loose objects, audit/noop.jsonl ${(gen.auditLength / 1e6).toFixed(1)} MB`,
+  );
   // A repository that lives this long is packed (git gc --auto; ga's watchdog runs it): time that one.
   run('git', ['gc', '-q'], { cwd: repo });
   console.log(`packed with git gc: .git is ${run('du', ['-sm', join(repo, '.git')]).stdout.split('\t')[0]} MB`);

@@ -136,14 +136,26 @@ try {
   const pause = [];
   for (const [i, id] of ids.entries()) {
     const before = git(repo, 'rev-parse', 'HEAD');
-    const landed = refLanding(repo, before, (c) => git(repo, 'show', '-s', '--format=%B', c).includes(`Ga-Agent: ${id}\n`) && /Ga-Event: agent-paused/.test(git(repo, 'show', '-s', '--format=%B', c)));
+    const landed = refLanding(
+      repo,
+      before,
+      (c) =>
+        git(repo, 'show', '-s', '--format=%B', c).includes(`Ga-Agent: ${id}\n`) && /Ga-Event: agent-paused/.test(git(repo, 'show', '-s', '--format=%B', c)),
+    );
     const t0 = now();
-    await appendCharge(gov, id, { run: `bench-${i}`, input_tokens: 10, output_tokens: 10, usd: 1.5, source: 'reported' }, { window: 'day', clock: systemClock });
+    await appendCharge(
+      gov,
+      id,
+      { run: `bench-${i}`, input_tokens: 10, output_tokens: 10, usd: 1.5, source: 'reported' },
+      { window: 'day', clock: systemClock },
+    );
     const t = await landed;
     if (i > 0) pause.push(t - t0);
     await sleep(250); // let the sweep that its own commit wakes finish
   }
-  const pausedCount = git(repo, 'log', '--format=%B').split('\n').filter((l) => l === 'Ga-Event: agent-paused').length;
+  const pausedCount = git(repo, 'log', '--format=%B')
+    .split('\n')
+    .filter((l) => l === 'Ga-Event: agent-paused').length;
 
   // (3) idle CPU of that watchdog.
   await sleep(1000);
@@ -165,7 +177,10 @@ try {
   const repo2 = join(dir, 'gov2');
   ga('init', repo2);
   const stamps = join(dir, 'hook-stamps');
-  writeFileSync(join(repo2, 'agents/noop/hooks/publish_content.sh'), '#!/bin/sh\necho "$GA_PROPOSAL_ID $(date +%s%N)" >> "$BENCH_HOOK_FILE"\necho "published: $GA_PROPOSAL_ID"\n');
+  writeFileSync(
+    join(repo2, 'agents/noop/hooks/publish_content.sh'),
+    '#!/bin/sh\necho "$GA_PROPOSAL_ID $(date +%s%N)" >> "$BENCH_HOOK_FILE"\necho "published: $GA_PROPOSAL_ID"\n',
+  );
   git(repo2, 'add', 'agents/noop/hooks/publish_content.sh');
   git(repo2, 'commit', '-S', '-qm', 'bench hook: stamp the start');
   const ex = await daemon(['-C', repo2, 'execute', '--watch'], /executing approvals as they land/, { BENCH_HOOK_FILE: stamps });
@@ -178,14 +193,20 @@ try {
     const id = ga('-C', repo2, 'propose', '--file', proposal).trim().split('\n').pop();
     await sleep(120); // apart from the submission's ref update (chokidar's 50 ms blind spot)
     git(repo2, 'mv', `proposals/pending/${id}.toml`, `proposals/approved/${id}.toml`);
-    const claimed = refLanding(repo2, git(repo2, 'rev-parse', 'HEAD'), (c) => git(repo2, 'show', '-s', '--format=%B', c).includes('Ga-Event: proposal-claimed'));
+    const claimed = refLanding(repo2, git(repo2, 'rev-parse', 'HEAD'), (c) =>
+      git(repo2, 'show', '-s', '--format=%B', c).includes('Ga-Event: proposal-claimed'),
+    );
     git(repo2, 'commit', '-S', '-qm', `approve ${id}`);
     const t0 = epochMs();
     const t0p = now();
     const deadline = now() + 40_000;
     let started;
     while (started === undefined) {
-      const line = existsSync(stamps) ? readFileSync(stamps, 'utf8').split('\n').find((l) => l.startsWith(`${id} `)) : undefined;
+      const line = existsSync(stamps)
+        ? readFileSync(stamps, 'utf8')
+            .split('\n')
+            .find((l) => l.startsWith(`${id} `))
+        : undefined;
       if (line) started = Number(BigInt(line.split(' ')[1]) / 1000n) / 1000;
       else if (now() > deadline) throw new Error(`the hook of ${id} did not start within 40 s`);
       else await sleep(2);
@@ -196,7 +217,7 @@ try {
       claim.push(tClaim - t0p);
     }
     // wait for its outcome commit, then a little, so the executor is idle again
-    for (const end = now() + 40_000; !git(repo2, 'ls-tree', '--name-only', 'HEAD', 'proposals/executed/').includes(id); ) {
+    for (const end = now() + 40_000; !git(repo2, 'ls-tree', '--name-only', 'HEAD', 'proposals/executed/').includes(id);) {
       if (now() > end) throw new Error(`${id} was not recorded as executed`);
       await sleep(5);
     }
@@ -207,10 +228,24 @@ try {
 
   const cpuPct = (100 * idleCpu) / idleWall;
   console.log(row('raw chokidar: appendFileSync -> change', raw, rawMissed ? `   ${rawMissed} event(s) missed` : ''));
-  console.log(row('(1) cap-crossing append -> PAUSED commit', pause, `   ${(median(pause) / median(raw)).toFixed(0)}x raw   target median < 250 ms: ${median(pause) < 250 ? 'met' : 'MISSED'}`));
-  console.log(row('(2) approval commit -> hook starts', hook, `   ${(median(hook) / median(raw)).toFixed(0)}x raw   target median < 100 ms: ${median(hook) < 100 ? 'met' : 'MISSED'}`));
+  console.log(
+    row(
+      '(1) cap-crossing append -> PAUSED commit',
+      pause,
+      `   ${(median(pause) / median(raw)).toFixed(0)}x raw   target median < 250 ms: ${median(pause) < 250 ? 'met' : 'MISSED'}`,
+    ),
+  );
+  console.log(
+    row(
+      '(2) approval commit -> hook starts',
+      hook,
+      `   ${(median(hook) / median(raw)).toFixed(0)}x raw   target median < 100 ms: ${median(hook) < 100 ? 'met' : 'MISSED'}`,
+    ),
+  );
   console.log(row('    of which: approval -> claim commit', claim));
-  console.log(`${'(3) idle watchdog CPU'.padEnd(44)} ${idleCpu.toFixed(2)} s of CPU in ${idleWall.toFixed(1)} s = ${cpuPct.toFixed(3)}% of one core   target < 1%: ${cpuPct < 1 ? 'met' : 'MISSED'}${wdAlive ? '' : '   (the watchdog had exited!)'}`);
+  console.log(
+    `${'(3) idle watchdog CPU'.padEnd(44)} ${idleCpu.toFixed(2)} s of CPU in ${idleWall.toFixed(1)} s = ${cpuPct.toFixed(3)}% of one core   target < 1%: ${cpuPct < 1 ? 'met' : 'MISSED'}${wdAlive ? '' : '   (the watchdog had exited!)'}`,
+  );
   console.log(`pause commits: ${pausedCount} for ${ids.length} agents; hooks run: ${published} for ${N + 1} approvals`);
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

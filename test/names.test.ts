@@ -116,12 +116,17 @@ describe('bad names in a submission', () => {
   });
 
   it('--payload that is not JSON: exit 2', async () => {
-    const line = oneLine(await noChange(() => ga(['-C', repo, 'propose', '--agent', 'noop', '--type', 'draft_content', '--title', 't', '--payload', '{url: nope'])), 2);
+    const line = oneLine(
+      await noChange(() => ga(['-C', repo, 'propose', '--agent', 'noop', '--type', 'draft_content', '--title', 't', '--payload', '{url: nope'])),
+      2,
+    );
     expect(line).toMatch(/--payload/);
   });
 
   it('--payload that is JSON but not an object: exit 2', async () => {
-    expect(oneLine(await noChange(() => ga(['-C', repo, 'propose', '--agent', 'noop', '--type', 'draft_content', '--title', 't', '--payload', '42'])), 2)).toMatch(/payload/);
+    expect(
+      oneLine(await noChange(() => ga(['-C', repo, 'propose', '--agent', 'noop', '--type', 'draft_content', '--title', 't', '--payload', '42'])), 2),
+    ).toMatch(/payload/);
   });
 
   it('a valid flag submission works (control for the cases above)', async () => {

@@ -43,9 +43,7 @@ export function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), VERBATIM.has(k) ? v : snakeKeys(v)]),
-  );
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), VERBATIM.has(k) ? v : snakeKeys(v)]));
 }
 
 /** An Io whose every line reaches the terminal with control characters made visible (and ga's colours as escapes). */

@@ -127,7 +127,11 @@ function gaVersion(): string {
  * option (the hint once, not once per layer).
  */
 function usageLine(msg: string, argv: string[], options: string[]): string {
-  let line = msg.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+  let line = msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
   const command = /^Did you mean (\S+)\?$/.exec(line);
   if (command) {
     const typed = argv.find((a) => !a.startsWith('-'));
@@ -136,11 +140,14 @@ function usageLine(msg: string, argv: string[], options: string[]): string {
   const unknown = /^Unknown arguments?: (.+)$/.exec(line);
   if (unknown) {
     const known = options.filter((k) => k.length > 1 && k !== '$0');
-    const hints = unknown[1]!.split(', ').map((bad) => {
-      const name = bad.replace(/^-+/, '');
-      const near = closest(name, known);
-      return near ? `--${name}: did you mean --${near}?` : undefined;
-    }).filter(Boolean);
+    const hints = unknown[1]!
+      .split(', ')
+      .map((bad) => {
+        const name = bad.replace(/^-+/, '');
+        const near = closest(name, known);
+        return near ? `--${name}: did you mean --${near}?` : undefined;
+      })
+      .filter(Boolean);
     if (hints.length) line = `${line}; ${hints.join('; ')}`;
   }
   return line;
@@ -172,7 +179,9 @@ function editDistance(a: string, b: string): number {
  * for a stray positional instead of the option's value.
  */
 function stdinValues(argv: string[]): string[] {
-  return argv.flatMap((a, i) => (argv[i - 1] && STDIN_OPTIONS.has(argv[i - 1]!) && a === '-' ? [] : STDIN_OPTIONS.has(a) && argv[i + 1] === '-' ? [`${a}=-`] : [a]));
+  return argv.flatMap((a, i) =>
+    argv[i - 1] && STDIN_OPTIONS.has(argv[i - 1]!) && a === '-' ? [] : STDIN_OPTIONS.has(a) && argv[i + 1] === '-' ? [`${a}=-`] : [a],
+  );
 }
 const STDIN_OPTIONS = new Set(['--file', '-f']);
 
@@ -184,9 +193,10 @@ class UsageErrorFromYargs extends GaError {
 
 /** The error as one stderr line (with --json, one JSON object: {"error": {"code", "exit_code", "message"}}), and its exit code. */
 function report(e: unknown, io: Io, json: boolean): number {
-  const [exitCode, code, message] = e instanceof GaError
-    ? [e.exitCode === 70 ? 70 : e.exitCode, e.code, e.message]
-    : [70, 'internal', `internal error: ${(e as Error)?.message ?? String(e)}; please report this with the command you ran (GA_TRACE=1 shows where)`];
+  const [exitCode, code, message] =
+    e instanceof GaError
+      ? [e.exitCode === 70 ? 70 : e.exitCode, e.code, e.message]
+      : [70, 'internal', `internal error: ${(e as Error)?.message ?? String(e)}; please report this with the command you ran (GA_TRACE=1 shows where)`];
   if (json) io.err(JSON.stringify({ error: { code, exit_code: exitCode, message } }));
   else io.err(`ga: ${message}`);
   if (!(e instanceof GaError) && process.env.GA_TRACE) io.err(String((e as Error)?.stack ?? e));

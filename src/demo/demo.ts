@@ -40,10 +40,16 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
     heading('A throwaway approver key and a fresh governance repository');
     const approverKey = join(dir, 'approver_ed25519');
     const agentKey = join(dir, 'agent_ed25519');
-    for (const [key, comment] of [[approverKey, 'approver'], [agentKey, 'agent']] as const) {
+    for (const [key, comment] of [
+      [approverKey, 'approver'],
+      [agentKey, 'agent'],
+    ] as const) {
       await runProgram(sshKeygen(), ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', key], { cwd: dir });
     }
-    writeFileSync(gitconfig, `[user]\n\tname = Demo Approver\n\temail = approver@demo.example\n\tsigningkey = ${approverKey}.pub\n[gpg]\n\tformat = ssh\n[init]\n\tdefaultBranch = main\n`);
+    writeFileSync(
+      gitconfig,
+      `[user]\n\tname = Demo Approver\n\temail = approver@demo.example\n\tsigningkey = ${approverKey}.pub\n[gpg]\n\tformat = ssh\n[init]\n\tdefaultBranch = main\n`,
+    );
     const init = await initRepository(join(dir, 'governance'), { clock: opts.clock });
     const repo = await openRepo(init.repo.root);
     say(`ga init ${repo.root}`);
@@ -51,7 +57,15 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
 
     heading('The agent tries to approve its own irreversible action');
     process.env.GA_AGENT = 'noop';
-    const launch = { agent: 'noop', action_type: 'publish_content', title: 'Publish the launch post', rationale: 'The post is written and reviewed; publishing it starts the launch.', expected_outcome: 'The post is live at /blog/launch.', reversible: false, payload: { url: 'https://example.com/blog/launch' } };
+    const launch = {
+      agent: 'noop',
+      action_type: 'publish_content',
+      title: 'Publish the launch post',
+      rationale: 'The post is written and reviewed; publishing it starts the launch.',
+      expected_outcome: 'The post is live at /blog/launch.',
+      reversible: false,
+      payload: { url: 'https://example.com/blog/launch' },
+    };
     try {
       await submitProposal(repo, { ...launch, requires_approval: false }, { clock: opts.clock, file: 'demo' });
       throw new Error('demo: self-approval was not refused');
@@ -70,9 +84,10 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
     await run(['checkout', '-q', '-b', 'agent/forged']);
     await run(['mv', proposalPath('pending', id), proposalPath('approved', id)]);
     await run(['-c', `user.signingkey=${agentKey}.pub`, '-c', 'gpg.format=ssh', 'commit', '-q', '-S', '-m', `approve ${id}: ${proposal.title}`], {
-      GIT_AUTHOR_EMAIL: 'approver@demo.example', GIT_COMMITTER_EMAIL: 'approver@demo.example',
+      GIT_AUTHOR_EMAIL: 'approver@demo.example',
+      GIT_COMMITTER_EMAIL: 'approver@demo.example',
     });
-    say('the agent moves the file to approved/ and signs the commit with its own key, claiming the approver\'s email');
+    say("the agent moves the file to approved/ and signs the commit with its own key, claiming the approver's email");
     delete process.env.GA_AGENT;
     const forged = await executeProposal(repo, id, { clock: opts.clock });
     say(`ga execute ${id}  ->  ${forged.result}: ${forged.why}`);
@@ -99,7 +114,9 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
     const gov = await loadGovernance(repo);
     for (const row of await auditTrail(gov)) {
       const sig = row.signature === 'good' ? `signed ${row.signer}` : row.signature;
-      say(`${row.at.toISOString().slice(11, 19)}  ${row.commit.slice(0, 12)}  ${sig.padEnd(30)}  ${(row.actor ?? '').padEnd(28)}  ${row.event.padEnd(20)}  ${row.subject}`);
+      say(
+        `${row.at.toISOString().slice(11, 19)}  ${row.commit.slice(0, 12)}  ${sig.padEnd(30)}  ${(row.actor ?? '').padEnd(28)}  ${row.event.padEnd(20)}  ${row.subject}`,
+      );
     }
     const verified = await verifyRepository(repo);
     say(`ga verify  ->  ${verified.findings.length ? `${verified.findings.length} finding(s)` : `ok: ${verified.checked} commits follow the rules`}`);

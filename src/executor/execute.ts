@@ -106,7 +106,11 @@ function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date
   // A claim without a lease (older histories) is live for the default time limit.
   const lease = claim.leaseUntil ?? leaseUntil(claim.at, DEFAULT_TIMEOUT_MS);
   if (lease.getTime() > now.getTime()) {
-    return { kind: 'refuse', code: 'claimed', why: `claimed in ${claim.commit.slice(0, 12)} by an executor that is running it now (its lease is live until ${rfc3339(lease)}); a live claim is never declared dead` };
+    return {
+      kind: 'refuse',
+      code: 'claimed',
+      why: `claimed in ${claim.commit.slice(0, 12)} by an executor that is running it now (its lease is live until ${rfc3339(lease)}); a live claim is never declared dead`,
+    };
   }
   return { kind: 'recover', claim: claim.commit };
 }
@@ -123,7 +127,8 @@ async function trailSince(gov: Governance, head: string | undefined, id: string)
     for (const t of parseTrailers(c.message)) {
       if (t.proposal !== id) continue;
       if (t.event === 'proposal-claimed') trail.claims.push({ commit: c.id, at: c.committedAt, leaseUntil: t.lease ? new Date(t.lease) : undefined });
-      if (t.event === 'proposal-executed' || t.event === 'proposal-failed') trail.outcomes.push({ commit: c.id, event: t.event, outcome: t.outcome, movedFile: true });
+      if (t.event === 'proposal-executed' || t.event === 'proposal-failed')
+        trail.outcomes.push({ commit: c.id, event: t.event, outcome: t.outcome, movedFile: true });
     }
   }
   return trail;
@@ -134,7 +139,13 @@ async function trailSince(gov: Governance, head: string | undefined, id: string)
  * lock, and records the decision in one commit: a claim, a dead claim moved
  * to failed/, a flag, or nothing (already ran, running, already flagged).
  */
-async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, timeoutMs: number, prepared: Promise<PreparedHooks> | undefined): Promise<Decision> {
+async function decide(
+  gov: Governance,
+  r: ProposalRecord,
+  opts: ExecuteOptions,
+  timeoutMs: number,
+  prepared: Promise<PreparedHooks> | undefined,
+): Promise<Decision> {
   const repo = gov.repo;
   const agent = r.proposal?.agent ?? 'ga';
   const title = r.proposal?.title ?? r.id;
@@ -144,7 +155,11 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
   const landed = await recordPlanned(repo, { actor: 'executor', at: now }, async (head) => {
     const before = gov.executions.get(r.id);
     const since = await trailSince(gov, head, r.id);
-    const trail: ExecutionTrail = { claims: [...(before?.claims ?? []), ...since.claims], outcomes: [...(before?.outcomes ?? []), ...since.outcomes], flagged: before?.flagged };
+    const trail: ExecutionTrail = {
+      claims: [...(before?.claims ?? []), ...since.claims],
+      outcomes: [...(before?.outcomes ?? []), ...since.outcomes],
+      flagged: before?.flagged,
+    };
     const s = settled(r, trail, now);
     if (s?.kind === 'refuse') {
       decision = { kind: 'settled', result: refuse(r, s.code, s.why) };
@@ -152,11 +167,21 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
     }
     const branch = await governedBranch(repo);
     if (!governed && (s?.kind === 'recover' || !invalidBecause(r))) {
-      decision = { kind: 'settled', result: refuse(r, 'off-branch', `ga executes only on the governed branch ${branch.name}: check it out (a claim elsewhere would not count)`) };
+      decision = {
+        kind: 'settled',
+        result: refuse(r, 'off-branch', `ga executes only on the governed branch ${branch.name}: check it out (a claim elsewhere would not count)`),
+      };
       return undefined;
     }
     if (s?.kind === 'recover') {
-      decision = { kind: 'settled', result: { id: r.id, result: 'recovered-unknown', why: `claimed in ${s.claim.slice(0, 12)}, whose lease ran out with no outcome; moved to failed/ as outcome unknown (never run again)` } };
+      decision = {
+        kind: 'settled',
+        result: {
+          id: r.id,
+          result: 'recovered-unknown',
+          why: `claimed in ${s.claim.slice(0, 12)}, whose lease ran out with no outcome; moved to failed/ as outcome unknown (never run again)`,
+        },
+      };
       return {
         subject: `fail ${r.id} (outcome unknown: its claim's lease ran out): ${title}`,
         body: `The claim ${s.claim} has no outcome and its lease has run out; the hook may or may not have run. It is not run again. An outcome that arrives later is recorded as evidence.`,
@@ -168,7 +193,11 @@ async function decide(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, 
     if (invalid) {
       decision = { kind: 'settled', result: refuse(r, 'not-approved', `not validly approved: ${invalid}`) };
       if (trail.flagged) return undefined; // flagged once
-      return { subject: `flag invalid approval of ${r.id}: ${title}`, events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: invalid }], files: [] };
+      return {
+        subject: `flag invalid approval of ${r.id}: ${title}`,
+        events: [{ event: 'flag-invalid-approval', actor: 'executor', agent, proposal: r.id, reason: invalid }],
+        files: [],
+      };
     }
     // The hooks must be in hand before the claim lands: a claim whose hook cannot run would only turn into "unknown".
     try {
@@ -210,11 +239,16 @@ async function runClaimed(gov: Governance, r: ProposalRecord, opts: ExecuteOptio
   const state = hook.ok ? 'executed' : 'failed';
   const event: GaEvent = {
     event: hook.ok ? 'proposal-executed' : 'proposal-failed',
-    actor: 'executor', agent: proposal.agent, proposal: r.id, outcome,
+    actor: 'executor',
+    agent: proposal.agent,
+    proposal: r.id,
+    outcome,
     detail: { hook: hook.hook ?? null, exit_code: hook.exitCode, duration_ms: hook.durationMs },
   };
   const body = [
-    hook.ran === 'none' ? 'No hook for this action type: executed as a no-op.' : `Hook ${hook.hook} exited ${hook.exitCode ?? hook.signal}${hook.timedOut ? ' (timed out)' : ''} after ${hook.durationMs} ms.`,
+    hook.ran === 'none'
+      ? 'No hook for this action type: executed as a no-op.'
+      : `Hook ${hook.hook} exited ${hook.exitCode ?? hook.signal}${hook.timedOut ? ' (timed out)' : ''} after ${hook.durationMs} ms.`,
     ...(hook.tail.length ? ['', 'Last output:', ...hook.tail.map((l) => `  ${l}`)] : []),
   ].join('\n');
   let late = false;
@@ -230,7 +264,12 @@ async function runClaimed(gov: Governance, r: ProposalRecord, opts: ExecuteOptio
     at: opts.clock.now(),
   });
   await raiseHighWater(repo, landed.commit).catch(() => undefined);
-  return { id: r.id, result: state, hook, ...(late ? { late: true, why: 'recorded late: the claim had been given up as outcome unknown meanwhile; the file stays in failed/' } : {}) };
+  return {
+    id: r.id,
+    result: state,
+    hook,
+    ...(late ? { late: true, why: 'recorded late: the claim had been given up as outcome unknown meanwhile; the file stays in failed/' } : {}),
+  };
 }
 
 function refuse(r: ProposalRecord, refusal: RefusalCode, why: string): ExecutionResult {

@@ -48,7 +48,10 @@ export async function prepareHooks(gov: Governance, agent: string): Promise<Prep
   const entries = [...gov.trusted].filter(([p]) => p.startsWith(prefix));
   const dir = mkdtempSync(join(tmpdir(), 'ga-hook-'));
   chmodSync(dir, 0o700);
-  const objects = await readBlobs(gov.repo, entries.map(([, t]) => t.blob));
+  const objects = await readBlobs(
+    gov.repo,
+    entries.map(([, t]) => t.blob),
+  );
   const files = new Map<string, string>();
   const refused: string[] = [];
   for (const [path, t] of entries) {
@@ -76,13 +79,22 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
   try {
     const type = proposal.action_type;
     if (refused.some((r) => r === type || r.startsWith(`${type}.`))) {
-      return { ran: 'file', hook: type, ok: false, exitCode: null, timedOut: false, durationMs: 0, tail: [`hook ${type} is a symlink or special file; refused`] };
+      return {
+        ran: 'file',
+        hook: type,
+        ok: false,
+        exitCode: null,
+        timedOut: false,
+        durationMs: 0,
+        tail: [`hook ${type} is a symlink or special file; refused`],
+      };
     }
-    const choice = [
-      { name: `${type}.sh`, cmd: ['sh'] },
-      { name: `${type}.mjs`, cmd: [process.execPath] },
-      { name: `${type}.js`, cmd: [process.execPath] },
-    ].find((c) => files.has(c.name)) ?? (files.get(type) === '100755' ? { name: type, cmd: [] as string[] } : undefined);
+    const choice =
+      [
+        { name: `${type}.sh`, cmd: ['sh'] },
+        { name: `${type}.mjs`, cmd: [process.execPath] },
+        { name: `${type}.js`, cmd: [process.execPath] },
+      ].find((c) => files.has(c.name)) ?? (files.get(type) === '100755' ? { name: type, cmd: [] as string[] } : undefined);
     if (!choice) {
       const handler = registered.get(type);
       if (!handler) return { ran: 'none', ok: true, exitCode: 0, timedOut: false, durationMs: 0, tail: [] };
@@ -90,7 +102,15 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
         await handler(json);
         return { ran: 'registered', hook: type, ok: true, exitCode: 0, timedOut: false, durationMs: Date.now() - started, tail: [] };
       } catch (e) {
-        return { ran: 'registered', hook: type, ok: false, exitCode: 1, timedOut: false, durationMs: Date.now() - started, tail: [String((e as Error).message ?? e)] };
+        return {
+          ran: 'registered',
+          hook: type,
+          ok: false,
+          exitCode: 1,
+          timedOut: false,
+          durationMs: Date.now() - started,
+          tail: [String((e as Error).message ?? e)],
+        };
       }
     }
     const proposalFile = join(dir, '.proposal.json');
@@ -112,7 +132,11 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
 }
 
 /** Runs a hook in its own process group (the runner's machinery), stopped whole at the timeout. */
-async function spawnHook(program: string, args: string[], o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; name: string; started: number }): Promise<HookOutcome> {
+async function spawnHook(
+  program: string,
+  args: string[],
+  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; name: string; started: number },
+): Promise<HookOutcome> {
   const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
   const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
   let timedOut = false;
@@ -123,7 +147,12 @@ async function spawnHook(program: string, args: string[], o: { cwd: string; inpu
   const { code, signal } = await p.done;
   clearTimeout(timer);
   return {
-    ran: 'file', hook: o.name, ok: code === 0 && !timedOut, exitCode: code, signal: signal ?? undefined, timedOut,
+    ran: 'file',
+    hook: o.name,
+    ok: code === 0 && !timedOut,
+    exitCode: code,
+    signal: signal ?? undefined,
+    timedOut,
     durationMs: Date.now() - o.started,
     tail: p.tail(),
   };

@@ -8,7 +8,10 @@ import { Coalescer, refPaths, watchRepository } from '../runtime/watch.js';
 import { executeApproved, requireWholeHistory, type ExecutionResult } from './execute.js';
 import { extendGovernance, loadGovernance, type Governance } from '../history/replay.js';
 
-export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> }): Promise<void> {
+export async function executeOnApproval(
+  repo: Repo,
+  opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> },
+): Promise<void> {
   const reported = new Set<string>();
   // One reading kept across events: each event replays only the commits that are new.
   let gov: Governance | undefined;
@@ -21,7 +24,9 @@ export async function executeOnApproval(repo: Repo, opts: { clock: Clock; timeou
         const key = `${r.id} ${r.result}`;
         if (reported.has(key)) continue; // an invalid approval is reported once, not every sweep
         reported.add(key);
-        opts.log(`${opts.clock.now().toISOString()} ${r.result} ${r.id}${r.why ? `: ${r.why}` : ''}${r.hook?.tail.length ? `\n${r.hook.tail.map((l) => `  | ${l}`).join('\n')}` : ''}`);
+        opts.log(
+          `${opts.clock.now().toISOString()} ${r.result} ${r.id}${r.why ? `: ${r.why}` : ''}${r.hook?.tail.length ? `\n${r.hook.tail.map((l) => `  | ${l}`).join('\n')}` : ''}`,
+        );
       }
     } catch (e) {
       opts.log(`${opts.clock.now().toISOString()} execute failed: ${e instanceof GaError ? e.message : (e as Error).stack}`);

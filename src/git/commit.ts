@@ -54,8 +54,16 @@ export interface CommitTarget {
  */
 export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan>, target?: CommitTarget): Promise<CommitResult>;
 /** As above; a build that returns undefined (nothing to do at this tip) makes no commit. */
-export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>, target?: CommitTarget): Promise<CommitResult | undefined>;
-export function commitEvent(repo: Repo, build: (head: string | undefined) => Promise<CommitPlan | undefined>, target: CommitTarget = {}): Promise<CommitResult | undefined> {
+export function commitEvent(
+  repo: Repo,
+  build: (head: string | undefined) => Promise<CommitPlan | undefined>,
+  target?: CommitTarget,
+): Promise<CommitResult | undefined>;
+export function commitEvent(
+  repo: Repo,
+  build: (head: string | undefined) => Promise<CommitPlan | undefined>,
+  target: CommitTarget = {},
+): Promise<CommitResult | undefined> {
   return withRepoLock(repo, async () => {
     for (let attempt = 0; attempt < 5; attempt++) {
       const checkedOut = await headRef(repo).catch(() => undefined);
@@ -100,8 +108,10 @@ async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPla
     const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
     const identity: Record<string, string> = plan.identity
       ? {
-          GIT_AUTHOR_NAME: plan.identity.name, GIT_AUTHOR_EMAIL: plan.identity.email,
-          GIT_COMMITTER_NAME: plan.identity.name, GIT_COMMITTER_EMAIL: plan.identity.email,
+          GIT_AUTHOR_NAME: plan.identity.name,
+          GIT_AUTHOR_EMAIL: plan.identity.email,
+          GIT_COMMITTER_NAME: plan.identity.name,
+          GIT_COMMITTER_EMAIL: plan.identity.email,
         }
       : {};
     const signing = plan.sign ? ['-c', 'gpg.format=ssh'] : [];

@@ -59,7 +59,22 @@ async function textDiff(oldBytes: Buffer, newBytes: Buffer): Promise<Buffer> {
     writeFileSync(join(dir, 'old'), oldBytes, { mode: 0o600 });
     writeFileSync(join(dir, 'new'), newBytes, { mode: 0o600 });
     const r = await git(
-      ['-c', 'core.attributesFile=/dev/null', 'diff', '--no-index', '--text', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', '--full-index', '--unified=3', '--', 'old', 'new'],
+      [
+        '-c',
+        'core.attributesFile=/dev/null',
+        'diff',
+        '--no-index',
+        '--text',
+        '--no-color',
+        '--no-ext-diff',
+        '--no-textconv',
+        '--no-renames',
+        '--full-index',
+        '--unified=3',
+        '--',
+        'old',
+        'new',
+      ],
       {
         cwd: dir,
         allowFailure: true,

@@ -57,7 +57,14 @@ export async function diffTrees(store: ObjectStore, pairs: { old: string | undef
         const xFile = x && x.mode !== TREE ? x : undefined;
         const yFile = y && y.mode !== TREE ? y : undefined;
         if (xFile && yFile) {
-          j.out.push({ status: kind(xFile.mode) === kind(yFile.mode) ? 'M' : 'T', path, oldMode: xFile.mode, newMode: yFile.mode, oldBlob: xFile.oid, newBlob: yFile.oid });
+          j.out.push({
+            status: kind(xFile.mode) === kind(yFile.mode) ? 'M' : 'T',
+            path,
+            oldMode: xFile.mode,
+            newMode: yFile.mode,
+            oldBlob: xFile.oid,
+            newBlob: yFile.oid,
+          });
         } else if (xFile) {
           j.out.push({ status: 'D', path, oldMode: xFile.mode, newMode: NONE, oldBlob: xFile.oid, newBlob: NULL_OID });
         } else if (yFile) {

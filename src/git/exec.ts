@@ -98,11 +98,24 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
     child.on('error', (e) => reject(new InternalError(`could not start ${file}: ${e.message}`)));
     child.stdin.on('error', () => undefined); // the program may exit before reading
     child.on('close', (code) => {
-      if (TRACE) process.stderr.write(`ga trace: +${started.toFixed(0)} ms ${(performance.now() - started).toFixed(1)} ms  ${file.split('/').pop()} ${args.filter((a, i) => a !== '-c' && args[i - 1] !== '-c').join(' ').slice(0, 120)}\n`);
+      if (TRACE)
+        process.stderr.write(
+          `ga trace: +${started.toFixed(0)} ms ${(performance.now() - started).toFixed(1)} ms  ${file.split('/').pop()} ${args
+            .filter((a, i) => a !== '-c' && args[i - 1] !== '-c')
+            .join(' ')
+            .slice(0, 120)}\n`,
+        );
       const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code !== 0 && !opts.allowFailure) {
         const first = result.stderr.trim().split('\n')[0] ?? '';
-        reject(new InternalError(`${file.split('/').pop()} ${args.filter((a) => !a.startsWith('-c')).slice(0, 3).join(' ')} failed: ${first}`));
+        reject(
+          new InternalError(
+            `${file.split('/').pop()} ${args
+              .filter((a) => !a.startsWith('-c'))
+              .slice(0, 3)
+              .join(' ')} failed: ${first}`,
+          ),
+        );
         return;
       }
       resolve(result);

@@ -40,7 +40,24 @@ export async function firstParentPatches(repo: Repo, range: string[], paths: str
 async function patchesOf(repo: Repo, range: string[], paths: string[]): Promise<Map<string, FileDiff[]>> {
   const { rs } = separators();
   const r = await git(
-    ['log', '--first-parent', '--diff-merges=first-parent', '--root', '--reverse', '-p', '-U0', '--no-renames', '--no-color', '--no-ext-diff', '--no-textconv', '--no-notes', `--format=${rs}%H`, ...range, '--', ...paths],
+    [
+      'log',
+      '--first-parent',
+      '--diff-merges=first-parent',
+      '--root',
+      '--reverse',
+      '-p',
+      '-U0',
+      '--no-renames',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-textconv',
+      '--no-notes',
+      `--format=${rs}%H`,
+      ...range,
+      '--',
+      ...paths,
+    ],
     { cwd: repo.root },
   );
   const out = new Map<string, FileDiff[]>();
@@ -64,7 +81,15 @@ async function patchesOf(repo: Repo, range: string[], paths: string[]): Promise<
         cur.binary = true;
       } else if (line.startsWith('@@ ')) {
         const m = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
-        if (m) cur.hunks.push({ oldStart: Number(m[1]), oldCount: m[2] === undefined ? 1 : Number(m[2]), newStart: Number(m[3]), newCount: m[4] === undefined ? 1 : Number(m[4]), added: [], removed: 0 });
+        if (m)
+          cur.hunks.push({
+            oldStart: Number(m[1]),
+            oldCount: m[2] === undefined ? 1 : Number(m[2]),
+            newStart: Number(m[3]),
+            newCount: m[4] === undefined ? 1 : Number(m[4]),
+            added: [],
+            removed: 0,
+          });
       } else if (cur.hunks.length && line.startsWith('+') && !line.startsWith('+++ ')) {
         cur.hunks[cur.hunks.length - 1]!.added.push(line.slice(1));
         lastWasAdd = true;

@@ -45,7 +45,10 @@ export class CorruptObjectError extends GovernanceRefusal {
     readonly oid: string,
     why: string,
   ) {
-    super(`object ${oid.slice(0, 12)} ${why}: the repository was tampered with or is damaged; run git fsck, and restore it from a clone you trust`, 'corrupt-object');
+    super(
+      `object ${oid.slice(0, 12)} ${why}: the repository was tampered with or is damaged; run git fsck, and restore it from a clone you trust`,
+      'corrupt-object',
+    );
   }
 }
 
@@ -261,7 +264,7 @@ export function parseCommit(content: Buffer, oid: string): CommitObject {
   const kept: Buffer[] = [];
   const sig: string[] = [];
   let inSig = false;
-  for (let pos = 0; pos <= head.length; ) {
+  for (let pos = 0; pos <= head.length;) {
     let nl = head.indexOf(10, pos);
     if (nl < 0) nl = head.length;
     const raw = head.subarray(pos, nl);
@@ -287,8 +290,11 @@ export function parseCommit(content: Buffer, oid: string): CommitObject {
   const who = /^(.*) <([^>]*)> (\d+) [+-]\d{4}$/.exec(author);
   const when = /> (\d+) [+-]\d{4}$/.exec(committer);
   const commit: CommitObject = {
-    oid, tree, parents,
-    authorName: who?.[1] ?? '', authorEmail: who?.[2] ?? '',
+    oid,
+    tree,
+    parents,
+    authorName: who?.[1] ?? '',
+    authorEmail: who?.[2] ?? '',
     committedAt: new Date(Number(when?.[1] ?? 0) * 1000),
     message,
   };

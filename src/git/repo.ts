@@ -76,7 +76,12 @@ function isDirectory(path: string): boolean {
   }
 }
 
-const KIND_WORDS: Record<Exclude<FileKind, 'file' | 'missing'>, string> = { directory: 'a directory', symlink: 'a symbolic link', fifo: 'a FIFO', other: 'a device or special file' };
+const KIND_WORDS: Record<Exclude<FileKind, 'file' | 'missing'>, string> = {
+  directory: 'a directory',
+  symlink: 'a symbolic link',
+  fifo: 'a FIFO',
+  other: 'a device or special file',
+};
 
 /**
  * Refuses a tampered repository: `path`, a file git opens on its own, is
@@ -85,7 +90,9 @@ const KIND_WORDS: Record<Exclude<FileKind, 'file' | 'missing'>, string> = { dire
 function assertRegularIfPresent(path: string): void {
   const kind = fileKind(path);
   if (kind === 'file' || kind === 'missing') return;
-  throw new GovernanceRefusal(`${path} is ${KIND_WORDS[kind]}, not a regular file: the repository has been tampered with (git would hang on it or read elsewhere); ga refuses to act here until it is a regular file again`);
+  throw new GovernanceRefusal(
+    `${path} is ${KIND_WORDS[kind]}, not a regular file: the repository has been tampered with (git would hang on it or read elsewhere); ga refuses to act here until it is a regular file again`,
+  );
 }
 
 /**
@@ -139,7 +146,10 @@ async function assertSoundRepository(repo: Repo): Promise<void> {
   for (const [file, why] of [
     ['shallow', 'is a shallow clone: ga needs the whole history (git fetch --unshallow)'],
     ['info/grafts', 'has grafts (info/grafts), which can hide history; remove the file'],
-    ['objects/info/alternates', 'reads objects from elsewhere (objects/info/alternates); ga trusts only its own object store: run git repack -a -d, then remove the file'],
+    [
+      'objects/info/alternates',
+      'reads objects from elsewhere (objects/info/alternates); ga trusts only its own object store: run git repack -a -d, then remove the file',
+    ],
   ] as const) {
     if (existsSync(join(repo.commonDir, file)) || existsSync(join(repo.gitDir, file))) throw new GovernanceRefusal(`${repo.root} ${why}`);
   }
@@ -149,7 +159,9 @@ async function assertSoundRepository(repo: Repo): Promise<void> {
     const snapshot = await readConfigFile(repo.root, file);
     for (const key of snapshot.keys()) {
       if (REFUSED_KEYS.some((k) => k.test(key))) {
-        throw new GovernanceRefusal(`${file} sets ${key}, which makes git run a program, read other config or send traffic elsewhere; ga refuses to act here: remove it (git config --local --unset ${key}) or move it to your global config`);
+        throw new GovernanceRefusal(
+          `${file} sets ${key}, which makes git run a program, read other config or send traffic elsewhere; ga refuses to act here: remove it (git config --local --unset ${key}) or move it to your global config`,
+        );
       }
     }
     for (const [k, v] of snapshot) repo.local.set(k, v);
@@ -266,6 +278,8 @@ export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD'): Promise<vo
   }
   const roots = await gitText(['rev-list', '--max-parents=0', tip], { cwd: repo.root });
   if (roots.split('\n').filter(Boolean).length > 1) {
-    throw new GovernanceRefusal(`${tip === 'HEAD' ? 'HEAD' : tip.slice(0, 12)} has more than one root commit: a second history was merged in; ga will not judge it`);
+    throw new GovernanceRefusal(
+      `${tip === 'HEAD' ? 'HEAD' : tip.slice(0, 12)} has more than one root commit: a second history was merged in; ga will not judge it`,
+    );
   }
 }

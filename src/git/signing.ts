@@ -17,18 +17,15 @@ export interface SigningSetup {
 const HOW = 'git config --global gpg.format ssh && git config --global user.signingkey ~/.ssh/id_ed25519.pub';
 
 export async function signingSetup(repo: Repo | string): Promise<SigningSetup> {
-  const [format, key, email] = await Promise.all([
-    configGet(repo, 'gpg.format'),
-    configGet(repo, 'user.signingkey'),
-    configGet(repo, 'user.email'),
-  ]);
+  const [format, key, email] = await Promise.all([configGet(repo, 'gpg.format'), configGet(repo, 'user.signingkey'), configGet(repo, 'user.email')]);
   if (!key) return { ok: false, email, problem: `no signing key is set up; run: ${HOW}` };
   if (format !== 'ssh') {
     return { ok: false, email, key, problem: `git signs with ${format ?? 'openpgp'} (GPG), which ga does not support; switch to SSH signatures: ${HOW}` };
   }
   if (!key.startsWith('key::')) {
     const path = key.startsWith('~/') ? homedir() + key.slice(1) : key;
-    if (!existsSync(path)) return { ok: false, email, key, problem: `user.signingkey points at ${key}, which does not exist; set it to your SSH public key file` };
+    if (!existsSync(path))
+      return { ok: false, email, key, problem: `user.signingkey points at ${key}, which does not exist; set it to your SSH public key file` };
   }
   if (!email) return { ok: false, key, problem: `git config user.email is not set; set it to your principal in ${APPROVERS_PATH}` };
   return { ok: true, email, key };

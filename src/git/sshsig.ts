@@ -253,9 +253,16 @@ function decodeBase64(src: Buffer): Buffer | undefined {
     const v = B64_VALUE[c]!;
     if (v < 0) return undefined;
     if (state === 0) out[n] = v << 2;
-    else if (state === 1) { out[n] = out[n]! | (v >> 4); out[++n] = (v & 0x0f) << 4; }
-    else if (state === 2) { out[n] = out[n]! | (v >> 2); out[++n] = (v & 0x03) << 6; }
-    else { out[n] = out[n]! | v; n++; }
+    else if (state === 1) {
+      out[n] = out[n]! | (v >> 4);
+      out[++n] = (v & 0x0f) << 4;
+    } else if (state === 2) {
+      out[n] = out[n]! | (v >> 2);
+      out[++n] = (v & 0x03) << 6;
+    } else {
+      out[n] = out[n]! | v;
+      n++;
+    }
     state = (state + 1) % 4;
   }
   if (i === src.length) return state === 0 ? out.subarray(0, n) : undefined;
@@ -317,29 +324,41 @@ interface Curve {
 
 const CURVES: Curve[] = [
   {
-    keyType: 'ecdsa-sha2-nistp256', name: 'nistp256', jwk: 'P-256', hash: 'sha256', bytes: 32, nBits: 256,
+    keyType: 'ecdsa-sha2-nistp256',
+    name: 'nistp256',
+    jwk: 'P-256',
+    hash: 'sha256',
+    bytes: 32,
+    nBits: 256,
     p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
     b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
     n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
   },
   {
-    keyType: 'ecdsa-sha2-nistp384', name: 'nistp384', jwk: 'P-384', hash: 'sha384', bytes: 48, nBits: 384,
+    keyType: 'ecdsa-sha2-nistp384',
+    name: 'nistp384',
+    jwk: 'P-384',
+    hash: 'sha384',
+    bytes: 48,
+    nBits: 384,
     p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
     b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
     n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
   },
   {
-    keyType: 'ecdsa-sha2-nistp521', name: 'nistp521', jwk: 'P-521', hash: 'sha512', bytes: 66, nBits: 521,
+    keyType: 'ecdsa-sha2-nistp521',
+    name: 'nistp521',
+    jwk: 'P-521',
+    hash: 'sha512',
+    bytes: 66,
+    nBits: 521,
     p: (1n << 521n) - 1n,
     b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
     n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
   },
 ];
 
-type PlainKey =
-  | { family: 'ed25519'; pk: Buffer }
-  | { family: 'ecdsa'; curve: Curve; point: Buffer }
-  | { family: 'rsa'; n: Buffer; e: Buffer };
+type PlainKey = { family: 'ed25519'; pk: Buffer } | { family: 'ecdsa'; curve: Curve; point: Buffer } | { family: 'rsa'; n: Buffer; e: Buffer };
 
 type KeyRead = { kind: 'plain'; key: PlainKey } | { kind: 'deferred'; type: string } | { kind: 'invalid'; why: string };
 
@@ -348,14 +367,26 @@ type Family = 'ed25519' | 'ecdsa' | 'rsa' | 'deferred';
 /** sshkey_type_from_name: exact names, or a plain type's short name in any case. */
 const EXACT_TYPES = new Map<string, Family>([
   ['ssh-ed25519', 'ed25519'],
-  ['ecdsa-sha2-nistp256', 'ecdsa'], ['ecdsa-sha2-nistp384', 'ecdsa'], ['ecdsa-sha2-nistp521', 'ecdsa'],
-  ['ssh-rsa', 'rsa'], ['rsa-sha2-256', 'rsa'], ['rsa-sha2-512', 'rsa'],
-  ['ssh-dss', 'deferred'], ['sk-ssh-ed25519@openssh.com', 'deferred'], ['sk-ecdsa-sha2-nistp256@openssh.com', 'deferred'],
-  ['webauthn-sk-ecdsa-sha2-nistp256@openssh.com', 'deferred'], ['ssh-xmss@openssh.com', 'deferred'],
+  ['ecdsa-sha2-nistp256', 'ecdsa'],
+  ['ecdsa-sha2-nistp384', 'ecdsa'],
+  ['ecdsa-sha2-nistp521', 'ecdsa'],
+  ['ssh-rsa', 'rsa'],
+  ['rsa-sha2-256', 'rsa'],
+  ['rsa-sha2-512', 'rsa'],
+  ['ssh-dss', 'deferred'],
+  ['sk-ssh-ed25519@openssh.com', 'deferred'],
+  ['sk-ecdsa-sha2-nistp256@openssh.com', 'deferred'],
+  ['webauthn-sk-ecdsa-sha2-nistp256@openssh.com', 'deferred'],
+  ['ssh-xmss@openssh.com', 'deferred'],
 ]);
 const SHORT_TYPES = new Map<string, Family>([
-  ['ED25519', 'ed25519'], ['ECDSA', 'ecdsa'], ['RSA', 'rsa'],
-  ['ED25519-SK', 'deferred'], ['ECDSA-SK', 'deferred'], ['DSA', 'deferred'], ['XMSS', 'deferred'],
+  ['ED25519', 'ed25519'],
+  ['ECDSA', 'ecdsa'],
+  ['RSA', 'rsa'],
+  ['ED25519-SK', 'deferred'],
+  ['ECDSA-SK', 'deferred'],
+  ['DSA', 'deferred'],
+  ['XMSS', 'deferred'],
 ]);
 
 function resolveKeyType(name: Buffer): Family | undefined {

@@ -18,7 +18,16 @@ import { blobId, diffBytes } from '../git/diff-bytes.js';
 import { git } from '../git/exec.js';
 import { headCommit, headRef, readFileAt, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
-import { agentOfAllowlistPath, agentOfConfigPath, agentOfPath, APPROVERS_PATH, GOVERNED_FILES, isGovernedPath, POLICY_PATH, WATCHDOG_PATH } from '../layout/layout.js';
+import {
+  agentOfAllowlistPath,
+  agentOfConfigPath,
+  agentOfPath,
+  APPROVERS_PATH,
+  GOVERNED_FILES,
+  isGovernedPath,
+  POLICY_PATH,
+  WATCHDOG_PATH,
+} from '../layout/layout.js';
 import { fileKind, kindOf, readRegular } from '../runtime/files.js';
 import { withRepoLock } from '../runtime/lock.js';
 import { parseAgent, parseAllowlist } from '../schema/agent.js';
@@ -106,7 +115,9 @@ async function assertUnchangedSince(repo: Repo, plan: SignPlan, head: string | u
   for (const f of plan.files) {
     const [was, is] = await Promise.all([readFileAt(repo, plan.head, f.path), readFileAt(repo, head, f.path)]);
     if (was?.oid !== is?.oid || was?.mode !== is?.mode) {
-      throw new GovernanceRefusal(`${f.path} changed in HEAD since its diff was shown: nothing was signed; run ga commit again to see the diff against the new HEAD`);
+      throw new GovernanceRefusal(
+        `${f.path} changed in HEAD since its diff was shown: nothing was signed; run ga commit again to see the diff against the new HEAD`,
+      );
     }
   }
 }
@@ -131,9 +142,13 @@ export async function assertCommittedAsShown(repo: Repo, result: CommitResult, f
   if (!wrong.length) return;
   const undone = await withRepoLock(repo, async () => {
     const ref = await headRef(repo);
-    const args = result.parent ? ['update-ref', '-m', 'ga: undo a signed commit that does not hold the bytes shown', ref, result.parent, result.commit] : ['update-ref', '-d', ref, result.commit];
+    const args = result.parent
+      ? ['update-ref', '-m', 'ga: undo a signed commit that does not hold the bytes shown', ref, result.parent, result.commit]
+      : ['update-ref', '-d', ref, result.commit];
     return (await git(args, { cwd: repo.root, allowFailure: true })).code === 0;
   });
   const where = undone ? 'the branch was moved back to its parent' : 'the branch has moved on since, so it was NOT undone: revert it with git revert';
-  throw new GovernanceRefusal(`commit ${result.commit.slice(0, 12)} does not hold the bytes you were shown for ${wrong.join(', ')} (they were changed while it was written); ${where}, and nothing of it should be trusted`);
+  throw new GovernanceRefusal(
+    `commit ${result.commit.slice(0, 12)} does not hold the bytes you were shown for ${wrong.join(', ')} (they were changed while it was written); ${where}, and nothing of it should be trusted`,
+  );
 }

@@ -40,7 +40,16 @@ export interface MergeInfo {
 }
 
 function fromObject(c: CommitObject): Commit {
-  const out: Commit = { id: c.oid, parents: c.parents, tree: c.tree, committedAt: c.committedAt, authorName: c.authorName, authorEmail: c.authorEmail, message: c.message, changes: [] };
+  const out: Commit = {
+    id: c.oid,
+    parents: c.parents,
+    tree: c.tree,
+    committedAt: c.committedAt,
+    authorName: c.authorName,
+    authorEmail: c.authorEmail,
+    message: c.message,
+    changes: [],
+  };
   if (c.signature) out.signature = c.signature;
   return out;
 }
@@ -53,10 +62,13 @@ function fromObject(c: CommitObject): Commit {
  */
 export async function readChain(repo: Repo, tip: string, root: string): Promise<Commit[]> {
   const r = await git(['rev-list', '--first-parent', tip, `^${root}^@`, '--'], { cwd: repo.root, allowFailure: true });
-  if (r.code !== 0) throw new GovernanceRefusal(`the trust root ${root.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
+  if (r.code !== 0)
+    throw new GovernanceRefusal(`the trust root ${root.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
   const ids = r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
   if (ids[0] !== root) {
-    throw new GovernanceRefusal(`HEAD does not descend from the trust root ${root.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`);
+    throw new GovernanceRefusal(
+      `HEAD does not descend from the trust root ${root.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`,
+    );
   }
   return readCommits(repo, ids, true);
 }
@@ -81,7 +93,9 @@ async function readCommits(repo: Repo, ids: string[], linked: boolean): Promise<
   if (linked) {
     for (let i = 1; i < commits.length; i++) {
       if (commits[i]!.parents[0] !== ids[i - 1]) {
-        throw new GovernanceRefusal(`the first-parent history does not link up at ${ids[i]!.slice(0, 12)}: the object store or the commit-graph was tampered with; run git fsck`);
+        throw new GovernanceRefusal(
+          `the first-parent history does not link up at ${ids[i]!.slice(0, 12)}: the object store or the commit-graph was tampered with; run git fsck`,
+        );
       }
     }
   }
@@ -121,8 +135,17 @@ async function cleanMerge(repo: Repo, merge: string, first: string, others: stri
     }
     conflicted ||= m.code === 1;
     if (i < others.length - 1) {
-      const ident = { GIT_AUTHOR_NAME: 'ga', GIT_AUTHOR_EMAIL: 'ga@localhost', GIT_AUTHOR_DATE: '1000000000 +0000', GIT_COMMITTER_NAME: 'ga', GIT_COMMITTER_EMAIL: 'ga@localhost', GIT_COMMITTER_DATE: '1000000000 +0000' };
-      base = (await git(['commit-tree', '--no-gpg-sign', tree, '-p', base, '-p', other, '-m', 'ga: clean octopus step'], { cwd: repo.root, env: ident })).stdout.toString('utf8').trim();
+      const ident = {
+        GIT_AUTHOR_NAME: 'ga',
+        GIT_AUTHOR_EMAIL: 'ga@localhost',
+        GIT_AUTHOR_DATE: '1000000000 +0000',
+        GIT_COMMITTER_NAME: 'ga',
+        GIT_COMMITTER_EMAIL: 'ga@localhost',
+        GIT_COMMITTER_DATE: '1000000000 +0000',
+      };
+      base = (await git(['commit-tree', '--no-gpg-sign', tree, '-p', base, '-p', other, '-m', 'ga: clean octopus step'], { cwd: repo.root, env: ident })).stdout
+        .toString('utf8')
+        .trim();
     }
   }
   return { tree, conflicted };

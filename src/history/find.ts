@@ -16,7 +16,12 @@ export function findProposal(gov: Governance, ref: string): ProposalRecord {
   const matches = candidates.filter((r) => r.id.startsWith(ref));
   if (matches.length === 1) return matches[0]!;
   if (matches.length === 0) throw new UsageError(`no proposal id starts with "${ref}": see ga list`);
-  throw new UsageError(`"${ref}" matches ${matches.length} proposals (${matches.slice(0, 3).map((m) => m.id).join(', ')}${matches.length > 3 ? ', ...' : ''}): give more of the id`);
+  throw new UsageError(
+    `"${ref}" matches ${matches.length} proposals (${matches
+      .slice(0, 3)
+      .map((m) => m.id)
+      .join(', ')}${matches.length > 3 ? ', ...' : ''}): give more of the id`,
+  );
 }
 
 /** Refuses a record that is not a validly submitted proposal: it may be shown, never decided or run. */

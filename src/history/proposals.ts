@@ -84,7 +84,10 @@ export class ProposalTracker {
   }
 
   async apply(c: Commit, ctx: StepContext): Promise<void> {
-    const byId = new Map<string, { removed?: Change & { state: ProposalState }; added?: Change & { state: ProposalState }; changed?: Change & { state: ProposalState } }>();
+    const byId = new Map<
+      string,
+      { removed?: Change & { state: ProposalState }; added?: Change & { state: ProposalState }; changed?: Change & { state: ProposalState } }
+    >();
     for (const ch of c.changes) {
       const p = parseProposalPath(ch.path);
       if (!p) continue;
@@ -110,7 +113,8 @@ export class ProposalTracker {
       } else if (s.added) {
         r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `reappeared in ${s.added.state}/` });
         Object.assign(r, { state: s.added.state, blob: s.added.newBlob, mode: s.added.newMode });
-        if (s.added.state === 'approved') r.approval = { valid: false, why: `returned to approved/ by ${c.id.slice(0, 12)} without a decision`, by: [], commit: c.id };
+        if (s.added.state === 'approved')
+          r.approval = { valid: false, why: `returned to approved/ by ${c.id.slice(0, 12)} without a decision`, by: [], commit: c.id };
       } else if (s.removed) {
         r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `removed from ${s.removed.state}/` });
         r.state = undefined;
@@ -143,7 +147,7 @@ export class ProposalTracker {
     await this.load(r, added.newBlob);
     const problem = this.submissionProblem(r, c, added);
     r.submittedValid = !problem && (added.state === 'pending' || added.state === 'approved');
-    r.notSubmittedWhy = r.submittedValid ? undefined : problem ?? `appeared in ${added.state}/`;
+    r.notSubmittedWhy = r.submittedValid ? undefined : (problem ?? `appeared in ${added.state}/`);
     if (added.state === 'pending') {
       r.steps.push({ commit: c.id, at: c.committedAt, kind: 'submitted', ...(problem ? { valid: false, why: problem } : {}) });
       return;
@@ -171,7 +175,13 @@ export class ProposalTracker {
     return undefined;
   }
 
-  private async moved(r: ProposalRecord, c: Commit, from: Change & { state: ProposalState }, to: Change & { state: ProposalState }, ctx: StepContext): Promise<void> {
+  private async moved(
+    r: ProposalRecord,
+    c: Commit,
+    from: Change & { state: ProposalState },
+    to: Change & { state: ProposalState },
+    ctx: StepContext,
+  ): Promise<void> {
     Object.assign(r, { state: to.state, blob: to.newBlob, mode: to.newMode });
     const step = (kind: ProposalStep['kind'], extra: Partial<ProposalStep> = {}) => r.steps.push({ commit: c.id, at: c.committedAt, kind, ...extra });
     if (from.state === 'pending' && to.state === 'approved') {
@@ -224,12 +234,17 @@ export class ProposalTracker {
       const sig = await ctx.signature();
       const others = c.changes.filter((ch) => !isAudit(ch.path));
       const why =
-        sig.status !== 'good' ? `not signed by a trusted approver (${sig.status})`
-        : r.state !== 'pending' || r.decided ? 'the proposal is not pending'
-        : t.blob !== r.submittedBlob || r.blob !== r.submittedBlob ? 'Ga-Blob does not match the submitted file'
-        : others.length ? `the commit also changes ${others[0]!.path}`
-        : r.proposal && c.committedAt >= r.proposal.expires_at ? 'after expiry'
-        : undefined;
+        sig.status !== 'good'
+          ? `not signed by a trusted approver (${sig.status})`
+          : r.state !== 'pending' || r.decided
+            ? 'the proposal is not pending'
+            : t.blob !== r.submittedBlob || r.blob !== r.submittedBlob
+              ? 'Ga-Blob does not match the submitted file'
+              : others.length
+                ? `the commit also changes ${others[0]!.path}`
+                : r.proposal && c.committedAt >= r.proposal.expires_at
+                  ? 'after expiry'
+                  : undefined;
       r.steps.push({ commit: c.id, at: c.committedAt, kind: 'approval-recorded', principal: why ? undefined : sig.principal, valid: !why, why });
       if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
     }

@@ -9,7 +9,20 @@ import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
 import { assertHistoryIsWhole, headCommit, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import type { SignatureResult } from '../git/signature.js';
-import { agentOfLedgerPath, agentOfPausePath, APPROVERS_PATH, isGovernedPath, isStrayProposalPath, isUnderProposals, pausePath, POLICY_PATH, proposalPath, POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR } from '../layout/layout.js';
+import {
+  agentOfLedgerPath,
+  agentOfPausePath,
+  APPROVERS_PATH,
+  isGovernedPath,
+  isStrayProposalPath,
+  isUnderProposals,
+  pausePath,
+  POLICY_PATH,
+  proposalPath,
+  POLICIES_DIR,
+  AGENTS_DIR,
+  PROPOSALS_DIR,
+} from '../layout/layout.js';
 import type { Approver } from '../schema/approvers.js';
 import type { Policy } from '../schema/policy.js';
 import { findTrustRoot, type TrustRoot } from '../trust/root.js';
@@ -138,9 +151,24 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const [rootCommit, ...commits] = await readChain(repo, head, root.commit);
   const blobs = new BlobReader(repo);
   const st: ReplayState = {
-    repo, root, blobs, judge: new SignatureJudge(), trusted: new Map(), tracker: new ProposalTracker(blobs),
-    untrusted: [], strays: [], findings: [], markers: new Map(), heldLines: new Map(), executions: new Map(), runs: new Map(), trustedLog: [], timeline: [],
-    judgedBy: new Map(), after: new Map(), rootSet: NO_APPROVERS,
+    repo,
+    root,
+    blobs,
+    judge: new SignatureJudge(),
+    trusted: new Map(),
+    tracker: new ProposalTracker(blobs),
+    untrusted: [],
+    strays: [],
+    findings: [],
+    markers: new Map(),
+    heldLines: new Map(),
+    executions: new Map(),
+    runs: new Map(),
+    trustedLog: [],
+    timeline: [],
+    judgedBy: new Map(),
+    after: new Map(),
+    rootSet: NO_APPROVERS,
   };
   const rootFiles = (await Promise.all([POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR].map((dir) => listFilesAt(repo, root.commit, dir)))).flat();
   await blobs.preload(rootFiles.filter((e) => isUnderProposals(e.path) || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
@@ -148,8 +176,7 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
     if (isGovernedPath(e.path)) {
       st.trusted.set(e.path, { blob: e.oid, mode: e.mode });
       st.trustedLog.push({ commit: root.commit, path: e.path, blob: e.oid });
-    }
-    else if (agentOfPausePath(e.path)) st.markers.set(agentOfPausePath(e.path)!, { present: true });
+    } else if (agentOfPausePath(e.path)) st.markers.set(agentOfPausePath(e.path)!, { present: true });
     else await st.tracker.atRoot(e.path, e.oid, e.mode, root.commit);
   }
   st.rootSet = await approverSet(st);
@@ -167,7 +194,12 @@ async function approverSet(st: ReplayState): Promise<ApproverSet> {
 async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> {
   const all = commits.flatMap((c) => [...(c.merge?.brought ?? []), c]);
   // Every blob the replay may parse, read in one go.
-  await st.blobs.preload(all.flatMap((c) => c.changes).filter((ch) => ch.status !== 'D' && (isUnderProposals(ch.path) || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH)).map((ch) => ch.newBlob));
+  await st.blobs.preload(
+    all
+      .flatMap((c) => c.changes)
+      .filter((ch) => ch.status !== 'D' && (isUnderProposals(ch.path) || ch.path === APPROVERS_PATH || ch.path === POLICY_PATH))
+      .map((ch) => ch.newBlob),
+  );
   for (const c of commits) {
     const mainSet = st.after.get(c.parents[0]!) ?? (await approverSet(st));
     for (const b of c.merge?.brought ?? []) {
@@ -211,7 +243,8 @@ async function applyCommit(st: ReplayState, c: Commit, approvers: ApproverSet): 
   }
   await st.tracker.apply(c, { signature, policyBlob: policyBefore });
   for (const ch of c.changes) {
-    if (ch.status !== 'D' && isStrayProposalPath(ch.path)) st.strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
+    if (ch.status !== 'D' && isStrayProposalPath(ch.path))
+      st.strays.push({ commit: c.id, path: ch.path, why: 'not a proposal file: proposals/<state>/<id>.toml with a valid id' });
   }
   await applyMarkers(st, c, signature);
   recordExecutions(st, c);
@@ -251,9 +284,10 @@ async function applyMarkers(st: ReplayState, c: Commit, signature: () => Promise
         state.invalidRemoval = undefined;
         if (resumed) state.resumed = { commit: c.id, seq: st.timeline.length - 1, at: c.committedAt };
       } else if (removed) {
-        const why = sig.status === 'good'
-          ? 'pause marker removed in a signed commit that is not a resume (no agent-resumed trailer, and it changes other files too); it still pauses: resume with ga resume'
-          : `pause marker removed by a commit that is not a signed approver's (${sig.status}); it still pauses`;
+        const why =
+          sig.status === 'good'
+            ? 'pause marker removed in a signed commit that is not a resume (no agent-resumed trailer, and it changes other files too); it still pauses: resume with ga resume'
+            : `pause marker removed by a commit that is not a signed approver's (${sig.status}); it still pauses`;
         state.present = true;
         state.invalidRemoval = { commit: c.id, why };
         st.findings.push({ commit: c.id, path, rule: 'pause-removed', why });
@@ -268,7 +302,13 @@ function recordExecutions(st: ReplayState, c: Commit): void {
     if (t.run && t.agent && t.event === 'run-started' && !st.runs.has(t.run)) {
       const lease = t.lease ? new Date(t.lease) : undefined;
       const reserved = Number(t.reserved ?? 0);
-      st.runs.set(t.run, { agent: t.agent, started: c.id, at: c.committedAt, reservedUsd: Number.isFinite(reserved) && reserved > 0 ? reserved : 0, leaseUntil: lease && !Number.isNaN(lease.getTime()) ? lease : undefined });
+      st.runs.set(t.run, {
+        agent: t.agent,
+        started: c.id,
+        at: c.committedAt,
+        reservedUsd: Number.isFinite(reserved) && reserved > 0 ? reserved : 0,
+        leaseUntil: lease && !Number.isNaN(lease.getTime()) ? lease : undefined,
+      });
     } else if (t.run && t.event === 'run-finished') {
       const trail = st.runs.get(t.run);
       if (trail) trail.finished ??= c.id;
@@ -299,14 +339,22 @@ async function judgeMergeOwn(st: ReplayState, c: Commit): Promise<void> {
   const sig = await st.judge.judge(c, st.judgedBy.get(c.id)!);
   if (sig.status === 'good') return;
   for (const ch of c.changes) {
-    st.findings.push({ commit: c.id, path: ch.path, rule: 'merge', why: `the merge adds a change of its own (${ch.status === 'D' ? 'removes' : ch.status === 'A' ? 'adds' : 'changes'} it against the clean merge of its parents) without an approver's signature (${sig.status}); the change counts for nothing` });
+    st.findings.push({
+      commit: c.id,
+      path: ch.path,
+      rule: 'merge',
+      why: `the merge adds a change of its own (${ch.status === 'D' ? 'removes' : ch.status === 'A' ? 'adds' : 'changes'} it against the clean merge of its parents) without an approver's signature (${sig.status}); the change counts for nothing`,
+    });
   }
   // Ledger lines present in the clean merge and missing from the merge's tree still count.
   const drops = c.changes.filter((ch) => agentOfLedgerPath(ch.path) && ch.oldBlob !== ch.newBlob && ch.status !== 'A');
   if (drops.length === 0) return;
-  const texts = await readBlobs(st.repo, drops.flatMap((ch) => [ch.oldBlob, ...(ch.status === 'D' ? [] : [ch.newBlob])]));
+  const texts = await readBlobs(
+    st.repo,
+    drops.flatMap((ch) => [ch.oldBlob, ...(ch.status === 'D' ? [] : [ch.newBlob])]),
+  );
   for (const ch of drops) {
-    const kept = new Set((ch.status === 'D' ? '' : texts.get(ch.newBlob)?.toString('utf8') ?? '').split('\n'));
+    const kept = new Set((ch.status === 'D' ? '' : (texts.get(ch.newBlob)?.toString('utf8') ?? '')).split('\n'));
     const lost = (texts.get(ch.oldBlob)?.toString('utf8') ?? '').split('\n').filter((l) => l && !kept.has(l));
     if (lost.length === 0) continue;
     const held = st.heldLines.get(ch.path) ?? { lines: [], by: c.id };

@@ -29,7 +29,9 @@ export class SignatureJudge {
     let p = this.memo.get(k);
     if (!p) {
       p = verifySignature(commit.signature, approvers.list, commit.committedAt).then((r) =>
-        r.status === 'good' && r.principal?.toLowerCase().startsWith('agent:') ? { ...r, status: 'bad' as const, detail: 'agent principals may never approve' } : r,
+        r.status === 'good' && r.principal?.toLowerCase().startsWith('agent:')
+          ? { ...r, status: 'bad' as const, detail: 'agent principals may never approve' }
+          : r,
       );
       this.memo.set(k, p);
     }

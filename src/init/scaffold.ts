@@ -12,7 +12,19 @@ import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { pinTrustRoot } from '../trust/root.js';
 import { pinGovernedBranch } from '../trust/branch.js';
 import { auditLine } from '../audit/events.js';
-import { agentConfigPath, allowlistPath, APPROVERS_PATH, auditPath, hookPath, KEEP_DIRS, POLICY_PATH, systemPromptPath, taskPath, WATCHDOG_PATH, workspaceDir } from '../layout/layout.js';
+import {
+  agentConfigPath,
+  allowlistPath,
+  APPROVERS_PATH,
+  auditPath,
+  hookPath,
+  KEEP_DIRS,
+  POLICY_PATH,
+  systemPromptPath,
+  taskPath,
+  WATCHDOG_PATH,
+  workspaceDir,
+} from '../layout/layout.js';
 import * as t from './templates.js';
 
 export interface InitResult {
@@ -49,12 +61,16 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
 
   // A governance repository already: say so, rather than list every file as a collision.
   if (existsSync(join(target, APPROVERS_PATH)) && existsSync(join(target, POLICY_PATH))) {
-    throw new UsageError(`${target} is already initialised (${APPROVERS_PATH} and ${POLICY_PATH} are there); nothing was written. See ga status, or ga init <new dir> for another`);
+    throw new UsageError(
+      `${target} is already initialised (${APPROVERS_PATH} and ${POLICY_PATH} are there); nothing was written. See ga status, or ga init <new dir> for another`,
+    );
   }
   // Pass one: every collision is listed and nothing is written, not even .git.
   const collisions = files.map((f) => f.path).filter((p) => existsSync(join(target, p)));
   if (collisions.length) {
-    throw new UsageError(`ga init would overwrite ${collisions.length} file(s) in ${target}: ${collisions.join(', ')}; move them away or init elsewhere (nothing was written)`);
+    throw new UsageError(
+      `ga init would overwrite ${collisions.length} file(s) in ${target}: ${collisions.join(', ')}; move them away or init elsewhere (nothing was written)`,
+    );
   }
   if (!existsSync(join(target, '.git'))) {
     const inside = await git(['rev-parse', '--show-toplevel'], { cwd: target, allowFailure: true });

@@ -31,7 +31,7 @@ required = false
 
 export function approversFile(firstLine: string | undefined): string {
   return [
-    '# Trusted approvers: git\'s allowed-signers format, one principal (your git user.email) a line.',
+    "# Trusted approvers: git's allowed-signers format, one principal (your git user.email) a line.",
     '# Changes count only when signed by an approver already listed here.',
     '# <email> namespaces="git" <key type> <base64 key>',
     ...(firstLine ? [firstLine] : []),

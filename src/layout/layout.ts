@@ -68,7 +68,7 @@ export const hookPath = (agent: string, file: string) => `${hooksDir(agent)}/${f
 const AGENT_FILE = /^agents\/([^/]+)\/(agent\.toml|tool_allowlist\.toml|CLAUDE\.md|tasks\/.+|hooks\/.+)$/;
 
 /** What counts as governed, in words (for help and errors). */
-export const GOVERNED_FILES = 'policies/**, and each agent\'s agent.toml, tool_allowlist.toml, CLAUDE.md, tasks/** and hooks/**';
+export const GOVERNED_FILES = "policies/**, and each agent's agent.toml, tool_allowlist.toml, CLAUDE.md, tasks/** and hooks/**";
 
 /** Governed files: used only in their trusted version. */
 export function isGovernedPath(path: string): boolean {

@@ -66,7 +66,11 @@ export function stopLocalRuns(root: string, agents?: readonly string[]): { pid: 
   });
 }
 
-export async function resumeAgent(repo: Repo, agent: string, opts: { reason: string; force: boolean; clock: Clock }): Promise<{ commit: string; forced: boolean }> {
+export async function resumeAgent(
+  repo: Repo,
+  agent: string,
+  opts: { reason: string; force: boolean; clock: Clock },
+): Promise<{ commit: string; forced: boolean }> {
   const signer = await requireSigning(repo, 'ga resume');
   await requireGovernedBranch(repo, 'ga resume');
   const gov = await loadGovernance(repo);
@@ -75,10 +79,14 @@ export async function resumeAgent(repo: Repo, agent: string, opts: { reason: str
   const committed = await repo.objects.entryAt((await repo.objects.commit(gov.head)).tree, pausePath(agent));
   if (!state.paused) throw new UsageError(`agent ${agent} is not paused`);
   const budget = budgetOf(gov, agent, trusted.config, opts.clock.now());
-  const cause = budget.overUsd || budget.overTokens
-    ? `still over its cap in the current ${budget.window} window ($${budget.usd.toFixed(4)} of $${budget.usdCap}, ${budget.tokens} of ${budget.tokenCap} tokens)`
-    : undefined;
-  if (cause && !opts.force) throw new GovernanceRefusal(`resume refused: agent ${agent} is ${cause}; raise the cap in a signed commit, wait for the next window, or --force (recorded)`);
+  const cause =
+    budget.overUsd || budget.overTokens
+      ? `still over its cap in the current ${budget.window} window ($${budget.usd.toFixed(4)} of $${budget.usdCap}, ${budget.tokens} of ${budget.tokenCap} tokens)`
+      : undefined;
+  if (cause && !opts.force)
+    throw new GovernanceRefusal(
+      `resume refused: agent ${agent} is ${cause}; raise the cap in a signed commit, wait for the next window, or --force (recorded)`,
+    );
   const at = opts.clock.now();
   const reason = opts.force && cause ? `${opts.reason} (forced while ${cause})` : opts.reason;
   const { commit } = await recordEvents(repo, {

@@ -6,10 +6,7 @@ export type Outcome =
   | { kind: 'pending'; requiresApproval: true; settings: TypeSettings }
   | { kind: 'auto-approved'; requiresApproval: false; settings: TypeSettings };
 
-export function decideOutcome(
-  policy: Policy,
-  p: { action_type: string; requires_approval: boolean; reversible: boolean },
-): Outcome {
+export function decideOutcome(policy: Policy, p: { action_type: string; requires_approval: boolean; reversible: boolean }): Outcome {
   const settings = settingsFor(policy, p.action_type);
   if (settings.list === 'never') {
     if (!p.requires_approval) {

@@ -45,7 +45,12 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
     edits.push(e);
   };
   // HEAD: only what HEAD still holds (an untrusted edit that a later signed commit replaced is gone).
-  const head = new Map((await Promise.all([POLICIES_DIR, AGENTS_DIR].map((p) => listFilesAt(repo, gov.head, p)))).flat().filter((e) => isGovernedPath(e.path)).map((e) => [e.path, e.oid]));
+  const head = new Map(
+    (await Promise.all([POLICIES_DIR, AGENTS_DIR].map((p) => listFilesAt(repo, gov.head, p))))
+      .flat()
+      .filter((e) => isGovernedPath(e.path))
+      .map((e) => [e.path, e.oid]),
+  );
   const lastUntrusted = new Map(gov.untrusted.map((u) => [u.path, u]));
   for (const [path, oid] of head) {
     if (gov.trusted.get(path)?.blob === oid) continue;
@@ -61,10 +66,17 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
   }
   for (const [path, oid] of index) {
     if (oid !== (head.get(path) ?? gov.trusted.get(path)?.blob) && oid !== gov.trusted.get(path)?.blob) {
-      add({ path, kind: 'staged', why: gov.trusted.has(path) ? 'staged in the index, different from its trusted version: a plain git commit would carry it (ignored unless signed)' : 'staged in the index with no trusted version (ignored unless signed)' });
+      add({
+        path,
+        kind: 'staged',
+        why: gov.trusted.has(path)
+          ? 'staged in the index, different from its trusted version: a plain git commit would carry it (ignored unless signed)'
+          : 'staged in the index with no trusted version (ignored unless signed)',
+      });
     }
   }
-  for (const path of head.keys()) if (!index.has(path) && staged.code === 0) add({ path, kind: 'staged', why: 'removed from the index: a plain git commit would delete it' });
+  for (const path of head.keys())
+    if (!index.has(path) && staged.code === 0) add({ path, kind: 'staged', why: 'removed from the index: a plain git commit would delete it' });
   // The work tree: regular files hashed; anything else named.
   const { files, odd } = listGovernedWorkFiles(repo.root);
   for (const o of odd) add({ path: o.path, kind: 'not-a-file', why: `a ${o.kind} where a governed file is expected (ignored)` });
@@ -128,7 +140,11 @@ export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRo
   const today = startOfUtcDay(now).getTime();
   const rows: AgentRow[] = [];
   for (const id of trustedAgentIds(gov)) {
-    const runs = gov.commits.flatMap((c) => parseTrailers(c.message).filter((t) => t.event === 'run-finished' && t.agent === id).map(() => c.committedAt.getTime()));
+    const runs = gov.commits.flatMap((c) =>
+      parseTrailers(c.message)
+        .filter((t) => t.event === 'run-finished' && t.agent === id)
+        .map(() => c.committedAt.getTime()),
+    );
     const proposals: Record<string, number> = {};
     for (const r of gov.proposals.values()) {
       if (r.proposal?.agent === id && r.state) proposals[r.state] = (proposals[r.state] ?? 0) + 1;
@@ -137,8 +153,13 @@ export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRo
     try {
       const agent = await loadTrustedAgent(gov, id);
       rows.push({
-        agent: id, budget: budgetOf(gov, id, agent.config, now), runsToday: runs.filter((t) => t >= today).length,
-        runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why,
+        agent: id,
+        budget: budgetOf(gov, id, agent.config, now),
+        runsToday: runs.filter((t) => t >= today).length,
+        runsTotal: runs.length,
+        proposals,
+        paused: pause.paused,
+        pauseWhy: pause.why,
       });
     } catch (e) {
       rows.push({ agent: id, runsToday: 0, runsTotal: runs.length, proposals, paused: pause.paused, pauseWhy: pause.why, error: (e as Error).message });
@@ -198,7 +219,8 @@ export async function status(gov: Governance, clock: Clock): Promise<Status> {
     try {
       const blob = publicKeyLine(signing.key).split(/\s+/)[1];
       approver = (await gov.approvers()).some((a) => a.key === blob && !a.certAuthority);
-      if (!approver) signingProblem = `the signing key of ${signing.email} is not in ${APPROVERS_PATH}: your approvals and resumes will not count; an approver adds its line in a signed commit (ga commit ${APPROVERS_PATH})`;
+      if (!approver)
+        signingProblem = `the signing key of ${signing.email} is not in ${APPROVERS_PATH}: your approvals and resumes will not count; an approver adds its line in a signed commit (ga commit ${APPROVERS_PATH})`;
     } catch (e) {
       if (!(e instanceof GaError)) throw e;
       approver = false;

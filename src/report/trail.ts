@@ -44,7 +44,8 @@ export async function auditTrail(gov: Governance, filter: TrailFilter = {}): Pro
     if (events.length === 0 && approval) events = [{ event: 'proposal-approved', proposal: approval.proposal, agent: approval.agent }];
     // A signed commit of governed files (ga commit, or git commit -S by hand) changes policy, trailer or not.
     const governed = events.length === 0 ? c.changes.filter((ch) => isGovernedPath(ch.path)).map((ch) => ch.path) : [];
-    if (governed.length) events = [{ event: 'policy-changed', reason: `${governed.slice(0, 5).join(', ')}${governed.length > 5 ? `, and ${governed.length - 5} more` : ''}` }];
+    if (governed.length)
+      events = [{ event: 'policy-changed', reason: `${governed.slice(0, 5).join(', ')}${governed.length > 5 ? `, and ${governed.length - 5} more` : ''}` }];
     if (events.length === 0) events = [{ event: '-' }];
     const wanted = events.filter((t) => (!filter.agent || t.agent === filter.agent) && (!filter.event || t.event === filter.event));
     if (wanted.length === 0) continue;
@@ -52,10 +53,20 @@ export async function auditTrail(gov: Governance, filter: TrailFilter = {}): Pro
     const subject = c.message.split('\n')[0] ?? '';
     for (const t of wanted) {
       rows.push({
-        commit: c.id, at: c.committedAt, subject, event: t.event!, actor: t.actor ?? ((approval || governed.length) && sig.principal ? `human:${sig.principal}` : undefined),
-        proposal: t.proposal, agent: t.agent, reason: t.reason, outcome: t.outcome,
-        signature: sig.status === 'none' ? 'unsigned' : sig.status, signer: sig.principal,
-        ...(approval && t.event === 'proposal-approved' ? { valid: approval.valid !== false, invalidBecause: approval.valid === false ? approval.why : undefined } : {}),
+        commit: c.id,
+        at: c.committedAt,
+        subject,
+        event: t.event!,
+        actor: t.actor ?? ((approval || governed.length) && sig.principal ? `human:${sig.principal}` : undefined),
+        proposal: t.proposal,
+        agent: t.agent,
+        reason: t.reason,
+        outcome: t.outcome,
+        signature: sig.status === 'none' ? 'unsigned' : sig.status,
+        signer: sig.principal,
+        ...(approval && t.event === 'proposal-approved'
+          ? { valid: approval.valid !== false, invalidBecause: approval.valid === false ? approval.why : undefined }
+          : {}),
       });
     }
   }

@@ -21,7 +21,11 @@ export class Heartbeat {
   private readonly file: string;
   readonly toolsFile: string;
 
-  constructor(repo: Repo, private readonly info: RunInfo, private readonly clock: Clock) {
+  constructor(
+    repo: Repo,
+    private readonly info: RunInfo,
+    private readonly clock: Clock,
+  ) {
     mkdirSync(runsDir(repo), { recursive: true });
     this.file = runHeartbeatFile(repo, info.run);
     this.toolsFile = toolCallsFile(repo, info.run);

@@ -99,7 +99,14 @@ async function whyNotStart(gov: Governance, agent: TrustedAgent, clock: Clock): 
  * every live one of runs in flight fit under the cap. Returns the refusal,
  * or the reading of history the run goes on with.
  */
-async function reserve(gov: Governance, agent: TrustedAgent, run: string, task: string, clock: Clock, input: { ref: string }): Promise<{ gov: Governance } | { refusal: string }> {
+async function reserve(
+  gov: Governance,
+  agent: TrustedAgent,
+  run: string,
+  task: string,
+  clock: Clock,
+  input: { ref: string },
+): Promise<{ gov: Governance } | { refusal: string }> {
   const repo = gov.repo;
   let current = gov;
   let refusal: string | undefined;
@@ -118,7 +125,17 @@ async function reserve(gov: Governance, agent: TrustedAgent, run: string, task: 
       if (problem) return void (refusal = `over budget: ${problem}`);
       return {
         subject: `start run ${run} of ${agent.id} (${task}), reserving $${usd}`,
-        events: [{ event: 'run-started', actor: 'runner', agent: agent.id, run, lease: rfc3339(leaseUntil(at, agent.config.timeout)), reserved: String(usd), detail: { task, adapter: agent.config.adapter, reserved_usd: usd } }],
+        events: [
+          {
+            event: 'run-started',
+            actor: 'runner',
+            agent: agent.id,
+            run,
+            lease: rfc3339(leaseUntil(at, agent.config.timeout)),
+            reserved: String(usd),
+            detail: { task, adapter: agent.config.adapter, reserved_usd: usd },
+          },
+        ],
         files: [],
       };
     });
@@ -126,7 +143,12 @@ async function reserve(gov: Governance, agent: TrustedAgent, run: string, task: 
   return refusal ? { refusal } : { gov: current };
 }
 
-export async function runAgent(repo: Repo, agentId: string, task: string, opts: { clock: Clock; parentEnv?: NodeJS.ProcessEnv; say?: (line: string) => void }): Promise<RunRecord> {
+export async function runAgent(
+  repo: Repo,
+  agentId: string,
+  task: string,
+  opts: { clock: Clock; parentEnv?: NodeJS.ProcessEnv; say?: (line: string) => void },
+): Promise<RunRecord> {
   if (process.env.GA_AGENT) {
     throw new GovernanceRefusal(`ga run refused inside an agent process (GA_AGENT=${process.env.GA_AGENT}): starting an agent is spawn_subagent; propose it`);
   }
@@ -144,7 +166,13 @@ export async function runAgent(repo: Repo, agentId: string, task: string, opts: 
   }
 }
 
-async function runUnderLatch(repo: Repo, agentId: string, task: string, opts: { clock: Clock; parentEnv?: NodeJS.ProcessEnv; say?: (line: string) => void }, pauseSignal: PauseLatch): Promise<RunRecord> {
+async function runUnderLatch(
+  repo: Repo,
+  agentId: string,
+  task: string,
+  opts: { clock: Clock; parentEnv?: NodeJS.ProcessEnv; say?: (line: string) => void },
+  pauseSignal: PauseLatch,
+): Promise<RunRecord> {
   const clock = opts.clock;
   await requireGovernedBranch(repo, `ga run ${agentId}`);
   const first = await loadGovernance(repo);
@@ -161,7 +189,19 @@ async function runUnderLatch(repo: Repo, agentId: string, task: string, opts: { 
   const gov = reserved.gov;
   await raiseHighWater(repo, (await readHead(repo, ref)) ?? gov.head);
   const held = gov.heldLines.get(ledgerPath(agentId))?.lines ?? [];
-  const supervised = await supervise({ repo, agent, task, taskText, run, parentEnv: opts.parentEnv ?? process.env, clock, held, ref, say: opts.say ?? (() => undefined), pauseSignal });
+  const supervised = await supervise({
+    repo,
+    agent,
+    task,
+    taskText,
+    run,
+    parentEnv: opts.parentEnv ?? process.env,
+    clock,
+    held,
+    ref,
+    say: opts.say ?? (() => undefined),
+    pauseSignal,
+  });
   return finish({ repo, agent, task, run, clock, held, ref, ...supervised });
 }
 
@@ -198,12 +238,18 @@ interface PauseLatch {
  * and `ga pause` signalling this runner directly. When the work tree cannot
  * be looked into, the agent is stopped.
  */
-async function supervise(input: SuperviseInput): Promise<{ result: AdapterResult; stopReason: StopReason | undefined; signalled: boolean; containment?: Containment }> {
+async function supervise(
+  input: SuperviseInput,
+): Promise<{ result: AdapterResult; stopReason: StopReason | undefined; signalled: boolean; containment?: Containment }> {
   const { repo, agent, task, taskText, run, parentEnv, clock } = input;
   const { home, bin } = makeScratchHome(agent.id);
   const workspace = join(repo.root, workspaceDir(agent.id));
   mkdirSync(workspace, { recursive: true });
-  const heartbeat = new Heartbeat(repo, { run, agent: agent.id, task, adapter: agent.config.adapter, runner_pid: process.pid, started_at: clock.now().toISOString() }, clock);
+  const heartbeat = new Heartbeat(
+    repo,
+    { run, agent: agent.id, task, adapter: agent.config.adapter, runner_pid: process.pid, started_at: clock.now().toISOString() },
+    clock,
+  );
   const controller = new AbortController();
   let stopReason: StopReason | undefined;
   let proc: AgentProcess | undefined;
@@ -247,7 +293,13 @@ async function supervise(input: SuperviseInput): Promise<{ result: AdapterResult
     checkWorkTree();
     const adapter = await adapterFor(agent.config.adapter);
     const result = await adapter({
-      repo, agent, task, taskText, run, workspace, clock,
+      repo,
+      agent,
+      task,
+      taskText,
+      run,
+      workspace,
+      clock,
       env: agentEnvironment(parentEnv, { agent: agent.id, run, home, bin, allowlist: agent.allowlist }),
       reservationUsd: agent.config.budget.max_run_usd,
       stop: controller.signal,
@@ -307,28 +359,56 @@ async function finish(f: FinishInput): Promise<RunRecord> {
     // when the agent checked out something else, it goes onto the governed branch's committed ledger.
     const onBranch = await onGovernedBranch(repo);
     const tip = onBranch ? undefined : await readHead(repo, f.ref);
-    const offBranch = onBranch ? undefined : appendChargeToText((tip && (await readFileAt(repo, tip, rel))?.content) || Buffer.alloc(0), charge, { window, clock }, `${rel} at ${f.ref}`);
+    const offBranch = onBranch
+      ? undefined
+      : appendChargeToText((tip && (await readFileAt(repo, tip, rel))?.content) || Buffer.alloc(0), charge, { window, clock }, `${rel} at ${f.ref}`);
     const line: LedgerLine = offBranch ? offBranch.line : await appendCharge(repo, agent.id, charge, { window, clock, locked: true });
-    const after = offBranch ? budgetOfLedgerText(agent.config, clock.now(), offBranch.text, f.held) : budgetStatus(repo, agent.id, agent.config, clock.now(), f.held);
+    const after = offBranch
+      ? budgetOfLedgerText(agent.config, clock.now(), offBranch.text, f.held)
+      : budgetStatus(repo, agent.id, agent.config, clock.now(), f.held);
     const crossed = after.overUsd || after.overTokens;
     const outcome: RunOutcomeName = f.stopReason ?? (crossed ? 'over-budget' : result.outcome);
     const tokens = result.charge.input_tokens + result.charge.output_tokens;
     const at = clock.now();
     const capDetail = `$${after.usd.toFixed(4)} of $${after.usdCap}, ${after.tokens} of ${after.tokenCap} tokens in the ${after.window} window`;
     const events: GaEvent[] = [
-      { event: 'charge', actor: 'runner', agent: agent.id, run, detail: { usd: line.usd, input_tokens: line.input_tokens, output_tokens: line.output_tokens, source: line.source } },
       {
-        event: 'run-finished', actor: 'runner', agent: agent.id, run, outcome,
+        event: 'charge',
+        actor: 'runner',
+        agent: agent.id,
+        run,
+        detail: { usd: line.usd, input_tokens: line.input_tokens, output_tokens: line.output_tokens, source: line.source },
+      },
+      {
+        event: 'run-finished',
+        actor: 'runner',
+        agent: agent.id,
+        run,
+        outcome,
         detail: {
-          task, adapter: agent.config.adapter, exit_code: result.exitCode, tokens, usd: result.charge.usd, source: result.charge.source, permission_denials: result.permissionDenials,
-          note: result.note ?? null, result: result.resultText ?? null, hint: result.hint ?? null, containment: f.containment ?? null,
+          task,
+          adapter: agent.config.adapter,
+          exit_code: result.exitCode,
+          tokens,
+          usd: result.charge.usd,
+          source: result.charge.source,
+          permission_denials: result.permissionDenials,
+          note: result.note ?? null,
+          result: result.resultText ?? null,
+          hint: result.hint ?? null,
+          containment: f.containment ?? null,
         },
       },
     ];
-    const markerAt = async () => (await readHead(repo, f.ref).then((h) => (h ? repo.objects.commit(h) : undefined)).then((c) => (c ? repo.objects.entryAt(c.tree, pausePath(agent.id)) : undefined))) !== undefined;
+    const markerAt = async () =>
+      (await readHead(repo, f.ref)
+        .then((h) => (h ? repo.objects.commit(h) : undefined))
+        .then((c) => (c ? repo.objects.entryAt(c.tree, pausePath(agent.id)) : undefined))) !== undefined;
     const alreadyMarked = workTreeMarker(repo.root, agent.id).present || (await markerAt());
     const pausing = (crossed || f.signalled) && !alreadyMarked;
-    const pauseReason = crossed ? { reason: 'over-budget' as const, detail: capDetail } : { reason: 'manual' as const, detail: 'ga pause stopped this run directly' };
+    const pauseReason = crossed
+      ? { reason: 'over-budget' as const, detail: capDetail }
+      : { reason: 'manual' as const, detail: 'ga pause stopped this run directly' };
     if (pausing) events.push({ event: 'agent-paused', actor: 'runner', agent: agent.id, reason: `${pauseReason.reason}: ${pauseReason.detail}` });
     const body = [
       `run ${run}: agent ${agent.id}, task ${task}, adapter ${agent.config.adapter}${f.containment ? `, contained by ${f.containment}` : ''}`,
@@ -351,9 +431,23 @@ async function finish(f: FinishInput): Promise<RunRecord> {
     });
     await raiseHighWater(repo, commit).catch(() => undefined);
     return {
-      run, agent: agent.id, task, adapter: agent.config.adapter, outcome, exitCode: result.exitCode, tokens,
-      usd: result.charge.usd, source: result.charge.source, permissionDenials: result.permissionDenials, note: result.note,
-      resultText: result.resultText, hint: result.hint, tail: result.tail, pausedForBudget: pausing, containment: f.containment, commit,
+      run,
+      agent: agent.id,
+      task,
+      adapter: agent.config.adapter,
+      outcome,
+      exitCode: result.exitCode,
+      tokens,
+      usd: result.charge.usd,
+      source: result.charge.source,
+      permissionDenials: result.permissionDenials,
+      note: result.note,
+      resultText: result.resultText,
+      hint: result.hint,
+      tail: result.tail,
+      pausedForBudget: pausing,
+      containment: f.containment,
+      commit,
     };
   });
 }

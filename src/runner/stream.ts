@@ -87,8 +87,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 /** A value in a tampering reason: numbers as themselves (Infinity too), the rest as JSON, cut short. */
 const shown = (v: unknown): string => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)).slice(0, 60));
-const sumTokens = (u: TokenUsage): number =>
-  u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
+const sumTokens = (u: TokenUsage): number => u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens;
 
 export class StreamMeter {
   private readonly onToolCall: StreamMeterOptions['onToolCall'];
@@ -419,10 +418,7 @@ export function usdFor(usage: TokenUsage, price: Price): number {
   const write = price.cacheWrite ?? price.input * 1.25;
   const read = price.cacheRead ?? price.input * 0.1;
   return (
-    (usage.input_tokens * price.input +
-      usage.output_tokens * price.output +
-      usage.cache_creation_input_tokens * write +
-      usage.cache_read_input_tokens * read) /
+    (usage.input_tokens * price.input + usage.output_tokens * price.output + usage.cache_creation_input_tokens * write + usage.cache_read_input_tokens * read) /
     1_000_000
   );
 }
@@ -466,10 +462,7 @@ export function chargeFor(meter: StreamMeter, opts: { reservationUsd: number; pr
       reported = entries.reduce((s, m) => s + (m.costUSD ?? 0), 0);
     }
     if (result.usage) tokens = Math.max(tokens, sumTokens(result.usage));
-    const byModel = entries.reduce(
-      (s, m) => s + m.inputTokens + m.outputTokens + m.cacheReadInputTokens + m.cacheCreationInputTokens,
-      0,
-    );
+    const byModel = entries.reduce((s, m) => s + m.inputTokens + m.outputTokens + m.cacheReadInputTokens + m.cacheCreationInputTokens, 0);
     tokens = Math.max(tokens, byModel);
   }
   if (!result || reported === undefined) {
@@ -478,7 +471,5 @@ export function chargeFor(meter: StreamMeter, opts: { reservationUsd: number; pr
       : { usd: reservation, tokens, source: 'reservation', outcome: 'no-result' };
   }
   const outcome = result.is_error || result.subtype !== 'success' ? 'agent-error' : 'success';
-  return reported >= metered
-    ? { usd: reported, tokens, source: 'reported', outcome }
-    : { usd: metered, tokens, source: 'metered', outcome };
+  return reported >= metered ? { usd: reported, tokens, source: 'reported', outcome } : { usd: metered, tokens, source: 'metered', outcome };
 }

@@ -32,9 +32,10 @@ let probed: { prefix: string[]; containment: Containment } | undefined;
 /** How this system lets ga contain a process tree; probed once per process. */
 export function containment(): { prefix: string[]; containment: Containment } {
   if (probed) return probed;
-  const candidates = process.getuid?.() === 0
-    ? [['unshare', '--pid', '--fork', '--kill-child']]
-    : [['unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child']];
+  const candidates =
+    process.getuid?.() === 0
+      ? [['unshare', '--pid', '--fork', '--kill-child']]
+      : [['unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child']];
   for (const unshare of candidates) {
     try {
       execFileSync(unshare[0]!, [...unshare.slice(1), 'true'], { stdio: 'ignore', timeout: 3000 });
@@ -114,7 +115,12 @@ function kill(pid: number, sig: NodeJS.Signals): void {
 
 /** Where `file` would run from, or why it cannot run: looked up before anything starts. */
 export function resolveExecutable(file: string, pathVar: string | undefined, cwd: string): { path: string } | { missing: string } {
-  const candidates = file.includes('/') ? [isAbsolute(file) ? file : resolve(cwd, file)] : (pathVar ?? '').split(delimiter).filter(Boolean).map((d) => join(d, file));
+  const candidates = file.includes('/')
+    ? [isAbsolute(file) ? file : resolve(cwd, file)]
+    : (pathVar ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, file));
   for (const c of candidates) {
     try {
       if (!statSync(c).isFile()) continue;
@@ -149,7 +155,12 @@ export function startAgentProcess(
   const found = resolveExecutable(file, opts.env.PATH, opts.cwd);
   if ('missing' in found) return notStarted(`could not start ${file}: ${found.missing}`, box.containment);
   const [program, ...rest] = [...box.prefix, found.path, ...args];
-  const child = spawn(program!, rest, { cwd: opts.cwd, env: opts.env, detached: true, stdio: opts.onReportLine ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(program!, rest, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: opts.onReportLine ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+  });
   const tail: string[] = [];
   const keep = (line: string) => {
     if (!line.trim()) return;

@@ -66,7 +66,16 @@ function procSelf(): number {
 export function ownIdentity(): ProcessIdentity {
   return (
     processIdentity(procSelf()) ??
-    processIdentity(process.pid) ?? { pid: process.pid, startTicks: 0, state: 'R', ppid: process.ppid, pgrp: 0, session: 0, exe: process.execPath, argv: process.argv }
+    processIdentity(process.pid) ?? {
+      pid: process.pid,
+      startTicks: 0,
+      state: 'R',
+      ppid: process.ppid,
+      pgrp: 0,
+      session: 0,
+      exe: process.execPath,
+      argv: process.argv,
+    }
   );
 }
 
@@ -113,7 +122,10 @@ function injectedCode(environ: string[]): string | undefined {
     const [name, value] = [entry.slice(0, eq), entry.slice(eq + 1)];
     if (INJECTING.includes(name) && value.trim()) return `${name} is set`;
     if (name === 'NODE_OPTIONS') {
-      const odd = value.split(/\s+/).filter(Boolean).find((o) => !BENIGN_NODE_OPTION.test(o));
+      const odd = value
+        .split(/\s+/)
+        .filter(Boolean)
+        .find((o) => !BENIGN_NODE_OPTION.test(o));
       if (odd !== undefined) return `NODE_OPTIONS holds ${JSON.stringify(odd.slice(0, 60))}`;
     }
   }

@@ -13,7 +13,10 @@ export class Coalescer {
   private running: Promise<void> | undefined;
   private pending = false;
   private settle: NodeJS.Timeout | undefined;
-  constructor(private readonly work: () => Promise<void>, private readonly settleMs = 80) {}
+  constructor(
+    private readonly work: () => Promise<void>,
+    private readonly settleMs = 80,
+  ) {}
   poke(): void {
     clearTimeout(this.settle);
     this.settle = setTimeout(() => this.run(), this.settleMs);
@@ -49,8 +52,12 @@ export function refPaths(repo: RepoPaths): string[] {
 /** The paths whose changes wake the watchdog: the governed state and the refs. */
 export function watchedPaths(repo: RepoPaths): string[] {
   return [
-    join(repo.root, 'ledger'), join(repo.root, 'agents'), join(repo.root, 'proposals'), join(repo.root, 'policies'),
-    join(runtimeDir(repo), 'runs'), ...refPaths(repo),
+    join(repo.root, 'ledger'),
+    join(repo.root, 'agents'),
+    join(repo.root, 'proposals'),
+    join(repo.root, 'policies'),
+    join(runtimeDir(repo), 'runs'),
+    ...refPaths(repo),
   ];
 }
 
@@ -65,4 +72,3 @@ export async function watchRepository(paths: string[], onChange: () => void) {
   watcher.on('error', () => undefined); // a vanished directory: the timer sweep covers it
   return watcher;
 }
-

@@ -47,7 +47,6 @@ export const allowlistSchema = z.strictObject({
 });
 export type Allowlist = z.output<typeof allowlistSchema>;
 
-
 export function parseAgent(text: string, file: string): AgentConfig {
   return parseTomlFile(agentSchema, text, file);
 }

@@ -17,10 +17,15 @@ export interface Approver {
   line: number;
 }
 
-
 const KEY_TYPES = new Set([
-  'ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521',
-  'sk-ssh-ed25519@openssh.com', 'sk-ecdsa-sha2-nistp256@openssh.com', 'ssh-dss',
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+  'ssh-dss',
 ]);
 const TIMESTAMP = /^\d{8}(\d{4}(\d{2})?)?Z?$/;
 const optionSchema = z.union([
@@ -55,7 +60,10 @@ export function parseApprovers(text: string, file = APPROVERS_PATH): Approver[] 
       for (const opt of splitOptions(rest[0].text)) {
         const parsed = optionSchema.safeParse(opt);
         if (!parsed.success) {
-          fail(rest[0].column, `option "${opt.name}${opt.value !== undefined ? `=${opt.value}` : ''}" is not valid here; use cert-authority, namespaces="git", valid-after="YYYYMMDD" or valid-before="YYYYMMDD"`);
+          fail(
+            rest[0].column,
+            `option "${opt.name}${opt.value !== undefined ? `=${opt.value}` : ''}" is not valid here; use cert-authority, namespaces="git", valid-after="YYYYMMDD" or valid-before="YYYYMMDD"`,
+          );
         }
         if (opt.name === 'cert-authority') entry.certAuthority = true;
         if (opt.name === 'namespaces') entry.namespaces = opt.value!.split(',');
@@ -74,7 +82,10 @@ export function parseApprovers(text: string, file = APPROVERS_PATH): Approver[] 
     }
     entry.keyType = keyType!.text;
     entry.key = key!.text;
-    entry.comment = rest.slice(idx + 2).map((t) => t.text).join(' ');
+    entry.comment = rest
+      .slice(idx + 2)
+      .map((t) => t.text)
+      .join(' ');
     approvers.push(entry as Approver);
   });
   return approvers;
@@ -124,15 +135,17 @@ function splitOptions(text: string): { name: string; value?: string }[] {
 
 /** The allowed-signers text ga hands to ssh-keygen: the parsed lines, re-emitted. */
 export function allowedSignersText(approvers: Approver[]): string {
-  return approvers
-    .map((a) => {
-      const opts = [
-        a.certAuthority ? 'cert-authority' : '',
-        a.namespaces ? `namespaces="${a.namespaces.join(',')}"` : '',
-        a.validAfter ? `valid-after="${a.validAfter}"` : '',
-        a.validBefore ? `valid-before="${a.validBefore}"` : '',
-      ].filter(Boolean);
-      return [a.principal, opts.join(','), a.keyType, a.key].filter(Boolean).join(' ');
-    })
-    .join('\n') + '\n';
+  return (
+    approvers
+      .map((a) => {
+        const opts = [
+          a.certAuthority ? 'cert-authority' : '',
+          a.namespaces ? `namespaces="${a.namespaces.join(',')}"` : '',
+          a.validAfter ? `valid-after="${a.validAfter}"` : '',
+          a.validBefore ? `valid-before="${a.validBefore}"` : '',
+        ].filter(Boolean);
+        return [a.principal, opts.join(','), a.keyType, a.key].filter(Boolean).join(' ');
+      })
+      .join('\n') + '\n'
+  );
 }

@@ -16,7 +16,6 @@ export const pauseSchema = z.strictObject({
 });
 export type PauseMarker = z.output<typeof pauseSchema>;
 
-
 export function parsePause(text: string, file: string): PauseMarker {
   return parseTomlFile(pauseSchema, text, file);
 }

@@ -44,7 +44,6 @@ export const policySchema = z
   });
 export type Policy = z.output<typeof policySchema>;
 
-
 export function parsePolicy(text: string, file = POLICY_PATH): Policy {
   return parseTomlFile(policySchema, text, file);
 }
@@ -59,11 +58,7 @@ export interface TypeSettings {
 
 export function settingsFor(policy: Policy, type: string): TypeSettings {
   const rule = policy.rules.find((r) => r.action_types.includes(type));
-  const list = policy.never_auto_approve.action_types.includes(type)
-    ? 'never'
-    : policy.auto_approve.action_types.includes(type)
-      ? 'auto'
-      : 'neither';
+  const list = policy.never_auto_approve.action_types.includes(type) ? 'never' : policy.auto_approve.action_types.includes(type) ? 'auto' : 'neither';
   return {
     list,
     requiresApproval: rule?.requires_approval ?? policy.defaults.requires_approval,

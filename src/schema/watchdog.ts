@@ -15,7 +15,6 @@ export const watchdogSchema = z.strictObject({
 });
 export type WatchdogSettings = z.output<typeof watchdogSchema>;
 
-
 export function parseWatchdog(text: string, file = WATCHDOG_PATH): WatchdogSettings {
   return parseTomlFile(watchdogSchema, text, file);
 }

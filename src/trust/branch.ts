@@ -41,7 +41,10 @@ export async function requireGovernedBranch(repo: Repo, what: string): Promise<v
   } catch {
     throw new GovernanceRefusal(`${what} refused: HEAD is detached; check out the governed branch ${branch.name}`);
   }
-  if (ref !== branch.ref) throw new GovernanceRefusal(`${what} refused: HEAD is on ${ref.replace(/^refs\/heads\//, '')}, not the governed branch ${branch.name}; check out ${branch.name} (what happens elsewhere does not count)`);
+  if (ref !== branch.ref)
+    throw new GovernanceRefusal(
+      `${what} refused: HEAD is on ${ref.replace(/^refs\/heads\//, '')}, not the governed branch ${branch.name}; check out ${branch.name} (what happens elsewhere does not count)`,
+    );
 }
 
 export async function pinGovernedBranch(repo: Repo, name: string): Promise<void> {

@@ -51,5 +51,7 @@ export async function headContainsHighWater(repo: Repo, head: string): Promise<{
 /** Why history no longer holds what this clone has seen, or undefined. */
 export async function historyRewound(repo: Repo, head: string): Promise<string | undefined> {
   const hw = await headContainsHighWater(repo, head);
-  return hw.ok ? undefined : `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen here: history was reset or rewritten; check it (ga verify), then ga resume`;
+  return hw.ok
+    ? undefined
+    : `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen here: history was reset or rewritten; check it (ga verify), then ga resume`;
 }

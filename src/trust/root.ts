@@ -42,7 +42,9 @@ export async function findTrustRoot(repo: Repo): Promise<TrustRoot> {
   // The clone's own .git/config file itself: never an included file, never the global config.
   const pinned = localConfig(repo, TRUST_ROOT_KEY);
   if (pinned === undefined && !(await repo.objects.entryAt((await repo.objects.commit(head)).tree, POLICIES_DIR))) {
-    throw new UsageError(`${repo.root} is not a governance repository (no ${POLICIES_DIR}/ in HEAD and no trust root pinned): run ga init there, or pass -C <dir> with one`);
+    throw new UsageError(
+      `${repo.root} is not a governance repository (no ${POLICIES_DIR}/ in HEAD and no trust root pinned): run ga init there, or pass -C <dir> with one`,
+    );
   }
   let memo = readings.get(repo);
   if (!memo) readings.set(repo, (memo = new Map()));
@@ -69,7 +71,9 @@ export async function pinTrustRoot(repo: Repo, commit: string, opts: { replace?:
   const pinned = localConfig(repo, TRUST_ROOT_KEY);
   const replaced = pinned !== undefined && pinned !== commit ? pinned : undefined;
   if (replaced && !opts.replace) {
-    throw new GovernanceRefusal(`this clone already trusts history from ${replaced.slice(0, 12)}; pinning ${commit.slice(0, 12)} instead changes which commits and approvers ga trusts: give --force if that is what you mean`);
+    throw new GovernanceRefusal(
+      `this clone already trusts history from ${replaced.slice(0, 12)}; pinning ${commit.slice(0, 12)} instead changes which commits and approvers ga trusts: give --force if that is what you mean`,
+    );
   }
   await configSetLocal(repo, TRUST_ROOT_KEY, commit);
   return replaced ? { replaced } : {};

@@ -30,7 +30,6 @@ export interface VerifyResult {
   findings: VerifyFinding[];
 }
 
-
 /**
  * Every rule, against the history from the trust root (or a range of it).
  * Signatures are always judged afresh (nothing is cached); `noCache` also
@@ -87,11 +86,21 @@ async function historyFindings(gov: Governance, trust: string | undefined): Prom
   const remote = upstream.stdout.toString().trim();
   if (upstream.code === 0 && remote && !(await contains(remote))) {
     const dropped = (await git(['rev-list', '--count', `${gov.head}..${remote}`], { cwd: repo.root })).stdout.toString().trim();
-    out.push({ commit: remote, path: '-', rule: 'history-rewritten', explanation: `HEAD does not contain its upstream ${remote.slice(0, 12)}: ${dropped} commit(s) of the remote's history were dropped or rewritten` });
+    out.push({
+      commit: remote,
+      path: '-',
+      rule: 'history-rewritten',
+      explanation: `HEAD does not contain its upstream ${remote.slice(0, 12)}: ${dropped} commit(s) of the remote's history were dropped or rewritten`,
+    });
   }
   const mark = readHighWater(repo);
   if (mark && !(await contains(mark))) {
-    out.push({ commit: mark, path: '-', rule: 'history-rewritten', explanation: `HEAD no longer contains ${mark.slice(0, 12)}, the newest commit this clone's runner or watchdog saw` });
+    out.push({
+      commit: mark,
+      path: '-',
+      rule: 'history-rewritten',
+      explanation: `HEAD no longer contains ${mark.slice(0, 12)}, the newest commit this clone's runner or watchdog saw`,
+    });
   }
   return out;
 }
@@ -104,13 +113,21 @@ function proposalFindings(gov: Governance, add: Add): void {
     let outcomes = 0;
     for (const s of r.steps) {
       const path = s.kind === 'approved' || s.kind === 'auto-approved' ? proposalPath('approved', r.id) : anyProposalPath(r.id);
-      if ((s.kind === 'approved' || s.kind === 'auto-approved' || s.kind === 'approval-recorded') && s.valid === false) add(s.commit, path, 'approval', `${r.id}: ${s.why ?? 'not a valid approval'}`);
+      if ((s.kind === 'approved' || s.kind === 'auto-approved' || s.kind === 'approval-recorded') && s.valid === false)
+        add(s.commit, path, 'approval', `${r.id}: ${s.why ?? 'not a valid approval'}`);
       if (s.kind === 'changed') add(s.commit, anyProposalPath(r.id), 'proposal-file', s.why ?? 'changed outside the rules');
-      if (s.kind === 'submitted' && s.valid === false) add(s.commit, proposalPath('pending', r.id), 'proposal-file', `${r.id} is a stray, not a validly submitted proposal: ${s.why}; it can never be named by a prefix or decided`);
+      if (s.kind === 'submitted' && s.valid === false)
+        add(
+          s.commit,
+          proposalPath('pending', r.id),
+          'proposal-file',
+          `${r.id} is a stray, not a validly submitted proposal: ${s.why}; it can never be named by a prefix or decided`,
+        );
       if (s.kind === 'executed' || s.kind === 'failed') {
         outcomes++;
         const claim = gov.executions.get(r.id)?.claims[0];
-        if (!claim || (order.get(claim.commit) ?? Infinity) > (order.get(s.commit) ?? -1)) add(s.commit, proposalPath(s.kind, r.id), 'execution', `moved to ${s.kind}/ without an earlier claim`);
+        if (!claim || (order.get(claim.commit) ?? Infinity) > (order.get(s.commit) ?? -1))
+          add(s.commit, proposalPath(s.kind, r.id), 'execution', `moved to ${s.kind}/ without an earlier claim`);
         if (outcomes > 1) add(s.commit, proposalPath(s.kind, r.id), 'execution', 'a second outcome for one proposal');
       }
     }
@@ -121,7 +138,12 @@ function proposalFindings(gov: Governance, add: Add): void {
     const approvedAt = r?.approval?.valid ? order.get(r.approval.commit) : undefined;
     for (const claim of trail.claims) {
       if (approvedAt === undefined || (order.get(claim.commit) ?? -1) < approvedAt) {
-        add(claim.commit, proposalPath('approved', id), 'execution', `a claim of ${id}, which is not validly approved${r ? '' : ' (no such proposal)'}: no executor makes one`);
+        add(
+          claim.commit,
+          proposalPath('approved', id),
+          'execution',
+          `a claim of ${id}, which is not validly approved${r ? '' : ' (no such proposal)'}: no executor makes one`,
+        );
       }
     }
     if (trail.claims.length > 1) add(trail.claims[1]!.commit, proposalPath('approved', id), 'execution', `a second claim of ${id}`);
@@ -137,7 +159,13 @@ async function trustedWindows(gov: Governance): Promise<(agent: string, commit: 
     list.push({ at: order.get(t.commit) ?? -1, blob: t.blob });
     changes.set(t.path, list);
   }
-  const blobs = await readBlobs(gov.repo, [...changes.values()].flat().map((c) => c.blob).filter((b): b is string => b !== undefined));
+  const blobs = await readBlobs(
+    gov.repo,
+    [...changes.values()]
+      .flat()
+      .map((c) => c.blob)
+      .filter((b): b is string => b !== undefined),
+  );
   const windowOf = new Map<string, LedgerWindow | undefined>();
   for (const [oid, text] of blobs) {
     try {
@@ -196,7 +224,8 @@ export async function appendOnlyFindings(
 ): Promise<void> {
   const auditChecked = paths.includes('audit');
   const saved = opts.cached ? loadAppendState(gov) : undefined;
-  const earlyFits = opts.early && opts.early.root === gov.root.commit && opts.early.tip === gov.head && opts.early.from === (saved?.commit ?? `${gov.root.commit}^@`);
+  const earlyFits =
+    opts.early && opts.early.root === gov.root.commit && opts.early.tip === gov.head && opts.early.from === (saved?.commit ?? `${gov.root.commit}^@`);
   const lineCount = new Map<string, number>(saved?.lineCount);
   const ledgerText = new Map<string, { text: string; addedBy: string[] }>(saved?.ledgers);
   const findings: VerifyFinding[] = [...(saved?.findings ?? [])];
@@ -204,8 +233,13 @@ export async function appendOnlyFindings(
   // A root pinned after the start: its parent's files are where the appends begin.
   const before = gov.rootCommit.parents[0];
   if (before && !saved) {
-    const entries = [...(await listFilesAt(gov.repo, before, LEDGER_DIR)), ...(await listFilesAt(gov.repo, before, AUDIT_DIR))].filter((e) => appendOnlyKind(e.path));
-    const blobs = await readBlobs(gov.repo, entries.map((e) => e.oid));
+    const entries = [...(await listFilesAt(gov.repo, before, LEDGER_DIR)), ...(await listFilesAt(gov.repo, before, AUDIT_DIR))].filter((e) =>
+      appendOnlyKind(e.path),
+    );
+    const blobs = await readBlobs(
+      gov.repo,
+      entries.map((e) => e.oid),
+    );
     for (const e of entries) {
       const text = blobs.get(e.oid)?.toString('utf8') ?? '';
       const n = text.split('\n').length - 1;
@@ -257,7 +291,10 @@ export async function appendOnlyFindings(
 function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add): void {
   // A merge's diff against its first parent carries the audit lines of the commits it brings in.
   const messages = [...(c.merge?.brought ?? []).map((b) => b.message), c.message];
-  const expected = messages.flatMap((m) => parseTrailers(m)).filter((t) => t.event).map((t) => `${t.agent ?? 'ga'} ${t.event}`);
+  const expected = messages
+    .flatMap((m) => parseTrailers(m))
+    .filter((t) => t.event)
+    .map((t) => `${t.agent ?? 'ga'} ${t.event}`);
   const found: string[] = [];
   for (const [agent, lines] of added) {
     for (const line of lines) {

@@ -29,7 +29,6 @@ export interface Judgement {
   badFiles: BadFile[];
 }
 
-
 /**
  * What a signed resume settled. A resume is the person's word on the
  * evidence that paused the agent: what came before it (proposals submitted,
@@ -80,7 +79,11 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
     try {
       const b = budgetOf(gov, id, agent.config, now);
       if ((b.overUsd || b.overTokens) && !resumes.settledTime(id, b.lastChargeAt)) {
-        findings.push({ agent: id, reason: 'over-budget', detail: `$${b.usd.toFixed(4)} of $${b.usdCap}, ${b.tokens} of ${b.tokenCap} tokens in the ${b.window} window from ${b.windowStart}` });
+        findings.push({
+          agent: id,
+          reason: 'over-budget',
+          detail: `$${b.usd.toFixed(4)} of $${b.usdCap}, ${b.tokens} of ${b.tokenCap} tokens in the ${b.window} window from ${b.windowStart}`,
+        });
       }
     } catch (e) {
       if (!(e instanceof GaError)) throw e;
@@ -104,7 +107,11 @@ function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date, resumes
     const approvedAt = approval?.at;
     if (resumes.settledCommit(r.proposal.agent, approval?.commit)) continue;
     if (approvedAt && now.getTime() - approvedAt.getTime() > s.stuck_after) {
-      out.push({ agent: r.proposal.agent, reason: 'stuck', detail: `proposal ${r.id} approved at ${approvedAt.toISOString()} and not executed within ${formatDuration(s.stuck_after)}` });
+      out.push({
+        agent: r.proposal.agent,
+        reason: 'stuck',
+        detail: `proposal ${r.id} approved at ${approvedAt.toISOString()} and not executed within ${formatDuration(s.stuck_after)}`,
+      });
     }
   }
   return out;
@@ -113,7 +120,10 @@ function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date, resumes
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object' && !(v instanceof Date)) {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v instanceof Date ? v.toISOString() : v);
 }
@@ -143,7 +153,11 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date, resu
     }
     const last = streak[streak.length - 1];
     if (streak.length >= s.loop_count && last && now.getTime() - last.at <= window) {
-      out.push({ agent, reason: 'looping', detail: `${streak.length} identical proposals (${last.key.slice(0, 120)}) within ${formatDuration(s.loop_window)}: ${streak.map((q) => q.id).join(', ')}` });
+      out.push({
+        agent,
+        reason: 'looping',
+        detail: `${streak.length} identical proposals (${last.key.slice(0, 120)}) within ${formatDuration(s.loop_window)}: ${streak.map((q) => q.id).join(', ')}`,
+      });
     }
   }
   return out;
@@ -158,7 +172,12 @@ function runRecords(gov: Governance, s: WatchdogSettings, now: Date, badFiles: B
     if (hb) {
       const age = now.getTime() - Date.parse(hb.updated_at);
       if (age > s.heartbeat_timeout) {
-        out.push({ agent: hb.agent, reason: 'stuck', run: hb.run, detail: `run ${hb.run} has not sent a heartbeat for ${Math.round(age / 1000)} s (runner pid ${hb.runner_pid} ${processAlive(hb.runner_pid) ? 'silent' : 'gone'})` });
+        out.push({
+          agent: hb.agent,
+          reason: 'stuck',
+          run: hb.run,
+          detail: `run ${hb.run} has not sent a heartbeat for ${Math.round(age / 1000)} s (runner pid ${hb.runner_pid} ${processAlive(hb.runner_pid) ? 'silent' : 'gone'})`,
+        });
       }
     }
     if (!tools) continue;

@@ -49,7 +49,7 @@ describe('the layout module owns every governance path and id pattern', () => {
   });
 
   it('the check itself sees a spelled path', () => {
-    expect(SPELLINGS[0]![0].test(code("const p = `agents/${id}/agent.toml`; // a comment about proposals/ is fine"))).toBe(true);
+    expect(SPELLINGS[0]![0].test(code('const p = `agents/${id}/agent.toml`; // a comment about proposals/ is fine'))).toBe(true);
     expect(SPELLINGS[0]![0].test(code("import { x } from '../agents/trusted.js'; // ledger/ in a comment"))).toBe(false);
   });
 });

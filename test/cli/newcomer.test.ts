@@ -66,7 +66,11 @@ describe('the command line speaks clearly', () => {
 
   it('a missing --reason is one line, and says what to give', async () => {
     const repo = await initRepo(sb);
-    for (const args of [['pause', 'noop'], ['resume', 'noop'], ['reject', 'x']]) {
+    for (const args of [
+      ['pause', 'noop'],
+      ['resume', 'noop'],
+      ['reject', 'x'],
+    ]) {
       const r = await ga(['-C', repo, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       oneLine(r.err);
@@ -88,7 +92,9 @@ describe('the command line speaks clearly', () => {
     const repo = await initRepo(sb);
     const p = await propose(repo, `${PUBLISH}camelKey = "kept"\n`);
     expect(p.code, p.err).toBe(0);
-    const outputs = await Promise.all([['status'], ['scoreboard'], ['list'], ['show', p.last], ['audit'], ['verify']].map((a) => ga(['-C', repo, '--json', ...a])));
+    const outputs = await Promise.all(
+      [['status'], ['scoreboard'], ['list'], ['show', p.last], ['audit'], ['verify']].map((a) => ga(['-C', repo, '--json', ...a])),
+    );
     for (const o of outputs) {
       const keys = keysOf(JSON.parse(o.out));
       expect(keys.filter((k) => /[A-Z]/.test(k))).toEqual([]);
@@ -163,8 +169,17 @@ describe('repositories, pins and the audit trail', () => {
     oneLine(bad.err);
     expect(bad.err).toMatch(/--event "aproved" is not an event; use one of: .*proposal-approved.*policy-changed/);
     const c = commitGoverned(sb, repo, { 'agents/noop/tasks/other.md': 'another task\n' }, 'a second task');
-    const rows = JSON.parse((await ga(['-C', repo, '--json', 'audit', '--event', 'policy-changed'])).out) as { commit: string; actor?: string; signer?: string; reason?: string }[];
-    expect(rows.find((r) => r.commit === c)).toMatchObject({ actor: 'human:alice@example.com', signer: 'alice@example.com', reason: 'agents/noop/tasks/other.md' });
+    const rows = JSON.parse((await ga(['-C', repo, '--json', 'audit', '--event', 'policy-changed'])).out) as {
+      commit: string;
+      actor?: string;
+      signer?: string;
+      reason?: string;
+    }[];
+    expect(rows.find((r) => r.commit === c)).toMatchObject({
+      actor: 'human:alice@example.com',
+      signer: 'alice@example.com',
+      reason: 'agents/noop/tasks/other.md',
+    });
   });
 });
 

@@ -29,7 +29,12 @@ describe('ga demo', () => {
     expect(subjects).not.toMatch(/flag invalid approval/);
     expect(git(repo, 'log', '--format=%s', 'agent/forged')).toMatch(/flag invalid approval/);
     expect(git(repo, 'log', '--format=%(trailers:key=Ga-Event,valueonly)', 'main').split('\n').filter(Boolean)).toEqual([
-      'proposal-executed', 'proposal-claimed', 'proposal-approved', 'proposal-submitted', 'flag-self-approval', 'policy-changed',
+      'proposal-executed',
+      'proposal-claimed',
+      'proposal-approved',
+      'proposal-submitted',
+      'flag-self-approval',
+      'policy-changed',
     ]);
     expect(r.out).toMatch(/signed approver@demo\.example/);
     expect(existsSync(join(repo, '..', 'gitconfig'))).toBe(true);

@@ -117,7 +117,7 @@ describe('ga execute', () => {
     expect(events.filter((e) => e === 'proposal-executed')).toHaveLength(1);
   });
 
-  it('after a crash between claim and outcome, never re-runs: once the claim\'s lease has run out, it moves to failed/ as outcome unknown', async () => {
+  it("after a crash between claim and outcome, never re-runs: once the claim's lease has run out, it moves to failed/ as outcome unknown", async () => {
     const repo = await initRepo(sb);
     const m = marker();
     // The hook records that it started, and hangs.

@@ -62,7 +62,16 @@ describe('programs planted in .git', () => {
     mkdirSync(marks);
     const hooks = join(repo, '.git', 'hooks');
     mkdirSync(hooks, { recursive: true });
-    for (const h of ['pre-commit', 'post-commit', 'commit-msg', 'prepare-commit-msg', 'post-checkout', 'post-index-change', 'reference-transaction', 'post-rewrite']) {
+    for (const h of [
+      'pre-commit',
+      'post-commit',
+      'commit-msg',
+      'prepare-commit-msg',
+      'post-checkout',
+      'post-index-change',
+      'reference-transaction',
+      'post-rewrite',
+    ]) {
       writeFileSync(join(hooks, h), `#!/bin/sh\ntouch '${marks}/hook-${h}'\n`);
       chmodSync(join(hooks, h), 0o755);
     }

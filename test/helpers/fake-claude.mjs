@@ -34,10 +34,13 @@ if (!process.stdin.isTTY) {
       clearTimeout(timer);
       resolve(text);
     };
-    const timer = setTimeout(() => {
-      process.stdin.destroy();
-      done();
-    }, Number(process.env.FAKE_CLAUDE_STDIN_WAIT_MS ?? 1000));
+    const timer = setTimeout(
+      () => {
+        process.stdin.destroy();
+        done();
+      },
+      Number(process.env.FAKE_CLAUDE_STDIN_WAIT_MS ?? 1000),
+    );
     process.stdin.setEncoding('utf8');
     process.stdin.on('data', (d) => (text += d));
     process.stdin.on('end', done);

@@ -50,7 +50,12 @@ export function sandbox(names: string[] = ['alice', 'bob', 'mallory']): Sandbox 
   for (const name of names) {
     const key = join(dir, `${name}_ed25519`);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
-    const pub = execFileSync('cat', [`${key}.pub`]).toString().trim().split(' ').slice(0, 2).join(' ');
+    const pub = execFileSync('cat', [`${key}.pub`])
+      .toString()
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
     people[name] = { name, email: `${name}@example.com`, key, pub };
   }
   const set = (k: string, v: string) => execFileSync('git', ['config', '--global', k, v]);
@@ -160,7 +165,5 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void } {
 
 /** Commits on any ref that carry `event` for proposal `id`. */
 export function eventCommits(repo: string, event: string, id: string): string[] {
-  return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`)
-    .split('\n')
-    .filter(Boolean);
+  return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`).split('\n').filter(Boolean);
 }

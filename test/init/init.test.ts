@@ -21,7 +21,9 @@ const pin = (repo: string) => {
   }
 };
 const approverLines = (repo: string) =>
-  readFileSync(join(repo, 'policies/approvers'), 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  readFileSync(join(repo, 'policies/approvers'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'));
 
 /** Verifies a commit's SSH signature with git itself, against one person's key. */
 function verifiedBy(repo: string, commit: string, who: string): boolean {

@@ -42,7 +42,9 @@ function stateOf(repo: string, id: string): string | undefined {
 }
 
 function storedTomlFiles(repo: string): string[] {
-  return git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', 'proposals/').split('\n').filter((f) => f.endsWith('.toml'));
+  return git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', 'proposals/')
+    .split('\n')
+    .filter((f) => f.endsWith('.toml'));
 }
 
 function stored(repo: string, id: string): Proposal {

@@ -35,7 +35,9 @@ function startSh(script: string, env: NodeJS.ProcessEnv, opts: { detached?: bool
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
-  const done = new Promise<GaResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, out, err: out, last: out.trim().split('\n').pop() ?? '' })));
+  const done = new Promise<GaResult>((resolve) =>
+    child.on('close', (code) => resolve({ code: code ?? -1, out, err: out, last: out.trim().split('\n').pop() ?? '' })),
+  );
   return { child, done };
 }
 
@@ -75,7 +77,11 @@ describe('class: an agent process stays one', () => {
   });
 
   it('ga reject refuses the same way', async () => {
-    const reject = await sh(`unset GA_AGENT GA_RUN; "${process.execPath}" "${BIN}" -C "$REPO" reject "$ID" --reason no; exit $?`, { ...marked, REPO: repo, ID: id });
+    const reject = await sh(`unset GA_AGENT GA_RUN; "${process.execPath}" "${BIN}" -C "$REPO" reject "$ID" --reason no; exit $?`, {
+      ...marked,
+      REPO: repo,
+      ID: id,
+    });
     expect(reject.code, reject.out).toBe(1);
     expect(reject.out).toMatch(/agent process/);
     expect(stillPending()).toBe(true);
@@ -111,11 +117,16 @@ describe('class: inside a real run', () => {
     const escape = `( ( exec env -i PATH="$PATH" setsid ga -C "${repo}" approve ${id} > "${orphanOut}" 2>&1 ) & )`;
     const namespaced = containment().containment === 'pid-namespace';
     const script = namespaced ? `${plain}; ${escape}; while ! grep -q "ga: " "${orphanOut}" 2>/dev/null; do sleep 0.1; done` : plain;
-    commitGoverned(sb, repo, {
-      'agents/sly/agent.toml': `adapter = "command"\ncommand = ["sh", "-c", ${JSON.stringify(script)}]\ntimeout = "60s"\n[budget]\nmax_run_usd = 0\n`,
-      'agents/sly/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
-      'agents/sly/tasks/smoke.md': 'approve it\n',
-    }, 'add sly');
+    commitGoverned(
+      sb,
+      repo,
+      {
+        'agents/sly/agent.toml': `adapter = "command"\ncommand = ["sh", "-c", ${JSON.stringify(script)}]\ntimeout = "60s"\n[budget]\nmax_run_usd = 0\n`,
+        'agents/sly/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
+        'agents/sly/tasks/smoke.md': 'approve it\n',
+      },
+      'add sly',
+    );
     const run = background(['-C', repo, '--json', 'run', 'sly']);
     try {
       await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('exit '), 30_000, 'the agent’s ga approve').catch((e: Error) => {

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox, eventCommits } from '../helpers/fixture.js';
 
-
 let sb: Sandbox;
 beforeEach(() => {
   sb = sandbox(['alice', 'bob', 'mallory']);
@@ -159,7 +158,11 @@ async function approveAndExecute(repo: string, id: string): Promise<void> {
 
 /** An agent with the claude adapter (the fake binary), added in an alice-signed commit. */
 function addClaudeAgent(repo: string, id = 'tester'): string {
-  write(repo, `agents/${id}/agent.toml`, `adapter = "claude"\ntimeout = "30s"\n[budget]\nusd = 5\ntokens = 2000000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.5\n`);
+  write(
+    repo,
+    `agents/${id}/agent.toml`,
+    `adapter = "claude"\ntimeout = "30s"\n[budget]\nusd = 5\ntokens = 2000000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.5\n`,
+  );
   write(repo, `agents/${id}/tool_allowlist.toml`, 'allowed_tools = ["Read"]\nenv = []\n');
   write(repo, `agents/${id}/CLAUDE.md`, 'You are the tester agent.\n');
   write(repo, `agents/${id}/tasks/smoke.md`, 'Propose a small change.\n');
@@ -243,7 +246,10 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     const audit = 'audit/noop.jsonl';
     const lines = readFileSync(join(repo, audit), 'utf8').split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
-    appendFileSync(join(repo, audit), `${JSON.stringify({ at: '2026-01-01T00:00:00Z', event: 'proposal-approved', actor: 'human:alice@example.com', agent: 'noop' })}\n`);
+    appendFileSync(
+      join(repo, audit),
+      `${JSON.stringify({ at: '2026-01-01T00:00:00Z', event: 'proposal-approved', actor: 'human:alice@example.com', agent: 'noop' })}\n`,
+    );
     git(repo, 'add', audit);
     commitUnsigned(repo, 'note an approval');
     await expectReported(repo, 'audit', /no matching Ga-Event/);
@@ -341,7 +347,18 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     expect((await ga(['-C', repo, 'reject', id, '--reason', 'no'])).code).toBe(0);
     const rejection = git(repo, 'rev-parse', 'HEAD');
     // The agent rebuilds history from the root without the rejection (the root is rewritten too).
-    git(repo, '-c', 'commit.gpgSign=false', 'rebase', '-q', '--root', '--force-rebase', '--onto', git(repo, 'commit-tree', '-m', 'root', `${root}^{tree}`), 'HEAD~1');
+    git(
+      repo,
+      '-c',
+      'commit.gpgSign=false',
+      'rebase',
+      '-q',
+      '--root',
+      '--force-rebase',
+      '--onto',
+      git(repo, 'commit-tree', '-m', 'root', `${root}^{tree}`),
+      'HEAD~1',
+    );
     git(repo, 'reset', '-q', '--hard', 'HEAD');
     expect(git(repo, 'rev-list', 'HEAD')).not.toContain(rejection);
     expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')).toContain(`${id}.toml`);
@@ -499,7 +516,10 @@ describe('red team: the record (ledger, audit, pauses)', () => {
   it('28. forged Ga- trailers: an unsigned commit that claims to be a human approval and an execution', async () => {
     const { repo, id } = await setup();
     git(repo, 'mv', pending(id), approved(id));
-    commitUnsigned(repo, `approve ${id}: Publish the launch post\n\nGa-Event: proposal-approved\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: human:alice@example.com`);
+    commitUnsigned(
+      repo,
+      `approve ${id}: Publish the launch post\n\nGa-Event: proposal-approved\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: human:alice@example.com`,
+    );
     git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', `bogus\n\nGa-Event: proposal-teleported\nGa-Proposal: zz-nothing\nGa-Agent: ghost`);
     await expectNotExecuted(repo, id);
     await expectReported(repo, 'approval', /not signed/);

@@ -8,7 +8,20 @@ import { join } from 'node:path';
 import { rmSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventCommits, ga, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
-import { background, blobAt, commitGoverned, commitUnsigned, countingHook, expectFinding, HOOK, pendingPath, runsOf, sleep, submit, until } from '../helpers/scene.js';
+import {
+  background,
+  blobAt,
+  commitGoverned,
+  commitUnsigned,
+  countingHook,
+  expectFinding,
+  HOOK,
+  pendingPath,
+  runsOf,
+  sleep,
+  submit,
+  until,
+} from '../helpers/scene.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -85,7 +98,15 @@ describe('class: exactly once', () => {
     sb.as('alice');
     expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
     const forge = (event: string) =>
-      git(repo, 'commit-tree', 'HEAD^{tree}', '-p', 'HEAD', '-m', `forged\n\nGa-Event: ${event}\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: executor\nGa-Outcome: success`);
+      git(
+        repo,
+        'commit-tree',
+        'HEAD^{tree}',
+        '-p',
+        'HEAD',
+        '-m',
+        `forged\n\nGa-Event: ${event}\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: executor\nGa-Outcome: success`,
+      );
     git(repo, 'tag', 'fake-outcome', forge('proposal-executed'));
     git(repo, 'update-ref', 'refs/heads/side', forge('proposal-claimed'));
     git(repo, 'update-ref', 'refs/notes/x', forge('proposal-failed'));

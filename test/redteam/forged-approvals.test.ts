@@ -244,7 +244,10 @@ describe('approvals that do not count (executor and ga verify)', () => {
   it('the policy edited (unsigned) to auto-approve its own type', async () => {
     const repo = await initRepo(sb);
     const policy = readFileSync(join(repo, POLICY), 'utf8')
-      .replace('action_types = ["research_only", "internal_file_op", "draft_content"]', 'action_types = ["research_only", "internal_file_op", "draft_content", "publish_content"]')
+      .replace(
+        'action_types = ["research_only", "internal_file_op", "draft_content"]',
+        'action_types = ["research_only", "internal_file_op", "draft_content", "publish_content"]',
+      )
       .replace('action_types = ["publish_content", ', 'action_types = [');
     writeFileSync(join(repo, POLICY), policy);
     git(repo, 'add', POLICY);
@@ -256,7 +259,11 @@ describe('approvals that do not count (executor and ga verify)', () => {
     expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/^Ga-Event: flag-self-approval$/m);
     // By hand: committed straight into approved/, as an auto-approval would be.
     const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-    write(repo, approved('zz-auto'), `id = "zz-auto"\nagent = "noop"\naction_type = "publish_content"\ntitle = "Publish the launch post"\nrationale = "routine"\nexpected_outcome = "live"\nreversible = true\nrequires_approval = false\ncreated_at = ${now}\nexpires_at = 2099-01-01T00:00:00Z\n[expected_cost]\ntokens = 0\nusd = 0.0\n[payload]\nurl = "https://example.com/launch"\n`);
+    write(
+      repo,
+      approved('zz-auto'),
+      `id = "zz-auto"\nagent = "noop"\naction_type = "publish_content"\ntitle = "Publish the launch post"\nrationale = "routine"\nexpected_outcome = "live"\nreversible = true\nrequires_approval = false\ncreated_at = ${now}\nexpires_at = 2099-01-01T00:00:00Z\n[expected_cost]\ntokens = 0\nusd = 0.0\n[payload]\nurl = "https://example.com/launch"\n`,
+    );
     git(repo, 'add', approved('zz-auto'));
     commitUnsigned(repo, 'auto-approve zz-auto');
     await expectNotRun(repo, 'zz-auto');
@@ -270,7 +277,10 @@ describe('approvals that do not count (executor and ga verify)', () => {
     const marks = join(sb.dir, 'marks');
     mkdirSync(marks);
     const liar = join(sb.dir, 'liar-keygen');
-    writeFileSync(liar, `#!/bin/sh\ntouch '${marks}/liar'\ncase "$*" in *verify*) echo 'Good "git" signature for alice@example.com'; exit 0;; esac\nexec ssh-keygen "$@"\n`);
+    writeFileSync(
+      liar,
+      `#!/bin/sh\ntouch '${marks}/liar'\ncase "$*" in *verify*) echo 'Good "git" signature for alice@example.com'; exit 0;; esac\nexec ssh-keygen "$@"\n`,
+    );
     chmodSync(liar, 0o755);
     git(repo, 'config', 'gpg.ssh.program', liar);
     git(repo, 'config', 'core.hooksPath', join(repo, '.git', 'evil-hooks'));

@@ -97,7 +97,7 @@ describe('class: the diff ga commit shows is the diff of the bytes it signs', ()
     expect(blobBytes(repo, 'HEAD', PROMPT).equals(Buffer.from(planted))).toBe(true);
   });
 
-  it('#16 nor does a diff attribute in the person\'s own global attributes file', async () => {
+  it("#16 nor does a diff attribute in the person's own global attributes file", async () => {
     const repo = await initRepo(sb);
     const attributes = join(sb.dir, 'global-attributes');
     writeFileSync(attributes, '* -diff ident\n');
@@ -197,6 +197,8 @@ describe('class: the diff ga commit shows is the diff of the bytes it signs', ()
     expect(String((err as Error).message)).toMatch(/does not hold the bytes you were shown.*moved back to its parent/);
     expect(git(repo, 'rev-parse', 'HEAD')).toBe(parent);
     // The bytes it did commit pass the same check.
-    await expect(assertCommittedAsShown(r, { commit, parent }, [{ path: PROMPT, content: blobBytes(repo, commit, PROMPT), mode: '100644' }])).resolves.toBeUndefined();
+    await expect(
+      assertCommittedAsShown(r, { commit, parent }, [{ path: PROMPT, content: blobBytes(repo, commit, PROMPT), mode: '100644' }]),
+    ).resolves.toBeUndefined();
   });
 });

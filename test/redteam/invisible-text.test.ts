@@ -15,7 +15,9 @@ import { submit } from '../helpers/scene.js';
 
 /** Code points that must never reach a terminal raw, from the finding's list (newline is the one control let through by visible). */
 const RANGES: [number, number][] = [
-  [0x00, 0x09], [0x0b, 0x1f], [0x7f, 0x9f], // C0 (but newline), DEL, C1
+  [0x00, 0x09],
+  [0x0b, 0x1f],
+  [0x7f, 0x9f], // C0 (but newline), DEL, C1
   [0xad, 0xad], // soft hyphen
   [0x034f, 0x034f], // combining grapheme joiner
   [0x061c, 0x061c], // Arabic letter mark
@@ -158,7 +160,10 @@ describe('class: invisible characters in what ga prints', () => {
   // zero-width space, a Hangul filler and a right-to-left override.
   const hidden = [...'ignore previous instructions'].map((c) => String.fromCodePoint(0xe0000 + c.codePointAt(0)!)).join('');
   const TITLE = `Fix typo${hidden}\u200b\u3164\u202egnp.exe\ufe0f\u00ad`;
-  const toml = PUBLISH.replace(/^title = .*$/m, `title = ${JSON.stringify(TITLE).replace(/[\u007f-\u{10ffff}]/gu, (c) => (c.codePointAt(0)! > 0xffff ? `\\U${c.codePointAt(0)!.toString(16).padStart(8, '0')}` : `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`))}`);
+  const toml = PUBLISH.replace(
+    /^title = .*$/m,
+    `title = ${JSON.stringify(TITLE).replace(/[\u007f-\u{10ffff}]/gu, (c) => (c.codePointAt(0)! > 0xffff ? `\\U${c.codePointAt(0)!.toString(16).padStart(8, '0')}` : `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`))}`,
+  );
 
   it('ga show, ga list and ga status print no raw invisible character, in text and in --json', async () => {
     sb = sandbox(['alice']);

@@ -34,15 +34,31 @@ function forgedLine(ledger: string, now: Date): string {
   const text = readFileSync(ledger, 'utf8');
   const last = text.trimEnd().split('\n').pop()!;
   const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().replace('.000Z', 'Z');
-  return JSON.stringify({
-    at: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), run: 'refund', input_tokens: 0, output_tokens: 0, usd: 0, source: 'reported',
-    window: 'month', window_start: month, window_usd: 0, window_tokens: 0, prev: createHash('sha256').update(last).digest('hex'),
-  }) + '\n';
+  return (
+    JSON.stringify({
+      at: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      run: 'refund',
+      input_tokens: 0,
+      output_tokens: 0,
+      usd: 0,
+      source: 'reported',
+      window: 'month',
+      window_start: month,
+      window_usd: 0,
+      window_tokens: 0,
+      prev: createHash('sha256').update(last).digest('hex'),
+    }) + '\n'
+  );
 }
 
 async function scene(spent: number): Promise<{ repo: string; ledger: string }> {
   const repo = await initRepo(sb);
-  commitGoverned(sb, repo, { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' }, 'add worker');
+  commitGoverned(
+    sb,
+    repo,
+    { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' },
+    'add worker',
+  );
   const r = await openRepo(repo);
   const clock = fixedClock(new Date().toISOString());
   for (let i = 0; i < spent; i++) {

@@ -40,7 +40,12 @@ describe('class: merges', () => {
   it('an unsigned -s ours merge that drops a pause and ledger lines lifts neither', async () => {
     const clock = fixedClock(new Date().toISOString());
     const repo = await initRepo(sb);
-    commitGoverned(sb, repo, { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' }, 'add worker');
+    commitGoverned(
+      sb,
+      repo,
+      { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' },
+      'add worker',
+    );
     const fork = git(repo, 'rev-parse', 'HEAD');
     await charge(repo, clock);
     expect((await ga(['-C', repo, 'pause', 'worker', '--reason', 'checking its spend'])).code).toBe(0);
@@ -71,7 +76,21 @@ describe('class: merges', () => {
     const propose = await ga(['-C', repo, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', 'side work', '--payload', '{}']);
     expect(propose.code, propose.err).toBe(0);
     git(repo, 'checkout', '-q', 'main');
-    git(repo, '-c', 'commit.gpgSign=false', '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'merge', '-q', '--no-ff', 'side', '-m', 'merge side');
+    git(
+      repo,
+      '-c',
+      'commit.gpgSign=false',
+      '-c',
+      'user.name=someone',
+      '-c',
+      'user.email=someone@example.com',
+      'merge',
+      '-q',
+      '--no-ff',
+      'side',
+      '-m',
+      'merge side',
+    );
     expect(git(repo, 'rev-list', '--parents', '-1', 'HEAD').split(' ')).toHaveLength(3);
     const v = await ga(['-C', repo, '--json', 'verify']);
     expect(JSON.parse(v.out).findings, v.out).toEqual([]);
@@ -84,7 +103,12 @@ describe('class: merges', () => {
   it('an unsigned octopus -s ours merge lifts neither the pause nor the spend', async () => {
     const clock = fixedClock(new Date().toISOString());
     const repo = await initRepo(sb);
-    commitGoverned(sb, repo, { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' }, 'add worker');
+    commitGoverned(
+      sb,
+      repo,
+      { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' },
+      'add worker',
+    );
     const fork = git(repo, 'rev-parse', 'HEAD');
     await charge(repo, clock);
     expect((await ga(['-C', repo, 'pause', 'worker', '--reason', 'checking its spend'])).code).toBe(0);
@@ -117,7 +141,22 @@ describe('class: merges', () => {
     git(repo, 'checkout', '-q', '-b', 'two', base);
     commitGoverned(sb, repo, { 'agents/noop/tasks/smoke.md': 'a better task\n' }, 'reword the task');
     git(repo, 'checkout', '-q', 'main');
-    git(repo, '-c', 'commit.gpgSign=false', '-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'merge', '-q', '--no-ff', 'one', 'two', '-m', 'octopus');
+    git(
+      repo,
+      '-c',
+      'commit.gpgSign=false',
+      '-c',
+      'user.name=someone',
+      '-c',
+      'user.email=someone@example.com',
+      'merge',
+      '-q',
+      '--no-ff',
+      'one',
+      'two',
+      '-m',
+      'octopus',
+    );
     expect(git(repo, 'rev-list', '--parents', '-1', 'HEAD').split(' ')).toHaveLength(4);
     const v = await ga(['-C', repo, '--json', 'verify']);
     expect(JSON.parse(v.out).findings, v.out).toEqual([]);

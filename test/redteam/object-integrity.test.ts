@@ -7,7 +7,21 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
-import { APPROVERS, approvedPath, blobAt, commitGoverned, commitSigned, countingHook, expectFinding, HOOK, pendingPath, runsOf, submit, swapLooseObject, writeLooseObject } from '../helpers/scene.js';
+import {
+  APPROVERS,
+  approvedPath,
+  blobAt,
+  commitGoverned,
+  commitSigned,
+  countingHook,
+  expectFinding,
+  HOOK,
+  pendingPath,
+  runsOf,
+  submit,
+  swapLooseObject,
+  writeLooseObject,
+} from '../helpers/scene.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -62,7 +76,12 @@ describe('class: object integrity', () => {
     const policies = git(repo, 'rev-parse', 'HEAD:policies');
     const agents = git(repo, 'rev-parse', 'HEAD:agents');
     // Same entries, but "policies" now names the agents/ tree: a different listing under the same id.
-    swapLooseObject(repo, tree, 'tree', Buffer.from(raw.toString('latin1').replace(Buffer.from(policies, 'hex').toString('latin1'), Buffer.from(agents, 'hex').toString('latin1')), 'latin1'));
+    swapLooseObject(
+      repo,
+      tree,
+      'tree',
+      Buffer.from(raw.toString('latin1').replace(Buffer.from(policies, 'hex').toString('latin1'), Buffer.from(agents, 'hex').toString('latin1')), 'latin1'),
+    );
     const s = await ga(['-C', repo, 'status']);
     expect(s.code, s.out + s.err).toBe(1);
     expect(s.err).toMatch(/does not match its id|corrupt/);

@@ -65,14 +65,23 @@ describe('class: pause markers in any form', () => {
   it('an agent that moves its own directory away and leaves a symlink cannot escape a pause, and ga pause does not crash', async () => {
     const repo = await initRepo(sb);
     const script = 'R=$(cd ../../.. && pwd); mv "$R/agents/worker" "$R/agents/.w" && ln -s /dev/null "$R/agents/worker"; sleep 30';
-    commitGoverned(sb, repo, {
-      'agents/worker/agent.toml': `adapter = "command"\ncommand = ["sh", "-c", ${JSON.stringify(script)}]\ntimeout = "60s"\n[budget]\nmax_run_usd = 0\n`,
-      'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
-      'agents/worker/tasks/smoke.md': 'escape\n',
-    }, 'add worker');
+    commitGoverned(
+      sb,
+      repo,
+      {
+        'agents/worker/agent.toml': `adapter = "command"\ncommand = ["sh", "-c", ${JSON.stringify(script)}]\ntimeout = "60s"\n[budget]\nmax_run_usd = 0\n`,
+        'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
+        'agents/worker/tasks/smoke.md': 'escape\n',
+      },
+      'add worker',
+    );
     const run = background(['-C', repo, '--json', 'run', 'worker']);
     try {
-      await until(() => existsSync(join(repo, 'agents/.w')) && lstatSync(join(repo, 'agents/worker'), { throwIfNoEntry: false })?.isSymbolicLink() === true, 15_000, 'the agent to move its directory');
+      await until(
+        () => existsSync(join(repo, 'agents/.w')) && lstatSync(join(repo, 'agents/worker'), { throwIfNoEntry: false })?.isSymbolicLink() === true,
+        15_000,
+        'the agent to move its directory',
+      );
       const p = await ga(['-C', repo, 'pause', 'worker', '--reason', 'stop it']);
       expect(p.code, p.out + p.err).toBe(0);
       expect(p.err).not.toMatch(/internal error/);

@@ -26,11 +26,16 @@ describe('class: process containment', () => {
       `( ( sh -c 'while :; do echo ${token}-orphan >> "${orphan}"; sleep 0.05; done' ) & ) `,
       'sleep 30',
     ].join('\n');
-    commitGoverned(sb, repo, {
-      'agents/worker/agent.toml': `adapter = "command"\ncommand = ["sh", "-c", ${JSON.stringify(script)}]\ntimeout = "60s"\n[budget]\nmax_run_usd = 0\n`,
-      'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
-      'agents/worker/tasks/smoke.md': 'escape\n',
-    }, 'add worker');
+    commitGoverned(
+      sb,
+      repo,
+      {
+        'agents/worker/agent.toml': `adapter = "command"\ncommand = ["sh", "-c", ${JSON.stringify(script)}]\ntimeout = "60s"\n[budget]\nmax_run_usd = 0\n`,
+        'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
+        'agents/worker/tasks/smoke.md': 'escape\n',
+      },
+      'add worker',
+    );
     const run = background(['-C', repo, '--json', 'run', 'worker']);
     try {
       await until(() => existsSync(beat) && existsSync(orphan), 15_000, 'the escapees to start').catch((e: Error) => {

@@ -171,7 +171,12 @@ describe('E. .ga is not evidence: whatever sits there is moved aside', () => {
 
   it('.ga/ledger as a symbolic link loop or a file does not stop a run (the ledger lock lives there)', async () => {
     const repo = await initRepo(sb);
-    commitGoverned(sb, repo, { 'agents/quick/agent.toml': 'adapter = "command"\ncommand = ["true"]\n', 'agents/quick/tasks/smoke.md': 'quick\n' }, 'a quick agent');
+    commitGoverned(
+      sb,
+      repo,
+      { 'agents/quick/agent.toml': 'adapter = "command"\ncommand = ["true"]\n', 'agents/quick/tasks/smoke.md': 'quick\n' },
+      'a quick agent',
+    );
     mkdirSync(join(repo, '.ga'), { recursive: true });
     for (const plant of [() => symlinkSync('ledger', join(repo, '.ga/ledger')), () => writeFileSync(join(repo, '.ga/ledger'), 'x')]) {
       rmSync(join(repo, '.ga/ledger'), { recursive: true, force: true });
@@ -186,7 +191,10 @@ describe('E. .ga is not evidence: whatever sits there is moved aside', () => {
 describe('F. a lock is held by a live process, not by a file', () => {
   it.each([
     ['naming pid 1 with its real start time, mtime in 2100', (lock: string) => writeFileSync(lock, JSON.stringify({ pid: 1, start_ticks: startTicks(1) }))],
-    ['naming a live node process that does not hold it (this test)', (lock: string) => writeFileSync(lock, JSON.stringify({ pid: process.pid, start_ticks: startTicks(process.pid) }))],
+    [
+      'naming a live node process that does not hold it (this test)',
+      (lock: string) => writeFileSync(lock, JSON.stringify({ pid: process.pid, start_ticks: startTicks(process.pid) })),
+    ],
     ['naming a dead pid', (lock: string) => writeFileSync(lock, JSON.stringify({ pid: 999_999_999, start_ticks: 1 }))],
     ['with no owner at all, mtime in 2100', (lock: string) => writeFileSync(lock, '')],
     ['as a directory (an old mkdir lock), mtime in 2100', (lock: string) => mkdirSync(lock)],
@@ -272,7 +280,7 @@ await withLock(process.argv[2], async () => { process.stdout.write('locked\\n');
     expect(existsSync(`${target}.lock`)).toBe(false);
   });
 
-  it('tryHoldLock: one holder at a time in and across processes; a dead holder\'s lock is taken at once', async () => {
+  it("tryHoldLock: one holder at a time in and across processes; a dead holder's lock is taken at once", async () => {
     const target = join(sb.dir, 'rt2', '.ga', 'watchdog');
     const first = await tryHoldLock(target);
     expect(first).toBeDefined();
@@ -326,7 +334,11 @@ for (let i = 0; i < 25; i++) {
       }),
     );
     for (const r of results) expect(r.code, r.err).toBe(0);
-    expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/').split('\n').filter((p) => p.endsWith('.toml'))).toHaveLength(4);
+    expect(
+      git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')
+        .split('\n')
+        .filter((p) => p.endsWith('.toml')),
+    ).toHaveLength(4);
     expect(existsSync(join(repo, '.ga/repo.lock'))).toBe(false);
   });
 });

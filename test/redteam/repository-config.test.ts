@@ -72,7 +72,12 @@ describe('class: repository config', () => {
     expect(v.code).toBe(1);
     const r = await ga(['-C', repo, 'list']);
     expect(r.code, r.out + r.err).toBe(1);
-    expect(r.err.toLowerCase()).toContain(key.toLowerCase().replace(/\.[^.]*$/, '').split('.')[0]!);
+    expect(r.err.toLowerCase()).toContain(
+      key
+        .toLowerCase()
+        .replace(/\.[^.]*$/, '')
+        .split('.')[0]!,
+    );
     expect(r.err).toMatch(/\.git\/config/);
   });
 });

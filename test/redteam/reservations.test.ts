@@ -29,7 +29,12 @@ max_run_usd = 0.6
 
 async function workerRepo(): Promise<{ repo: string; workspace: string }> {
   const repo = await initRepo(sb);
-  commitGoverned(sb, repo, { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' }, 'add worker');
+  commitGoverned(
+    sb,
+    repo,
+    { 'agents/worker/agent.toml': WORKER, 'agents/worker/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n', 'agents/worker/tasks/smoke.md': 'work\n' },
+    'add worker',
+  );
   return { repo, workspace: join(repo, 'agents/worker/workspace') };
 }
 

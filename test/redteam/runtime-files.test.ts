@@ -61,8 +61,22 @@ describe('class: liveness is not a file', () => {
 describe('class: special files never wedge ga', () => {
   it('FIFOs in .ga/ and in the governed tree hang no command', async () => {
     const repo = await initRepo(sb);
-    commitGoverned(sb, repo, { 'agents/quick/agent.toml': 'adapter = "command"\ncommand = ["true"]\n', 'agents/quick/tasks/smoke.md': 'quick\n' }, 'a quick agent');
-    for (const f of ['.ga/watchdog.json', '.ga/runs/x.json', '.ga/runs/x.tools.jsonl', '.ga/cache/signatures.jsonl', '.ga/cache/append-only.json', '.ga/watchdog-flags.json', '.ga/reservations/noop/x.json', 'policies/extra.toml']) {
+    commitGoverned(
+      sb,
+      repo,
+      { 'agents/quick/agent.toml': 'adapter = "command"\ncommand = ["true"]\n', 'agents/quick/tasks/smoke.md': 'quick\n' },
+      'a quick agent',
+    );
+    for (const f of [
+      '.ga/watchdog.json',
+      '.ga/runs/x.json',
+      '.ga/runs/x.tools.jsonl',
+      '.ga/cache/signatures.jsonl',
+      '.ga/cache/append-only.json',
+      '.ga/watchdog-flags.json',
+      '.ga/reservations/noop/x.json',
+      'policies/extra.toml',
+    ]) {
       mkfifo(join(repo, f));
     }
     for (const args of [['status'], ['list'], ['scoreboard'], ['watchdog', '--once'], ['verify'], ['run', 'quick', '--json']]) {

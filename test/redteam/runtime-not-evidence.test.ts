@@ -26,15 +26,23 @@ describe('class: runtime files are never evidence', () => {
     const repo = await initRepo(sb);
     const charged = join(sb.dir, 'CHARGED');
     const policy = `${git(repo, 'show', `HEAD:${POLICY}`)}\n\n[[rules]]\naction_types = ["charge_card"]\nmin_approvals = 2\n`;
-    commitGoverned(sb, repo, {
-      [POLICY]: policy,
-      [APPROVERS]: sb.approverLine('alice') + sb.approverLine('bob'),
-      'agents/noop/hooks/charge_card.sh': `#!/bin/sh\ntouch "${charged}"\n`,
-    }, 'a quorum of two for charge_card');
+    commitGoverned(
+      sb,
+      repo,
+      {
+        [POLICY]: policy,
+        [APPROVERS]: sb.approverLine('alice') + sb.approverLine('bob'),
+        'agents/noop/hooks/charge_card.sh': `#!/bin/sh\ntouch "${charged}"\n`,
+      },
+      'a quorum of two for charge_card',
+    );
     const id = await submit(repo, CHARGE);
     const blob = blobAt(repo, 'HEAD', pendingPath(id));
     // Mallory: an unsigned empty commit that claims bob's approval ...
-    writeFileSync(join(sb.dir, 'msg'), `record approval 1 of 2 for ${id}\n\nGa-Event: proposal-approval-recorded\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: human:bob@example.com\nGa-Blob: ${blob}\n`);
+    writeFileSync(
+      join(sb.dir, 'msg'),
+      `record approval 1 of 2 for ${id}\n\nGa-Event: proposal-approval-recorded\nGa-Proposal: ${id}\nGa-Agent: noop\nGa-Actor: human:bob@example.com\nGa-Blob: ${blob}\n`,
+    );
     git(repo, 'commit', '-q', '--allow-empty', '-F', join(sb.dir, 'msg'));
     const forged = git(repo, 'rev-parse', 'HEAD');
     // ... and "good, bob" for it in every cache a reader might consult.

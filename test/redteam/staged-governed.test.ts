@@ -36,7 +36,12 @@ describe('class: staged governed files', () => {
     expect(s.out).toMatch(new RegExp(`${HOOK.replace(/\./g, '\\.')}.*staged`));
     const j = await ga(['-C', repo, '--json', 'status']);
     const untrusted = (JSON.parse(j.out) as { untrusted: { path: string; kind: string }[] }).untrusted;
-    expect(untrusted.filter((u) => u.kind === 'staged').map((u) => u.path).sort()).toEqual([HOOK, APPROVERS].sort());
+    expect(
+      untrusted
+        .filter((u) => u.kind === 'staged')
+        .map((u) => u.path)
+        .sort(),
+    ).toEqual([HOOK, APPROVERS].sort());
   });
 
   it('ga commit <paths> signs exactly the named governed files, leaving what else is staged alone', async () => {
@@ -49,7 +54,9 @@ describe('class: staged governed files', () => {
     expect(c.code, c.out + c.err).toBe(0);
     expect(c.out).toContain('-timeout = "30m"');
     expect(c.out).toContain('+timeout = "20m"');
-    const changed = git(repo, 'show', '--name-only', '--format=', 'HEAD').split('\n').filter((p) => !p.startsWith('audit/'));
+    const changed = git(repo, 'show', '--name-only', '--format=', 'HEAD')
+      .split('\n')
+      .filter((p) => !p.startsWith('audit/'));
     expect(changed).toEqual(['agents/noop/agent.toml']);
     expect(git(repo, 'show', `HEAD:${APPROVERS}`)).not.toContain('mallory');
     expect(git(repo, 'cat-file', '-p', 'HEAD')).toContain('BEGIN SSH SIGNATURE');

@@ -32,7 +32,10 @@ function expectVisible(text: string, what: string): void {
     const c = ch.codePointAt(0)!;
     return (c < 0x20 && ch !== '\n') || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
   });
-  expect(bad.map((c) => c.codePointAt(0)!.toString(16)), `${what} printed raw control characters`).toEqual([]);
+  expect(
+    bad.map((c) => c.codePointAt(0)!.toString(16)),
+    `${what} printed raw control characters`,
+  ).toEqual([]);
 }
 
 describe('class: terminal text', () => {
@@ -54,7 +57,16 @@ describe('class: terminal text', () => {
     const id = await submit(repo, SPOOF);
     sb.as('alice');
     expect((await ga(['-C', repo, 'reject', id, '--reason', 'spoof'])).code).toBe(0);
-    for (const args of [['list', '--state', 'rejected'], ['show', id], ['audit'], ['status'], ['scoreboard'], ['--json', 'show', id], ['--json', 'list'], ['audit', '--jsonl']]) {
+    for (const args of [
+      ['list', '--state', 'rejected'],
+      ['show', id],
+      ['audit'],
+      ['status'],
+      ['scoreboard'],
+      ['--json', 'show', id],
+      ['--json', 'list'],
+      ['audit', '--jsonl'],
+    ]) {
       const r = await ga(['-C', repo, ...args]);
       expect(r.code, r.err).toBe(0);
       expectVisible(r.out, args.join(' '));

@@ -27,7 +27,21 @@ afterEach(() => {
 });
 
 function addAgent(repo: string, id: string, lines: string[], budget = { usd: 1, max_run_usd: 0.3 }, env: string[] = ['FAKE_CLAUDE_SCENARIO']): void {
-  write(repo, `agents/${id}/agent.toml`, [...lines, 'timeout = "30s"', '[budget]', `usd = ${budget.usd}`, 'tokens = 1000000', 'window = "day"', 'warn_at = 0.8', `max_run_usd = ${budget.max_run_usd}`, ''].join('\n'));
+  write(
+    repo,
+    `agents/${id}/agent.toml`,
+    [
+      ...lines,
+      'timeout = "30s"',
+      '[budget]',
+      `usd = ${budget.usd}`,
+      'tokens = 1000000',
+      'window = "day"',
+      'warn_at = 0.8',
+      `max_run_usd = ${budget.max_run_usd}`,
+      '',
+    ].join('\n'),
+  );
   write(repo, `agents/${id}/tool_allowlist.toml`, `allowed_tools = ["Read"]\nenv = ${JSON.stringify(env)}\n`);
   write(repo, `agents/${id}/tasks/smoke.md`, 'do the thing\n');
   git(repo, 'add', '-A');
@@ -42,10 +56,19 @@ const lastFinished = (repo: string) => {
   throw new Error('no run-finished commit');
 };
 const auditRecord = (repo: string, agent: string) =>
-  readFileSync(join(repo, 'audit', `${agent}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((e) => e.event === 'run-finished').pop()!;
+  readFileSync(join(repo, 'audit', `${agent}.jsonl`), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((e) => e.event === 'run-finished')
+    .pop()!;
 const ledgerUsd = (repo: string, agent: string) =>
   existsSync(join(repo, 'ledger', `${agent}.jsonl`))
-    ? readFileSync(join(repo, 'ledger', `${agent}.jsonl`), 'utf8').trim().split('\n').filter(Boolean).reduce((n, l) => n + (JSON.parse(l) as { usd: number }).usd, 0)
+    ? readFileSync(join(repo, 'ledger', `${agent}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .reduce((n, l) => n + (JSON.parse(l) as { usd: number }).usd, 0)
     : 0;
 
 describe('why a run ended, and what to do', () => {
@@ -126,7 +149,10 @@ describe('a command agent reports its spend on fd 3', () => {
 describe('Ctrl-C', () => {
   it('records the run as interrupted, releases its reservation, removes its scratch HOME and leaves the watchdog nothing', async () => {
     const repo = await initRepo(sb);
-    addAgent(repo, 'sleeper', ['adapter = "command"', `command = ["sh", "-c", "echo \\"$HOME\\" > home.tmp; mv home.tmp home; echo '{\\"usd\\": 0.05}' >&3; sleep 30"]`]);
+    addAgent(repo, 'sleeper', [
+      'adapter = "command"',
+      `command = ["sh", "-c", "echo \\"$HOME\\" > home.tmp; mv home.tmp home; echo '{\\"usd\\": 0.05}' >&3; sleep 30"]`,
+    ]);
     const running = gaProcess(['-C', repo, 'run', 'sleeper']);
     const homeFile = join(repo, 'agents/sleeper/workspace/home');
     await until(() => existsSync(homeFile), 10_000, 'the agent to start');
@@ -136,7 +162,11 @@ describe('Ctrl-C', () => {
     const run = parseTrailers(git(repo, 'log', '-1', '--format=%B')).find((e) => e.event === 'run-started')!.run!;
     expect(pidsCarrying(`GA_RUN=${run}`).length).toBeGreaterThan(0);
     // Ctrl-C in a terminal: SIGINT to the runner (the agent runs in a group of its own)
-    const runners = execFileSync('pgrep', ['-f', `${repo} run sleeper`]).toString().trim().split('\n').map(Number);
+    const runners = execFileSync('pgrep', ['-f', `${repo} run sleeper`])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
     expect(runners).toHaveLength(1);
     process.kill(runners[0]!, 'SIGINT');
     const r = await running;

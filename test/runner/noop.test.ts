@@ -42,7 +42,9 @@ function lastRunFinished(repo: string): Partial<Record<string, string>> | undefi
 
 /** Proposal files (not .gitkeep) in proposals/<state>/ at HEAD. */
 const inState = (repo: string, state: string) =>
-  git(repo, 'ls-tree', '--name-only', 'HEAD', `proposals/${state}/`).split('\n').filter((p) => p.endsWith('.toml'));
+  git(repo, 'ls-tree', '--name-only', 'HEAD', `proposals/${state}/`)
+    .split('\n')
+    .filter((p) => p.endsWith('.toml'));
 
 describe('ga run noop (the real binary)', () => {
   it('proposes, waits, and has the hook run once a second process approves', async () => {
@@ -64,7 +66,8 @@ describe('ga run noop (the real binary)', () => {
     expect(lastRunFinished(repo)).toMatchObject({ outcome: 'success', agent: 'noop', actor: 'runner' });
     // The proposal was submitted by the agent, not by the runner or a human.
     const submitted = git(repo, 'log', '--format=%H%x00%B', '--grep', 'Ga-Event: proposal-submitted')
-      .split('\n').filter((l) => l.includes('\0')).length;
+      .split('\n')
+      .filter((l) => l.includes('\0')).length;
     expect(submitted).toBe(1);
   });
 
@@ -86,7 +89,11 @@ describe('ga run noop (the real binary)', () => {
 
   it('fails with outcome wall-clock when no decision comes before the timeout', async () => {
     const repo = await initRepo(sb);
-    write(repo, 'agents/noop/agent.toml', 'adapter = "noop"\ntimeout = "2s"\n[budget]\nusd = 1.0\ntokens = 100000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.0\n');
+    write(
+      repo,
+      'agents/noop/agent.toml',
+      'adapter = "noop"\ntimeout = "2s"\n[budget]\nusd = 1.0\ntokens = 100000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.0\n',
+    );
     git(repo, 'add', 'agents/noop/agent.toml');
     git(repo, 'commit', '-S', '-qm', 'noop: 2s timeout');
     const t0 = Date.now();

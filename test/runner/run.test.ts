@@ -130,11 +130,16 @@ const trailers = (repo: string, rev = 'HEAD') => parseTrailers(git(repo, 'log', 
 const changed = (repo: string, rev = 'HEAD') => git(repo, 'show', '--name-only', '--format=', rev).split('\n').filter(Boolean);
 const ledgerFile = (repo: string, id: string) => join(repo, 'ledger', `${id}.jsonl`);
 const ledgerLines = (repo: string, id: string) =>
-  readFileSync(ledgerFile(repo, id), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  readFileSync(ledgerFile(repo, id), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 const auditLines = (repo: string, id: string) =>
-  readFileSync(join(repo, 'audit', `${id}.jsonl`), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  readFileSync(join(repo, 'audit', `${id}.jsonl`), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 const commitCount = (repo: string) => Number(git(repo, 'rev-list', '--count', 'HEAD'));
-
 
 async function waitFor(pred: () => boolean, timeoutMs: number, what: string, stepMs = 10): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -223,7 +228,15 @@ describe('ga run, claude adapter: charging and recording', () => {
     recordFile();
     const { r, rec } = await runJson(repo, 'tester');
     expect(r.code, r.err).toBe(0);
-    expect(rec).toMatchObject({ agent: 'tester', task: 'smoke', adapter: 'claude', outcome: 'success', exit_code: 0, source: 'reported', permission_denials: 0 });
+    expect(rec).toMatchObject({
+      agent: 'tester',
+      task: 'smoke',
+      adapter: 'claude',
+      outcome: 'success',
+      exit_code: 0,
+      source: 'reported',
+      permission_denials: 0,
+    });
     expect(rec.usd).toBeCloseTo(REPORTED, 9);
     expect(rec.tokens).toBe(WF_TOKENS);
 
@@ -650,7 +663,7 @@ describe('ga run: pauses and the wall clock', () => {
     expect(git(repo, 'log', '-1', '--format=%B')).toMatch(/ga pause stopped this run directly/);
   });
 
-  it('ga pause signals the local run after its commit; the run records the person\'s pause, not a second one', async () => {
+  it("ga pause signals the local run after its commit; the run records the person's pause, not a second one", async () => {
     const repo = await initRepo(sb);
     addAgent(repo, { id: 'shell', adapter: 'command', command: ['sh', '-c', 'echo "$GA_RUN" > run.tmp; mv run.tmp run; sleep 30'] });
     const runFile = join(repo, 'agents/shell/workspace/run');
@@ -670,7 +683,11 @@ describe('ga run: pauses and the wall clock', () => {
     const repo = await initRepo(sb);
     addAgent(repo);
     const n = commitCount(repo);
-    for (const args of [['pause', 'ghost', '--reason', 'x'], ['resume', 'ghost', '--reason', 'x'], ['run', 'ghost']]) {
+    for (const args of [
+      ['pause', 'ghost', '--reason', 'x'],
+      ['resume', 'ghost', '--reason', 'x'],
+      ['run', 'ghost'],
+    ]) {
       const r = await ga(['-C', repo, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -778,7 +795,13 @@ describe('ga status and ga scoreboard after runs', () => {
 
     const b = await ga(['-C', repo, '--json', 'scoreboard']);
     expect(b.code, b.err).toBe(0);
-    const rows = JSON.parse(b.out) as { agent: string; paused: boolean; runs_today: number; runs_total: number; budget: { usd: number; tokens: number; usd_cap: number; token_cap: number } }[];
+    const rows = JSON.parse(b.out) as {
+      agent: string;
+      paused: boolean;
+      runs_today: number;
+      runs_total: number;
+      budget: { usd: number; tokens: number; usd_cap: number; token_cap: number };
+    }[];
     const tester = rows.find((r) => r.agent === 'tester')!;
     expect(tester).toMatchObject({ paused: true, runs_today: 1, runs_total: 1 });
     expect(tester.budget.usd).toBeCloseTo(run.rec.usd, 12);

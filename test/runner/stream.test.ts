@@ -31,7 +31,7 @@ function rng(seed: number): () => number {
 function feed(meter: StreamMeter, text: string, seed: number, max = 64): StreamEvent[] {
   const next = rng(seed);
   const events: StreamEvent[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const n = 1 + Math.floor(next() * max);
     events.push(...meter.push(text.slice(i, i + n)));
     i += n;
@@ -48,7 +48,12 @@ const usage = (input: number, output: number, write = 0, read = 0) => ({
   cache_read_input_tokens: read,
 });
 const assistant = (id: string | undefined, u: unknown, content: unknown[] = [{ type: 'text', text: 'hi' }], model = 'claude-sonnet-4-5') =>
-  line({ type: 'assistant', message: { ...(id ? { id } : {}), type: 'message', role: 'assistant', model, content, usage: u }, parent_tool_use_id: null, session_id: SESSION });
+  line({
+    type: 'assistant',
+    message: { ...(id ? { id } : {}), type: 'message', role: 'assistant', model, content, usage: u },
+    parent_tool_use_id: null,
+    session_id: SESSION,
+  });
 const init = (model = 'claude-sonnet-4-5') =>
   line({ type: 'system', subtype: 'init', session_id: SESSION, model, tools: ['Bash', 'Read'], permissionMode: 'dontAsk', cwd: '/w' });
 const result = (extra: Record<string, unknown> = {}) =>
@@ -62,7 +67,9 @@ const result = (extra: Record<string, unknown> = {}) =>
     session_id: SESSION,
     total_cost_usd: 0.01,
     usage: usage(10, 20),
-    modelUsage: { 'claude-sonnet-4-5': { inputTokens: 10, outputTokens: 20, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, webSearchRequests: 0, costUSD: 0.01 } },
+    modelUsage: {
+      'claude-sonnet-4-5': { inputTokens: 10, outputTokens: 20, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, webSearchRequests: 0, costUSD: 0.01 },
+    },
     permission_denials: [],
     ...extra,
   });
@@ -120,7 +127,7 @@ function meterFake(scenario: string, seed: number, onEvent?: (e: StreamEvent, ki
     };
     child.stdout.on('data', (b: Buffer) => {
       // Bytes, re-split at random points (possibly inside a UTF-8 sequence).
-      for (let i = 0; i < b.length; ) {
+      for (let i = 0; i < b.length;) {
         const n = 1 + Math.floor(next() * 200);
         take(meter.push(b.subarray(i, i + n)));
         i += n;
@@ -279,9 +286,7 @@ describe('StreamMeter: usage', () => {
     const e2 = m.push('{"type":"assistant","message":{"id":"msg_2","content":[],"usage":{"input_tokens":-1000,"output_tokens":1e400}}}\n');
     expect(m.usage).toEqual(usage(0, 50));
     expect(e1.filter((e) => e.kind === 'tampered')).toHaveLength(2);
-    expect(e2.filter((e) => e.kind === 'tampered').map((e) => (e as { why: string }).why)).toEqual([
-      'assistant usage.output_tokens is not a count (Infinity)',
-    ]);
+    expect(e2.filter((e) => e.kind === 'tampered').map((e) => (e as { why: string }).why)).toEqual(['assistant usage.output_tokens is not a count (Infinity)']);
     expect(m.tampered).toMatch(/input_tokens is not a count \(-1000\)/);
     expect(m.tamperReasons).toHaveLength(3);
   });
@@ -354,7 +359,14 @@ describe('StreamMeter: result', () => {
     const m = new StreamMeter({});
     const events = m.push(result({ total_cost_usd: -5, modelUsage: { x: { inputTokens: -1, outputTokens: 2, costUSD: 'free' } } }));
     expect(m.result?.total_cost_usd).toBeUndefined();
-    expect(m.result?.model_usage.x).toEqual({ inputTokens: 0, outputTokens: 2, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, webSearchRequests: 0, costUSD: undefined });
+    expect(m.result?.model_usage.x).toEqual({
+      inputTokens: 0,
+      outputTokens: 2,
+      cacheReadInputTokens: 0,
+      cacheCreationInputTokens: 0,
+      webSearchRequests: 0,
+      costUSD: undefined,
+    });
     expect(kinds(events)).toEqual(['tampered', 'tampered', 'tampered', 'result']);
   });
 
@@ -471,7 +483,10 @@ describe('fake claude', () => {
 
   it('prints Claude Code shaped stream-json', async () => {
     const r = await runFake('success');
-    const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const events = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, any>);
     expect(events[0]).toMatchObject({ type: 'system', subtype: 'init', model: 'claude-sonnet-4-5-20250929' });
     expect(events[0]!.session_id).toMatch(UUID);
     expect(events.map((e) => e.type)).toEqual(['system', 'assistant', 'assistant', 'user', 'assistant', 'user', 'assistant', 'result']);

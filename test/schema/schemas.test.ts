@@ -123,9 +123,15 @@ last4 = "4242"
   });
 
   it('requires a non-empty title and a [payload] table', () => {
-    expect(fileError(() => parseSubmission('agent = "noop"\naction_type = "x"\ntitle = ""\n[payload]\n', 'p.toml')).message).toMatch(/^p\.toml:3: title: expected a non-empty title/);
-    expect(fileError(() => parseSubmission('agent = "noop"\naction_type = "x"\ntitle = "t"\n', 'p.toml')).message).toMatch(/^p\.toml: payload: expected a \[payload\] table/);
-    expect(fileError(() => parseSubmission('agent = "noop"\naction_type = "x"\ntitle = "t"\npayload = 3\n', 'p.toml')).message).toMatch(/^p\.toml:4: payload: expected a \[payload\] table/);
+    expect(fileError(() => parseSubmission('agent = "noop"\naction_type = "x"\ntitle = ""\n[payload]\n', 'p.toml')).message).toMatch(
+      /^p\.toml:3: title: expected a non-empty title/,
+    );
+    expect(fileError(() => parseSubmission('agent = "noop"\naction_type = "x"\ntitle = "t"\n', 'p.toml')).message).toMatch(
+      /^p\.toml: payload: expected a \[payload\] table/,
+    );
+    expect(fileError(() => parseSubmission('agent = "noop"\naction_type = "x"\ntitle = "t"\npayload = 3\n', 'p.toml')).message).toMatch(
+      /^p\.toml:4: payload: expected a \[payload\] table/,
+    );
     expect(fileError(() => parseSubmission('action_type = "x"\ntitle = "t"\n[payload]\n', 'p.toml')).message).toMatch(/^p\.toml: agent: /);
   });
 
@@ -211,22 +217,36 @@ requires_approval = true
   });
 
   it('refuses unknown keys and tables', () => {
-    expect(fileError(() => parsePolicy('[defaults]\nrequires_approval = true\nquorum = 2\n', 'pol.toml')).message).toMatch(/^pol\.toml:3: defaults\.quorum: unknown key/);
+    expect(fileError(() => parsePolicy('[defaults]\nrequires_approval = true\nquorum = 2\n', 'pol.toml')).message).toMatch(
+      /^pol\.toml:3: defaults\.quorum: unknown key/,
+    );
     expect(fileError(() => parsePolicy('[extra]\n', 'pol.toml')).message).toMatch(/^pol\.toml:1: extra: unknown key/);
     expect(fileError(() => parsePolicy('[[rules]]\naction_types = ["a"]\nmax = 1\n', 'pol.toml')).message).toMatch(/^pol\.toml:\d: rules\.0\.max: unknown key/);
   });
 
   it('refuses a bad duration, quorum or type name, naming the field and what is expected', () => {
-    expect(fileError(() => parsePolicy('[defaults]\nexpires_after = "24 hours"\n', 'pol.toml')).message).toMatch(/^pol\.toml:2: defaults\.expires_after: expected a duration/);
+    expect(fileError(() => parsePolicy('[defaults]\nexpires_after = "24 hours"\n', 'pol.toml')).message).toMatch(
+      /^pol\.toml:2: defaults\.expires_after: expected a duration/,
+    );
     expect(fileError(() => parsePolicy('[defaults]\nexpires_after = 24\n', 'pol.toml')).message).toMatch(/^pol\.toml:2: defaults\.expires_after: .*string/);
-    expect(fileError(() => parsePolicy('[[rules]]\naction_types = ["a"]\nmin_approvals = 0\n', 'pol.toml')).message).toMatch(/^pol\.toml:3: rules\.0\.min_approvals: .*>=1/);
-    expect(fileError(() => parsePolicy('[[rules]]\naction_types = []\n', 'pol.toml')).message).toMatch(/^pol\.toml:2: rules\.0\.action_types: expected at least one action type/);
-    expect(fileError(() => parsePolicy('[auto_approve]\naction_types = ["Bad Type"]\n', 'pol.toml')).message).toMatch(/^pol\.toml:2: auto_approve\.action_types\.0: expected an action type/);
+    expect(fileError(() => parsePolicy('[[rules]]\naction_types = ["a"]\nmin_approvals = 0\n', 'pol.toml')).message).toMatch(
+      /^pol\.toml:3: rules\.0\.min_approvals: .*>=1/,
+    );
+    expect(fileError(() => parsePolicy('[[rules]]\naction_types = []\n', 'pol.toml')).message).toMatch(
+      /^pol\.toml:2: rules\.0\.action_types: expected at least one action type/,
+    );
+    expect(fileError(() => parsePolicy('[auto_approve]\naction_types = ["Bad Type"]\n', 'pol.toml')).message).toMatch(
+      /^pol\.toml:2: auto_approve\.action_types\.0: expected an action type/,
+    );
   });
 
   it('refuses a type on both lists, and a type in two rules', () => {
-    expect(fileError(() => parsePolicy('[auto_approve]\naction_types = ["a"]\n[never_auto_approve]\naction_types = ["a"]\n', 'pol.toml')).message).toMatch(/auto_approve\.action_types\.0: "a" is also in never_auto_approve/);
-    expect(fileError(() => parsePolicy('[[rules]]\naction_types = ["a"]\n[[rules]]\naction_types = ["b", "a"]\n', 'pol.toml')).message).toMatch(/rules\.1\.action_types: "a" appears in two rules/);
+    expect(fileError(() => parsePolicy('[auto_approve]\naction_types = ["a"]\n[never_auto_approve]\naction_types = ["a"]\n', 'pol.toml')).message).toMatch(
+      /auto_approve\.action_types\.0: "a" is also in never_auto_approve/,
+    );
+    expect(fileError(() => parsePolicy('[[rules]]\naction_types = ["a"]\n[[rules]]\naction_types = ["b", "a"]\n', 'pol.toml')).message).toMatch(
+      /rules\.1\.action_types: "a" appears in two rules/,
+    );
   });
 
   it('reports TOML syntax errors with line and column', () => {
@@ -245,7 +265,10 @@ describe('parseApprovers (git allowed-signers syntax)', () => {
   const K = 'AAAAC3NzaC1lZDI1NTE5AAAAIGx5aW5nIGtleSBmb3IgdGVzdHMgb25seQ==';
 
   it('reads plain lines, comments, blank lines and trailing comments', () => {
-    const a = parseApprovers(`# Trusted approvers\n\n   \n  # indented comment\nalice@example.com ssh-ed25519 ${K} alice laptop\r\nbob@example.com ssh-rsa ${K}\n`, 'appr');
+    const a = parseApprovers(
+      `# Trusted approvers\n\n   \n  # indented comment\nalice@example.com ssh-ed25519 ${K} alice laptop\r\nbob@example.com ssh-rsa ${K}\n`,
+      'appr',
+    );
     expect(a).toHaveLength(2);
     expect(a[0]).toEqual({ principal: 'alice@example.com', certAuthority: false, keyType: 'ssh-ed25519', key: K, comment: 'alice laptop', line: 5 });
     expect(a[1]).toMatchObject({ principal: 'bob@example.com', keyType: 'ssh-rsa', line: 6, comment: '' });
@@ -254,7 +277,14 @@ describe('parseApprovers (git allowed-signers syntax)', () => {
 
   it('reads namespaces, valid-after and valid-before options', () => {
     const [a] = parseApprovers(`alice@example.com namespaces="git",valid-after="20240101",valid-before="20300101123000Z" ssh-ed25519 ${K}\n`, 'appr');
-    expect(a).toMatchObject({ principal: 'alice@example.com', namespaces: ['git'], validAfter: '20240101', validBefore: '20300101123000Z', keyType: 'ssh-ed25519', key: K });
+    expect(a).toMatchObject({
+      principal: 'alice@example.com',
+      namespaces: ['git'],
+      validAfter: '20240101',
+      validBefore: '20300101123000Z',
+      keyType: 'ssh-ed25519',
+      key: K,
+    });
     const [b] = parseApprovers(`bob@example.com namespaces="git,file" ssh-ed25519 ${K}\n`, 'appr');
     expect(b!.namespaces).toEqual(['git', 'file']);
   });
@@ -300,8 +330,12 @@ describe('parseApprovers (git allowed-signers syntax)', () => {
   });
 
   it('refuses unknown or malformed options', () => {
-    expect(fileError(() => parseApprovers(`alice@example.com foo="bar" ssh-ed25519 ${K}\n`, 'appr')).message).toMatch(/^appr:1:19: option "foo=bar" is not valid/);
-    expect(fileError(() => parseApprovers(`alice@example.com valid-after="2024-01-01" ssh-ed25519 ${K}\n`, 'appr')).message).toMatch(/^appr:1:19: option "valid-after=2024-01-01" is not valid/);
+    expect(fileError(() => parseApprovers(`alice@example.com foo="bar" ssh-ed25519 ${K}\n`, 'appr')).message).toMatch(
+      /^appr:1:19: option "foo=bar" is not valid/,
+    );
+    expect(fileError(() => parseApprovers(`alice@example.com valid-after="2024-01-01" ssh-ed25519 ${K}\n`, 'appr')).message).toMatch(
+      /^appr:1:19: option "valid-after=2024-01-01" is not valid/,
+    );
   });
 });
 
@@ -319,11 +353,17 @@ describe('parseAgent and parseAllowlist', () => {
 
   it('refuses bad values with the field, line and what is expected', () => {
     expect(fileError(() => parseAgent('adapter = "gpt"\n', 'a.toml')).message).toMatch(/^a\.toml:1: adapter: expected adapter = "noop", "claude" or "command"/);
-    expect(fileError(() => parseAgent('adapter = "noop"\n[budget]\nwindow = "week"\n', 'a.toml')).message).toMatch(/^a\.toml:3: budget\.window: expected window = "total", "day" or "month"/);
-    expect(fileError(() => parseAgent('adapter = "noop"\n[budget]\nusd = -1\n', 'a.toml')).message).toMatch(/^a\.toml:3: budget\.usd: expected a non-negative number of US dollars/);
+    expect(fileError(() => parseAgent('adapter = "noop"\n[budget]\nwindow = "week"\n', 'a.toml')).message).toMatch(
+      /^a\.toml:3: budget\.window: expected window = "total", "day" or "month"/,
+    );
+    expect(fileError(() => parseAgent('adapter = "noop"\n[budget]\nusd = -1\n', 'a.toml')).message).toMatch(
+      /^a\.toml:3: budget\.usd: expected a non-negative number of US dollars/,
+    );
     expect(fileError(() => parseAgent('adapter = "noop"\ntimeout = "1 week"\n', 'a.toml')).message).toMatch(/^a\.toml:2: timeout: expected a duration/);
     expect(fileError(() => parseAgent('adapter = "command"\n', 'a.toml')).message).toMatch(/^a\.toml: command: adapter = "command" needs command/);
-    expect(fileError(() => parseAgent('adapter = "noop"\ncommand = ["x"]\n', 'a.toml')).message).toMatch(/^a\.toml:2: command: command is used only with adapter = "command"/);
+    expect(fileError(() => parseAgent('adapter = "noop"\ncommand = ["x"]\n', 'a.toml')).message).toMatch(
+      /^a\.toml:2: command: command is used only with adapter = "command"/,
+    );
   });
 
   it('refuses unknown keys in agent.toml', () => {
@@ -333,13 +373,18 @@ describe('parseAgent and parseAllowlist', () => {
 
   it('reads an allowlist, defaulting to deny everything', () => {
     expect(parseAllowlist('', 'al.toml')).toEqual({ allowed_tools: [], env: [] });
-    expect(parseAllowlist('allowed_tools = ["Read", "Bash(ga propose:*)"]\nenv = ["ANTHROPIC_API_KEY"]\n', 'al.toml')).toEqual({ allowed_tools: ['Read', 'Bash(ga propose:*)'], env: ['ANTHROPIC_API_KEY'] });
+    expect(parseAllowlist('allowed_tools = ["Read", "Bash(ga propose:*)"]\nenv = ["ANTHROPIC_API_KEY"]\n', 'al.toml')).toEqual({
+      allowed_tools: ['Read', 'Bash(ga propose:*)'],
+      env: ['ANTHROPIC_API_KEY'],
+    });
   });
 
   it('refuses bad env names, forbidden variables and unknown keys', () => {
     expect(fileError(() => parseAllowlist('env = ["FOO BAR"]\n', 'al.toml')).message).toMatch(/^al\.toml:1: env\.0: expected an environment variable name/);
     for (const v of ['SSH_AUTH_SOCK', 'HOME', 'GIT_CONFIG_GLOBAL']) {
-      expect(fileError(() => parseAllowlist(`env = ["PATH_X", "${v}"]\n`, 'al.toml')).message).toMatch(/^al\.toml:1: env\.1: this variable may never be passed to an agent/);
+      expect(fileError(() => parseAllowlist(`env = ["PATH_X", "${v}"]\n`, 'al.toml')).message).toMatch(
+        /^al\.toml:1: env\.1: this variable may never be passed to an agent/,
+      );
     }
     expect(fileError(() => parseAllowlist('tools = ["Read"]\n', 'al.toml')).message).toMatch(/^al\.toml:1: tools: unknown key/);
   });

@@ -9,7 +9,6 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 
-
 let sb: Sandbox;
 beforeEach(() => {
   sb = sandbox(['alice', 'bob', 'mallory']);
@@ -64,7 +63,11 @@ function commitUnsigned(repo: string, message: string): void {
 }
 
 function addClaudeAgent(repo: string, id = 'tester'): string {
-  write(repo, `agents/${id}/agent.toml`, `adapter = "claude"\ntimeout = "30s"\n[budget]\nusd = 5\ntokens = 2000000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.5\n`);
+  write(
+    repo,
+    `agents/${id}/agent.toml`,
+    `adapter = "claude"\ntimeout = "30s"\n[budget]\nusd = 5\ntokens = 2000000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.5\n`,
+  );
   write(repo, `agents/${id}/tool_allowlist.toml`, 'allowed_tools = ["Read"]\nenv = []\n');
   write(repo, `agents/${id}/CLAUDE.md`, 'You are the tester agent.\n');
   write(repo, `agents/${id}/tasks/smoke.md`, 'Propose a small change.\n');
@@ -358,7 +361,10 @@ describe('ga verify arguments', () => {
     // "good" planted for mallory's approval, in the file older versions of ga read.
     mkdirSync(cache, { recursive: true });
     const forged = git(repo, 'rev-parse', 'HEAD');
-    writeFileSync(join(cache, 'signatures.jsonl'), `${JSON.stringify({ k: `${forged} ${git(repo, 'rev-parse', 'HEAD:policies/approvers')}`, r: { status: 'good', principal: 'alice@example.com' } })}\n`);
+    writeFileSync(
+      join(cache, 'signatures.jsonl'),
+      `${JSON.stringify({ k: `${forged} ${git(repo, 'rev-parse', 'HEAD:policies/approvers')}`, r: { status: 'good', principal: 'alice@example.com' } })}\n`,
+    );
     expect(await verifyJson(repo)).toEqual(cold);
     expect(cold.json.findings.some((f) => f.rule === 'approval' && f.path === approved(other))).toBe(true);
     expect(git(repo, 'status', '--porcelain')).toBe('');

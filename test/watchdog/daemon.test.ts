@@ -104,7 +104,12 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<num
 }
 
 async function charge(usd: number, agent = 'noop'): Promise<void> {
-  await appendCharge(await openRepo(repo), agent, { run: 'run-test', input_tokens: 0, output_tokens: 0, usd, source: 'reported' }, { window: 'day', clock: systemClock });
+  await appendCharge(
+    await openRepo(repo),
+    agent,
+    { run: 'run-test', input_tokens: 0, output_tokens: 0, usd, source: 'reported' },
+    { window: 'day', clock: systemClock },
+  );
 }
 
 function commitSigned(paths: Record<string, string>, msg: string): void {
@@ -113,7 +118,8 @@ function commitSigned(paths: Record<string, string>, msg: string): void {
   git(repo, 'commit', '-S', '-qm', msg);
 }
 
-const agentToml = (usd: number) => `adapter = "noop"\ntimeout = "30m"\n[budget]\nusd = ${usd}\ntokens = 100000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.0\n`;
+const agentToml = (usd: number) =>
+  `adapter = "noop"\ntimeout = "30m"\n[budget]\nusd = ${usd}\ntokens = 100000\nwindow = "day"\nwarn_at = 0.8\nmax_run_usd = 0.0\n`;
 
 async function statusAlive(): Promise<boolean> {
   const r = await ga(['-C', repo, 'status', '--json']);
@@ -248,7 +254,15 @@ describe('ga watchdog (the daemon)', () => {
   it('SIGTERM while it is busy committing leaves no lock, a clean status and a sound repository', async () => {
     // Eight agents over their caps before it starts: its first sweep makes eight commits.
     const ids = Array.from({ length: 8 }, (_, i) => `a${i + 1}`);
-    commitSigned(Object.fromEntries(ids.flatMap((id) => [[`agents/${id}/agent.toml`, agentToml(0.1)], [`agents/${id}/tool_allowlist.toml`, 'allowed_tools = []\nenv = []\n']])), 'add eight agents');
+    commitSigned(
+      Object.fromEntries(
+        ids.flatMap((id) => [
+          [`agents/${id}/agent.toml`, agentToml(0.1)],
+          [`agents/${id}/tool_allowlist.toml`, 'allowed_tools = []\nenv = []\n'],
+        ]),
+      ),
+      'add eight agents',
+    );
     for (const id of ids) await charge(0.2, id);
     git(repo, 'add', 'ledger');
     git(repo, 'commit', '-qm', 'commit the ledgers');
@@ -264,7 +278,11 @@ describe('ga watchdog (the daemon)', () => {
     git(repo, 'fsck', '--strict', '--no-progress');
     // the sweep in flight was finished, not cut: every marker in HEAD has its commit
     const paused = count('agent-paused');
-    expect(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', 'agents').split('\n').filter((p) => p.endsWith('/PAUSED'))).toHaveLength(paused);
+    expect(
+      git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', 'agents')
+        .split('\n')
+        .filter((p) => p.endsWith('/PAUSED')),
+    ).toHaveLength(paused);
     expect(await statusAlive()).toBe(false);
   });
 
@@ -292,7 +310,7 @@ describe('ga watchdog (the daemon)', () => {
 });
 
 describe('required = true', () => {
-  it('with the watchdog down, ga run refuses (exit 1, run-refused); a dead watchdog\'s heartbeat does not count', async () => {
+  it("with the watchdog down, ga run refuses (exit 1, run-refused); a dead watchdog's heartbeat does not count", async () => {
     commitSigned({ 'policies/watchdog.toml': 'required = true\n' }, 'require a live watchdog');
     const r = await gaProcess(['-C', repo, 'run', 'noop']);
     expect(r.code).toBe(1);

@@ -30,10 +30,14 @@ const MIN = 60_000;
 /** Commits on the branch with their parsed trailers, newest first. */
 function commits(): { id: string; subject: string; body: string; events: ReturnType<typeof parseTrailers> }[] {
   const raw = git(repo, 'log', '--format=%H%x00%s%x00%B%x1e');
-  return raw.split('\x1e').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const [id, subject, body] = s.split('\x00') as [string, string, string];
-    return { id, subject, body, events: parseTrailers(body) };
-  });
+  return raw
+    .split('\x1e')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const [id, subject, body] = s.split('\x00') as [string, string, string];
+      return { id, subject, body, events: parseTrailers(body) };
+    });
 }
 const withEvent = (event: string, agent?: string) =>
   commits().filter((c) => c.events.some((e) => e.event === event && (agent === undefined || e.agent === agent)));
@@ -47,7 +51,12 @@ async function sweep(clock: Clock): Promise<string> {
 }
 
 async function charge(usd: number, clock: Clock, agent = 'noop', tokens = 0): Promise<void> {
-  await appendCharge(await openRepo(repo), agent, { run: `run-${Math.random().toString(36).slice(2, 8)}`, input_tokens: tokens, output_tokens: 0, usd, source: 'reported' }, { window: 'day', clock });
+  await appendCharge(
+    await openRepo(repo),
+    agent,
+    { run: `run-${Math.random().toString(36).slice(2, 8)}`, input_tokens: tokens, output_tokens: 0, usd, source: 'reported' },
+    { window: 'day', clock },
+  );
 }
 
 function commitSigned(path: string, content: string, msg: string): void {
@@ -75,7 +84,10 @@ function expectPausedBy(reason: string, agent = 'noop'): void {
   expect(m.detail.length).toBeGreaterThan(0);
   expect(git(repo, 'status', '--porcelain', '--', `agents/${agent}`, 'audit')).toBe('');
   // the audit line rides in the same commit
-  const audit = readFileSync(join(repo, 'audit', `${agent}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(join(repo, 'audit', `${agent}.jsonl`), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(audit.at(-1)).toMatchObject({ event: 'agent-paused', actor: 'watchdog', agent });
 }
 
@@ -171,7 +183,19 @@ describe('over-budget', () => {
 
 describe('stuck', () => {
   const heartbeat = (run: string, updatedAt: number, pid: number) => {
-    write(repo, `.ga/runs/${run}.json`, JSON.stringify({ run, agent: 'noop', task: 'smoke', adapter: 'noop', runner_pid: pid, started_at: new Date(updatedAt - MIN).toISOString(), updated_at: new Date(updatedAt).toISOString() }) + '\n');
+    write(
+      repo,
+      `.ga/runs/${run}.json`,
+      JSON.stringify({
+        run,
+        agent: 'noop',
+        task: 'smoke',
+        adapter: 'noop',
+        runner_pid: pid,
+        started_at: new Date(updatedAt - MIN).toISOString(),
+        updated_at: new Date(updatedAt).toISOString(),
+      }) + '\n',
+    );
   };
   const DEAD_PID = 2 ** 22 - 3; // above the default pid_max of most systems: no such process
 
@@ -316,10 +340,22 @@ describe('looping', () => {
     const tools = (run: string, calls: { name: string; input: unknown }[]) =>
       write(repo, `.ga/runs/${run}.tools.jsonl`, calls.map((c, i) => JSON.stringify({ at: new Date(T0 + i * 1000).toISOString(), ...c }) + '\n').join(''));
     const live = (run: string) =>
-      write(repo, `.ga/runs/${run}.json`, JSON.stringify({ run, agent: 'noop', task: 'smoke', adapter: 'claude', runner_pid: process.pid, started_at: new Date(T0 - MIN).toISOString(), updated_at: new Date(T0).toISOString() }) + '\n');
+      write(
+        repo,
+        `.ga/runs/${run}.json`,
+        JSON.stringify({
+          run,
+          agent: 'noop',
+          task: 'smoke',
+          adapter: 'claude',
+          runner_pid: process.pid,
+          started_at: new Date(T0 - MIN).toISOString(),
+          updated_at: new Date(T0).toISOString(),
+        }) + '\n',
+      );
     const read = { name: 'Read', input: { file_path: '/tmp/x', limit: 10 } };
 
-    it('tool_loop_count identical consecutive calls in a run pause the run\'s agent', async () => {
+    it("tool_loop_count identical consecutive calls in a run pause the run's agent", async () => {
       live('run-1');
       tools('run-1', [{ name: 'Grep', input: { pattern: 'a' } }, read, read, read, read, { name: 'Read', input: { limit: 10, file_path: '/tmp/x' } }]);
       const out = await sweep(at(5000));
@@ -328,7 +364,19 @@ describe('looping', () => {
       expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/run run-1 made the same tool call 5 times/);
       await idempotentHoldsAndComesBack(at(6000), 'looping', async () => {
         const later = (run: string) =>
-          write(repo, `.ga/runs/${run}.json`, JSON.stringify({ run, agent: 'noop', task: 'smoke', adapter: 'claude', runner_pid: process.pid, started_at: new Date(T0 + 10_000).toISOString(), updated_at: new Date(T0 + 20_000).toISOString() }) + '\n');
+          write(
+            repo,
+            `.ga/runs/${run}.json`,
+            JSON.stringify({
+              run,
+              agent: 'noop',
+              task: 'smoke',
+              adapter: 'claude',
+              runner_pid: process.pid,
+              started_at: new Date(T0 + 10_000).toISOString(),
+              updated_at: new Date(T0 + 20_000).toISOString(),
+            }) + '\n',
+          );
         later('run-2');
         tools('run-2', [read, read, read, read, read]);
         return at(20_000);

@@ -14,8 +14,11 @@ export default defineCommand({
     const { approveProposal } = await import('../../proposals/decide.js');
     const r = await approveProposal(await ctx.repo(), args.id, { clock: ctx.clock, reason: args.reason });
     if (ctx.json) printJson(ctx, r);
-    else if (r.result === 'recorded') ctx.io.out(`recorded approval ${r.approvals} of ${r.needed} for ${r.id} in ${short(r.commit)}; it stays pending until the quorum is met`);
-    else if (r.waitingRuns?.length) ctx.io.out(`approved ${r.id} in signed commit ${short(r.commit)}; the waiting run ${r.waitingRuns.join(', ')} executes it now`);
-    else ctx.io.out(`approved ${r.id} in signed commit ${short(r.commit)}; ga execute ${r.id} runs its hook (ga execute --watch runs each one as it is approved)`);
+    else if (r.result === 'recorded')
+      ctx.io.out(`recorded approval ${r.approvals} of ${r.needed} for ${r.id} in ${short(r.commit)}; it stays pending until the quorum is met`);
+    else if (r.waitingRuns?.length)
+      ctx.io.out(`approved ${r.id} in signed commit ${short(r.commit)}; the waiting run ${r.waitingRuns.join(', ')} executes it now`);
+    else
+      ctx.io.out(`approved ${r.id} in signed commit ${short(r.commit)}; ga execute ${r.id} runs its hook (ga execute --watch runs each one as it is approved)`);
   },
 });

@@ -17,13 +17,21 @@ export default defineCommand({
   builder: (y) =>
     y
       .option('agent', { type: 'string', describe: 'only events of this agent' })
-      .option('event', { type: 'string', describe: 'only this event: proposal-submitted, proposal-approved, proposal-executed, charge, run-finished, agent-paused, policy-changed, ... (a wrong name lists them all)' })
+      .option('event', {
+        type: 'string',
+        describe:
+          'only this event: proposal-submitted, proposal-approved, proposal-executed, charge, run-finished, agent-paused, policy-changed, ... (a wrong name lists them all)',
+      })
       .option('since', { type: 'string', describe: 'from this RFC 3339 time or date' })
       .option('until', { type: 'string', describe: 'up to this RFC 3339 time or date' })
       .option('jsonl', { type: 'boolean', describe: 'one JSON object a line (export)' }),
   examples: [['ga audit --agent noop --since 2026-11-24', "noop's events since a date, each signature checked"]],
   async run(ctx, args) {
-    const [{ loadGovernance }, { auditTrail }, { EVENTS }] = await Promise.all([import('../../history/replay.js'), import('../../report/trail.js'), import('../../audit/events.js')]);
+    const [{ loadGovernance }, { auditTrail }, { EVENTS }] = await Promise.all([
+      import('../../history/replay.js'),
+      import('../../report/trail.js'),
+      import('../../audit/events.js'),
+    ]);
     if (args.event !== undefined && !(EVENTS as readonly string[]).includes(args.event)) {
       throw new UsageError(`--event ${JSON.stringify(args.event)} is not an event; use one of: ${EVENTS.join(', ')}`);
     }
@@ -39,11 +47,21 @@ export default defineCommand({
       return;
     }
     const c = ctx.io.color;
-    const sig = (r: (typeof rows)[number]) => (r.signature === 'good' ? paint(c, 'green', `signed ${r.signer}`) : paint(c, r.signature === 'unsigned' ? 'dim' : 'red', r.signature));
+    const sig = (r: (typeof rows)[number]) =>
+      r.signature === 'good' ? paint(c, 'green', `signed ${r.signer}`) : paint(c, r.signature === 'unsigned' ? 'dim' : 'red', r.signature);
     ctx.io.out(
       table(
         ['TIME', 'COMMIT', 'ACTOR', 'EVENT', 'AGENT', 'PROPOSAL', 'SIGNATURE', 'REASON'],
-        rows.map((r) => [r.at.toISOString().replace('.000Z', 'Z'), short(r.commit), r.actor ?? '-', r.event, r.agent ?? '-', r.proposal ?? '-', sig(r), r.valid === false ? paint(c, 'red', `NOT VALID: ${r.invalidBecause ?? ''}`) : r.reason ?? r.outcome ?? '']),
+        rows.map((r) => [
+          r.at.toISOString().replace('.000Z', 'Z'),
+          short(r.commit),
+          r.actor ?? '-',
+          r.event,
+          r.agent ?? '-',
+          r.proposal ?? '-',
+          sig(r),
+          r.valid === false ? paint(c, 'red', `NOT VALID: ${r.invalidBecause ?? ''}`) : (r.reason ?? r.outcome ?? ''),
+        ]),
       ),
     );
   },

@@ -8,7 +8,10 @@ function describeResult(r: ExecutionResult): string {
   if (r.result === 'refused') return `refused ${r.id}: ${r.why}`;
   if (r.result === 'recovered-unknown') return `failed ${r.id}: ${r.why}`;
   const h = r.hook!;
-  const what = h.ran === 'none' ? 'no hook; executed as a no-op' : `hook ${h.hook} exited ${h.exitCode ?? h.signal}${h.timedOut ? ' (timed out)' : ''} in ${h.durationMs} ms`;
+  const what =
+    h.ran === 'none'
+      ? 'no hook; executed as a no-op'
+      : `hook ${h.hook} exited ${h.exitCode ?? h.signal}${h.timedOut ? ' (timed out)' : ''} in ${h.durationMs} ms`;
   return [`${r.result} ${r.id}: ${what}${r.late ? ` (${r.why})` : ''}`, ...h.tail.map((l) => `  | ${l}`)].join('\n');
 }
 

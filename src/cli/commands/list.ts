@@ -13,12 +13,30 @@ export default defineCommand({
       .option('agent', { type: 'string', describe: 'only proposals of this agent' }),
   examples: [['ga list --state pending', 'what waits for a decision']],
   async run(ctx, args) {
-    const [{ loadGovernance }, { listProposals }, { quorumOf }] = await Promise.all([import('../../history/replay.js'), import('../../history/find.js'), import('../../history/proposals.js')]);
+    const [{ loadGovernance }, { listProposals }, { quorumOf }] = await Promise.all([
+      import('../../history/replay.js'),
+      import('../../history/find.js'),
+      import('../../history/proposals.js'),
+    ]);
     const gov = await loadGovernance(await ctx.repo());
     const rows = listProposals(gov, { state: args.state, agent: args.agent });
     const quorums = await Promise.all(rows.map((r) => quorumOf(r, gov.policyOf)));
     if (ctx.json) {
-      printJson(ctx, rows.map((r, i) => ({ id: r.id, state: r.state, agent: r.proposal?.agent, action_type: r.proposal?.action_type, title: r.proposal?.title, expires_at: r.proposal?.expires_at, approval_valid: r.approval?.valid ?? null, approvals: quorums[i]!.have, approvals_needed: quorums[i]!.need, stray: !r.submittedValid })));
+      printJson(
+        ctx,
+        rows.map((r, i) => ({
+          id: r.id,
+          state: r.state,
+          agent: r.proposal?.agent,
+          action_type: r.proposal?.action_type,
+          title: r.proposal?.title,
+          expires_at: r.proposal?.expires_at,
+          approval_valid: r.approval?.valid ?? null,
+          approvals: quorums[i]!.have,
+          approvals_needed: quorums[i]!.need,
+          stray: !r.submittedValid,
+        })),
+      );
       return;
     }
     // What the state alone does not say: a quorum in progress, an approval that does not count, a stray.
@@ -35,6 +53,17 @@ export default defineCommand({
       ctx.io.out('no proposals');
       return;
     }
-    ctx.io.out(table(['ID', 'STATE', 'AGENT', 'TYPE', 'TITLE'], rows.map((r, i) => [r.id, stateOf(r, i), r.proposal?.agent ?? '?', r.proposal?.action_type ?? '?', visibleLine(r.proposal?.title ?? r.parseError ?? '')])));
+    ctx.io.out(
+      table(
+        ['ID', 'STATE', 'AGENT', 'TYPE', 'TITLE'],
+        rows.map((r, i) => [
+          r.id,
+          stateOf(r, i),
+          r.proposal?.agent ?? '?',
+          r.proposal?.action_type ?? '?',
+          visibleLine(r.proposal?.title ?? r.parseError ?? ''),
+        ]),
+      ),
+    );
   },
 });

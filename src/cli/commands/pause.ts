@@ -18,9 +18,14 @@ export default defineCommand({
   async run(ctx, args) {
     const reason = requireReason(args.reason, 'ga pause');
     if (!args.agent && !args.all) throw new UsageError('name an agent, or give --all');
-    const [{ pauseAgents, stopLocalRuns }, { actorFromEnvironment }, { loadGovernance }, { requireKnownAgent, trustedAgentIds }, { workTreeOf }] = await Promise.all([
-      import('../../pause/actions.js'), import('../../audit/record.js'), import('../../history/replay.js'), import('../../agents/trusted.js'), import('../../runtime/processes.js'),
-    ]);
+    const [{ pauseAgents, stopLocalRuns }, { actorFromEnvironment }, { loadGovernance }, { requireKnownAgent, trustedAgentIds }, { workTreeOf }] =
+      await Promise.all([
+        import('../../pause/actions.js'),
+        import('../../audit/record.js'),
+        import('../../history/replay.js'),
+        import('../../agents/trusted.js'),
+        import('../../runtime/processes.js'),
+      ]);
     let repo;
     try {
       repo = await ctx.repo();
@@ -28,7 +33,8 @@ export default defineCommand({
       // The repository cannot be opened (an agent may have broken it on purpose): the local runs still stop.
       const root = workTreeOf(ctx.dir);
       const stopped = root ? stopLocalRuns(root, args.all ? undefined : [args.agent!]) : [];
-      if (stopped.length) ctx.io.err(`stopped ${stopped.length} local run(s) of ${[...new Set(stopped.map((r) => r.agent))].join(', ')} directly; no pause could be committed:`);
+      if (stopped.length)
+        ctx.io.err(`stopped ${stopped.length} local run(s) of ${[...new Set(stopped.map((r) => r.agent))].join(', ')} directly; no pause could be committed:`);
       throw e;
     }
     const gov = await loadGovernance(repo);

@@ -22,7 +22,10 @@ export default defineCommand({
     ['ga propose --file proposal.toml', 'from a TOML file (- reads stdin)'],
   ],
   async run(ctx, args) {
-    const [{ submitProposal }, { proposalToJson, MAX_PROPOSAL_BYTES }] = await Promise.all([import('../../proposals/submit.js'), import('../../schema/proposal.js')]);
+    const [{ submitProposal }, { proposalToJson, MAX_PROPOSAL_BYTES }] = await Promise.all([
+      import('../../proposals/submit.js'),
+      import('../../schema/proposal.js'),
+    ]);
     const repo = await ctx.repo();
     let input: unknown;
     let file = 'command line';
@@ -57,7 +60,11 @@ export default defineCommand({
       printJson(ctx, { ...proposalToJson(result.proposal), state: result.state, commit: result.commit });
       return;
     }
-    ctx.io.out(result.state === 'approved' ? `auto-approved under the policy: ${result.proposal.title}` : `pending a human decision: ${result.proposal.title} (ga approve ${result.proposal.id})`);
+    ctx.io.out(
+      result.state === 'approved'
+        ? `auto-approved under the policy: ${result.proposal.title}`
+        : `pending a human decision: ${result.proposal.title} (ga approve ${result.proposal.id})`,
+    );
     ctx.io.out(result.proposal.id);
   },
 });

@@ -20,12 +20,21 @@ export default defineCommand({
       printJson(ctx, r);
     } else {
       const ok = r.outcome === 'success';
-      ctx.io.out(`${paint(ctx.io.color, ok ? 'green' : 'red', r.outcome)}: run ${r.run} of ${r.agent}, exit ${r.exitCode ?? 'none'}, ${r.tokens} tokens, $${r.usd.toFixed(4)} (${r.source}), ${r.permissionDenials} permission denials; recorded in ${short(r.commit)}`);
+      ctx.io.out(
+        `${paint(ctx.io.color, ok ? 'green' : 'red', r.outcome)}: run ${r.run} of ${r.agent}, exit ${r.exitCode ?? 'none'}, ${r.tokens} tokens, $${r.usd.toFixed(4)} (${r.source}), ${r.permissionDenials} permission denials; recorded in ${short(r.commit)}`,
+      );
       if (r.note) ctx.io.out(`  ${r.note}`);
-      if (r.resultText) ctx.io.out(r.resultText.split('\n').map((l, i) => `  ${i === 0 ? 'result: ' : '        '}${l}`).join('\n'));
+      if (r.resultText)
+        ctx.io.out(
+          r.resultText
+            .split('\n')
+            .map((l, i) => `  ${i === 0 ? 'result: ' : '        '}${l}`)
+            .join('\n'),
+        );
       if (!r.resultText) for (const l of r.tail.slice(-5)) ctx.io.out(`  | ${l}`);
       if (r.hint) ctx.io.out(`  what to do: ${r.hint}`);
-      if (r.pausedForBudget) ctx.io.out(`  ${r.agent} crossed a cap and is paused (ga resume ${r.agent} --reason ... after raising the cap or in the next window)`);
+      if (r.pausedForBudget)
+        ctx.io.out(`  ${r.agent} crossed a cap and is paused (ga resume ${r.agent} --reason ... after raising the cap or in the next window)`);
     }
     // Interrupted by Ctrl-C or TERM: the shell's convention (128 + SIGINT), after the run was recorded.
     return r.outcome === 'success' ? 0 : r.outcome === 'interrupted' ? 130 : 1;

@@ -22,11 +22,15 @@ export default defineCommand({
         out.push(`  ${r.error ?? 'no budget'}`);
       } else {
         const b = r.budget;
-        out.push(`  usd     ${bar(c, b.usd, b.usdCap)}  $${b.usd.toFixed(4)} of $${b.usdCap} (${b.window}${b.reservedUsd ? `, $${b.reservedUsd.toFixed(2)} reserved` : ''})`);
+        out.push(
+          `  usd     ${bar(c, b.usd, b.usdCap)}  $${b.usd.toFixed(4)} of $${b.usdCap} (${b.window}${b.reservedUsd ? `, $${b.reservedUsd.toFixed(2)} reserved` : ''})`,
+        );
         out.push(`  tokens  ${bar(c, b.tokens, b.tokenCap)}  ${b.tokens} of ${b.tokenCap}`);
       }
       out.push(`  runs    ${r.runsToday} today, ${r.runsTotal} in all`);
-      const states = Object.entries(r.proposals).map(([s, n]) => `${n} ${s}`).join(', ');
+      const states = Object.entries(r.proposals)
+        .map(([s, n]) => `${n} ${s}`)
+        .join(', ');
       out.push(`  proposals ${states || 'none'}`);
     }
     ctx.io.out(out.length ? out.join('\n') : 'no agents with a trusted agent.toml');

@@ -10,13 +10,24 @@ export default defineCommand({
   examples: [['ga show 20261124-1000', 'the proposal, its approval and its history']],
   async run(ctx, args) {
     const [{ loadGovernance }, { findProposal }, { proposalToJson }, { quorumOf }] = await Promise.all([
-      import('../../history/replay.js'), import('../../history/find.js'), import('../../schema/proposal.js'), import('../../history/proposals.js'),
+      import('../../history/replay.js'),
+      import('../../history/find.js'),
+      import('../../schema/proposal.js'),
+      import('../../history/proposals.js'),
     ]);
     const gov = await loadGovernance(await ctx.repo());
     const r = findProposal(gov, args.id);
     const q = await quorumOf(r, gov.policyOf);
     if (ctx.json) {
-      printJson(ctx, { id: r.id, state: r.state ?? null, proposal: r.proposal ? proposalToJson(r.proposal) : null, approval: r.approval ?? null, approvals: q.have, approvals_needed: q.need, history: r.steps });
+      printJson(ctx, {
+        id: r.id,
+        state: r.state ?? null,
+        proposal: r.proposal ? proposalToJson(r.proposal) : null,
+        approval: r.approval ?? null,
+        approvals: q.have,
+        approvals_needed: q.need,
+        history: r.steps,
+      });
       return;
     }
     const p = r.proposal;
@@ -33,10 +44,13 @@ export default defineCommand({
     }
     if (!r.submittedValid) lines.push('', `STRAY: not a validly submitted proposal (${r.notSubmittedWhy}); it can never be decided`);
     if (r.approval) lines.push('', `approval: ${r.approval.valid ? 'valid' : 'NOT VALID'} (${r.approval.why})`);
-    else if (r.state === 'pending') lines.push('', `approvals: ${q.have} of ${q.need}${q.have ? ` (so far: ${r.approvals.map((a) => a.principal).join(', ')})` : ''}`);
+    else if (r.state === 'pending')
+      lines.push('', `approvals: ${q.have} of ${q.need}${q.have ? ` (so far: ${r.approvals.map((a) => a.principal).join(', ')})` : ''}`);
     lines.push('', 'history:');
     for (const s of r.steps) {
-      lines.push(`  ${s.at.getTime() ? s.at.toISOString() : '(root)'}  ${short(s.commit)}  ${s.kind}${s.principal ? ` by ${s.principal}` : ''}${s.valid === false ? ' (not valid)' : ''}${s.why ? `: ${s.why}` : ''}`);
+      lines.push(
+        `  ${s.at.getTime() ? s.at.toISOString() : '(root)'}  ${short(s.commit)}  ${s.kind}${s.principal ? ` by ${s.principal}` : ''}${s.valid === false ? ' (not valid)' : ''}${s.why ? `: ${s.why}` : ''}`,
+      );
     }
     ctx.io.out(lines.join('\n'));
   },

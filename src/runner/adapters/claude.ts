@@ -15,12 +15,17 @@ export function claudeArgs(input: Pick<AdapterInput, 'agent' | 'reservationUsd'>
   const tools = [...new Set([...input.agent.allowlist.allowed_tools, PROPOSE_TOOL])];
   return [
     '-p',
-    '--output-format', 'stream-json',
+    '--output-format',
+    'stream-json',
     '--verbose',
-    '--permission-mode', 'dontAsk',
-    '--allowedTools', tools.join(','),
-    '--max-budget-usd', String(input.reservationUsd),
-    '--session-id', sessionId,
+    '--permission-mode',
+    'dontAsk',
+    '--allowedTools',
+    tools.join(','),
+    '--max-budget-usd',
+    String(input.reservationUsd),
+    '--session-id',
+    sessionId,
     ...(input.agent.systemPrompt ? ['--system-prompt', input.agent.systemPrompt] : []),
     ...(input.agent.config.model ? ['--model', input.agent.config.model] : []),
   ];
@@ -47,7 +52,8 @@ export const claudeAdapter: Adapter = async (input) => {
   });
   input.onProcess(p);
   const { code, started } = await p.done;
-  if (!started) return notStartedResult(p.tail(), `install Claude Code (npm install -g @anthropic-ai/claude-code) or set GA_CLAUDE_BIN to the path of its claude binary`);
+  if (!started)
+    return notStartedResult(p.tail(), `install Claude Code (npm install -g @anthropic-ai/claude-code) or set GA_CLAUDE_BIN to the path of its claude binary`);
   meter.end();
   const charge = chargeFor(meter, { reservationUsd: input.reservationUsd });
   const outcome = stopForTampering ? 'agent-error' : charge.outcome === 'success' && code !== 0 ? 'nonzero-exit' : charge.outcome;
@@ -55,11 +61,28 @@ export const claudeAdapter: Adapter = async (input) => {
     exitCode: code,
     outcome,
     // Cache reads and writes count as input: the token cap is on everything the model processed.
-    charge: { input_tokens: Math.max(0, charge.tokens - meter.usage.output_tokens), output_tokens: meter.usage.output_tokens, usd: charge.usd, source: charge.source },
+    charge: {
+      input_tokens: Math.max(0, charge.tokens - meter.usage.output_tokens),
+      output_tokens: meter.usage.output_tokens,
+      usd: charge.usd,
+      source: charge.source,
+    },
     permissionDenials: meter.result?.permission_denials.length ?? 0,
-    tail: p.tail().filter((l) => !l.startsWith('{')).slice(-10),
+    tail: p
+      .tail()
+      .filter((l) => !l.startsWith('{'))
+      .slice(-10),
     note: stopForTampering ? `stopped: ${stopForTampering}` : meter.garbage ? `${meter.garbage} lines of the stream were not JSON` : undefined,
-    resultText: boundedText(meter.result?.text ?? (outcome === 'success' ? undefined : p.tail().filter((l) => !l.startsWith('{')).slice(-3).join('\n'))),
+    resultText: boundedText(
+      meter.result?.text ??
+        (outcome === 'success'
+          ? undefined
+          : p
+              .tail()
+              .filter((l) => !l.startsWith('{'))
+              .slice(-3)
+              .join('\n')),
+    ),
     hint: outcome === 'success' ? undefined : claudeHint(input, meter.result?.text ?? p.tail().join('\n')),
   };
 };

@@ -67,7 +67,11 @@ export const commandAdapter: Adapter = async (input) => {
   });
   input.onProcess(p);
   const { code, started } = await p.done;
-  if (!started) return notStartedResult(p.tail(), `check command in agents/${input.agent.id}/agent.toml: the program must exist and be executable (a relative ./path is taken from the agent's workspace)`);
+  if (!started)
+    return notStartedResult(
+      p.tail(),
+      `check command in agents/${input.agent.id}/agent.toml: the program must exist and be executable (a relative ./path is taken from the agent's workspace)`,
+    );
   const notes = [
     ...(reports.reported ? [] : ['unmetered: the command reported no spend on fd 3']),
     ...(reports.bad ? [`${reports.bad} lines on fd 3 were not spend reports`] : []),

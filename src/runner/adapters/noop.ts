@@ -12,19 +12,46 @@ import type { Adapter, AdapterResult } from './types.js';
 const zero = { input_tokens: 0, output_tokens: 0, usd: 0, source: 'metered' as const };
 
 export const noopAdapter: Adapter = async (input) => {
-  const title = input.taskText.split('\n').map((l) => l.trim()).find(Boolean)?.slice(0, 200) ?? `noop task ${input.task}`;
+  const title =
+    input.taskText
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean)
+      ?.slice(0, 200) ?? `noop task ${input.task}`;
   const payload = JSON.stringify({ task: input.task, run: input.run });
-  const p = startAgentProcess(process.execPath, [GA_BIN, 'propose', '--agent', input.agent.id, '--type', 'publish_content', '--title', title, '--rationale', `noop agent, task ${input.task}`, '--payload', payload], {
-    cwd: input.workspace,
-    env: input.env,
-    marker: `GA_RUN=${input.run}`,
-  });
+  const p = startAgentProcess(
+    process.execPath,
+    [
+      GA_BIN,
+      'propose',
+      '--agent',
+      input.agent.id,
+      '--type',
+      'publish_content',
+      '--title',
+      title,
+      '--rationale',
+      `noop agent, task ${input.task}`,
+      '--payload',
+      payload,
+    ],
+    {
+      cwd: input.workspace,
+      env: input.env,
+      marker: `GA_RUN=${input.run}`,
+    },
+  );
   input.onProcess(p);
   const { code } = await p.done;
   const tail = p.tail();
   const id = tail[tail.length - 1]?.trim();
   const result = (outcome: AdapterResult['outcome'], note: string, exitCode: number | null = code): AdapterResult => ({
-    exitCode, outcome, charge: zero, permissionDenials: 0, tail, note,
+    exitCode,
+    outcome,
+    charge: zero,
+    permissionDenials: 0,
+    tail,
+    note,
   });
   if (code !== 0 || !id) return result('nonzero-exit', `ga propose failed: ${tail.join(' | ')}`);
   input.say(`proposed ${id}; waiting for your decision: ga approve ${id} (this run then executes it), or ga reject ${id} --reason "..."`);

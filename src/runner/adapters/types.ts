@@ -30,7 +30,6 @@ export interface AdapterInput {
   execute(id: string): Promise<ExecutionResult>;
 }
 
-
 export interface AdapterResult {
   exitCode: number | null;
   /** not-started: the agent process never ran (nothing to charge). */
@@ -58,8 +57,13 @@ export function boundedText(text: string | undefined): string | undefined {
 /** The result of a run whose agent process never started: it costs nothing. */
 export function notStartedResult(tail: string[], hint: string): AdapterResult {
   return {
-    exitCode: null, outcome: 'not-started', charge: { input_tokens: 0, output_tokens: 0, usd: 0, source: 'metered' },
-    permissionDenials: 0, tail, note: tail[tail.length - 1], hint,
+    exitCode: null,
+    outcome: 'not-started',
+    charge: { input_tokens: 0, output_tokens: 0, usd: 0, source: 'metered' },
+    permissionDenials: 0,
+    tail,
+    note: tail[tail.length - 1],
+    hint,
   };
 }
 
