@@ -240,10 +240,30 @@ const scenarios = {
     process.exitCode = 1;
   },
 
-  // Claude Code with no credentials (no login, no ANTHROPIC_API_KEY): the
-  // init line, then a result that is an error with nothing spent; exit 1.
+  // Claude Code 2.1 with no credentials (no login, no ANTHROPIC_API_KEY): the
+  // init line, a synthetic assistant message saying so (error
+  // "authentication_failed", no tokens), then a result that is an error with
+  // nothing spent; exit 1.
   'not-logged-in'() {
     init();
+    print({
+      type: 'assistant',
+      message: {
+        id: randomUUID(),
+        type: 'message',
+        role: 'assistant',
+        model: '<synthetic>',
+        content: [{ type: 'text', text: 'Not logged in · Please run /login' }],
+        stop_reason: 'stop_sequence',
+        stop_sequence: '',
+        usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+        context_management: null,
+      },
+      parent_tool_use_id: null,
+      session_id: SESSION,
+      uuid: randomUUID(),
+      error: 'authentication_failed',
+    });
     print({
       type: 'result',
       subtype: 'success',

@@ -128,22 +128,19 @@ async function statusAlive(): Promise<boolean> {
 }
 
 describe('ga watchdog (the daemon)', () => {
-  it('pauses within a second of the ledger append that crosses the cap; alive in ga status while it runs, not after', async () => {
+  it('pauses on the ledger append that crosses the cap (how fast: bench/); alive in ga status while it runs, not after', async () => {
     const d = await watchdog();
     expect(await statusAlive()).toBe(true);
     await charge(0.5);
     await sleep(300);
     expect(count('agent-paused')).toBe(0);
-    const t0 = Date.now();
     await charge(0.6);
-    await until(() => count('agent-paused', 'noop') === 1, 2000, 'the PAUSED commit');
-    const took = Date.now() - t0;
-    expect(took).toBeLessThan(2000);
-    await until(() => existsSync(join(repo, 'agents/noop/PAUSED')), 500, 'the marker in the work tree');
+    await until(() => count('agent-paused', 'noop') === 1, 10_000, 'the PAUSED commit');
+    await until(() => existsSync(join(repo, 'agents/noop/PAUSED')), 10_000, 'the marker in the work tree');
     const body = git(repo, 'log', '-1', '--format=%B', '--', 'agents/noop/PAUSED');
     expect(body).toMatch(/^Ga-Actor: watchdog$/m);
     expect(body).toMatch(/^Ga-Event: agent-paused$/m);
-    await d.waitFor(/paused noop \(over-budget\)/, 2000);
+    await d.waitFor(/paused noop \(over-budget\)/, 10_000);
 
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
@@ -153,8 +150,8 @@ describe('ga watchdog (the daemon)', () => {
   it('started after the cause already exists, it pauses at start (the first sweep)', async () => {
     await charge(1.5);
     const d = start(['watchdog']);
-    await until(() => count('agent-paused', 'noop') === 1, 3000, 'the PAUSED commit');
-    await d.waitFor(/paused noop \(over-budget\)/, 2000);
+    await until(() => count('agent-paused', 'noop') === 1, 10_000, 'the PAUSED commit');
+    await d.waitFor(/paused noop \(over-budget\)/, 10_000);
     await sleep(500);
     expect(count('agent-paused')).toBe(1);
   });
@@ -162,17 +159,17 @@ describe('ga watchdog (the daemon)', () => {
   it('a forced resume holds while nothing new happens; the next charge over the cap pauses again at once', async () => {
     await charge(1.5);
     const d = await watchdog();
-    await until(() => count('agent-paused', 'noop') === 1, 3000, 'the first pause');
+    await until(() => count('agent-paused', 'noop') === 1, 10_000, 'the first pause');
     const r = await ga(['-C', repo, 'resume', 'noop', '--reason', 'I know, carry on', '--force']);
     expect(r.code).toBe(0);
     await sleep(1000); // sweeps ran on the resume commit: what alice resumed over does not pause again
     expect(count('agent-paused')).toBe(1);
     expect(existsSync(join(repo, 'agents/noop/PAUSED'))).toBe(false);
     await charge(0.1);
-    await until(() => count('agent-paused', 'noop') === 2, 5000, 'the second pause');
+    await until(() => count('agent-paused', 'noop') === 2, 10_000, 'the second pause');
     // the work tree follows the branch right after the ref moves
-    await until(() => existsSync(join(repo, 'agents/noop/PAUSED')), 2000, 'the marker in the work tree');
-    await until(() => git(repo, 'status', '--porcelain', '--', 'agents', 'audit') === '', 2000, 'the index and work tree to follow');
+    await until(() => existsSync(join(repo, 'agents/noop/PAUSED')), 10_000, 'the marker in the work tree');
+    await until(() => git(repo, 'status', '--porcelain', '--', 'agents', 'audit') === '', 10_000, 'the index and work tree to follow');
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   });
@@ -183,24 +180,24 @@ describe('ga watchdog (the daemon)', () => {
     await sleep(300);
     expect(count('agent-paused')).toBe(0);
     commitSigned({ 'agents/noop/agent.toml': agentToml(0.4) }, 'lower the noop cap to $0.4');
-    await until(() => count('agent-paused', 'noop') === 1, 2000, 'the PAUSED commit');
-    await d.waitFor(/paused noop \(over-budget\)/, 2000);
+    await until(() => count('agent-paused', 'noop') === 1, 10_000, 'the PAUSED commit');
+    await d.waitFor(/paused noop \(over-budget\)/, 10_000);
   });
 
   it('a malformed policies/watchdog.toml and a torn ledger line do not stop it; each is flagged once', async () => {
     const d = await watchdog();
     commitSigned({ 'policies/watchdog.toml': 'loop_count = [\n' }, 'break the watchdog settings');
-    await until(() => count('flag-bad-file') === 1, 2000, 'the flag of policies/watchdog.toml');
+    await until(() => count('flag-bad-file') === 1, 10_000, 'the flag of policies/watchdog.toml');
     await charge(0.2);
     const ledger = join(repo, 'ledger', 'noop.jsonl');
     const good = readFileSync(ledger);
     appendFileSync(ledger, '{"at": ');
-    await until(() => count('flag-bad-file', 'noop') === 1, 2000, 'the flag of the torn ledger');
+    await until(() => count('flag-bad-file', 'noop') === 1, 10_000, 'the flag of the torn ledger');
     await sleep(300);
     writeFileSync(ledger, good);
     await sleep(100);
     await charge(0.9);
-    await until(() => count('agent-paused', 'noop') === 1, 2000, 'the PAUSED commit');
+    await until(() => count('agent-paused', 'noop') === 1, 10_000, 'the PAUSED commit');
     await sleep(300);
     expect(count('flag-bad-file')).toBe(2);
     expect(d.child.exitCode).toBe(null);
@@ -230,7 +227,7 @@ describe('ga watchdog (the daemon)', () => {
     });
     expect(r.err).toBe('');
     expect(r.out.trim()).toBe('done');
-    await until(() => count('agent-paused', 'noop') >= 1, 3000, 'the PAUSED commit');
+    await until(() => count('agent-paused', 'noop') >= 1, 10_000, 'the PAUSED commit');
     await sleep(1500); // anything queued behind the burst has run by now
     expect(count('agent-paused')).toBe(1);
     // every line was whole whenever the watchdog looked: a reader never sees a torn line
@@ -248,7 +245,7 @@ describe('ga watchdog (the daemon)', () => {
     expect(first.child.exitCode).toBe(null);
     expect(await statusAlive()).toBe(true);
     await charge(1.2);
-    await until(() => count('agent-paused', 'noop') === 1, 2000, 'a pause by the first watchdog');
+    await until(() => count('agent-paused', 'noop') === 1, 10_000, 'a pause by the first watchdog');
   });
 
   it('SIGTERM while it is busy committing leaves no lock, a clean status and a sound repository', async () => {
@@ -267,10 +264,10 @@ describe('ga watchdog (the daemon)', () => {
     git(repo, 'add', 'ledger');
     git(repo, 'commit', '-qm', 'commit the ledgers');
     const d = start(['watchdog']);
-    await until(() => count('agent-paused') >= 1, 5000, 'the first pause');
+    await until(() => count('agent-paused') >= 1, 10_000, 'the first pause');
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
-    await d.waitFor(/watchdog stopped/, 1000);
+    await d.waitFor(/watchdog stopped/, 10_000);
     expect(existsSync(join(repo, '.git/index.lock'))).toBe(false);
     expect(existsSync(join(repo, '.ga/repo.lock'))).toBe(false);
     expect(readdirSync(join(repo, '.ga')).filter((n) => n.endsWith('.lock'))).toEqual([]);
@@ -342,8 +339,8 @@ describe('ga execute --watch', () => {
     await sleep(200); // apart from the submission's ref update (see the next test for commits closer together)
     git(repo, 'mv', `proposals/pending/${id}.toml`, `proposals/approved/${id}.toml`);
     git(repo, 'commit', '-S', '-qm', `approve ${id}`);
-    await ex.waitFor(/published:/, 5000);
-    await until(() => git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/executed/').includes(id), 5000, 'the executed commit');
+    await ex.waitFor(/published:/, 10_000);
+    await until(() => git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/executed/').includes(id), 10_000, 'the executed commit');
 
     // more commits of every kind: another proposal, a ledger commit, an empty commit, a signed move back to approved/
     await propose(repo, PUBLISH.replace('launch"', 'second"'));
@@ -374,7 +371,7 @@ describe('ga execute --watch', () => {
     git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', 'something else');
     git(repo, 'mv', `proposals/pending/${id}.toml`, `proposals/approved/${id}.toml`);
     git(repo, 'commit', '-S', '-qm', `approve ${id}`);
-    await ex.waitFor(/published:/, 3000);
+    await ex.waitFor(/published:/, 10_000);
     expect(ex.lines.filter((l) => /published:/.test(l))).toHaveLength(1);
   });
 });
