@@ -335,7 +335,18 @@ function recordExecutions(st: ReplayState, c: Commit): void {
  * that adds anything is a finding, and ledger lines it drops still count.
  */
 async function judgeMergeOwn(st: ReplayState, c: Commit): Promise<void> {
-  if (!c.merge || c.changes.length === 0) return;
+  if (!c.merge) return;
+  // DESIGN "Merges": an octopus merge is a finding. What it brings in is still judged and counts, and
+  // what it adds of its own is judged against its parents merged one at a time, as below.
+  if (c.merge.octopus) {
+    st.findings.push({
+      commit: c.id,
+      path: '-',
+      rule: 'merge',
+      why: `an octopus merge (${c.parents.length} parents): ga takes merges of two parents; what each branch brings in still counts, but merge one branch at a time`,
+    });
+  }
+  if (c.changes.length === 0) return;
   const sig = await st.judge.judge(c, st.judgedBy.get(c.id)!);
   if (sig.status === 'good') return;
   for (const ch of c.changes) {

@@ -132,7 +132,7 @@ describe('class: merges', () => {
     expect(hits.map((h) => h.commit)).toContain(octopus);
   });
 
-  it('a clean octopus merge made by someone else, unsigned, is accepted: what each branch brings counts', async () => {
+  it('a clean octopus merge made by someone else, unsigned: what each branch brings counts, and verify names the octopus', async () => {
     const repo = await initRepo(sb);
     const base = git(repo, 'rev-parse', 'HEAD');
     git(repo, 'checkout', '-q', '-b', 'one', base);
@@ -159,7 +159,10 @@ describe('class: merges', () => {
     );
     expect(git(repo, 'rev-list', '--parents', '-1', 'HEAD').split(' ')).toHaveLength(4);
     const v = await ga(['-C', repo, '--json', 'verify']);
-    expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+    const octopus = git(repo, 'rev-parse', 'HEAD');
+    expect(JSON.parse(v.out).findings, v.out).toEqual([
+      expect.objectContaining({ commit: octopus, rule: 'merge', why: expect.stringMatching(/an octopus merge \(3 parents\).*merge one branch at a time/) }),
+    ]);
     expect((await ga(['-C', repo, 'list', '--state', 'pending'])).out).toContain('work on one');
     const s = await ga(['-C', repo, '--json', 'status']);
     expect(JSON.parse(s.out).untrusted).toEqual([]);
