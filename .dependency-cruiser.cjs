@@ -4,7 +4,7 @@
 //
 //   entry points (cli, demo) -> operations -> actions -> read model -> infrastructure
 const INFRA = '^src/(?:git|runtime|schema|layout|text)/|^src/(?:errors|clock)\\.ts$';
-const READ = '^src/(?:history|agents|budget|ledger|audit|policy|trust)/';
+const READ = '^src/(?:history|agents|budget|ledger|audit|policy|trust|hub)/';
 const ACTIONS = '^src/(proposals|pause|executor|governed)/';
 const OPS = '^src/(runner|watchdog|verify|report|init)/';
 const CLI = '^src/(?:cli|demo)/';

@@ -19,6 +19,8 @@ export interface Command<A extends GlobalOptions> {
   /** [command line, what it does] pairs shown under --help. */
   examples: [string, string][];
   run(ctx: CommandContext, args: ArgumentsCamelCase<A>): Promise<number | void>;
+  /** The command records something: in a clone with a hub, publish it afterwards (best effort; claims and reservations publish themselves). */
+  publishes?: boolean;
 }
 
 export function defineCommand<A extends GlobalOptions>(command: Command<A>): Command<A> {

@@ -25,6 +25,7 @@ import runCommand from './commands/run.js';
 import scoreboard from './commands/scoreboard.js';
 import show from './commands/show.js';
 import status from './commands/status.js';
+import sync from './commands/sync.js';
 import trust from './commands/trust.js';
 import verify from './commands/verify.js';
 import watchdog from './commands/watchdog.js';
@@ -82,6 +83,11 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
           repo: () => (opened ??= import('../git/repo.js').then((m) => m.openRepo(dir))),
         };
         code = (await c.run(ctx, args)) ?? 0;
+        if (c.publishes && opened) {
+          const { publishAfter } = await import('../hub/publish.js');
+          const note = await publishAfter(await opened, clock);
+          if (note) io.err(`ga: ${note}`);
+        }
       },
     );
   };
@@ -99,6 +105,7 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
   register(pause);
   register(resume);
   register(status);
+  register(sync);
   register(watchdog);
   register(audit);
   register(verify);

@@ -13,8 +13,11 @@ import { GovernanceRefusal } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
 import { loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
-import { proposalPath } from '../layout/layout.js';
+import { newId, proposalPath } from '../layout/layout.js';
+import { hostname } from 'node:os';
 import { historyRewound, raiseHighWater } from '../trust/highwater.js';
+import { hubOf } from '../hub/sync.js';
+import { publishAct, publishAfter } from '../hub/publish.js';
 import { findProposal } from '../history/find.js';
 import { governedBranch, onGovernedBranch } from '../trust/branch.js';
 import { readChainSince } from '../history/chain.js';
@@ -87,7 +90,18 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
       if (prepared) await prepared.then(discardHooks, () => undefined);
       return step.result;
     }
-    return await runClaimed(gov, r, opts, timeoutMs, await prepared!);
+    // With a hub, the claim counts only once it is in the hub: the hook starts after that, or not at all.
+    const hub = await hubOf(gov.repo, gov);
+    if (hub && step.commit) {
+      const p = await publishAct(gov.repo, hub, step.commit, opts.clock);
+      if (!p.published) {
+        if (prepared) await prepared.then(discardHooks, () => undefined);
+        return refuse(r, p.unreachable ? 'not-run' : 'claimed', `not run: the claim did not reach the hub: ${p.why}`);
+      }
+    }
+    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!);
+    if (hub) await publishAfter(gov.repo, opts.clock, gov); // the outcome; a later ga sync publishes it if the hub is away now
+    return result;
   } catch (e) {
     if (prepared) await prepared.then(discardHooks, () => undefined);
     if (e instanceof GovernanceRefusal) return refuse(r, 'not-run', e.message);
@@ -115,7 +129,7 @@ function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date
   return { kind: 'recover', claim: claim.commit };
 }
 
-type Decision = { kind: 'claimed' } | { kind: 'settled'; result: ExecutionResult };
+type Decision = { kind: 'claimed'; commit?: string } | { kind: 'settled'; result: ExecutionResult };
 
 /** The claims and outcomes for `id` in the commits that landed after the reading (under the repository lock). */
 async function trailSince(gov: Governance, head: string | undefined, id: string): Promise<ExecutionTrail> {
@@ -211,13 +225,15 @@ async function decide(
     const lease = rfc3339(leaseUntil(now, timeoutMs));
     return {
       subject: `claim ${r.id}: ${title}`,
-      body: `The hook runs with a time limit of ${Math.round(timeoutMs / 1000)} s; until ${lease} no other executor treats this claim as dead.`,
+      // Each claim is its own commit, even when two clones claim at the same second with the same tree: the hub takes one.
+      body: `The hook runs with a time limit of ${Math.round(timeoutMs / 1000)} s; until ${lease} no other executor treats this claim as dead.\n\nClaim ${newId(now)} by process ${process.pid} on ${hostname()}.`,
       events: [{ event: 'proposal-claimed', actor: 'executor', agent, proposal: r.id, lease }],
       files: [],
     };
   });
   // What this clone has claimed or settled, a reset must not undo.
   if (landed) await raiseHighWater(repo, landed.commit).catch(() => undefined);
+  if (decision.kind === 'claimed' && landed) decision = { kind: 'claimed', commit: landed.commit };
   return decision;
 }
 

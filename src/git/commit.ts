@@ -91,7 +91,8 @@ async function refCommit(repo: Repo, ref: string): Promise<string | undefined> {
   return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
 
-async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
+/** Makes a commit of `plan` on `head` without moving any ref (ga sync's replay; commitEvent's own step). */
+export async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
   const tmp = join(runtimeDir(repo), 'tmp');
   mkdirSync(tmp, { recursive: true });
   const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;

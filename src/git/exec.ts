@@ -81,6 +81,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Return a non-zero exit instead of throwing. */
   allowFailure?: boolean;
+  /** Kill the program after this long (a hub that does not answer): exit code 124, "timed out" on stderr. */
+  timeoutMs?: number;
 }
 
 export function runProgram(file: string, args: string[], opts: RunOptions & { baseEnv?: NodeJS.ProcessEnv }): Promise<RunResult> {
@@ -97,7 +99,17 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => reject(new InternalError(`could not start ${file}: ${e.message}`)));
     child.stdin.on('error', () => undefined); // the program may exit before reading
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, opts.timeoutMs);
     child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      if (timedOut) err.push(Buffer.from(`timed out after ${opts.timeoutMs} ms\n`));
       if (TRACE)
         process.stderr.write(
           `ga trace: +${started.toFixed(0)} ms ${(performance.now() - started).toFixed(1)} ms  ${file.split('/').pop()} ${args
@@ -105,7 +117,7 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
             .join(' ')
             .slice(0, 120)}\n`,
         );
-      const result = { code: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
+      const result = { code: timedOut ? 124 : (code ?? 128), stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code !== 0 && !opts.allowFailure) {
         const first = result.stderr.trim().split('\n')[0] ?? '';
         reject(

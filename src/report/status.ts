@@ -7,6 +7,8 @@ import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
 import { budgetConfigProblem, budgetOf, type BudgetStatus } from '../budget/budget.js';
 import { GaError } from '../errors.js';
 import { watchdogSettings } from '../policy/watchdog.js';
+import { hubSettings } from '../policy/hub.js';
+import { readHubContact } from '../runtime/records.js';
 import type { Clock } from '../clock.js';
 import { git } from '../git/exec.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
@@ -195,6 +197,28 @@ async function governedProblems(gov: Governance, board: AgentRow[]): Promise<str
   return out;
 }
 
+async function hubState(gov: Governance): Promise<Status['hub']> {
+  let settings;
+  try {
+    settings = await hubSettings(gov);
+  } catch (e) {
+    if (!(e instanceof GaError)) throw e;
+    return { urls: [], branch: '?', ahead: 0, behind: 0, problem: e.message };
+  }
+  if (!settings) return undefined;
+  const contact = readHubContact(gov.repo);
+  const counts = await git(['rev-list', '--left-right', '--count', `${gov.head}...refs/ga/hub/${settings.branch}`], { cwd: gov.repo.root, allowFailure: true });
+  const [ahead, behind] = counts.code === 0 ? counts.stdout.toString('utf8').trim().split(/\s+/).map(Number) : [undefined, undefined];
+  return {
+    urls: settings.url,
+    branch: settings.branch,
+    ahead: ahead ?? Number((await git(['rev-list', '--count', gov.head], { cwd: gov.repo.root })).stdout.toString().trim()),
+    behind: behind ?? 0,
+    reached_at: contact?.reached_at,
+    ...(counts.code === 0 ? {} : { problem: 'never fetched: run ga sync' }),
+  };
+}
+
 export interface Status {
   repo: string;
   head: string;
@@ -202,6 +226,8 @@ export interface Status {
   /** approver: whether the signing key is one policies/approvers trusts (a signature by another key counts for nothing). */
   signing: { ok: boolean; email?: string; problem?: string; approver?: boolean };
   watchdog: WatchdogHealth;
+  /** The hub (policies/hub.toml): this clone's commits not in it and its commits not here, as of the last fetch, and when it was last reached. */
+  hub?: { urls: string[]; branch: string; ahead: number; behind: number; reached_at?: string; problem?: string };
   /** Trusted governed files that cannot be used as they are (schema failures, a budget no run fits): each names the file and the fix. */
   problems: string[];
   untrusted: UntrustedEdit[];
@@ -234,6 +260,7 @@ export async function status(gov: Governance, clock: Clock): Promise<Status> {
     signing: { ok: signing.ok, email: signing.email, problem: signingProblem, approver },
     watchdog: watchdogHealth(gov.repo, clock.now()),
     problems: await governedProblems(gov, board),
+    hub: await hubState(gov),
     untrusted: await untrustedEdits(gov),
     pending: [...gov.proposals.values()].filter((r) => r.state === 'pending').length,
     paused: board.filter((r) => r.paused).map((r) => ({ agent: r.agent, why: r.pauseWhy })),

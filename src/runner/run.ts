@@ -30,6 +30,10 @@ import { PAUSE_SIGNAL } from '../runtime/processes.js';
 import { watchdogSettings } from '../policy/watchdog.js';
 import { ledgerRewrite } from '../ledger/history.js';
 import { executeProposal } from '../executor/execute.js';
+import { hubOf } from '../hub/sync.js';
+import { fetchHub, hubTip, type Hub } from '../git/remote.js';
+import { hubSettings } from '../policy/hub.js';
+import { publishAct, publishAfter } from '../hub/publish.js';
 import type { Adapter, AdapterResult } from './adapters/types.js';
 
 export type RunOutcomeName = 'success' | 'paused' | 'over-budget' | 'wall-clock' | 'interrupted' | 'not-started' | 'no-result' | 'agent-error' | 'nonzero-exit';
@@ -110,10 +114,11 @@ async function reserve(
   const repo = gov.repo;
   let current = gov;
   let refusal: string | undefined;
+  let landed: string | undefined;
   await withLock(ledgerLockTarget(repo, agent.id), async () => {
     const at = clock.now();
     const usd = agent.config.budget.max_run_usd;
-    await recordPlanned(repo, { actor: 'runner', at, ref: input.ref }, async () => {
+    const made = await recordPlanned(repo, { actor: 'runner', at, ref: input.ref }, async () => {
       current = await extendGovernance(current, () => loadGovernance(repo));
       try {
         await assertMatchesCommitted(repo, agent.id, current.head);
@@ -139,8 +144,16 @@ async function reserve(
         files: [],
       };
     });
+    landed = made?.commit;
   });
-  return refusal ? { refusal } : { gov: current };
+  if (refusal) return { refusal };
+  // With a hub, the reservation counts only once it is in the hub: runs of one agent on two machines never together cross its cap.
+  const hub = await hubOf(repo, current);
+  if (hub && landed) {
+    const p = await publishAct(repo, hub, landed, clock);
+    if (!p.published) return { refusal: `the reservation did not reach the hub: ${p.why}` };
+  }
+  return { gov: current };
 }
 
 export async function runAgent(
@@ -201,11 +214,45 @@ async function runUnderLatch(
     ref,
     say: opts.say ?? (() => undefined),
     pauseSignal,
+    hub: await hubWatch(gov),
   });
-  return finish({ repo, agent, task, run, clock, held, ref, ...supervised });
+  const record = await finish({ repo, agent, task, run, clock, held, ref, ...supervised });
+  // The finish (its charge and its release of the reservation) reaches the hub now, or with the next ga sync.
+  const note = await publishAfter(repo, clock);
+  if (note) opts.say?.(note);
+  return record;
 }
 
 type StopReason = 'paused' | 'over-budget' | 'wall-clock' | 'interrupted';
+
+/** The hub to watch during a run, if this clone has one. */
+async function hubWatch(gov: Governance): Promise<SuperviseInput['hub']> {
+  const settings = await hubSettings(gov);
+  return settings && { hub: { urls: settings.url, branch: settings.branch }, interval: settings.sync_interval };
+}
+
+/** Polls the hub's tip; stops the run when a tip it has not seen holds the agent's pause marker. A hub that does not answer changes nothing. */
+function watchHubForPause(repo: Repo, watch: NonNullable<SuperviseInput['hub']>, agent: string, stop: () => void): NodeJS.Timeout {
+  let seen: string | undefined;
+  let busy = false;
+  const look = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const tip = await hubTip(repo, watch.hub);
+      if (!tip || tip === seen) return;
+      await fetchHub(repo, watch.hub);
+      seen = tip;
+      const tree = (await repo.objects.commit(tip)).tree;
+      if (await repo.objects.entryAt(tree, pausePath(agent))) stop();
+    } catch {
+      // the hub is away: the local controls still hold
+    } finally {
+      busy = false;
+    }
+  };
+  return setInterval(() => void look(), watch.interval);
+}
 
 interface SuperviseInput {
   repo: Repo;
@@ -221,6 +268,8 @@ interface SuperviseInput {
   say: (line: string) => void;
   /** `ga pause` signalling this runner directly (PAUSE_SIGNAL), latched for the runner's whole life. */
   pauseSignal: PauseLatch;
+  /** The hub, looked at every `interval` ms for a pause made on another clone. */
+  hub?: { hub: Hub; interval: number };
 }
 
 /** Whether PAUSE_SIGNAL came, and who to tell when it does. */
@@ -272,6 +321,8 @@ async function supervise(
   );
   input.pauseSignal.onSignal = () => stop('paused');
   if (input.pauseSignal.received) stop('paused');
+  // A pause made on another clone: a cheap look at the hub's ref every sync_interval, its tree read only when it moved.
+  const hubPoll = input.hub && watchHubForPause(repo, input.hub, agent.id, () => stop('paused'));
   // Ctrl-C or a TERM: the agent is stopped and the run still finishes, is charged and recorded.
   const onInterrupt = () => stop('interrupted');
   process.on('SIGINT', onInterrupt);
@@ -324,6 +375,7 @@ async function supervise(
     clearTimeout(wall);
     watcher?.close();
     commits.close();
+    if (hubPoll) clearInterval(hubPoll);
     heartbeat.stop();
     rmSync(home, { recursive: true, force: true });
   }

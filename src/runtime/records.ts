@@ -158,3 +158,23 @@ export function writeAppendState(repo: RepoPaths, state: AppendState): void {
     // caching is optional
   }
 }
+
+// ---------------------------------------------------------------- the hub, last reached
+
+/** When this clone last reached its hub, and the hub's tip then (for ga status; never evidence). */
+export const hubContactSchema = z.object({ reached_at: z.string(), tip: z.string().optional() });
+export type HubContact = z.output<typeof hubContactSchema>;
+
+export const hubContactFile = (repo: Pick<RepoPaths, 'root'>) => join(runtimeDir(repo), 'hub.json');
+
+export function readHubContact(repo: Pick<RepoPaths, 'root'>): HubContact | undefined {
+  return parsed(hubContactSchema, hubContactFile(repo));
+}
+
+export function writeHubContact(repo: Pick<RepoPaths, 'root'>, contact: HubContact): void {
+  try {
+    writeJsonAtomic(hubContactFile(repo), contact);
+  } catch {
+    // only a convenience for ga status
+  }
+}

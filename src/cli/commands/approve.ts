@@ -10,6 +10,7 @@ export default defineCommand({
       .positional('id', { type: 'string', demandOption: true, describe: 'the proposal id, or a unique prefix of it' })
       .option('reason', { type: 'string', describe: 'why, recorded in the commit' }),
   examples: [['ga approve 20261124-1000 --reason "reviewed"', 'approve by a unique prefix of the id, signed with your SSH key']],
+  publishes: true,
   async run(ctx, args) {
     const { approveProposal } = await import('../../proposals/decide.js');
     const r = await approveProposal(await ctx.repo(), args.id, { clock: ctx.clock, reason: args.reason });

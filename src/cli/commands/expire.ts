@@ -6,6 +6,7 @@ export default defineCommand({
   describe: 'move pending proposals past expires_at to expired/',
   builder: (y) => y,
   examples: [['ga expire', 'expire every pending proposal past its expires_at, in one commit']],
+  publishes: true,
   async run(ctx) {
     const [{ expireProposals }, { actorFromEnvironment }] = await Promise.all([import('../../proposals/decide.js'), import('../../audit/record.js')]);
     const repo = await ctx.repo();

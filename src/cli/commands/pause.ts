@@ -15,6 +15,7 @@ export default defineCommand({
     ['ga pause noop --reason "checking its last run"', 'stop noop now and keep it stopped'],
     ['ga pause --all --reason "incident"', 'pause every agent in one commit'],
   ],
+  publishes: true,
   async run(ctx, args) {
     const reason = requireReason(args.reason, 'ga pause');
     if (!args.agent && !args.all) throw new UsageError('name an agent, or give --all');

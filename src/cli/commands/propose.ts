@@ -21,6 +21,7 @@ export default defineCommand({
     ['ga propose --agent noop --type publish_content --title "Publish the post" --payload \'{"url": "https://example.com/p"}\'', 'with flags'],
     ['ga propose --file proposal.toml', 'from a TOML file (- reads stdin)'],
   ],
+  publishes: true,
   async run(ctx, args) {
     const [{ submitProposal }, { proposalToJson, MAX_PROPOSAL_BYTES }] = await Promise.all([
       import('../../proposals/submit.js'),

@@ -11,6 +11,7 @@ export default defineCommand({
       .positional('id', { type: 'string', demandOption: true, describe: 'the proposal id, or a unique prefix of it' })
       .option('reason', { type: 'string', describe: 'why (required), recorded in the commit' }),
   examples: [['ga reject 20261124-1000 --reason "wrong audience"', 'reject with a reason, signed with your SSH key']],
+  publishes: true,
   async run(ctx, args) {
     const reason = requireReason(args.reason, 'ga reject');
     const { rejectProposal } = await import('../../proposals/decide.js');

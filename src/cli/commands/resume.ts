@@ -12,6 +12,7 @@ export default defineCommand({
       .option('reason', { type: 'string', describe: 'why (required), recorded in the commit' })
       .option('force', { type: 'boolean', describe: 'resume even though the cause remains (recorded)' }),
   examples: [['ga resume noop --reason "checked its spend"', 'lift the pause, signed with your SSH key']],
+  publishes: true,
   async run(ctx, args) {
     const reason = requireReason(args.reason, 'ga resume');
     const [{ resumeAgent }, { checkAgentId }] = await Promise.all([import('../../pause/actions.js'), import('../../layout/layout.js')]);

@@ -21,6 +21,11 @@ export default defineCommand({
       `trust root   ${short(s.trustRoot.commit)} ${s.trustRoot.source === 'pinned' ? '(pinned in git config ga.trustRoot)' : yes(false, s.trustRoot.source === 'first-self-attesting' ? '(not pinned: trusting, on first use, the first commit signed by an approver its own policies/approvers lists; pin it with ga trust <commit>)' : '(not pinned: trusting the single root commit on first use; pin it with ga trust <commit>)')}`,
       `signing      ${!s.signing.ok ? yes(false, `not set up: ${s.signing.problem}`) : s.signing.approver === false ? yes(false, s.signing.problem ?? 'not an approver') : yes(true, `ready, as ${s.signing.email} (an approver)`)}`,
       `watchdog     ${s.watchdog.alive ? yes(true, `alive, ${s.watchdog.detail}`) : yes(false, s.watchdog.detail)}`,
+      `hub          ${
+        s.hub
+          ? `${s.hub.urls.join(', ')} (${s.hub.branch}): ${s.hub.ahead} commit(s) to publish, ${s.hub.behind} to receive; ${s.hub.reached_at ? `last reached ${s.hub.reached_at}` : 'never reached'}${s.hub.problem ? `; ${s.hub.problem}` : ''}`
+          : 'none (this clone is its own hub)'
+      }`,
       `pending      ${s.pending} proposal(s)`,
       `paused       ${s.paused.length ? s.paused.map((p) => `${p.agent} (${p.why})`).join('; ') : 'none'}`,
       `runs today   ${s.runsToday}`,

@@ -1,0 +1,82 @@
+// Talking to the hub: ls-remote, fetch and push, through the one hardened
+// git module (exec.ts), to the URLs the trusted policies/hub.toml names and
+// never to one taken from .git/config. A push is never forced: the hub's ref
+// update is the compare-and-swap that makes an act count once. Every call has
+// a time limit, so a hub that does not answer fails the call, never hangs it.
+import { git, type RunResult } from './exec.js';
+import type { Repo } from './repo.js';
+
+export interface Hub {
+  /** URLs that reach the same hub, tried in order. */
+  urls: string[];
+  branch: string;
+}
+
+/** How long one network call may take. */
+const NETWORK_MS = 20_000;
+
+/** Where the hub's branch is kept locally once fetched. */
+export const hubRef = (hub: Hub) => `refs/ga/hub/${hub.branch}`;
+
+export class HubUnreachable extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+  }
+}
+
+/**
+ * A push refused because the hub's branch moved: another clone won the race
+ * (refused as not a fast-forward, or the hub's own compare-and-swap on the
+ * ref failed while two pushes landed at once).
+ */
+const RACE_LOST = /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref|incorrect old value/;
+
+/** Options that keep a network call to the URL given: no other protocol helper, no prompt. */
+const NETWORK_FLAGS = ['-c', 'protocol.ext.allow=never', '-c', 'protocol.fd.allow=never'];
+
+async function onEachUrl(repo: Repo, hub: Hub, args: (url: string) => string[]): Promise<{ url: string; r: RunResult }> {
+  const failures: string[] = [];
+  for (const url of hub.urls) {
+    const r = await git([...NETWORK_FLAGS, ...args(url)], { cwd: repo.root, allowFailure: true, timeoutMs: NETWORK_MS });
+    if (r.code === 0 || RACE_LOST.test(r.stderr + r.stdout.toString('utf8'))) return { url, r };
+    failures.push(`${url}: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`}`);
+  }
+  throw new HubUnreachable(failures.join('; '));
+}
+
+/** The hub's tip (a cheap look: ls-remote), or undefined when the branch does not exist there yet. */
+export async function hubTip(repo: Repo, hub: Hub): Promise<string | undefined> {
+  const { r } = await onEachUrl(repo, hub, (url) => ['ls-remote', '--', url, `refs/heads/${hub.branch}`]);
+  return /^([0-9a-f]{40,64})\t/.exec(r.stdout.toString('utf8'))?.[1];
+}
+
+/** Fetches the hub's branch into hubRef; its tip, or undefined when the hub has no such branch yet. */
+export async function fetchHub(repo: Repo, hub: Hub): Promise<string | undefined> {
+  const tip = await hubTip(repo, hub);
+  if (!tip) return undefined;
+  await onEachUrl(repo, hub, (url) => [
+    'fetch',
+    '--quiet',
+    '--no-tags',
+    '--no-recurse-submodules',
+    '--no-write-fetch-head',
+    '--',
+    url,
+    `+refs/heads/${hub.branch}:${hubRef(hub)}`,
+  ]);
+  const r = await git(['rev-parse', '--verify', '-q', `${hubRef(hub)}^{commit}`], { cwd: repo.root, allowFailure: true });
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
+}
+
+/**
+ * Pushes `commit` to the hub's branch, fast-forward only: 'pushed', or
+ * 'rejected' when the hub moved meanwhile (fetch, replay and try again).
+ */
+export async function pushHub(repo: Repo, hub: Hub, commit: string): Promise<'pushed' | 'rejected'> {
+  const { r } = await onEachUrl(repo, hub, (url) => ['push', '--porcelain', '--no-verify', '--', url, `${commit}:refs/heads/${hub.branch}`]);
+  if (r.code === 0) {
+    await git(['update-ref', hubRef(hub), commit], { cwd: repo.root, allowFailure: true });
+    return 'pushed';
+  }
+  return 'rejected';
+}

@@ -1,0 +1,273 @@
+// Many clones at one hub (DESIGN "Many clones: one hub"): a bare repository
+// over file://, and over a real network transport (git daemon on 127.0.0.1).
+// Claims count once they are in the hub, so racing executors on several
+// clones run a hook exactly once; events made on different clones meet
+// without a conflict; a hub that cannot be reached runs nothing.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { commitGoverned, countingHook, HOOK, runsOf, sleep } from '../helpers/scene.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = sandbox(['alice']);
+});
+afterEach(() => sb.cleanup());
+
+interface World {
+  hubDir: string;
+  url: string;
+  clones: string[];
+  counter: string;
+}
+
+/** alice's repository with a counting hook and policies/hub.toml naming `url`, published, and `n - 1` more clones of the hub. */
+async function world(n: number, url?: (hubDir: string) => string): Promise<World> {
+  const a = await initRepo(sb);
+  const hubDir = join(sb.dir, 'hubs', 'hub.git');
+  mkdirSync(join(sb.dir, 'hubs'), { recursive: true });
+  git(sb.dir, 'init', '-q', '--bare', '-b', 'main', hubDir);
+  const hubUrl = url ? url(hubDir) : `file://${hubDir}`;
+  if (hubUrl.startsWith('git://')) await untilServed(hubUrl);
+  const counter = join(sb.dir, 'hook-runs');
+  commitGoverned(
+    sb,
+    a,
+    { [HOOK]: countingHook(counter), 'policies/hub.toml': `url = "${hubUrl}"\nbranch = "main"\nsync_interval = "1s"\n` },
+    'a hub, and a counting hook',
+  );
+  const s = await ga(['-C', a, 'sync']);
+  expect(s.code, s.err).toBe(0);
+  const root = git(a, 'config', '--local', 'ga.trustRoot');
+  const clones = [a];
+  for (let i = 1; i < n; i++) {
+    const c = join(sb.dir, `clone-${i}`);
+    git(sb.dir, 'clone', '-q', hubDir, c);
+    const t = await ga(['-C', c, 'trust', root]);
+    expect(t.code, t.err).toBe(0);
+    clones.push(c);
+  }
+  return { hubDir, url: hubUrl, clones, counter };
+}
+
+const hubTip = (w: World) => git(w.hubDir, 'rev-parse', 'refs/heads/main');
+const eventsAtHub = (w: World, event: string, id: string) =>
+  git(w.hubDir, 'log', '--format=%H', `--grep=^Ga-Event: ${event}$`, '--grep', `^Ga-Proposal: ${id}$`, '--all-match', 'main').split('\n').filter(Boolean);
+
+/** Proposes and approves on the first clone (each publishes), then every clone syncs. */
+async function approvedEverywhere(w: World, title: string): Promise<string> {
+  const p = await propose(w.clones[0]!, PUBLISH.replace('Publish the launch post', title));
+  expect(p.code, p.err).toBe(0);
+  const a = await ga(['-C', w.clones[0]!, 'approve', p.last]);
+  expect(a.code, a.err).toBe(0);
+  expect(a.err).toBe(''); // published without a word
+  for (const c of w.clones.slice(1)) expect((await ga(['-C', c, 'sync'])).code).toBe(0);
+  return p.last;
+}
+
+async function race(w: World, rounds: number): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const id = await approvedEverywhere(w, `round ${round}`);
+    const before = runsOf(w.counter);
+    const results = await Promise.all(w.clones.map((c) => gaProcess(['-C', c, '--json', 'execute', id])));
+    expect(runsOf(w.counter), `round ${round}: ${results.map((r) => r.out + r.err).join('\n')}`).toBe(before + 1);
+    const ran = results.filter((r) => r.code === 0);
+    expect(ran).toHaveLength(1);
+    for (const r of results.filter((x) => x.code !== 0)) expect(r.out + r.err).toMatch(/claimed/);
+    expect(eventsAtHub(w, 'proposal-claimed', id)).toHaveLength(1);
+    expect(eventsAtHub(w, 'proposal-executed', id)).toHaveLength(1);
+  }
+  // every clone agrees with the hub once it syncs, and the hub's history verifies
+  for (const c of w.clones) {
+    expect((await ga(['-C', c, 'sync'])).code).toBe(0);
+    expect(git(c, 'rev-parse', 'HEAD')).toBe(hubTip(w));
+    expect(git(c, 'status', '--porcelain', '--', 'proposals', 'audit', 'ledger')).toBe('');
+  }
+  const v = await ga(['-C', w.clones[0]!, '--json', 'verify']);
+  expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+}
+
+describe('one hub over file://', () => {
+  it('two clones executing the same approved proposal at once: the hook runs exactly once in each round', async () => {
+    await race(await world(2), 6);
+  }, 240_000);
+
+  it('four clones racing one claim: exactly once', async () => {
+    await race(await world(4), 3);
+  }, 240_000);
+
+  it('a person approving on one clone while an agent proposes on another: no conflict, and the approval counts on every clone', async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    const first = await propose(a, PUBLISH);
+    expect(first.code).toBe(0);
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0);
+    // b proposes (its commit is unpublished while a approves and publishes)
+    const second = await gaProcess(['-C', b, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', 'on b', '--payload', '{}'], {
+      env: { GA_AGENT: 'noop' },
+    });
+    expect(second.code, second.err).toBe(0);
+    const ap = await ga(['-C', a, 'approve', first.last]);
+    expect(ap.code, ap.err).toBe(0);
+    const s = await ga(['-C', b, '--json', 'sync']);
+    expect(s.code, s.out + s.err).toBe(0);
+    expect(JSON.parse(s.out)).toMatchObject({ published: 1, replayed: 1, dropped: [] });
+    for (const c of [a, b]) {
+      expect((await ga(['-C', c, 'sync'])).code).toBe(0);
+      const shown = JSON.parse((await ga(['-C', c, '--json', 'show', first.last])).out) as { state: string; approval: { valid: boolean } };
+      expect(shown).toMatchObject({ state: 'approved', approval: { valid: true } });
+      expect((await ga(['-C', c, 'list', '--state', 'pending'])).out).toContain('on b');
+    }
+    expect(git(a, 'rev-parse', 'HEAD')).toBe(git(b, 'rev-parse', 'HEAD'));
+    const v = await ga(['-C', a, '--json', 'verify']);
+    expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+    const x = await ga(['-C', b, 'execute', first.last]);
+    expect(x.code, x.err).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+  }, 120_000);
+
+  it('the hub unreachable: no claim and no hook; a local decision is kept and published later', async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    const id = await approvedEverywhere(w, 'while the hub is away');
+    const moved = `${w.hubDir}.away`;
+    renameSync(w.hubDir, moved);
+    const head = git(b, 'rev-parse', 'HEAD');
+    const x = await ga(['-C', b, 'execute', id]);
+    expect(x.code).toBe(1);
+    expect(x.out + x.err).toMatch(/the claim did not reach the hub: the hub cannot be reached/);
+    expect(runsOf(w.counter)).toBe(0);
+    expect(git(b, 'rev-parse', 'HEAD')).toBe(head); // the claim was taken back: nothing left to publish later
+    expect(git(b, 'status', '--porcelain', '--', 'audit')).toBe('');
+    // a pause acts here at once, and reaches the hub when it is back
+    const p = await ga(['-C', a, 'pause', 'noop', '--reason', 'hub down, stop anyway']);
+    expect(p.code).toBe(0);
+    expect(p.err).toMatch(/recorded here, not yet in the hub/);
+    expect(existsSync(join(a, 'agents/noop/PAUSED'))).toBe(true);
+    renameSync(moved, w.hubDir);
+    expect((await ga(['-C', a, 'sync'])).code).toBe(0);
+    expect(git(w.hubDir, 'ls-tree', '--name-only', 'main', 'agents/noop/')).toContain('agents/noop/PAUSED');
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', b, 'execute', id])).code).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+  }, 120_000);
+});
+
+describe('runs across clones', () => {
+  const agentFiles = (starts: string, usd: number, maxRun: number, seconds: number) => ({
+    'agents/shell/agent.toml': [
+      'adapter = "command"',
+      `command = ["sh", "-c", "echo \\"$GA_RUN\\" >> ${starts}; echo \\"$GA_RUN\\" > run; sleep ${seconds}"]`,
+      'timeout = "60s"',
+      '[budget]',
+      `usd = ${usd}`,
+      'tokens = 1000000',
+      'window = "day"',
+      'warn_at = 0.8',
+      `max_run_usd = ${maxRun}`,
+      '',
+    ].join('\n'),
+    'agents/shell/tool_allowlist.toml': 'allowed_tools = []\nenv = []\n',
+    'agents/shell/tasks/smoke.md': 'wait a little\n',
+  });
+
+  it('three runs of one agent on two clones against a cap that fits two reservations: at most two start', async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    const starts = join(sb.dir, 'starts');
+    commitGoverned(sb, a, agentFiles(starts, 1, 0.4, 4), 'a shell agent');
+    expect((await ga(['-C', a, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0);
+    const runs = await Promise.all([a, a, b].map((c) => gaProcess(['-C', c, '--json', 'run', 'shell'])));
+    const started = runsOf(starts);
+    expect(started, runs.map((r) => r.out + r.err).join('\n')).toBeLessThanOrEqual(2);
+    expect(started).toBeGreaterThanOrEqual(1);
+    const refused = runs.filter((r) => /run refused: (over budget|the reservation did not reach the hub)/.test(r.err));
+    expect(refused).toHaveLength(3 - started);
+    for (const c of [a, b]) expect((await ga(['-C', c, 'sync'])).code).toBe(0);
+    const atHub = git(w.hubDir, 'log', '--format=%H', '--grep=^Ga-Event: run-started$', 'main').split('\n').filter(Boolean);
+    expect(atHub).toHaveLength(started);
+  }, 180_000);
+
+  it('a pause made on one clone stops a running agent on another', async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    const starts = join(sb.dir, 'starts');
+    commitGoverned(sb, a, agentFiles(starts, 5, 0.5, 60), 'a shell agent');
+    expect((await ga(['-C', a, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0);
+    const running = gaProcess(['-C', b, '--json', 'run', 'shell']);
+    const runFile = join(b, 'agents/shell/workspace/run');
+    for (let i = 0; i < 200 && !existsSync(runFile); i++) await sleep(50);
+    expect(existsSync(runFile)).toBe(true);
+    expect((await ga(['-C', a, 'sync'])).code).toBe(0); // a learns of b's reservation
+    const p = await ga(['-C', a, 'pause', 'shell', '--reason', 'stop it everywhere']);
+    expect(p.code, p.err).toBe(0);
+    expect(p.err).toBe('');
+    const r = await running;
+    expect(JSON.parse(r.out).outcome, r.out + r.err).toBe('paused');
+  }, 120_000);
+
+  it('a remote.origin.url pointed elsewhere is not used: the hub is the one policies/hub.toml names', async () => {
+    const w = await world(2);
+    const b = w.clones[1]!;
+    git(b, 'remote', 'set-url', 'origin', join(sb.dir, 'elsewhere.git'));
+    const p = await propose(b, PUBLISH);
+    expect(p.code).toBe(0);
+    expect(p.err).toBe('');
+    expect(git(w.hubDir, 'ls-tree', '-r', '--name-only', 'main', 'proposals/pending/')).toContain(p.last);
+  }, 120_000);
+});
+
+/** Waits until git daemon answers for `url`. */
+async function untilServed(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync('git', ['ls-remote', url], { stdio: 'ignore', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`git daemon did not serve ${url}`);
+}
+
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+describe('one hub over git daemon on 127.0.0.1', () => {
+  let daemon: ChildProcess | undefined;
+  afterEach(() => {
+    daemon?.kill('SIGTERM');
+    daemon = undefined;
+  });
+
+  it('two clones racing over git://: exactly once', async () => {
+    const port = await freePort();
+    const w = await world(2, (hubDir) => {
+      const base = join(hubDir, '..');
+      daemon = spawn(
+        'git',
+        ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${port}`, base],
+        {
+          stdio: 'ignore',
+        },
+      );
+      return `git://127.0.0.1:${port}/hub.git`;
+    });
+    expect(w.url).toMatch(/^git:\/\/127\.0\.0\.1:/);
+    await race(w, 3);
+  }, 240_000);
+});
