@@ -12,10 +12,12 @@ import { executeProposal } from '../executor/execute.js';
 import { git, runProgram, sshKeygen } from '../git/exec.js';
 import { openRepo } from '../git/repo.js';
 import { loadGovernance } from '../history/replay.js';
-import { initRepository } from '../init/scaffold.js';
+import { initRepository, trustCommit } from '../init/scaffold.js';
 import { approveProposal } from '../proposals/decide.js';
 import { submitProposal } from '../proposals/submit.js';
-import { proposalPath } from '../layout/layout.js';
+import { HUB_PATH, proposalPath } from '../layout/layout.js';
+import { syncWithHub } from '../hub/sync.js';
+import { publishAfter } from '../hub/publish.js';
 
 export interface DemoOptions {
   keep: boolean;
@@ -24,6 +26,53 @@ export interface DemoOptions {
 }
 
 const ENV_KEYS = ['GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM', 'GA_AGENT'] as const;
+
+/**
+ * Two clones of one hub (a bare repository in the demo's directory): the
+ * approver's laptop approves, the server where agents run proposes, and both
+ * execute at once; the claim that reaches the hub first runs the hook.
+ */
+async function twoClones(dir: string, opts: DemoOptions, heading: (title: string) => void): Promise<void> {
+  const say = opts.print;
+  heading('Two clones, one hub: the laptop approves, both execute at once, the hook runs once');
+  const hubDir = join(dir, 'hub.git');
+  await git(['init', '-q', '--bare', '-b', 'main', hubDir], { cwd: dir });
+  const init = await initRepository(join(dir, 'laptop'), { clock: opts.clock });
+  const laptop = await openRepo(init.repo.root);
+  writeFileSync(join(laptop.root, HUB_PATH), `url = "file://${hubDir}"\nbranch = "main"\nsync_interval = "1s"\n`);
+  await git(['add', HUB_PATH], { cwd: laptop.root });
+  await git(['-c', 'gpg.format=ssh', 'commit', '-q', '-S', '-m', 'the hub'], { cwd: laptop.root });
+  const first = await syncWithHub(laptop, { clock: opts.clock });
+  say(`a hub at ${hubDir}; ga sync on the laptop  ->  published ${first.published} commit(s)`);
+  await git(['clone', '-q', hubDir, join(dir, 'server')], { cwd: dir });
+  await trustCommit(join(dir, 'server'), init.commit);
+  const server = await openRepo(join(dir, 'server'));
+  say(`git clone the hub on the server; ga trust ${init.commit.slice(0, 12)} (the same root)`);
+  process.env.GA_AGENT = 'noop';
+  const { proposal } = await submitProposal(
+    server,
+    {
+      agent: 'noop',
+      action_type: 'publish_content',
+      title: 'Announce the launch',
+      reversible: false,
+      requires_approval: true,
+      payload: { channel: '#general' },
+    },
+    { clock: opts.clock, file: 'demo' },
+  );
+  delete process.env.GA_AGENT;
+  await publishAfter(server, opts.clock); // the runner publishes for its agent
+  say(`the agent proposes on the server  ->  ${proposal.id}, published to the hub`);
+  await syncWithHub(laptop, { clock: opts.clock });
+  await approveProposal(laptop, proposal.id, { clock: opts.clock, reason: 'fine to announce' });
+  await publishAfter(laptop, opts.clock);
+  await syncWithHub(server, { clock: opts.clock });
+  say(`ga approve ${proposal.id} on the laptop  ->  signed and published; the server syncs`);
+  const [onLaptop, onServer] = await Promise.all([laptop, server].map((r) => executeProposal(r, proposal.id, { clock: opts.clock })));
+  say(`ga execute on the laptop  ->  ${onLaptop!.result}${onLaptop!.why ? `: ${onLaptop!.why}` : ''}`);
+  say(`ga execute on the server  ->  ${onServer!.result}${onServer!.why ? `: ${onServer!.why}` : ''}`);
+}
 
 export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'ga-demo-'));
@@ -120,6 +169,8 @@ export async function runDemo(opts: DemoOptions): Promise<{ dir: string }> {
     }
     const verified = await verifyRepository(repo);
     say(`ga verify  ->  ${verified.findings.length ? `${verified.findings.length} finding(s)` : `ok: ${verified.checked} commits follow the rules`}`);
+
+    await twoClones(dir, opts, heading);
     return { dir };
   } finally {
     for (const k of ENV_KEYS) {

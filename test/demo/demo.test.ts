@@ -15,7 +15,13 @@ describe('ga demo', () => {
     const r = await gaProcess(['demo', '--keep']);
     expect(r.code).toBe(0);
     expect(readFileSync(process.env.GIT_CONFIG_GLOBAL!, 'utf8')).toBe(before);
-    for (const heading of ['== 1.', '== 2.', '== 3.', '== 4.', '== 5.', '== 6.', '== 7.']) expect(r.out).toContain(heading);
+    for (const heading of ['== 1.', '== 2.', '== 3.', '== 4.', '== 5.', '== 6.', '== 7.', '== 8.']) expect(r.out).toContain(heading);
+    // the two-clone act: one execution, the other refused because the hub took the first claim
+    const act = r.out.slice(r.out.indexOf('== 8.'));
+    expect(act.match(/ga execute on the (laptop|server) {2}->  executed/g) ?? []).toHaveLength(1);
+    expect(act).toMatch(
+      /ga execute on the (laptop|server) {2}->  refused: not run: the claim did not reach the hub: proposal \S+ was claimed on another clone first/,
+    );
     expect(r.out).toMatch(/exit 1: refused/);
     expect(r.out).toMatch(/refused: not validly approved/);
     expect(r.out).toMatch(/executed\n/);
