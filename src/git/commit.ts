@@ -91,8 +91,30 @@ async function refCommit(repo: Repo, ref: string): Promise<string | undefined> {
   return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
 
-/** Makes a commit of `plan` on `head` without moving any ref (ga sync's replay; commitEvent's own step). */
+/**
+ * Makes a commit of `plan` on `head` without moving any ref (ga sync's
+ * replay; commitEvent's own step). Its private index lives under .ga/tmp: if
+ * that directory vanishes meanwhile (anything can delete .ga), it is made
+ * again and the commit built again, never a crash.
+ */
 export async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await writeCommitOnce(repo, head, plan);
+    } catch (e) {
+      const gone = (e as NodeJS.ErrnoException).code === 'ENOENT' || /No such file or directory|unable to (create|write)/i.test((e as Error).message);
+      if (!gone || e instanceof GovernanceRefusal) throw e;
+      if (attempt >= 8) {
+        throw new GovernanceRefusal(
+          `${runtimeDir(repo)} kept disappearing while ga built a commit in it (something deletes it); nothing was committed: stop whatever deletes it and try again`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 5 * (attempt + 1)));
+    }
+  }
+}
+
+async function writeCommitOnce(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
   const tmp = join(runtimeDir(repo), 'tmp');
   mkdirSync(tmp, { recursive: true });
   const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;

@@ -102,8 +102,21 @@ export class ObjectStore {
     else c.unref();
   }
 
+  /** Chunks of a large object's body, joined once it is whole (joining at every chunk costs the square of its size). */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private needed = 0;
+
   private onData(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (this.needed) {
+      this.parts.push(chunk);
+      this.partsLength += chunk.length;
+      if (this.buf.length + this.partsLength < this.needed) return;
+      this.buf = Buffer.concat([this.buf, ...this.parts]);
+      this.parts = [];
+      this.partsLength = 0;
+      this.needed = 0;
+    } else this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     for (;;) {
       const w = this.queue[0];
       if (!w) break;
@@ -119,7 +132,10 @@ export class ObjectStore {
         continue;
       }
       const size = Number(parts[2]);
-      if (this.buf.length < nl + 1 + size + 1) break;
+      if (this.buf.length < nl + 1 + size + 1) {
+        this.needed = nl + 1 + size + 1;
+        break;
+      }
       const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
       this.buf = this.buf.subarray(nl + 1 + size + 1);
       this.queue.shift();

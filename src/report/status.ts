@@ -1,6 +1,6 @@
 // Reading state for people: `ga status` (health) and `ga scoreboard` (per
 // agent spend, runs, proposals, pauses), as data; the CLI renders it.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
 import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
@@ -15,7 +15,7 @@ import { publicKeyLine, signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
 import { pauseState } from '../agents/paused.js';
 import { AGENTS_DIR, APPROVERS_PATH, isAgentDir, isGovernedPath, POLICIES_DIR } from '../layout/layout.js';
-import { listFilesAt } from '../git/repo.js';
+import { listFilesAt, localConfig } from '../git/repo.js';
 import { fileKind } from '../runtime/files.js';
 import { watchdogHealth, type WatchdogHealth } from '../runtime/liveness.js';
 
@@ -197,6 +197,30 @@ async function governedProblems(gov: Governance, board: AgentRow[]): Promise<str
   return out;
 }
 
+/** Hooks git would run for the person: executable files in the hooks directory, and core.hooksPath in the repository's config. */
+function gitHooks(repo: Governance['repo']): string[] {
+  const found: string[] = [];
+  const configured = localConfig(repo, 'core.hooksPath');
+  if (configured) found.push(`core.hooksPath = ${configured} (in .git/config)`);
+  const dir = join(repo.commonDir, 'hooks');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // no hooks directory
+  }
+  for (const name of names) {
+    if (name.endsWith('.sample')) continue;
+    try {
+      const st = statSync(join(dir, name));
+      if (st.isFile() && st.mode & 0o111) found.push(join(dir, name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 async function hubState(gov: Governance): Promise<Status['hub']> {
   let settings;
   try {
@@ -228,6 +252,8 @@ export interface Status {
   watchdog: WatchdogHealth;
   /** The hub (policies/hub.toml): this clone's commits not in it and its commits not here, as of the last fetch, and when it was last reached. */
   hub?: { urls: string[]; branch: string; ahead: number; behind: number; reached_at?: string; problem?: string };
+  /** Git hooks that run inside the person's own git commands (never inside ga's): each can change what a plain `git commit -S` signs. */
+  gitHooks: string[];
   /** Trusted governed files that cannot be used as they are (schema failures, a budget no run fits): each names the file and the fix. */
   problems: string[];
   untrusted: UntrustedEdit[];
@@ -260,6 +286,7 @@ export async function status(gov: Governance, clock: Clock): Promise<Status> {
     signing: { ok: signing.ok, email: signing.email, problem: signingProblem, approver },
     watchdog: watchdogHealth(gov.repo, clock.now()),
     problems: await governedProblems(gov, board),
+    gitHooks: gitHooks(gov.repo),
     hub: await hubState(gov),
     untrusted: await untrustedEdits(gov),
     pending: [...gov.proposals.values()].filter((r) => r.state === 'pending').length,

@@ -361,7 +361,10 @@ async function supervise(
       },
       onToolCall: (call) => heartbeat.recordToolCall(call),
       onSpend: (s) => {
-        if (budget.usd + s.usd >= budget.usdCap || budget.tokens + s.tokens >= budget.tokenCap) stop('over-budget');
+        // A run may spend what it reserved and no more: the reservations of runs in flight (on this clone or any
+        // other) add up to at most the cap, so only this keeps concurrent runs together under it.
+        const reserved = agent.config.budget.max_run_usd;
+        if (budget.usd + s.usd >= budget.usdCap || budget.tokens + s.tokens >= budget.tokenCap || (s.usd > 0 && s.usd >= reserved)) stop('over-budget');
       },
       execute: (id) => executeProposal(repo, id, { clock }),
       say: input.say,

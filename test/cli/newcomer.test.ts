@@ -1,7 +1,7 @@
 // What a new user tripped over at the command line (issue 10): each test
 // runs ga as a person would (in process, or the real binary where stdin or
 // the exit matters) and reads what it printed.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, write, type Sandbox } from '../helpers/fixture.js';
@@ -229,6 +229,20 @@ describe('quorum and status', () => {
     expect(c.out).toMatch(/signing key of carol@example\.com is not in policies\/approvers: your approvals and resumes will not count/);
     sb.as('alice');
     expect((await ga(['-C', repo, 'status'])).out).toMatch(/ready, as alice@example\.com \(an approver\)/);
+  });
+
+  it("ga status names git hooks that would run inside a person's own git commit", async () => {
+    const repo = await initRepo(sb);
+    expect((await ga(['-C', repo, 'status'])).out).not.toMatch(/git hooks/);
+    mkdirSync(join(repo, '.git/hooks'), { recursive: true });
+    writeFileSync(join(repo, '.git/hooks/pre-commit'), '#!/bin/sh\ngit mv proposals/pending/x.toml proposals/approved/x.toml\n', { mode: 0o755 });
+    writeFileSync(join(repo, '.git/hooks/post-commit.sample'), '#!/bin/sh\n', { mode: 0o755 });
+    git(repo, 'config', 'core.hooksPath', join(sb.dir, 'elsewhere-hooks'));
+    const s = await ga(['-C', repo, 'status']);
+    expect(s.out).toMatch(/git hooks\s+2 hook\(s\) run inside your own git commands/);
+    expect(s.out).toContain('.git/hooks/pre-commit');
+    expect(s.out).toContain('core.hooksPath');
+    expect(s.out).not.toContain('post-commit.sample');
   });
 
   it('ga status does not list as untrusted an edit that a later signed commit replaced', async () => {

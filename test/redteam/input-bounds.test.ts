@@ -158,6 +158,20 @@ describe('A. proposal payloads', () => {
     expect(ok.code, ok.err).toBe(0);
   });
 
+  it('a 48 MB proposal file committed into history wedges no reader: list, show, status and a watchdog sweep finish', async () => {
+    const repo = await initRepo(sb);
+    const id = '20261129-000001-000-huge1';
+    writeFileSync(join(repo, pendingPath(id)), Buffer.alloc(48 * MiB, 0x41));
+    git(repo, 'add', pendingPath(id));
+    commitUnsigned(repo, 'a huge stray');
+    // Reading a large object joined its chunks at every chunk (quadratic): 32 MB took 48 s, 100 MB over 90 s.
+    for (const args of [['list'], ['show', id], ['status'], ['watchdog', '--once']]) {
+      const r = await gaBounded(['-C', repo, ...args], { ms: 45_000 });
+      expect(r.code, `ga ${args.join(' ')}: ${r.err}`).not.toBe(-999);
+      expect(r.err).not.toMatch(/internal error/);
+    }
+  }, 240_000);
+
   it('parseProposal refuses an oversized file before parsing it', () => {
     // 2 MiB of dotted keys would take seconds to parse; the size is checked first.
     const text = `[payload]\n${'k.'.repeat(MiB)}v = 1\n`;

@@ -127,7 +127,7 @@ describe('a command agent reports its spend on fd 3', () => {
   it('is stopped the moment its reports cross a cap, and paused', async () => {
     const repo = await initRepo(sb);
     const script = `echo "$GA_RUN" > run; i=0; while [ $i -lt 100 ]; do echo '{"usd": 0.1}' >&3; i=$((i+1)); sleep 0.05; done`;
-    addAgent(repo, 'spender', ['adapter = "command"', `command = ["sh", "-c", ${JSON.stringify(script)}]`], { usd: 0.35, max_run_usd: 0.3 });
+    addAgent(repo, 'spender', ['adapter = "command"', `command = ["sh", "-c", ${JSON.stringify(script)}]`], { usd: 0.35, max_run_usd: 0.35 });
     const r = await ga(['-C', repo, '--json', 'run', 'spender']);
     expect(r.code).toBe(1);
     const rec = JSON.parse(r.out) as Record<string, any>;
@@ -135,6 +135,21 @@ describe('a command agent reports its spend on fd 3', () => {
     expect(rec.usd).toBeGreaterThanOrEqual(0.35);
     expect(rec.usd).toBeLessThan(1); // stopped long before its hundred reports
     expect(existsSync(join(repo, 'agents/spender/PAUSED'))).toBe(true);
+  });
+
+  it('is stopped at its own reservation, so that runs in flight together stay under the cap', async () => {
+    const repo = await initRepo(sb);
+    const script = `i=0; while [ $i -lt 100 ]; do echo '{"usd": 0.1}' >&3; i=$((i+1)); sleep 0.05; done`;
+    addAgent(repo, 'spender', ['adapter = "command"', `command = ["sh", "-c", ${JSON.stringify(script)}]`], { usd: 1, max_run_usd: 0.3 });
+    const runs = await Promise.all([0, 1, 2].map(() => gaProcess(['-C', repo, '--json', 'run', 'spender'])));
+    const recs = runs.filter((r) => r.out).map((r) => JSON.parse(r.out) as Record<string, any>);
+    for (const rec of recs) {
+      expect(rec.outcome).toBe('over-budget');
+      expect(rec.usd).toBeGreaterThanOrEqual(0.3);
+      expect(rec.usd).toBeLessThan(0.6); // stopped at its $0.30, not left to run on
+    }
+    expect(ledgerUsd(repo, 'spender')).toBeLessThan(1 + 0.3); // three runs, each held to what it reserved: the cap plus at most one report's overshoot per run
+    expect(existsSync(join(repo, 'agents/spender/PAUSED'))).toBe(ledgerUsd(repo, 'spender') >= 1);
   });
 
   it('reports nothing: unmetered, and the record says so', async () => {

@@ -30,6 +30,13 @@ export default defineCommand({
       `paused       ${s.paused.length ? s.paused.map((p) => `${p.agent} (${p.why})`).join('; ') : 'none'}`,
       `runs today   ${s.runsToday}`,
     ];
+    if (s.gitHooks.length) {
+      lines.push(
+        paint(c, 'yellow', `git hooks    ${s.gitHooks.length} hook(s) run inside your own git commands and can change what a plain git commit -S signs:`),
+      );
+      for (const h of s.gitHooks) lines.push(`  ${h}`);
+      lines.push('  ga never runs them; approve with ga approve, sign governed files with ga commit, or remove them');
+    }
     if (s.problems.length) {
       lines.push(paint(c, 'yellow', `problems     ${s.problems.length} trusted file(s) cannot be used as they are:`));
       for (const p of s.problems) lines.push(`  ${p}`);

@@ -1,0 +1,104 @@
+// Many clones at one hub (a bare repository over file://), each figure beside
+// its raw git primitive in the same run: `ga sync` with nothing to do against
+// `git ls-remote`; a proposal published by `ga propose` against a raw `git
+// push` of one commit; four clones racing one claim, until every loser has
+// given up, against four raw racing pushes.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, median, p95, sandbox } from './lib.mjs';
+
+const N = Number(process.env.BENCH_N ?? 30);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const { dir } = sandbox('hub');
+const ga = (args, opts = {}) => execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8', ...opts });
+const git = (cwd, ...args) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+const time = (fn) => {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+};
+const report = (label, ga, raw, rawLabel) =>
+  console.log(
+    `${label.padEnd(34)} median ${median(ga).toFixed(0).padStart(5)} ms  p95 ${p95(ga).toFixed(0).padStart(5)} ms   ${rawLabel.padEnd(22)} median ${median(raw).toFixed(0).padStart(4)} ms   ratio ${(median(ga) / median(raw)).toFixed(2)}x`,
+  );
+
+const hub = join(dir, 'hub.git');
+git(dir, 'init', '-q', '--bare', '-b', 'main', hub);
+const a = join(dir, 'a');
+ga(['init', a]);
+mkdirSync(join(a, 'policies'), { recursive: true });
+writeFileSync(join(a, 'policies/hub.toml'), `url = "file://${hub}"\nbranch = "main"\n`);
+writeFileSync(join(a, 'agents/noop/hooks/publish_content.sh'), '#!/bin/sh\nexit 0\n');
+git(a, 'add', 'policies/hub.toml', 'agents/noop/hooks/publish_content.sh');
+git(a, 'commit', '-S', '-qm', 'the hub');
+ga(['-C', a, 'sync']);
+const root = git(a, 'config', '--local', 'ga.trustRoot');
+const clones = [a];
+for (let i = 1; i < 4; i++) {
+  const c = join(dir, `c${i}`);
+  git(dir, 'clone', '-q', hub, c);
+  ga(['-C', c, 'trust', root]);
+  clones.push(c);
+}
+
+// ga sync with nothing to do, against git ls-remote
+const idle = [];
+const lsRemote = [];
+for (let i = 0; i < N; i++) {
+  idle.push(time(() => ga(['-C', a, 'sync'])));
+  lsRemote.push(time(() => git(a, 'ls-remote', `file://${hub}`, 'refs/heads/main')));
+}
+report('ga sync, nothing to do', idle, lsRemote, 'git ls-remote');
+
+// a proposal made and published, against a raw push of one new commit
+const raw = join(dir, 'raw');
+git(dir, 'clone', '-q', hub, raw);
+const propose = [];
+const push = [];
+for (let i = 0; i < N; i++) {
+  propose.push(time(() => ga(['-C', a, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', `bench ${i}`, '--payload', '{}'])));
+  git(raw, 'fetch', '-q', 'origin', 'main');
+  git(raw, 'reset', '-q', '--hard', 'origin/main');
+  git(raw, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', `raw ${i}`);
+  push.push(time(() => git(raw, 'push', '-q', 'origin', 'HEAD:main')));
+  ga(['-C', a, 'sync']);
+}
+report('ga propose, published', propose, push, 'git push (one commit)');
+
+// four clones racing one claim: until the last of them has given up or run
+const exec = (c, id) =>
+  new Promise((res) => {
+    const p = spawn(process.execPath, [BIN, '-C', c, 'execute', id], { stdio: 'ignore' });
+    p.on('exit', (code) => res(code));
+  });
+const race = [];
+let wins = 0;
+for (let i = 0; i < ROUNDS; i++) {
+  const id = ga(['-C', a, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', `race ${i}`, '--payload', '{}'])
+    .trim()
+    .split('\n')
+    .pop();
+  ga(['-C', a, 'approve', id]);
+  for (const c of clones.slice(1)) ga(['-C', c, 'sync']);
+  const t0 = performance.now();
+  const codes = await Promise.all(clones.map((c) => exec(c, id)));
+  race.push(performance.now() - t0);
+  wins += codes.filter((x) => x === 0).length;
+  for (const c of clones) ga(['-C', c, 'sync']);
+}
+const rawRace = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const racers = clones.map((_, k) => {
+    const r = join(dir, `raw-${i}-${k}`);
+    git(dir, 'clone', '-q', hub, r);
+    git(r, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', `raw race ${i} ${k}`);
+    return r;
+  });
+  const t0 = performance.now();
+  await Promise.all(racers.map((r) => new Promise((res) => spawn('git', ['push', '-q', 'origin', 'HEAD:main'], { cwd: r, stdio: 'ignore' }).on('exit', res))));
+  rawRace.push(performance.now() - t0);
+}
+report('four clones racing one claim', race, rawRace, 'four racing pushes');
+console.log(`  ${wins} hook run(s) in ${ROUNDS} rounds (exactly once each: ${wins === ROUNDS ? 'yes' : 'NO'})`);
+if (wins !== ROUNDS) process.exitCode = 1;
