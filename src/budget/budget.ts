@@ -73,9 +73,30 @@ function statusOf(cfg: AgentConfig, now: Date, lines: LedgerLine[], held: string
   };
 }
 
-/** An agent's budget as the governance read sees it: held lines and reservations included. */
+/**
+ * USD of the agent's runs that started in the window `since` and whose lease
+ * ran out with no run-finished: a runner that died (or was killed) before it
+ * recorded what its agent spent. Each counts as having spent its whole
+ * reservation, so that deleting an uncommitted ledger line after such a crash
+ * frees nothing.
+ */
+export function abandonedUsd(gov: Governance, agent: string, now: Date, since: string): number {
+  let lost = 0;
+  for (const r of gov.runs.values()) {
+    if (r.agent !== agent || r.finished || !r.leaseUntil || r.leaseUntil.getTime() > now.getTime()) continue;
+    if (r.at.getTime() < Date.parse(since)) continue;
+    lost += r.reservedUsd;
+  }
+  return lost;
+}
+
+/** An agent's budget as the governance read sees it: held lines, reservations and abandoned runs included. */
 export function budgetOf(gov: Governance, agent: string, cfg: AgentConfig, now: Date): BudgetStatus {
-  return budgetStatus(gov.repo, agent, cfg, now, gov.heldLines.get(ledgerPath(agent))?.lines, reservedUsd(gov, agent, now));
+  const s = budgetStatus(gov.repo, agent, cfg, now, gov.heldLines.get(ledgerPath(agent))?.lines, reservedUsd(gov, agent, now));
+  const lost = abandonedUsd(gov, agent, now, s.windowStart);
+  if (lost === 0) return s;
+  const usd = s.usd + lost;
+  return { ...s, usd, overUsd: usd >= s.usdCap, warn: s.warn || usd >= s.usdCap * cfg.budget.warn_at };
 }
 
 /** Why an agent's budget can never let a run start (max_run_usd above the usd cap), or undefined. */
