@@ -216,6 +216,11 @@ describe('quorum and status', () => {
     sb.as('alice');
     const list = await ga(['-C', repo, 'list']);
     expect(list.out).toMatch(new RegExp(`${id}\\s+approved \\(NOT VALID\\)`));
+    // and a file under proposals/ that is no proposal at all
+    write(repo, 'proposals/approved/notes.txt', 'not a proposal\n');
+    git(repo, 'add', 'proposals/approved/notes.txt');
+    git(repo, 'commit', '-q', '--no-gpg-sign', '-m', 'a stray');
+    expect((await ga(['-C', repo, 'list'])).out).toMatch(/^stray: proposals\/approved\/notes\.txt \(not a proposal file/m);
   });
 
   it('ga status names a trusted file that fails its schema, and a signing key that is not an approver', async () => {

@@ -49,8 +49,10 @@ export default defineCommand({
       ].filter(Boolean);
       return `${r.state ?? ''}${notes.length ? ` (${notes.join(', ')})` : ''}`;
     };
+    // Files under proposals/ that are no proposal at all: never approvable, always reported.
+    const strays = gov.strays.map((u) => `stray: ${visibleLine(u.path)} (${u.why})`);
     if (rows.length === 0) {
-      ctx.io.out('no proposals');
+      ctx.io.out(['no proposals', ...(args.state || args.agent ? [] : strays)].join('\n'));
       return;
     }
     ctx.io.out(
@@ -65,5 +67,6 @@ export default defineCommand({
         ]),
       ),
     );
+    if (strays.length && !args.state && !args.agent) ctx.io.out(strays.join('\n'));
   },
 });
