@@ -122,8 +122,9 @@ function ownerLive(owner: Owner, file: BigIntStats): { live: boolean; why: strin
   if (id.startTicks !== owner.start_ticks) return { live: false, why: `process ${owner.pid} is not the one recorded (the pid was reused or forged)` };
   if (!me.fds) return { live: true, why: `process ${owner.pid} holds it` };
   const open = holdsOpen(owner.pid, file);
-  if (open) return { live: true, why: `process ${owner.pid} holds it` };
-  return { live: false, why: open === false ? `process ${owner.pid} does not hold it` : `process ${owner.pid} cannot be seen to hold it` };
+  if (open === false) return { live: false, why: `process ${owner.pid} does not hold it` };
+  // Held, or the recorded process (alive, with its start time) cannot be looked into right now: it may hold it, so it is waited for.
+  return { live: true, why: `process ${owner.pid} holds it` };
 }
 
 /** Tracks a lock file that names no holder, so that one planted and kept fresh is not waited on for ever. */
@@ -156,7 +157,11 @@ function judge(lockPath: string, unnamed: Unnamed): Verdict {
     const owner = parseOwner(readUpTo(fd, 4096));
     if (owner) {
       const v = ownerLive(owner, st);
-      return v.live ? { live: true, why: v.why } : { live: false, judged: st, why: v.why };
+      if (v.live) return { live: true, why: v.why };
+      // A holder releases by unlinking, then closing: one seen not holding it may have just released it. Then the
+      // file is unlinked by now, and it is gone, not stale (taking it over could remove the next holder's lock).
+      if (fstatSync(fd, { bigint: true }).nlink === 0n) return { gone: true };
+      return { live: false, judged: st, why: v.why };
     }
     // Its maker writes the owner right after creating it: a young file may be one being made.
     const now = Date.now();
@@ -193,7 +198,9 @@ function takeOver(lockPath: string, judged: BigIntStats): string | undefined {
   }
   try {
     const claimed = lstatSync(claim, { bigint: true });
-    if (claimed.ino === judged.ino && claimed.dev === judged.dev) unlinkSync(lockPath);
+    const current = lstatSync(lockPath, { bigint: true, throwIfNoEntry: false });
+    const same = (st: BigIntStats | undefined) => st !== undefined && st.ino === judged.ino && st.dev === judged.dev;
+    if (same(claimed) && same(current)) unlinkSync(lockPath);
   } catch {
     // gone meanwhile
   } finally {

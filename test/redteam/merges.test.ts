@@ -161,7 +161,11 @@ describe('class: merges', () => {
     const v = await ga(['-C', repo, '--json', 'verify']);
     const octopus = git(repo, 'rev-parse', 'HEAD');
     expect(JSON.parse(v.out).findings, v.out).toEqual([
-      expect.objectContaining({ commit: octopus, rule: 'merge', why: expect.stringMatching(/an octopus merge \(3 parents\).*merge one branch at a time/) }),
+      expect.objectContaining({
+        commit: octopus,
+        rule: 'merge',
+        explanation: expect.stringMatching(/an octopus merge \(3 parents\).*merge one branch at a time/),
+      }),
     ]);
     expect((await ga(['-C', repo, 'list', '--state', 'pending'])).out).toContain('work on one');
     const s = await ga(['-C', repo, '--json', 'status']);
