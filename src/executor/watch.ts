@@ -7,6 +7,8 @@ import type { Repo } from '../git/repo.js';
 import { Coalescer, refPaths, watchRepository } from '../runtime/watch.js';
 import { executeApproved, requireWholeHistory, type ExecutionResult } from './execute.js';
 import { extendGovernance, loadGovernance, type Governance } from '../history/replay.js';
+import { followHub } from '../hub/follow.js';
+import { hubSettings } from '../policy/hub.js';
 
 export async function executeOnApproval(
   repo: Repo,
@@ -34,11 +36,17 @@ export async function executeOnApproval(
   });
   const watcher = await watchRepository(refPaths(repo), () => runner.poke());
   const backstop = setInterval(() => runner.poke(), 30_000);
-  opts.log(`${opts.clock.now().toISOString()} executing approvals as they land in ${repo.root}`);
+  // With a hub: approvals made on other clones arrive every sync_interval (the sync moves the ref, the watcher fires).
+  const settings = await hubSettings(await loadGovernance(repo));
+  const follower = settings && followHub(repo, { urls: settings.url, branch: settings.branch }, settings.sync_interval, opts.clock, opts.log);
+  opts.log(
+    `${opts.clock.now().toISOString()} executing approvals as they land in ${repo.root}${settings ? ` (and from the hub every ${settings.sync_interval} ms)` : ''}`,
+  );
   runner.poke();
   try {
     await opts.until;
   } finally {
+    await follower?.stop();
     clearInterval(backstop);
     await watcher.close();
     await runner.idle();

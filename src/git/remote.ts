@@ -54,6 +54,11 @@ export async function hubTip(repo: Repo, hub: Hub): Promise<string | undefined> 
 export async function fetchHub(repo: Repo, hub: Hub): Promise<string | undefined> {
   const tip = await hubTip(repo, hub);
   if (!tip) return undefined;
+  // The hub has not moved past what this clone already has: nothing to fetch (the cheap look was enough).
+  if ((await git(['cat-file', '-e', `${tip}^{commit}`], { cwd: repo.root, allowFailure: true })).code === 0) {
+    await git(['update-ref', hubRef(hub), tip], { cwd: repo.root, allowFailure: true });
+    return tip;
+  }
   await onEachUrl(repo, hub, (url) => [
     'fetch',
     '--quiet',

@@ -11,6 +11,8 @@ import type { Repo } from '../git/repo.js';
 import { git } from '../git/exec.js';
 import { loadGovernance } from '../history/replay.js';
 import { runtimeDir, tryHoldLock } from '../runtime/lock.js';
+import { followHub } from '../hub/follow.js';
+import { hubSettings } from '../policy/hub.js';
 import { formatDuration } from '../schema/common.js';
 import { sweepOnce, type SweepResult } from './sweep.js';
 import { watchdogSettings } from '../policy/watchdog.js';
@@ -44,7 +46,8 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
       opts.log(`${opts.clock.now().toISOString()} heartbeat not written: ${(e as Error).message}`);
     }
   };
-  const settings = await watchdogSettings(await loadGovernance(repo));
+  const first = await loadGovernance(repo);
+  const settings = await watchdogSettings(first);
   const sweeper = new Coalescer(async () => {
     try {
       report(await sweepOnce(repo, opts.clock), opts);
@@ -61,6 +64,9 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
     void git(['gc', '--auto', '--quiet'], { cwd: repo.root, allowFailure: true });
   }, settings.sweep_interval);
   const watcher = await watchRepository(watchedPaths(repo), () => sweeper.poke());
+  // With a hub: pauses and charges from other clones arrive, and this watchdog's pauses leave, every sync_interval.
+  const hub = await hubSettings(first).catch(() => undefined);
+  const follower = hub && followHub(repo, { urls: hub.url, branch: hub.branch }, hub.sync_interval, opts.clock, opts.log);
   opts.log(`${startedAt} watchdog started on ${repo.root} (pid ${process.pid}, sweep every ${formatDuration(settings.sweep_interval)})`);
   sweeper.poke();
   try {
@@ -69,6 +75,7 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
     clearInterval(beatTimer);
     clearInterval(sweepTimer);
     await watcher.close();
+    await follower?.stop();
     await sweeper.idle(); // the commit in flight finishes; nothing is left half-done
     rmSync(watchdogHeartbeatFile(repo), { force: true });
     await release().catch(() => undefined);

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
-import { commitGoverned, countingHook, HOOK, runsOf, sleep } from '../helpers/scene.js';
+import { background, commitGoverned, countingHook, HOOK, runsOf, sleep, until } from '../helpers/scene.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -126,6 +126,24 @@ describe('one hub over file://', () => {
     expect(JSON.parse(v.out).findings, v.out).toEqual([]);
     const x = await ga(['-C', b, 'execute', first.last]);
     expect(x.code, x.err).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+  }, 120_000);
+
+  it('ga execute --watch on one clone runs the hook of an approval made on another, once', async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    const p = await propose(a, PUBLISH);
+    expect(p.code).toBe(0);
+    const watching = background(['-C', b, 'execute', '--watch']);
+    try {
+      await until(() => /executing approvals as they land/.test(watching.out()), 20_000, 'the watcher to start');
+      const ap = await ga(['-C', a, 'approve', p.last]);
+      expect(ap.code, ap.err).toBe(0);
+      await until(() => runsOf(w.counter) === 1, 30_000, 'the hook to run on the other clone');
+      await until(() => eventsAtHub(w, 'proposal-executed', p.last).length === 1, 30_000, 'the outcome to reach the hub');
+    } finally {
+      await watching.stop();
+    }
     expect(runsOf(w.counter)).toBe(1);
   }, 120_000);
 
