@@ -5,6 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../git/exec.js';
+import { readHead } from '../git/head.js';
 import type { Repo } from '../git/repo.js';
 import { readRegularText } from '../runtime/files.js';
 import { governedBranch, onGovernedBranch } from './branch.js';
@@ -44,8 +45,16 @@ export function readHighWater(repo: Repo): string | undefined {
 export async function headContainsHighWater(repo: Repo, head: string): Promise<{ ok: boolean; mark?: string }> {
   const mark = readHighWater(repo);
   if (!mark || mark === head) return { ok: true, mark };
-  const r = await git(['merge-base', '--is-ancestor', mark, head], { cwd: repo.root, allowFailure: true });
-  return { ok: r.code === 0, mark };
+  const contains = async (tip: string) => (await git(['merge-base', '--is-ancestor', mark, tip], { cwd: repo.root, allowFailure: true })).code === 0;
+  if (await contains(head)) return { ok: true, mark };
+  // A reading made a moment ago, overtaken by a commit another ga process just landed (and marked): not a rewrite,
+  // when the branch's tip now holds both that reading and the mark.
+  const tip = await readHead(repo, (await governedBranch(repo)).ref);
+  if (tip && tip !== head && (await contains(tip))) {
+    const grown = (await git(['merge-base', '--is-ancestor', head, tip], { cwd: repo.root, allowFailure: true })).code === 0;
+    if (grown) return { ok: true, mark };
+  }
+  return { ok: false, mark };
 }
 
 /** Why history no longer holds what this clone has seen, or undefined. */
