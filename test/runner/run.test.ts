@@ -355,9 +355,9 @@ describe('ga run, claude adapter: charging and recording', () => {
 describe('ga run: governed files only in their trusted version', () => {
   it("ignores an unsigned commit that raises the agent's own cap and widens its allowlist", async () => {
     const repo = await initRepo(sb);
-    addAgent(repo, { budget: { usd: 0.05, max_run_usd: 0.04 } });
+    addAgent(repo, { budget: { usd: 0.08, max_run_usd: 0.05 } });
     // What an agent with git could do: raise its cap, add tools and a variable, commit unsigned.
-    write(repo, 'agents/tester/agent.toml', agentToml({ budget: { usd: 1000, max_run_usd: 0.04 } }));
+    write(repo, 'agents/tester/agent.toml', agentToml({ budget: { usd: 1000, max_run_usd: 0.05 } }));
     write(repo, 'agents/tester/tool_allowlist.toml', allowlistToml([...BASE_TOOLS, 'Bash', 'WebFetch'], [...BASE_ENV, 'SECRET_TOKEN']));
     git(repo, 'add', '-A');
     git(repo, '-c', 'user.name=tester', '-c', 'user.email=tester@agents.ga.invalid', 'commit', '--no-gpg-sign', '-qm', 'raise my cap');
@@ -370,7 +370,7 @@ describe('ga run: governed files only in their trusted version', () => {
     expect(flag(argv, '--allowedTools')!.split(',').sort()).toEqual(['Bash(ga propose:*)', 'Grep', 'Read']);
     expect(env.SECRET_TOKEN).toBeUndefined();
 
-    // $0.0415 spent; the trusted cap of $0.05 cannot hold another $0.04 reservation (the unsigned $1000 could).
+    // $0.0415 spent; the trusted cap of $0.08 cannot hold another $0.05 reservation (the unsigned $1000 could).
     rmSync(f);
     const second = await runJson(repo, 'tester');
     expect(second.r.code).toBe(1);
