@@ -39,7 +39,8 @@ export interface MergeInfo {
   octopus: boolean;
 }
 
-function fromObject(c: CommitObject): Commit {
+/** A commit object as the history reading holds it (its changes filled in later). */
+export function fromObject(c: CommitObject): Commit {
   const out: Commit = {
     id: c.oid,
     parents: c.parents,

@@ -15,7 +15,7 @@ import { GovernanceRefusal, UsageError } from '../errors.js';
 import { git, gitText } from '../git/exec.js';
 import { OID, type CommitObject } from '../git/objects.js';
 import { configSetLocal, headCommit, localConfig, resolveCommit, type Repo } from '../git/repo.js';
-import type { Commit } from '../history/chain.js';
+import { fromObject } from '../history/chain.js';
 import { NO_APPROVERS, SignatureJudge, type ApproverSet } from '../history/signatures.js';
 import { APPROVERS_PATH, POLICIES_DIR } from '../layout/layout.js';
 import { parseApprovers } from '../schema/approvers.js';
@@ -180,7 +180,7 @@ async function firstSelfAttesting(repo: Repo, chain: string[], before: number): 
     for (const c of await verified(repo, chain, i, i === 0 ? 1 : Math.min(end, i + BATCH))) {
       if (!c.signature) continue;
       const set = await approversOf(c);
-      if (set.list.length && (await judge.judge(asCommit(c), set)).status === 'good') return c.oid;
+      if (set.list.length && (await judge.judge(fromObject(c), set)).status === 'good') return c.oid;
     }
   }
   return undefined;
@@ -194,19 +194,4 @@ async function readApprovers(repo: Repo, blob: string): Promise<ApproverSet> {
   } catch {
     return { key: blob, list: [] };
   }
-}
-
-function asCommit(c: CommitObject): Commit {
-  const out: Commit = {
-    id: c.oid,
-    parents: c.parents,
-    tree: c.tree,
-    committedAt: c.committedAt,
-    authorName: c.authorName,
-    authorEmail: c.authorEmail,
-    message: c.message,
-    changes: [],
-  };
-  if (c.signature) out.signature = c.signature;
-  return out;
 }
