@@ -7,8 +7,8 @@
 // approval signed by alice (git commit-tree -S), a claim and an execution by
 // the executor; and 1,000 more proposals submitted and expired by the
 // watchdog: 5 x 2,000 = 10,000 commits of one event each, with ga's own
-// proposal files (serializeProposal), trailers (commitMessage) and audit lines
-// (auditLine). Blobs, trees and unsigned commits are written as loose objects
+// proposal files (serializeProposal), trailers (commitMessage) and one audit
+// file per event (auditFiles). Blobs, trees and unsigned commits are written as loose objects
 // from this process (sha1 + deflate, what `git hash-object -w` does), signed
 // commits by `git commit-tree -S`, HEAD moved once by `git update-ref`.
 //
@@ -28,7 +28,8 @@ import { BIN, ROOT, sandbox } from './lib.mjs';
 
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const { serializeProposal } = await dist('schema/proposal.js');
-const { auditLine, commitMessage } = await dist('audit/events.js');
+const { commitMessage } = await dist('audit/events.js');
+const { auditFiles } = await dist('audit/record.js');
 
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 2000);
 const EXPIRED = Math.floor(APPROVALS / 2);
@@ -156,9 +157,7 @@ class Generator {
     }
     const rootTree = run('git', ['rev-parse', 'HEAD^{tree}'], { cwd: repo }).stdout.trim();
     if (this.tree.write(this.objects) !== rootTree) throw new Error("the rebuilt tree of the init commit differs from git's: tree serialisation is wrong");
-    const audit = run('git', ['cat-file', 'blob', 'HEAD:audit/noop.jsonl'], { cwd: repo, encoding: 'buffer' }).stdout;
-    this.audit = Buffer.alloc(Math.max(1 << 20, audit.length * 2));
-    this.auditLength = audit.copy(this.audit);
+    this.auditFiles = 0;
     this.seq = 0;
     this.commits = 0;
     this.signed = 0;
@@ -166,18 +165,8 @@ class Generator {
     this.approved = [];
   }
 
-  appendAudit(text) {
-    const b = Buffer.from(text);
-    if (this.auditLength + b.length > this.audit.length) {
-      const bigger = Buffer.alloc(this.audit.length * 2);
-      this.audit.copy(bigger, 0, 0, this.auditLength);
-      this.audit = bigger;
-    }
-    this.auditLength += b.copy(this.audit, this.auditLength);
-  }
-
   /**
-   * One commit of one event: its own files, its audit line, ga's message and
+   * One commit of one event: its own files, its audit file, ga's message and
    * trailers. Trees are built here; the commit objects are chained by
    * chain(), so that the next trees are built while git signs.
    */
@@ -188,8 +177,10 @@ class Generator {
       if (f.remove) this.tree.remove(f.path);
       else this.tree.set(f.path, '100644', f.oid ?? this.objects.write('blob', Buffer.from(f.content)));
     }
-    this.appendAudit(auditLine({ ...event, detail }, at));
-    this.tree.set('audit/noop.jsonl', '100644', this.objects.write('blob', this.audit.subarray(0, this.auditLength)));
+    for (const f of auditFiles([{ ...event, detail }], at)) {
+      this.tree.set(f.path, '100644', this.objects.write('blob', Buffer.from(f.content)));
+      this.auditFiles++;
+    }
     this.queue.push({ tree: this.tree.write(this.objects), message: commitMessage(subject, [event], body), who, sign, time: this.time });
     this.time++;
     this.commits++;
@@ -403,7 +394,7 @@ try {
   const genS = Number(process.hrtime.bigint() - t) / 1e9;
   const du = run('du', ['-sm', join(repo, '.git')]).stdout.split('\t')[0];
   console.log(
-    `generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S) in ${fmt(genS)}; .git is ${du} MB of loose objects, audit/noop.jsonl ${(gen.auditLength / 1e6).toFixed(1)} MB`,
+    `generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S) in ${fmt(genS)}; .git is ${du} MB of loose objects, ${n(gen.auditFiles)} audit files`,
   );
   // A repository that lives this long is packed (git gc --auto; ga's watchdog runs it): time that one.
   run('git', ['gc', '-q'], { cwd: repo });

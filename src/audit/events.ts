@@ -1,5 +1,5 @@
 // Governance events: the commit message (a sentence and trailers) and the
-// line appended to audit/<agent>.jsonl in the same commit. Parsing trailers
+// event's own audit file in the same commit. Parsing trailers
 // back is here too, so writing and reading share one definition.
 import { rfc3339 } from '../clock.js';
 import { visible, visibleLine } from '../text/visible.js';
@@ -27,7 +27,7 @@ export interface GaEvent {
   lease?: string;
   /** USD a run-started holds back until its run finishes or its lease runs out. */
   reserved?: string;
-  /** Extra data for the audit line only (exit codes, durations). */
+  /** Extra data for the audit file only (exit codes, durations). */
   detail?: Record<string, unknown>;
 }
 
@@ -68,8 +68,15 @@ export function parseTrailers(message: string): Partial<Record<keyof GaEvent, st
   return groups;
 }
 
+/** The line the earlier layout appended to audit/<agent>.jsonl. */
 export function auditLine(e: GaEvent, at: Date): string {
   const { detail, ...fields } = e;
   return JSON.stringify({ at: rfc3339(at), ...fields, ...(detail ?? {}) }) + '\n';
+}
+
+/** The content of an event's own file: the same object, with its id. */
+export function auditRecord(e: GaEvent, at: Date, id: string): string {
+  const { detail, ...fields } = e;
+  return JSON.stringify({ id, at: rfc3339(at), ...fields, ...(detail ?? {}) }) + '\n';
 }
 

@@ -1,9 +1,10 @@
 // Recording governance events: one commit per operation holding its own
-// paths plus one audit line per event, appended to the committed audit file.
-import { auditLine, commitMessage, type GaEvent } from './events.js';
-import { auditPath } from '../layout/layout.js';
+// paths plus one audit file per event (DESIGN "Commits and the audit trail").
+import { randomBytes } from 'node:crypto';
+import { auditRecord, commitMessage, type GaEvent } from './events.js';
+import { auditEventPath } from '../layout/layout.js';
 import { commitEvent, type CommitResult, type FileWrite, type Identity } from '../git/commit.js';
-import { configGet, readFileAt, type Repo } from '../git/repo.js';
+import { configGet, type Repo } from '../git/repo.js';
 
 export interface EventRecord {
   subject: string;
@@ -50,25 +51,23 @@ export async function recordPlanned(
     if (!p) return undefined;
     return {
       message: commitMessage(p.subject, p.events, p.body),
-      files: [...p.files, ...(await auditAppends(repo, head, p.events, opts.at))],
+      files: [...p.files, ...auditFiles(p.events, opts.at)],
       sign: opts.sign ?? false,
       identity,
     };
   }, { ref: opts.ref });
 }
 
-/** Each agent's committed audit file with this operation's lines appended. */
-async function auditAppends(repo: Repo, head: string | undefined, events: GaEvent[], at: Date): Promise<FileWrite[]> {
-  const byAgent = new Map<string, string>();
-  for (const e of events) {
-    const agent = e.agent ?? 'ga';
-    byAgent.set(agent, (byAgent.get(agent) ?? '') + auditLine(e, at));
-  }
-  const committed = await Promise.all([...byAgent.keys()].map((a) => readFileAt(repo, head, auditPath(a))));
-  return [...byAgent].map(([agent, lines], i) => {
-    const before = committed[i]?.content.toString('utf8') ?? '';
-    const sep = before === '' || before.endsWith('\n') ? '' : '\n';
-    return { path: auditPath(agent), content: before + sep + lines };
+/**
+ * One new file per event: never an existing path, so commits made anywhere
+ * (another process, another clone) never touch the same audit file.
+ */
+export function auditFiles(events: GaEvent[], at: Date): FileWrite[] {
+  const stamp = new Date(at.getTime()).toISOString().replace(/[-:]/g, '').replace('.', '');
+  const tail = randomBytes(4).toString('hex');
+  return events.map((e, i) => {
+    const id = `${stamp}-${tail}${events.length > 1 ? `-${i}` : ''}`;
+    return { path: auditEventPath(e.agent, at, id), content: auditRecord(e, at, id) };
   });
 }
 

@@ -14,6 +14,8 @@ function separators(): { rs: string } {
 
 export interface FileDiff {
   path: string;
+  /** The file is new in this commit: its mode ("new file mode"). */
+  created?: string;
   deleted: boolean;
   binary: boolean;
   hunks: { oldStart: number; oldCount: number; newStart: number; newCount: number; added: string[]; removed: number }[];
@@ -75,6 +77,8 @@ async function patchesOf(repo: Repo, range: string[], paths: string[]): Promise<
         diffs.push(cur);
       } else if (!cur) {
         continue;
+      } else if (line.startsWith('new file mode ')) {
+        cur.created = line.slice('new file mode '.length).trim();
       } else if (line.startsWith('deleted file mode')) {
         cur.deleted = true;
       } else if (line.startsWith('Binary files')) {

@@ -84,7 +84,7 @@ export async function planSignedChange(repo: Repo, paths: string[]): Promise<Sig
   return { files, diff: diffs.filter(Boolean).join(''), head };
 }
 
-/** Commits a plan in one commit signed by the person's key: only these paths (and the audit line). */
+/** Commits a plan in one commit signed by the person's key: only these paths (and the audit files). */
 export async function signGovernedFiles(repo: Repo, plan: SignPlan, opts: { message?: string; clock: Clock }): Promise<{ commit: string }> {
   const signer = await requireSigning(repo, 'ga commit');
   const names = plan.files.map((f) => f.path);

@@ -2,7 +2,7 @@
 // valid: the rules of "When is a proposal approved" in the contract.
 import { parseTrailers } from '../audit/events.js';
 import type { SignatureResult } from '../git/signature.js';
-import { agentOfAuditPath, ASSIGNED_ID, parseProposalPath, type ProposalState } from '../layout/layout.js';
+import { agentOfAuditPath, agentOfLegacyAuditPath, ASSIGNED_ID, parseProposalPath, type ProposalState } from '../layout/layout.js';
 import { parseProposal, type Proposal } from '../schema/proposal.js';
 import { settingsFor, type Policy } from '../schema/policy.js';
 import { decideOutcome } from '../policy/outcome.js';
@@ -51,8 +51,12 @@ interface StepContext {
   policyBlob: string | undefined;
 }
 
-/** An audit file: the only other path a proposal's own commits may carry. */
-const isAudit = (path: string) => agentOfAuditPath(path) !== undefined;
+/**
+ * An audit file ga adds with an event: the only other path a proposal's own
+ * commits may carry. An event's own file is new; a line-per-event file of
+ * the earlier layout grows (ga verify checks that it only grows).
+ */
+const isAudit = (ch: Change) => agentOfLegacyAuditPath(ch.path) !== undefined || (agentOfAuditPath(ch.path) !== undefined && ch.status === 'A');
 
 export class ProposalTracker {
   readonly records = new Map<string, ProposalRecord>();
@@ -137,7 +141,7 @@ export class ProposalTracker {
     if (!ASSIGNED_ID.test(r.id)) return 'its name is not an id ga assigns';
     if (added.newMode !== '100644') return 'not a regular file';
     if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError ?? 'no content'}`;
-    const others = c.changes.filter((ch) => ch.path !== added.path && !isAudit(ch.path));
+    const others = c.changes.filter((ch) => ch.path !== added.path && !isAudit(ch));
     if (others.length) return `the submission commit also changes ${others[0]!.path}`;
     return undefined;
   }
@@ -213,8 +217,8 @@ export class ProposalTracker {
     if (sig.status !== 'good') return `the decision commit is not signed by a trusted approver (${sig.status}${sig.detail ? `: ${sig.detail}` : ''})`;
     if (to.newMode !== '100644') return 'the approved file is not a regular file';
     if (from.oldBlob !== r.submittedBlob || to.newBlob !== r.submittedBlob) return 'the file differs from the one submitted';
-    const own = (path: string) => r.proposal !== undefined && agentOfAuditPath(path) === r.proposal.agent;
-    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && !own(ch.path));
+    const own = (ch: Change) => r.proposal !== undefined && isAudit(ch) && agentOfAuditPath(ch.path) === r.proposal.agent;
+    const others = c.changes.filter((ch) => ch.path !== from.path && ch.path !== to.path && !own(ch));
     if (others.length) return `the decision commit also changes ${others[0]!.path}`;
     if (!r.proposal || r.parseError) return `unreadable proposal: ${r.parseError}`;
     if (c.committedAt >= r.proposal.expires_at) return `approved after it expired at ${r.proposal.expires_at.toISOString()}`;
@@ -232,7 +236,7 @@ export class ProposalTracker {
       const r = this.records.get(t.proposal);
       if (!r) continue;
       const sig = await ctx.signature();
-      const others = c.changes.filter((ch) => !isAudit(ch.path));
+      const others = c.changes.filter((ch) => !isAudit(ch));
       const why =
         sig.status !== 'good'
           ? `not signed by a trusted approver (${sig.status})`

@@ -11,12 +11,11 @@ import { headCommit, headRef, openRepo, resolveCommit, type Repo } from '../git/
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { pinTrustRoot } from '../trust/root.js';
 import { pinGovernedBranch } from '../trust/branch.js';
-import { auditLine } from '../audit/events.js';
+import { auditFiles } from '../audit/record.js';
 import {
   agentConfigPath,
   allowlistPath,
   APPROVERS_PATH,
-  auditPath,
   hookPath,
   KEEP_DIRS,
   POLICY_PATH,
@@ -89,7 +88,7 @@ export async function initRepository(dir: string, opts: { clock: Clock }): Promi
   const now = opts.clock.now();
   const actor = signing.ok ? `human:${signing.email}` : 'human:unknown';
   const event = { event: 'policy-changed' as const, actor, agent: 'noop', reason: 'ga init: layout, default policy and first approver' };
-  files.push({ path: auditPath('noop'), content: auditLine(event, now) });
+  files.push(...auditFiles([event], now));
   const { commit } = await commitEvent(repo, async () => ({
     message: commitMessage('ga init: governance layout, default policy and the noop agent', [event]),
     files,

@@ -146,12 +146,55 @@ export function agentOfLedgerPath(path: string): string | undefined {
   return m?.[1];
 }
 
-/** The audit file of an agent in the line-per-event layout. */
+/** Events that name no agent go here: a name no agent id can take (ids start with a letter or digit). */
+export const NO_AGENT_AUDIT_DIR = '_ga';
+
+/**
+ * The file of one event (DESIGN "Commits and the audit trail"):
+ * `audit/<agent>/<YYYY-MM-DD>/<HH>/<event id>.json`, by UTC day and hour, so
+ * that no directory grows large and no two clones ever write the same path.
+ */
+export function auditEventPath(agent: string | undefined, at: Date, eventId: string): string {
+  const iso = new Date(at.getTime()).toISOString();
+  return `${AUDIT_DIR}/${agent === undefined ? NO_AGENT_AUDIT_DIR : checkAgentId(agent)}/${iso.slice(0, 10)}/${iso.slice(11, 13)}/${eventId}.json`;
+}
+
+/** An event id: sortable by time (to the millisecond), then unique by a random tail. */
+export const AUDIT_EVENT_ID = /^\d{8}T\d{6}\d{3}Z-[0-9a-f]{8}(?:-\d{1,6})?$/;
+
+export interface AuditEventPath {
+  /** The agent the event names, or undefined for events that name none. */
+  agent: string | undefined;
+  day: string;
+  hour: string;
+  id: string;
+}
+
+export function parseAuditEventPath(path: string): AuditEventPath | undefined {
+  const m = /^audit\/([^/]+)\/(\d{4}-\d{2}-\d{2})\/(\d{2})\/([^/]+)\.json$/.exec(path);
+  if (!m || !AUDIT_EVENT_ID.test(m[4]!)) return undefined;
+  const agent = m[1] === NO_AGENT_AUDIT_DIR ? undefined : m[1]!;
+  if (agent !== undefined && !AGENT_ID.test(agent)) return undefined;
+  return { agent, day: m[2]!, hour: m[3]!, id: m[4]! };
+}
+
+/** The audit file of an agent in the earlier line-per-event layout (read, never written). */
 export const auditPath = (agent: string) => `${AUDIT_DIR}/${agent}.jsonl`;
 
-export function agentOfAuditPath(path: string): string | undefined {
+export function agentOfLegacyAuditPath(path: string): string | undefined {
   const m = /^audit\/([^/]+)\.jsonl$/.exec(path);
   return m?.[1];
+}
+
+/**
+ * The agent an audit file (either layout) belongs to; "ga" for events that
+ * name no agent (the earlier layout's name for them).
+ */
+export function agentOfAuditPath(path: string): string | undefined {
+  const legacy = agentOfLegacyAuditPath(path);
+  if (legacy !== undefined) return legacy;
+  const e = parseAuditEventPath(path);
+  return e ? (e.agent ?? 'ga') : undefined;
 }
 
 /** The agent a ledger, audit or agent path belongs to, if any. */
@@ -159,10 +202,10 @@ export function agentNamedBy(path: string): string | undefined {
   return agentOfLedgerPath(path) ?? agentOfAuditPath(path) ?? agentOfPath(path);
 }
 
-/** Append-only files: ledgers and audit logs. */
+/** Append-only files: ledgers and audit logs in the earlier layout. */
 export function appendOnlyKind(path: string): { kind: 'ledger' | 'audit'; agent: string } | undefined {
   const ledger = agentOfLedgerPath(path);
   if (ledger) return { kind: 'ledger', agent: ledger };
-  const audit = agentOfAuditPath(path);
+  const audit = agentOfLegacyAuditPath(path);
   return audit ? { kind: 'audit', agent: audit } : undefined;
 }

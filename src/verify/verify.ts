@@ -7,7 +7,16 @@ import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
 import { listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import { loadGovernance, type Commit, type Governance } from '../history/replay.js';
-import { agentConfigPath, agentOfLedgerPath, anyProposalPath, appendOnlyKind, AUDIT_DIR, auditPath, LEDGER_DIR, proposalPath } from '../layout/layout.js';
+import {
+  agentConfigPath,
+  agentOfLedgerPath,
+  anyProposalPath,
+  appendOnlyKind,
+  AUDIT_DIR,
+  LEDGER_DIR,
+  parseAuditEventPath,
+  proposalPath,
+} from '../layout/layout.js';
 import { parseAgent } from '../schema/agent.js';
 import type { LedgerWindow } from '../ledger/ledger.js';
 import { findTrustRoot } from '../trust/root.js';
@@ -253,8 +262,12 @@ export async function appendOnlyFindings(
   const start = saved ? all.findIndex((c) => c.id === saved.commit) + 1 : 0;
   for (const c of all.slice(start)) {
     const diffs = patches.get(c.id) ?? [];
-    const auditAdded = new Map<string, string[]>();
+    const auditAdded: AuditAdded[] = [];
     for (const d of diffs) {
+      if (auditChecked && d.path.startsWith(`${AUDIT_DIR}/`) && !appendOnlyKind(d.path) && d.path !== `${AUDIT_DIR}/.gitkeep`) {
+        eventFileFinding(c, d, auditAdded, record);
+        continue;
+      }
       const m = appendOnlyKind(d.path);
       if (!m) continue;
       const problem = appendProblem(d, lineCount.get(d.path) ?? 0);
@@ -266,7 +279,7 @@ export async function appendOnlyFindings(
       }
       const added = d.hunks.flatMap((h) => h.added);
       lineCount.set(d.path, (lineCount.get(d.path) ?? 0) + added.length);
-      if (m.kind === 'audit') auditAdded.set(m.agent, added);
+      if (m.kind === 'audit') auditAdded.push(...added.map((text) => ({ agent: m.agent, path: d.path, text })));
       else {
         const l = ledgerText.get(d.path) ?? { text: '', addedBy: [] };
         l.text += added.map((a) => `${a}\n`).join('');
@@ -288,31 +301,63 @@ export async function appendOnlyFindings(
   }
 }
 
-function auditMatchesTrailers(c: Commit, added: Map<string, string[]>, add: Add): void {
-  // A merge's diff against its first parent carries the audit lines of the commits it brings in.
+/** An event's record as a commit added it: a line of an audit/<agent>.jsonl, or an event's own file. */
+interface AuditAdded {
+  agent: string;
+  path: string;
+  text: string;
+  /** For an event's own file: the UTC day and hour its path files it under. */
+  filed?: { day: string; hour: string; id: string };
+}
+
+/** A change under audit/ other than to an earlier-layout file: only a new event file is allowed. */
+function eventFileFinding(c: Commit, d: FileDiff, added: AuditAdded[], add: Add): void {
+  const e = parseAuditEventPath(d.path);
+  if (!e) {
+    add(c.id, d.path, 'audit', 'not an audit file: audit/ holds audit/<agent>/<YYYY-MM-DD>/<HH>/<event id>.json (or the earlier audit/<agent>.jsonl)');
+  } else if (d.deleted) {
+    add(c.id, d.path, 'audit-append-only', 'an audit file was removed: audit files are only ever added');
+  } else if (d.created === undefined) {
+    add(c.id, d.path, 'audit-append-only', 'an audit file was changed: audit files are only ever added');
+  } else if (d.created !== '100644' || d.binary) {
+    add(c.id, d.path, 'audit', 'an audit file that is not a regular text file');
+  } else {
+    added.push({ agent: e.agent ?? 'ga', path: d.path, text: d.hunks.flatMap((h) => h.added).join('\n'), filed: e });
+  }
+}
+
+function auditMatchesTrailers(c: Commit, added: AuditAdded[], add: Add): void {
+  // A merge's diff against its first parent carries the audit records of the commits it brings in.
   const messages = [...(c.merge?.brought ?? []).map((b) => b.message), c.message];
   const expected = messages
     .flatMap((m) => parseTrailers(m))
     .filter((t) => t.event)
     .map((t) => `${t.agent ?? 'ga'} ${t.event}`);
-  const found: string[] = [];
-  for (const [agent, lines] of added) {
-    for (const line of lines) {
-      try {
-        const j = JSON.parse(line) as { event?: string };
-        found.push(`${agent} ${j.event}`);
-      } catch {
-        add(c.id, auditPath(agent), 'audit', 'an audit line that is not JSON');
-      }
-    }
-  }
   const missing = [...expected];
-  for (const f of found) {
-    const i = missing.indexOf(f);
+  for (const a of added) {
+    let j: { event?: unknown; at?: unknown; id?: unknown };
+    try {
+      j = JSON.parse(a.text) as typeof j;
+      if (typeof j !== 'object' || j === null) throw new Error('not an object');
+    } catch {
+      add(c.id, a.path, 'audit', a.filed ? 'an audit file that is not one JSON object' : 'an audit line that is not JSON');
+      continue;
+    }
+    if (a.filed) {
+      const at = typeof j.at === 'string' ? new Date(j.at) : undefined;
+      const iso = at && !Number.isNaN(at.getTime()) ? at.toISOString() : '';
+      if (iso.slice(0, 10) !== a.filed.day || iso.slice(11, 13) !== a.filed.hour || j.id !== a.filed.id)
+        add(c.id, a.path, 'audit', `an audit file whose path does not match its id and time (${String(j.id)}, ${String(j.at)})`);
+    }
+    const key = `${a.agent} ${String(j.event)}`;
+    const i = missing.indexOf(key);
     if (i >= 0) missing.splice(i, 1);
-    else add(c.id, auditPath(f.split(' ')[0]!), 'audit', `an audit line (${f.split(' ')[1]}) with no matching Ga-Event trailer in its commit`);
+    else add(c.id, a.path, 'audit', `an audit ${a.filed ? 'file' : 'line'} (${String(j.event)}) with no matching Ga-Event trailer in its commit`);
   }
-  for (const m of missing) add(c.id, auditPath(m.split(' ')[0]!), 'audit', `Ga-Event ${m.split(' ')[1]} has no audit line in its commit`);
+  for (const m of missing) {
+    const [agent, event] = m.split(' ');
+    add(c.id, `${AUDIT_DIR}/${agent}/`, 'audit', `Ga-Event ${event} has no audit file in its commit`);
+  }
 }
 
 function trailerFindings(gov: Governance, add: Add): void {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerHook } from '../../src/executor/hooks.js';
-import { BIN, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, BIN, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 import { killCarrying } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -237,8 +237,7 @@ describe('ga execute', () => {
     expect(msg).toMatch(/exit\S* 3\b/);
     expect(msg).toContain('step two');
     expect(msg).toContain('the last words');
-    const audit = readFileSync(join(repo, 'audit/noop.jsonl'), 'utf8').trim().split('\n');
-    const last = JSON.parse(audit[audit.length - 1]!);
+    const last = auditRecords(repo, 'noop').at(-1)!;
     expect(last.event).toBe('proposal-failed');
     expect(last.proposal).toBe(id);
     expect(git(repo, 'status', '--porcelain')).toBe('');

@@ -2,7 +2,7 @@
 // real signatures. Git config is isolated through GIT_CONFIG_GLOBAL in a
 // temporary directory; the user's own config and home are never touched.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../src/cli/main.js';
@@ -166,4 +166,18 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void } {
 /** Commits on any ref that carry `event` for proposal `id`. */
 export function eventCommits(repo: string, event: string, id: string): string[] {
   return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`).split('\n').filter(Boolean);
+}
+
+/** An audit event's own file: `audit/<agent>/<YYYY-MM-DD>/<HH>/<event id>.json`. */
+export const AUDIT_FILE = /^audit\/[^/]+\/\d{4}-\d{2}-\d{2}\/\d{2}\/\d{8}T\d{9}Z-[0-9a-f]{8}(?:-\d+)?\.json$/;
+
+/**
+ * The audit records of an agent ("_ga" for events that name none), oldest
+ * first: the event files that the governed history added, in commit order.
+ */
+export function auditRecords(repo: string, agent: string): Record<string, any>[] {
+  const added = git(repo, 'log', '--reverse', '--diff-filter=A', '--name-only', '--format=', '--', `audit/${agent}/`)
+    .split('\n')
+    .filter((f) => AUDIT_FILE.test(f));
+  return added.map((f) => JSON.parse(readFileSync(join(repo, f), 'utf8')) as Record<string, any>);
 }

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProposal, type Proposal } from '../../src/schema/proposal.js';
-import { fixedClock, ga, git, initRepo, propose, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+import { AUDIT_FILE, fixedClock, ga, git, initRepo, propose, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
 
 const HOUR = 3_600_000;
 const POLICY = 'policies/proposal_policy.toml';
@@ -109,8 +109,9 @@ async function expectRefused(repo: string, toml: string): Promise<void> {
   expect(msg).toMatch(/Ga-Actor: human:alice@example\.com/);
   expect(msg).not.toContain('Ga-Event: proposal-submitted');
   const changed = git(repo, 'diff-tree', '--no-commit-id', '--name-only', '-r', 'HEAD').split('\n');
-  expect(changed).toEqual(['audit/noop.jsonl']);
-  expect(git(repo, 'show', 'HEAD:audit/noop.jsonl').trim().split('\n').pop()).toContain('"event":"flag-self-approval"');
+  expect(changed).toEqual([expect.stringMatching(AUDIT_FILE)]);
+  expect(changed[0]).toMatch(/^audit\/noop\//);
+  expect(JSON.parse(git(repo, 'show', `HEAD:${changed[0]}`))).toMatchObject({ event: 'flag-self-approval', agent: 'noop' });
   expect(storedTomlFiles(repo)).toEqual(storedBefore);
   expect(git(repo, 'status', '--porcelain', '--', 'proposals/')).toBe('');
 }

@@ -2,10 +2,10 @@
 // commit is made under a repository-wide lock, so twenty `ga propose`
 // processes at once lose nothing and corrupt nothing.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gaProcess, git, initRepo, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, gaProcess, git, initRepo, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -14,7 +14,7 @@ beforeEach(() => {
 afterEach(() => sb.cleanup());
 
 const N = 20;
-const auditLines = (repo: string) => readFileSync(join(repo, 'audit/noop.jsonl'), 'utf8').split('\n').filter(Boolean);
+const auditLines = (repo: string) => auditRecords(repo, 'noop').map((r) => JSON.stringify(r));
 
 describe('concurrent ga propose', () => {
   it(`${N} processes at once: all succeed, ${N} ids, ${N} commits of one proposal each, fsck clean`, async () => {
@@ -46,7 +46,7 @@ describe('concurrent ga propose', () => {
       const proposals = paths.filter((p) => p.startsWith('proposals/'));
       expect(proposals).toHaveLength(1);
       expect(proposals[0]).toMatch(/^proposals\/pending\/[a-z0-9-]+\.toml$/);
-      expect(paths.filter((p) => !p.startsWith('proposals/'))).toEqual(['audit/noop.jsonl']);
+      expect(paths.filter((p) => !p.startsWith('proposals/'))).toEqual([expect.stringMatching(/^audit\/noop\/.+\.json$/)]);
       expect(git(repo, 'log', '-1', '--format=%B', c)).toContain('Ga-Event: proposal-submitted');
       seen.push(proposals[0]!.slice('proposals/pending/'.length, -'.toml'.length));
     }
@@ -66,13 +66,13 @@ describe('concurrent ga propose', () => {
     expect(problems).toEqual([]);
     expect(git(repo, 'status', '--porcelain')).toBe('');
 
-    // The audit log only grew: the old lines first, then one line per proposal.
+    // The audit trail only grew: the old records kept, then one file per proposal.
     const auditAfter = auditLines(repo);
     expect(auditAfter).toHaveLength(auditBefore.length + N);
-    expect(auditAfter.slice(0, auditBefore.length)).toEqual(auditBefore);
-    const added = auditAfter.slice(auditBefore.length).map((l) => JSON.parse(l));
+    for (const r of auditBefore) expect(auditAfter).toContain(r);
+    const added = auditAfter.filter((r) => !auditBefore.includes(r)).map((l) => JSON.parse(l));
     expect(added.every((e) => e.event === 'proposal-submitted')).toBe(true);
     expect(added.map((e) => e.proposal).sort()).toEqual([...ids].sort());
-    expect(readFileSync(join(repo, 'audit/noop.jsonl'), 'utf8')).toBe(git(repo, 'show', 'HEAD:audit/noop.jsonl') + '\n');
+    expect(git(repo, 'status', '--porcelain', '--', 'audit')).toBe('');
   }, 180_000);
 });

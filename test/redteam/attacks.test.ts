@@ -11,7 +11,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox, eventCommits } from '../helpers/fixture.js';
+import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type GaResult, type Sandbox, eventCommits, AUDIT_FILE } from '../helpers/fixture.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -241,22 +241,31 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     await expectReported(repo, 'ledger-append-only', /deleted/);
   });
 
-  it('17. audit lines deleted, and an audit line forged with no event commit', async () => {
+  it('17. audit files removed or changed, and an audit file forged with no event commit', async () => {
     const { repo } = await setup();
-    const audit = 'audit/noop.jsonl';
-    const lines = readFileSync(join(repo, audit), 'utf8').split('\n').filter(Boolean);
-    expect(lines.length).toBeGreaterThan(0);
-    appendFileSync(
-      join(repo, audit),
-      `${JSON.stringify({ at: '2026-01-01T00:00:00Z', event: 'proposal-approved', actor: 'human:alice@example.com', agent: 'noop' })}\n`,
+    const files = git(repo, 'ls-files', 'audit/noop').split('\n').filter(Boolean);
+    expect(files.length).toBeGreaterThan(1);
+    for (const f of files) expect(f).toMatch(AUDIT_FILE);
+    const forged = 'audit/noop/2026-01-01/00/20260101T000000000Z-0badc0de.json';
+    write(
+      repo,
+      forged,
+      `${JSON.stringify({ id: '20260101T000000000Z-0badc0de', at: '2026-01-01T00:00:00Z', event: 'proposal-approved', actor: 'human:alice@example.com', agent: 'noop' })}\n`,
     );
-    git(repo, 'add', audit);
+    git(repo, 'add', forged);
     commitUnsigned(repo, 'note an approval');
     await expectReported(repo, 'audit', /no matching Ga-Event/);
-    writeFileSync(join(repo, audit), '');
-    git(repo, 'add', audit);
+    writeFileSync(join(repo, files[0]!), '{}\n');
+    git(repo, 'add', files[0]!);
+    commitUnsigned(repo, 'tidy');
+    await expectReported(repo, 'audit-append-only', new RegExp(`${files[0]}.*changed`));
+    git(repo, 'rm', '-q', files[1]!);
     commitUnsigned(repo, 'forget');
-    await expectReported(repo, 'audit-append-only', new RegExp(audit));
+    await expectReported(repo, 'audit-append-only', new RegExp(`${files[1]}.*removed`));
+    write(repo, 'audit/noop/notes.json', '{}\n');
+    git(repo, 'add', 'audit/noop/notes.json');
+    commitUnsigned(repo, 'a stray');
+    await expectReported(repo, 'audit', /audit\/noop\/notes\.json not an audit file/);
   });
 
   it('18. its own PAUSED marker removed by an unsigned commit', async () => {
@@ -452,7 +461,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     expect(all.out).not.toContain('published:');
     expect(eventCommits(repo, 'proposal-executed', id)).toHaveLength(1);
     await expectReported(repo, 'proposal-file', new RegExp(`${id}.*moved from executed/ to approved/`));
-    await expectReported(repo, 'audit-append-only', /audit\/noop\.jsonl/);
+    await expectReported(repo, 'audit-append-only', /^audit\/noop\/.*removed/);
     // Reverting the claim too, on a branch that never saw the execution, does not help:
     // the claim and outcome anywhere in the repository forbid a second run.
     git(repo, 'checkout', '-q', '-b', 'replay', `${outcome}~2`);
@@ -523,7 +532,7 @@ describe('red team: the record (ledger, audit, pauses)', () => {
     git(repo, 'commit', '-q', '--allow-empty', '--no-gpg-sign', '-m', `bogus\n\nGa-Event: proposal-teleported\nGa-Proposal: zz-nothing\nGa-Agent: ghost`);
     await expectNotExecuted(repo, id);
     await expectReported(repo, 'approval', /not signed/);
-    await expectReported(repo, 'audit', /proposal-approved has no audit line/);
+    await expectReported(repo, 'audit', /proposal-approved has no audit file/);
     await expectReported(repo, 'trailer', /unknown Ga-Event/);
     await expectReported(repo, 'trailer', /zz-nothing/);
     await expectReported(repo, 'trailer', /ghost/);

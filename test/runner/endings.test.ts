@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTrailers } from '../../src/audit/events.js';
-import { FAKE_CLAUDE, ga, gaProcess, git, initRepo, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, FAKE_CLAUDE, ga, gaProcess, git, initRepo, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 import { pidsCarrying, sleep, until } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -56,10 +56,7 @@ const lastFinished = (repo: string) => {
   throw new Error('no run-finished commit');
 };
 const auditRecord = (repo: string, agent: string) =>
-  readFileSync(join(repo, 'audit', `${agent}.jsonl`), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, any>)
+  auditRecords(repo, agent)
     .filter((e) => e.event === 'run-finished')
     .pop()!;
 const ledgerUsd = (repo: string, agent: string) =>

@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTrailers } from '../../src/audit/events.js';
 import { verifyLedger } from '../../src/ledger/ledger.js';
-import { fixedClock, ga, gaProcess, git, initRepo, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, fixedClock, ga, gaProcess, git, initRepo, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
 import { pidsCarrying } from '../helpers/scene.js';
 
 const FAKE = resolve(import.meta.dirname, '../helpers/fake-claude.mjs');
@@ -134,11 +134,7 @@ const ledgerLines = (repo: string, id: string) =>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
-const auditLines = (repo: string, id: string) =>
-  readFileSync(join(repo, 'audit', `${id}.jsonl`), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, any>);
+const auditLines = auditRecords;
 const commitCount = (repo: string) => Number(git(repo, 'rev-list', '--count', 'HEAD'));
 
 async function waitFor(pred: () => boolean, timeoutMs: number, what: string, stepMs = 10): Promise<void> {
@@ -245,7 +241,8 @@ describe('ga run, claude adapter: charging and recording', () => {
     const finished = t.find((e) => e.event === 'run-finished');
     expect(finished).toMatchObject({ event: 'run-finished', outcome: 'success', run: rec.run, agent: 'tester', actor: 'runner' });
     expect(t.find((e) => e.event === 'charge')).toMatchObject({ run: rec.run, agent: 'tester' });
-    expect(changed(repo)).toEqual(expect.arrayContaining(['ledger/tester.jsonl', 'audit/tester.jsonl']));
+    expect(changed(repo)).toEqual(expect.arrayContaining(['ledger/tester.jsonl']));
+    expect(changed(repo).filter((p) => p.startsWith('audit/'))).toEqual([expect.stringMatching(/^audit\/tester\//)]);
     // A run-started commit before it.
     expect(trailers(repo, 'HEAD~1').find((e) => e.event === 'run-started')).toMatchObject({ run: rec.run, agent: 'tester' });
 

@@ -12,7 +12,7 @@ import type { Clock } from '../../src/clock.js';
 import { openRepo } from '../../src/git/repo.js';
 import { appendCharge } from '../../src/ledger/ledger.js';
 import { parsePause } from '../../src/schema/pause.js';
-import { fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 
 let sb: Sandbox;
 let repo: string;
@@ -83,11 +83,8 @@ function expectPausedBy(reason: string, agent = 'noop'): void {
   expect(m.by).toBe('watchdog');
   expect(m.detail.length).toBeGreaterThan(0);
   expect(git(repo, 'status', '--porcelain', '--', `agents/${agent}`, 'audit')).toBe('');
-  // the audit line rides in the same commit
-  const audit = readFileSync(join(repo, 'audit', `${agent}.jsonl`), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  // the event's audit file rides in the same commit
+  const audit = auditRecords(repo, agent);
   expect(audit.at(-1)).toMatchObject({ event: 'agent-paused', actor: 'watchdog', agent });
 }
 
