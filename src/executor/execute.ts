@@ -88,6 +88,8 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
     const step = await decide(gov, r, opts, timeoutMs, prepared);
     if (step.kind !== 'claimed') {
       if (prepared) await prepared.then(discardHooks, () => undefined);
+      // An outcome given up as unknown reaches the other clones now, not at the next sync.
+      if (step.result.result === 'recovered-unknown' && (await hubOf(gov.repo, gov))) await publishAfter(gov.repo, opts.clock, gov);
       return step.result;
     }
     // With a hub, the claim counts only once it is in the hub: the hook starts after that, or not at all.
@@ -99,7 +101,7 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
         return refuse(r, p.unreachable ? 'not-run' : 'claimed', `not run: the claim did not reach the hub: ${p.why}`);
       }
     }
-    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!);
+    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!, Boolean(hub));
     if (hub) await publishAfter(gov.repo, opts.clock, gov); // the outcome; a later ga sync publishes it if the hub is away now
     return result;
   } catch (e) {
@@ -247,10 +249,19 @@ function invalidBecause(r: ProposalRecord): string | undefined {
 }
 
 /** Runs the trusted hook of a claimed proposal and records its outcome (late, without a move, if the claim was given up meanwhile). */
-async function runClaimed(gov: Governance, r: ProposalRecord, opts: ExecuteOptions, timeoutMs: number, prepared: PreparedHooks): Promise<ExecutionResult> {
+async function runClaimed(
+  gov: Governance,
+  r: ProposalRecord,
+  opts: ExecuteOptions,
+  timeoutMs: number,
+  prepared: PreparedHooks,
+  hub: boolean,
+): Promise<ExecutionResult> {
   const repo = gov.repo;
   const proposal = r.proposal!;
   const hook = await runHook(gov, proposal, { timeoutMs, prepared });
+  // The outcome lands on the hub's state: another clone may have given the claim up meanwhile (its lease ran out).
+  if (hub) await publishAfter(repo, opts.clock, gov);
   const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;
   const state = hook.ok ? 'executed' : 'failed';
   const event: GaEvent = {

@@ -21,7 +21,7 @@ import { headRef, readBlobs, type Repo } from '../git/repo.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { signingKey } from '../git/sshsig.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
-import { agentOfLedgerPath, agentOfPausePath, HUB_PATH, isUnderProposals, ledgerPath } from '../layout/layout.js';
+import { agentOfLedgerPath, agentOfPausePath, HUB_PATH, isUnderProposals, ledgerPath, parseProposalPath, proposalPath } from '../layout/layout.js';
 import { appendChargeToText, type LedgerLine } from '../ledger/ledger.js';
 import { hubSettings } from '../policy/hub.js';
 import { withRepoLock } from '../runtime/lock.js';
@@ -206,8 +206,11 @@ async function replayOne(repo: Repo, commit: string, onto: string, clock: Clock)
     repo,
     changes.flatMap((ch) => [ch.oldOid, ch.newOid]).filter((o) => !/^0+$/.test(o)),
   );
+  const late = await lateOutcomes(repo, c.message, ontoTree);
   const files: FileWrite[] = [];
   for (const ch of changes) {
+    const moved = parseProposalPath(ch.path);
+    if (moved && late.has(moved.id)) continue; // recorded as evidence, without its move
     const there = await repo.objects.entryAt(ontoTree, ch.path);
     const mode = ch.newMode === '100755' ? '100755' : '100644';
     if (ch.status === 'A') {
@@ -263,6 +266,25 @@ async function replayOne(repo: Repo, commit: string, onto: string, clock: Clock)
   }
   const made = await writeCommit(repo, onto, { message: c.message, files, sign, identity: { name: c.authorName, email: c.authorEmail } });
   return { commit: made };
+}
+
+/**
+ * The proposals whose outcome this commit records but which another clone
+ * meanwhile gave up as outcome unknown (its claim's lease ran out, DESIGN
+ * "Leases"): on the hub the file is in failed/, not approved/. The outcome is
+ * still recorded, as evidence, without moving the file.
+ */
+async function lateOutcomes(repo: Repo, message: string, ontoTree: string): Promise<Set<string>> {
+  const late = new Set<string>();
+  for (const e of parseTrailers(message)) {
+    if ((e.event !== 'proposal-executed' && e.event !== 'proposal-failed') || !e.proposal) continue;
+    const [approved, failed] = await Promise.all([
+      repo.objects.entryAt(ontoTree, proposalPath('approved', e.proposal)),
+      repo.objects.entryAt(ontoTree, proposalPath('failed', e.proposal)),
+    ]);
+    if (!approved && failed) late.add(e.proposal);
+  }
+  return late;
 }
 
 /** Ledger lines appended by this clone, re-chained onto the hub's ledger (their window totals recomputed). */

@@ -4,11 +4,11 @@
 // clones run a hook exactly once; events made on different clones meet
 // without a conflict; a hub that cannot be reached runs nothing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { background, commitGoverned, countingHook, HOOK, runsOf, sleep, until } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -24,8 +24,12 @@ interface World {
   counter: string;
 }
 
-/** alice's repository with a counting hook and policies/hub.toml naming `url`, published, and `n - 1` more clones of the hub. */
-async function world(n: number, url?: (hubDir: string) => string): Promise<World> {
+/**
+ * alice's repository with a counting hook and policies/hub.toml naming `url`,
+ * published, and `n - 1` more clones of the hub. `drafts` auto-approved
+ * proposals are made first, before there is a hub (so without a push each).
+ */
+async function world(n: number, url?: (hubDir: string) => string, drafts = 0): Promise<World & { drafts: string[] }> {
   const a = await initRepo(sb);
   const hubDir = join(sb.dir, 'hubs', 'hub.git');
   mkdirSync(join(sb.dir, 'hubs'), { recursive: true });
@@ -33,12 +37,14 @@ async function world(n: number, url?: (hubDir: string) => string): Promise<World
   const hubUrl = url ? url(hubDir) : `file://${hubDir}`;
   if (hubUrl.startsWith('git://')) await untilServed(hubUrl);
   const counter = join(sb.dir, 'hook-runs');
-  commitGoverned(
-    sb,
-    a,
-    { [HOOK]: countingHook(counter), 'policies/hub.toml': `url = "${hubUrl}"\nbranch = "main"\nsync_interval = "1s"\n` },
-    'a hub, and a counting hook',
-  );
+  commitGoverned(sb, a, { [HOOK]: countingHook(counter), [DRAFT_HOOK]: countingHook(counter) }, 'counting hooks');
+  const ids: string[] = [];
+  for (let i = 0; i < drafts; i++) {
+    const d = await propose(a, DRAFT.replace('a draft', `draft ${i}`));
+    expect(d.code, d.err).toBe(0);
+    ids.push(d.last);
+  }
+  commitGoverned(sb, a, { 'policies/hub.toml': `url = "${hubUrl}"\nbranch = "main"\nsync_interval = "1s"\n` }, 'a hub');
   const s = await ga(['-C', a, 'sync']);
   expect(s.code, s.err).toBe(0);
   const root = git(a, 'config', '--local', 'ga.trustRoot');
@@ -50,8 +56,17 @@ async function world(n: number, url?: (hubDir: string) => string): Promise<World
     expect(t.code, t.err).toBe(0);
     clones.push(c);
   }
-  return { hubDir, url: hubUrl, clones, counter };
+  return { hubDir, url: hubUrl, clones, counter, drafts: ids };
 }
+
+const DRAFT_HOOK = 'agents/noop/hooks/draft_content.sh';
+const DRAFT = `agent = "noop"
+action_type = "draft_content"
+title = "a draft"
+rationale = "auto-approved by the default policy"
+[payload]
+text = "hello"
+`;
 
 const hubTip = (w: World) => git(w.hubDir, 'rev-parse', 'refs/heads/main');
 const eventsAtHub = (w: World, event: string, id: string) =>
@@ -68,9 +83,9 @@ async function approvedEverywhere(w: World, title: string): Promise<string> {
   return p.last;
 }
 
-async function race(w: World, rounds: number): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    const id = await approvedEverywhere(w, `round ${round}`);
+/** Every clone executes the same approved proposal at once, one proposal a round. */
+async function race(w: World, ids: string[]): Promise<void> {
+  for (const [round, id] of ids.entries()) {
     const before = runsOf(w.counter);
     const results = await Promise.all(w.clones.map((c) => gaProcess(['-C', c, '--json', 'execute', id])));
     expect(runsOf(w.counter), `round ${round}: ${results.map((r) => r.out + r.err).join('\n')}`).toBe(before + 1);
@@ -91,12 +106,19 @@ async function race(w: World, rounds: number): Promise<void> {
 }
 
 describe('one hub over file://', () => {
-  it('two clones executing the same approved proposal at once: the hook runs exactly once in each round', async () => {
-    await race(await world(2), 6);
-  }, 240_000);
+  it('two clones executing the same approved proposal at once, 50 rounds: the hook runs exactly once in each round', async () => {
+    const w = await world(2, undefined, 50);
+    await race(w, w.drafts);
+  }, 900_000);
 
-  it('four clones racing one claim: exactly once', async () => {
-    await race(await world(4), 3);
+  it('four clones racing one claim, 50 rounds: exactly once in each', async () => {
+    const w = await world(4, undefined, 50);
+    await race(w, w.drafts);
+  }, 1_200_000);
+
+  it('a proposal approved on one clone after the others synced: every clone races for it, once', async () => {
+    const w = await world(3);
+    await race(w, [await approvedEverywhere(w, 'approved late')]);
   }, 240_000);
 
   it('a person approving on one clone while an agent proposes on another: no conflict, and the approval counts on every clone', async () => {
@@ -172,6 +194,117 @@ describe('one hub over file://', () => {
     expect((await ga(['-C', b, 'execute', id])).code).toBe(0);
     expect(runsOf(w.counter)).toBe(1);
   }, 120_000);
+});
+
+describe('leases, late outcomes and plain git merges across clones', () => {
+  /** A proposal whose hook on clone a waits for `release`; its claim is in the hub and b has synced. */
+  async function slowExecution(w: World & { drafts: string[] }) {
+    const [a, b] = w.clones as [string, string];
+    const release = join(sb.dir, 'release');
+    commitGoverned(
+      sb,
+      a,
+      { [HOOK]: `#!/bin/sh\nwhile [ ! -f "${release}" ]; do sleep 0.1; done\necho ran >> "${w.counter}"\n` },
+      'a hook that waits to be released',
+    );
+    expect((await ga(['-C', a, 'sync'])).code).toBe(0);
+    const id = await approvedEverywhere(w, 'a slow hook');
+    const slow = gaProcess(['-C', a, '--json', 'execute', id]);
+    await until(() => eventsAtHub(w, 'proposal-claimed', id).length === 1, 60_000, 'the claim to reach the hub');
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0);
+    const later = fixedClock(new Date(Date.now() + 2 * 3600_000).toISOString());
+    return { a, b, id, slow, later, release: () => writeFileSync(release, '') };
+  }
+
+  /** The hub holds the proposal in failed/ with outcome unknown and the late outcome as evidence; every clone agrees and verifies. */
+  async function expectLateEvidence(w: World, id: string, later: ReturnType<typeof fixedClock>) {
+    await until(() => eventsAtHub(w, 'proposal-executed', id).length === 1, 30_000, 'the late outcome to reach the hub');
+    const files = git(w.hubDir, 'ls-tree', '-r', '--name-only', 'main', 'proposals/');
+    expect(files).toContain(`proposals/failed/${id}.toml`);
+    expect(files).not.toMatch(new RegExp(`(approved|executed)/${id}`));
+    const unknown = git(w.hubDir, 'log', '--format=%H', '--grep=^Ga-Outcome: unknown$', '--grep', `^Ga-Proposal: ${id}$`, '--all-match', 'main');
+    expect(unknown.split('\n').filter(Boolean)).toHaveLength(1);
+    for (const c of w.clones) {
+      expect((await ga(['-C', c, 'sync'])).code).toBe(0);
+      expect(git(c, 'rev-parse', 'HEAD')).toBe(git(w.hubDir, 'rev-parse', 'main'));
+      expect((await ga(['-C', c, 'execute', id], later)).code).toBe(1);
+      const v = await ga(['-C', c, '--json', 'verify']);
+      expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+    }
+    expect(runsOf(w.counter)).toBe(1);
+  }
+
+  it('a lease that runs out while the hook still runs elsewhere: outcome unknown on every clone, never run again, and the late outcome recorded as evidence', async () => {
+    const w = await world(2);
+    const { b, id, slow, later, release } = await slowExecution(w);
+    // b, while the lease is live: the claim is not declared dead.
+    const early = await ga(['-C', b, 'execute', id]);
+    expect(early.code).toBe(1);
+    expect(early.out + early.err).toMatch(/lease is live/);
+    // b, two hours on: the lease has run out; outcome unknown, moved to failed/, published at once.
+    const gaveUp = await ga(['-C', b, 'execute', id], later);
+    expect(gaveUp.code).toBe(1);
+    expect(gaveUp.out + gaveUp.err).toMatch(/outcome unknown/);
+    expect(git(w.hubDir, 'ls-tree', '--name-only', 'main', 'proposals/failed/')).toContain(`${id}.toml`);
+    expect(runsOf(w.counter)).toBe(0);
+    // The hook on a finishes after all: its outcome is recorded late, and the file stays in failed/.
+    release();
+    const done = await slow;
+    expect(runsOf(w.counter)).toBe(1);
+    expect(JSON.parse(done.out)).toEqual([expect.objectContaining({ id, result: 'executed', late: true })]);
+    await expectLateEvidence(w, id, later);
+  }, 180_000);
+
+  it('both ends recorded while the hub was away: ga sync replays the outcome as late evidence, without its move', async () => {
+    const w = await world(2);
+    const { a, b, id, slow, later, release } = await slowExecution(w);
+    const moved = `${w.hubDir}.away`;
+    renameSync(w.hubDir, moved);
+    const gaveUp = await ga(['-C', b, 'execute', id], later);
+    expect(gaveUp.out + gaveUp.err).toMatch(/outcome unknown/);
+    release();
+    const done = await slow;
+    expect(JSON.parse(done.out)).toEqual([expect.objectContaining({ id, result: 'executed' })]); // a cannot know yet
+    expect(git(a, 'ls-files', `proposals/executed/${id}.toml`)).not.toBe('');
+    renameSync(moved, w.hubDir);
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0); // the unknown outcome reaches the hub first
+    const s = await ga(['-C', a, '--json', 'sync']);
+    expect(s.code, s.out + s.err).toBe(0);
+    expect(JSON.parse(s.out)).toMatchObject({ dropped: [] });
+    await expectLateEvidence(w, id, later);
+  }, 180_000);
+
+  it('a plain git pull of what another clone published merges without a conflict, and ga sync publishes the merge', async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    // b proposes while the hub is away (kept locally), a proposes and publishes when it is back.
+    const moved = `${w.hubDir}.away`;
+    renameSync(w.hubDir, moved);
+    const onB = await propose(b, PUBLISH.replace('Publish the launch post', 'made on b'));
+    expect(onB.code, onB.err).toBe(0);
+    renameSync(moved, w.hubDir);
+    const onA = await propose(a, PUBLISH.replace('Publish the launch post', 'made on a'));
+    expect(onA.code, onA.err).toBe(0);
+    // b's person pulls the way git users do: a merge commit, unsigned. The audit files never collide.
+    git(b, '-c', 'commit.gpgSign=false', '-c', 'pull.rebase=false', 'pull', '-q', '--no-edit', w.hubDir, 'main');
+    expect(git(b, 'rev-list', '--parents', '-1', 'HEAD').split(' ')).toHaveLength(3);
+    const s = await ga(['-C', b, 'sync']);
+    expect(s.code, s.out + s.err).toBe(0);
+    expect(git(w.hubDir, 'rev-parse', 'main')).toBe(git(b, 'rev-parse', 'HEAD'));
+    expect((await ga(['-C', a, 'sync'])).code).toBe(0);
+    for (const c of [a, b]) {
+      const pending = (await ga(['-C', c, 'list', '--state', 'pending'])).out;
+      expect(pending).toContain('made on a');
+      expect(pending).toContain('made on b');
+      const v = await ga(['-C', c, '--json', 'verify']);
+      expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+    }
+    const ap = await ga(['-C', a, 'approve', onB.last]);
+    expect(ap.code, ap.err).toBe(0);
+    expect((await ga(['-C', b, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', b, 'execute', onB.last])).code).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+  }, 180_000);
 });
 
 describe('runs across clones', () => {
@@ -274,18 +407,22 @@ describe('one hub over git daemon on 127.0.0.1', () => {
 
   it('two clones racing over git://: exactly once', async () => {
     const port = await freePort();
-    const w = await world(2, (hubDir) => {
-      const base = join(hubDir, '..');
-      daemon = spawn(
-        'git',
-        ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${port}`, base],
-        {
-          stdio: 'ignore',
-        },
-      );
-      return `git://127.0.0.1:${port}/hub.git`;
-    });
+    const w = await world(
+      2,
+      (hubDir) => {
+        const base = join(hubDir, '..');
+        daemon = spawn(
+          'git',
+          ['daemon', '--reuseaddr', `--base-path=${base}`, '--export-all', '--enable=receive-pack', '--listen=127.0.0.1', `--port=${port}`, base],
+          {
+            stdio: 'ignore',
+          },
+        );
+        return `git://127.0.0.1:${port}/hub.git`;
+      },
+      3,
+    );
     expect(w.url).toMatch(/^git:\/\/127\.0\.0\.1:/);
-    await race(w, 3);
+    await race(w, [...w.drafts, await approvedEverywhere(w, 'over git://')]);
   }, 240_000);
 });

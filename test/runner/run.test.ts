@@ -242,7 +242,8 @@ describe('ga run, claude adapter: charging and recording', () => {
     expect(finished).toMatchObject({ event: 'run-finished', outcome: 'success', run: rec.run, agent: 'tester', actor: 'runner' });
     expect(t.find((e) => e.event === 'charge')).toMatchObject({ run: rec.run, agent: 'tester' });
     expect(changed(repo)).toEqual(expect.arrayContaining(['ledger/tester.jsonl']));
-    expect(changed(repo).filter((p) => p.startsWith('audit/'))).toEqual([expect.stringMatching(/^audit\/tester\//)]);
+    // one audit file for each of its events, the charge and run-finished
+    expect(changed(repo).filter((p) => p.startsWith('audit/'))).toEqual([expect.stringMatching(/^audit\/tester\//), expect.stringMatching(/^audit\/tester\//)]);
     // A run-started commit before it.
     expect(trailers(repo, 'HEAD~1').find((e) => e.event === 'run-started')).toMatchObject({ run: rec.run, agent: 'tester' });
 
