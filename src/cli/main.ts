@@ -34,6 +34,7 @@ const ENVIRONMENT = [
   'Environment:',
   '  GA_CLAUDE_BIN   the claude binary the claude adapter runs (default: claude on PATH)',
   '  GA_TRACE        1: print each git command ga runs, with its time, on stderr',
+  '  GA_PROGRESS_AFTER_MS  a fetch or push to the hub that runs longer shows its progress on a terminal (default 1000)',
   '  NO_COLOR        set: no colours, even on a terminal',
   '',
   'Exit codes: 0 ok, 1 refused by governance, 2 bad input or usage, 70 internal error.',

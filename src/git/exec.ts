@@ -83,6 +83,8 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Kill the program after this long (a hub that does not answer): exit code 124, "timed out" on stderr. */
   timeoutMs?: number;
+  /** Sees stderr as it comes (a fetch's progress), besides collecting it. */
+  onStderr?: (chunk: Buffer) => void;
 }
 
 export function runProgram(file: string, args: string[], opts: RunOptions & { baseEnv?: NodeJS.ProcessEnv }): Promise<RunResult> {
@@ -96,7 +98,10 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      err.push(b);
+      opts.onStderr?.(b);
+    });
     child.on('error', (e) => reject(new InternalError(`could not start ${file}: ${e.message}`)));
     child.stdin.on('error', () => undefined); // the program may exit before reading
     let timedOut = false;

@@ -34,10 +34,38 @@ const RACE_LOST = /\[rejected\]|\[remote rejected\]|non-fast-forward|fetch first
 /** Options that keep a network call to the URL given: no other protocol helper, no prompt. */
 const NETWORK_FLAGS = ['-c', 'protocol.ext.allow=never', '-c', 'protocol.fd.allow=never'];
 
-async function onEachUrl(repo: Repo, hub: Hub, args: (url: string) => string[]): Promise<{ url: string; r: RunResult }> {
+/**
+ * git's progress for a fetch or a push that takes more than a moment, on a
+ * terminal only: held back for the first GA_PROGRESS_AFTER_MS (default 1 s),
+ * then shown as git prints it. Undefined when stderr is not a terminal.
+ */
+function progress(): { flag: string[]; onStderr?: (chunk: Buffer) => void } {
+  if (!process.stderr.isTTY) return { flag: [] };
+  const after = Number(process.env.GA_PROGRESS_AFTER_MS ?? 1000);
+  const started = Date.now();
+  const held: Buffer[] = [];
+  let showing = false;
+  return {
+    flag: ['--progress'],
+    onStderr: (chunk) => {
+      if (showing) process.stderr.write(chunk);
+      else if (Date.now() - started >= after) {
+        showing = true;
+        process.stderr.write(Buffer.concat([...held, chunk]));
+      } else held.push(chunk);
+    },
+  };
+}
+
+async function onEachUrl(
+  repo: Repo,
+  hub: Hub,
+  args: (url: string) => string[],
+  onStderr?: (chunk: Buffer) => void,
+): Promise<{ url: string; r: RunResult }> {
   const failures: string[] = [];
   for (const url of hub.urls) {
-    const r = await git([...NETWORK_FLAGS, ...args(url)], { cwd: repo.root, allowFailure: true, timeoutMs: NETWORK_MS });
+    const r = await git([...NETWORK_FLAGS, ...args(url)], { cwd: repo.root, allowFailure: true, timeoutMs: NETWORK_MS, onStderr });
     if (r.code === 0 || RACE_LOST.test(r.stderr + r.stdout.toString('utf8'))) return { url, r };
     failures.push(`${url}: ${r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`}`);
   }
@@ -59,16 +87,22 @@ export async function fetchHub(repo: Repo, hub: Hub): Promise<string | undefined
     await git(['update-ref', hubRef(hub), tip], { cwd: repo.root, allowFailure: true });
     return tip;
   }
-  await onEachUrl(repo, hub, (url) => [
-    'fetch',
-    '--quiet',
-    '--no-tags',
-    '--no-recurse-submodules',
-    '--no-write-fetch-head',
-    '--',
-    url,
-    `+refs/heads/${hub.branch}:${hubRef(hub)}`,
-  ]);
+  const shown = progress();
+  await onEachUrl(
+    repo,
+    hub,
+    (url) => [
+      'fetch',
+      ...(shown.flag.length ? shown.flag : ['--quiet']),
+      '--no-tags',
+      '--no-recurse-submodules',
+      '--no-write-fetch-head',
+      '--',
+      url,
+      `+refs/heads/${hub.branch}:${hubRef(hub)}`,
+    ],
+    shown.onStderr,
+  );
   const r = await git(['rev-parse', '--verify', '-q', `${hubRef(hub)}^{commit}`], { cwd: repo.root, allowFailure: true });
   return r.code === 0 ? r.stdout.toString('utf8').trim() : undefined;
 }
@@ -78,7 +112,13 @@ export async function fetchHub(repo: Repo, hub: Hub): Promise<string | undefined
  * 'rejected' when the hub moved meanwhile (fetch, replay and try again).
  */
 export async function pushHub(repo: Repo, hub: Hub, commit: string): Promise<'pushed' | 'rejected'> {
-  const { r } = await onEachUrl(repo, hub, (url) => ['push', '--porcelain', '--no-verify', '--', url, `${commit}:refs/heads/${hub.branch}`]);
+  const shown = progress();
+  const { r } = await onEachUrl(
+    repo,
+    hub,
+    (url) => ['push', '--porcelain', '--no-verify', ...shown.flag, '--', url, `${commit}:refs/heads/${hub.branch}`],
+    shown.onStderr,
+  );
   if (r.code === 0) {
     await git(['update-ref', hubRef(hub), commit], { cwd: repo.root, allowFailure: true });
     return 'pushed';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { BIN, fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { background, commitGoverned, countingHook, HOOK, runsOf, sleep, until } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -371,6 +371,38 @@ describe('runs across clones', () => {
     expect(p.err).toBe('');
     expect(git(w.hubDir, 'ls-tree', '-r', '--name-only', 'main', 'proposals/pending/')).toContain(p.last);
   }, 120_000);
+});
+
+describe('on a terminal', () => {
+  it("a fetch or a push that takes more than a moment shows git's progress (tmux); off a terminal, nothing", async () => {
+    const w = await world(2);
+    const [a, b] = w.clones as [string, string];
+    expect((await propose(a, PUBLISH)).code).toBe(0); // the hub is ahead of b
+    const socket = `ga-test-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const screen = async (command: string) => {
+      tmux('new-session', '-d', '-x', '160', '-y', '50', `env GA_PROGRESS_AFTER_MS=0 node ${BIN} -C ${b} ${command}; echo EXIT=$?; sleep 60`);
+      try {
+        let text = '';
+        await until(() => /EXIT=\d+/.test((text = tmux('capture-pane', '-p'))), 60_000, `ga ${command} to finish in the terminal`);
+        return text;
+      } finally {
+        tmux('kill-server');
+      }
+    };
+    const fetched = await screen('sync');
+    expect(fetched).toContain('EXIT=0');
+    expect(fetched).toMatch(/Enumerating objects: \d+, done/);
+    const pushed = await screen('propose --agent noop --type publish_content --title "from a terminal" --payload "{}"');
+    expect(pushed).toContain('EXIT=0');
+    expect(pushed).toMatch(/Writing objects/);
+    expect(git(w.hubDir, 'log', '-1', '--format=%s', 'main')).toContain('from a terminal');
+    // The same through a pipe: not a word on stderr.
+    expect((await propose(a, PUBLISH)).code).toBe(0);
+    const quiet = await gaProcess(['-C', b, 'sync'], { env: { GA_PROGRESS_AFTER_MS: '0' } });
+    expect(quiet.code).toBe(0);
+    expect(quiet.err).toBe('');
+  }, 180_000);
 });
 
 /** Waits until git daemon answers for `url`. */
