@@ -4,6 +4,7 @@
 // update is the compare-and-swap that makes an act count once. Every call has
 // a time limit, so a hub that does not answer fails the call, never hangs it.
 import { git, type RunResult } from './exec.js';
+import { readRefFromFiles } from './head.js';
 import type { Repo } from './repo.js';
 
 export interface Hub {
@@ -57,12 +58,7 @@ function progress(): { flag: string[]; onStderr?: (chunk: Buffer) => void } {
   };
 }
 
-async function onEachUrl(
-  repo: Repo,
-  hub: Hub,
-  args: (url: string) => string[],
-  onStderr?: (chunk: Buffer) => void,
-): Promise<{ url: string; r: RunResult }> {
+async function onEachUrl(repo: Repo, hub: Hub, args: (url: string) => string[], onStderr?: (chunk: Buffer) => void): Promise<{ url: string; r: RunResult }> {
   const failures: string[] = [];
   for (const url of hub.urls) {
     const r = await git([...NETWORK_FLAGS, ...args(url)], { cwd: repo.root, allowFailure: true, timeoutMs: NETWORK_MS, onStderr });
@@ -82,7 +78,8 @@ export async function hubTip(repo: Repo, hub: Hub): Promise<string | undefined> 
 export async function fetchHub(repo: Repo, hub: Hub): Promise<string | undefined> {
   const tip = await hubTip(repo, hub);
   if (!tip) return undefined;
-  // The hub has not moved past what this clone already has: nothing to fetch (the cheap look was enough).
+  // Fetched before, or the hub has not moved past what this clone already has: the cheap look was enough.
+  if (readRefFromFiles(repo, hubRef(hub)) === tip) return tip;
   if ((await git(['cat-file', '-e', `${tip}^{commit}`], { cwd: repo.root, allowFailure: true })).code === 0) {
     await git(['update-ref', hubRef(hub), tip], { cwd: repo.root, allowFailure: true });
     return tip;

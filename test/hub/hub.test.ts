@@ -64,6 +64,8 @@ const DRAFT = `agent = "noop"
 action_type = "draft_content"
 title = "a draft"
 rationale = "auto-approved by the default policy"
+requires_approval = false
+reversible = true
 [payload]
 text = "hello"
 `;
