@@ -11,7 +11,13 @@ export interface Hub {
   /** URLs that reach the same hub, tried in order. */
   urls: string[];
   branch: string;
+  /** proposals = "pull-request": each submission goes to its own branch for review (DESIGN "Pull requests"). */
+  review?: boolean;
 }
+
+/** The hub branch a proposal waits on for review, and where this clone keeps it once fetched. */
+export const REVIEW_BRANCH_PREFIX = 'ga/proposals/';
+export const reviewRef = (id: string) => `refs/ga/proposals/${id}`;
 
 /** How long one network call may take. */
 const NETWORK_MS = 20_000;
@@ -109,16 +115,40 @@ export async function fetchHub(repo: Repo, hub: Hub): Promise<string | undefined
  * 'rejected' when the hub moved meanwhile (fetch, replay and try again).
  */
 export async function pushHub(repo: Repo, hub: Hub, commit: string): Promise<'pushed' | 'rejected'> {
+  const pushed = await pushBranch(repo, hub, commit, hub.branch);
+  if (pushed === 'pushed') await git(['update-ref', hubRef(hub), commit], { cwd: repo.root, allowFailure: true });
+  return pushed;
+}
+
+/** Pushes `commit` to `branch` on the hub, fast-forward only (a new branch, or one that only grows); never forced. */
+export async function pushBranch(repo: Repo, hub: Hub, commit: string, branch: string): Promise<'pushed' | 'rejected'> {
   const shown = progress();
   const { r } = await onEachUrl(
     repo,
     hub,
-    (url) => ['push', '--porcelain', '--no-verify', ...shown.flag, '--', url, `${commit}:refs/heads/${hub.branch}`],
+    (url) => ['push', '--porcelain', '--no-verify', ...shown.flag, '--', url, `${commit}:refs/heads/${branch}`],
     shown.onStderr,
   );
-  if (r.code === 0) {
-    await git(['update-ref', hubRef(hub), commit], { cwd: repo.root, allowFailure: true });
-    return 'pushed';
-  }
-  return 'rejected';
+  return r.code === 0 ? 'pushed' : 'rejected';
+}
+
+/** Removes a proposal's review branch from the hub (once decided on the hub's branch); best effort. */
+export async function deleteReviewBranch(repo: Repo, hub: Hub, id: string): Promise<void> {
+  await onEachUrl(repo, hub, (url) => ['push', '--porcelain', '--no-verify', '--', url, `:refs/heads/${REVIEW_BRANCH_PREFIX}${id}`]).catch(() => undefined);
+  await git(['update-ref', '-d', reviewRef(id)], { cwd: repo.root, allowFailure: true });
+}
+
+/** Fetches every proposal branch of the hub into refs/ga/proposals/*, dropping those the hub no longer has. */
+export async function fetchReviewBranches(repo: Repo, hub: Hub): Promise<void> {
+  await onEachUrl(repo, hub, (url) => [
+    'fetch',
+    '--quiet',
+    '--prune',
+    '--no-tags',
+    '--no-recurse-submodules',
+    '--no-write-fetch-head',
+    '--',
+    url,
+    `+refs/heads/${REVIEW_BRANCH_PREFIX}*:refs/ga/proposals/*`,
+  ]);
 }

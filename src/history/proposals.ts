@@ -58,6 +58,18 @@ interface StepContext {
  */
 const isAudit = (ch: Change) => agentOfLegacyAuditPath(ch.path) !== undefined || (agentOfAuditPath(ch.path) !== undefined && ch.status === 'A');
 
+/**
+ * A commit that carries the words of a ga approval of `id` (its subject or
+ * its trailers, as a squash message quotes them) but is not one: what a
+ * host's squash or rebase merge makes of a pull request (DESIGN "Merges").
+ */
+function rewrittenApproval(c: Commit, id: string): string {
+  const quoted = c.message.includes(`approve ${id}`) || (/Ga-Event: proposal-approved/.test(c.message) && c.message.includes(id));
+  return quoted
+    ? "; it carries ga's approval of this proposal without the approver's signature, which is what a squash or rebase merge makes of a pull request: merge with a merge commit instead, or submit the proposal again"
+    : '';
+}
+
 export class ProposalTracker {
   readonly records = new Map<string, ProposalRecord>();
   constructor(private readonly blobs: BlobReader) {}
@@ -161,7 +173,8 @@ export class ProposalTracker {
       r.steps.push({ commit: c.id, at: c.committedAt, kind: 'changed', why: `appeared in ${added.state}/ without a submission` });
       return;
     }
-    const why = await this.autoApprovalProblem(r, c, added, ctx);
+    const found = await this.autoApprovalProblem(r, c, added, ctx);
+    const why = found && `${found}${rewrittenApproval(c, r.id)}`;
     r.steps.push({ commit: c.id, at: c.committedAt, kind: 'auto-approved', valid: !why, why });
     r.approval = { valid: !why, why: why ?? 'auto-approved under the trusted policy', by: [], commit: c.id };
   }
@@ -190,7 +203,8 @@ export class ProposalTracker {
     const step = (kind: ProposalStep['kind'], extra: Partial<ProposalStep> = {}) => r.steps.push({ commit: c.id, at: c.committedAt, kind, ...extra });
     if (from.state === 'pending' && to.state === 'approved') {
       const sig = await ctx.signature();
-      const why = await this.humanApprovalProblem(r, c, from, to, sig);
+      const found = await this.humanApprovalProblem(r, c, from, to, sig);
+      const why = found && sig.status !== 'good' ? `${found}${rewrittenApproval(c, r.id)}` : found;
       if (!why) r.approvals.push({ principal: sig.principal!, key: sig.key!, commit: c.id });
       const by = distinctApprovers(r.approvals);
       const needed = await this.minApprovals(r);

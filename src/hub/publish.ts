@@ -84,7 +84,11 @@ export async function publishAfter(repo: Repo, clock: Clock, gov?: Governance): 
   if (!hub) return undefined;
   try {
     const r = await syncWithHub(repo, { clock, hub });
-    return r.dropped.length ? `published, but the hub did not take: ${r.dropped.map((d) => `${d.subject} (${d.why})`).join('; ')}` : undefined;
+    const lines = [
+      ...r.review.map((o) => `${o.id} waits for review on branch ${o.branch}${o.url ? ` (${o.url})` : ''}: ${o.next}`),
+      ...(r.dropped.length ? [`published, but the hub did not take: ${r.dropped.map((d) => `${d.subject} (${d.why})`).join('; ')}`] : []),
+    ];
+    return lines.length ? lines.join('\nga: ') : undefined;
   } catch (e) {
     return `recorded here, not yet in the hub: ${e instanceof HubUnreachable ? `the hub cannot be reached (${e.detail})` : (e as Error).message}; ga sync publishes it later`;
   }

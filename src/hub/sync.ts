@@ -16,7 +16,8 @@ import { GovernanceRefusal, UsageError } from '../errors.js';
 import { writeCommit, type FileWrite } from '../git/commit.js';
 import { git, gitText } from '../git/exec.js';
 import { readHead } from '../git/head.js';
-import { fetchHub, hubRef, pushHub, type Hub } from '../git/remote.js';
+import { fetchHub, hubRef, pushBranch, pushHub, REVIEW_BRANCH_PREFIX, reviewRef, type Hub } from '../git/remote.js';
+import { openReview, type ReviewOpened } from './hosts.js';
 import { headRef, readBlobs, type Repo } from '../git/repo.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { signingKey } from '../git/sshsig.js';
@@ -49,6 +50,8 @@ export interface SyncReport {
   dropped: Dropped[];
   /** Commits of the hub this clone did not have. */
   received: number;
+  /** Proposals sent for review, each on its own hub branch (proposals = "pull-request"). */
+  review: ReviewOpened[];
 }
 
 const ATTEMPTS = 6;
@@ -60,7 +63,7 @@ export async function hubOf(repo: Repo, gov?: Governance): Promise<Hub | undefin
   // once one was ever committed, only the trusted version decides (an unsigned removal stops nothing).
   if (!gov && !(await gitText(['log', '-1', '--format=%H', '--', HUB_PATH], { cwd: repo.root, allowFailure: true }))) return undefined;
   const settings = await hubSettings(gov ?? (await loadGovernance(repo)));
-  return settings && { urls: settings.url, branch: settings.branch };
+  return settings && { urls: settings.url, branch: settings.branch, review: settings.proposals === 'pull-request' };
 }
 
 async function isAncestor(repo: Repo, a: string, b: string): Promise<boolean> {
@@ -79,7 +82,9 @@ export async function syncWithHub(repo: Repo, opts: { clock: Clock; hub?: Hub })
   const hub = opts.hub ?? (await hubOf(repo));
   if (!hub) throw new UsageError('this clone has no hub: policies/hub.toml names none (see docs/many-clones.md)');
   const { ref } = await governedBranch(repo);
-  const report: SyncReport = { hub: hub.urls, branch: hub.branch, tip: undefined, published: 0, replayed: 0, dropped: [], received: 0 };
+  const report: SyncReport = { hub: hub.urls, branch: hub.branch, tip: undefined, published: 0, replayed: 0, dropped: [], received: 0, review: [] };
+  // Submissions already on their review branch (a retry after a lost race must not send them twice).
+  const sent = new Map<string, { id: string; title: string }>();
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt) await sleep(50 * 2 ** attempt * (0.5 + Math.random()));
     const tip = await fetchHub(repo, hub);
@@ -108,19 +113,38 @@ export async function syncWithHub(repo: Repo, opts: { clock: Clock; hub?: Hub })
       const mine = (await gitText(['rev-list', '--reverse', '--first-parent', base ? `${base}..${local}` : local], { cwd: repo.root }))
         .split('\n')
         .filter(Boolean);
+      const forReview = hub.review && tip ? await submissionsOf(repo, mine) : new Map<string, { id: string; title: string }>();
       let candidate = local;
       const dropped: Dropped[] = [];
-      if (tip && base !== tip) {
-        // The hub moved on: re-make this clone's commits on its tip.
+      if (tip && (base !== tip || forReview.size)) {
+        // The hub moved on, or submissions go to their own branches: re-make this clone's commits on its tip.
         candidate = tip;
         for (const c of mine) {
+          const submission = forReview.get(c);
+          if (submission) {
+            // DESIGN "Pull requests": the submission goes to its own branch, made on the hub's tip, not to the hub's branch.
+            if (sent.has(c)) continue;
+            const made = await replayOne(repo, c, tip, opts.clock);
+            if ('dropped' in made) {
+              dropped.push(made.dropped);
+              continue;
+            }
+            const branch = `${REVIEW_BRANCH_PREFIX}${submission.id}`;
+            if ((await pushBranch(repo, hub, made.commit, branch)) === 'rejected') {
+              dropped.push({ commit: c, subject: (await repo.objects.commit(c)).message.split('\n')[0] ?? '', why: `the hub already has a branch ${branch}` });
+              continue;
+            }
+            await git(['update-ref', reviewRef(submission.id), made.commit], { cwd: repo.root, allowFailure: true });
+            sent.set(c, submission);
+            continue;
+          }
           const next = await replayOne(repo, c, candidate, opts.clock);
           if ('dropped' in next) dropped.push(next.dropped);
           else candidate = next.commit;
         }
       }
       if (candidate === tip) {
-        // Everything this clone had was dropped: it takes the hub's branch as it is.
+        // Everything this clone had was dropped or sent for review: it takes the hub's branch as it is.
         await moveBranch(repo, ref, local, tip);
         report.dropped.push(...dropped);
         report.tip = tip;
@@ -138,7 +162,10 @@ export async function syncWithHub(repo: Repo, opts: { clock: Clock; hub?: Hub })
       report.tip = candidate;
       return true;
     });
-    if (done) return report;
+    if (done) {
+      for (const s of sent.values()) report.review.push(await openReview(repo.root, hub, s.id, s.title));
+      return report;
+    }
   }
   throw new GovernanceRefusal(`the hub's ${hub.branch} kept moving while this clone tried to publish (${ATTEMPTS} attempts); try ga sync again`);
 }
@@ -169,6 +196,19 @@ async function moveBranch(repo: Repo, ref: string, from: string | undefined, to:
 }
 
 // ---------------------------------------------------------------- replay
+
+/** Of `commits`, those that only submit a proposal for a person to decide (not auto-approved): id and title. */
+async function submissionsOf(repo: Repo, commits: string[]): Promise<Map<string, { id: string; title: string }>> {
+  const out = new Map<string, { id: string; title: string }>();
+  for (const c of commits) {
+    const message = (await repo.objects.commit(c)).message;
+    const events = parseTrailers(message);
+    if (events.length !== 1 || events[0]!.event !== 'proposal-submitted' || !events[0]!.proposal) continue;
+    const subject = message.split('\n')[0] ?? '';
+    out.set(c, { id: events[0]!.proposal, title: subject.replace(/^[^:]*: /, '') });
+  }
+  return out;
+}
 
 type Replayed = { commit: string } | { dropped: Dropped };
 

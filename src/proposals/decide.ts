@@ -5,6 +5,9 @@ import { recordEvents, recordPlanned } from '../audit/record.js';
 import type { GaEvent } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
+import { git } from '../git/exec.js';
+import { HubUnreachable, pushBranch, type Hub } from '../git/remote.js';
+import { locateProposal, type ReviewBranch } from '../hub/review.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
 import { distinctApprovers, requiredApprovals, type ProposalRecord } from '../history/proposals.js';
@@ -21,6 +24,35 @@ export interface DecisionResult {
   needed: number;
   /** Runs of the proposing agent in flight (started, not finished, lease live): a waiting runner executes what they proposed. */
   waitingRuns?: string[];
+  /** The hub branch the decision was pushed to, when the proposal waits for review there (proposals = "pull-request"). */
+  branch?: string;
+}
+
+interface OnBranch {
+  hub: Hub;
+  branch: ReviewBranch;
+}
+
+/** Where `ref` is decided: the governed branch, or its review branch (proposals = "pull-request"). */
+async function whereDecided(repo: Repo, ref: string): Promise<{ gov: Governance; on?: OnBranch }> {
+  const located = await locateProposal(repo, await loadGovernance(repo), ref);
+  return { gov: located.gov, on: located.on };
+}
+
+/** Pushes a decision made on a review branch; when the hub does not take it, takes it back here and says why. */
+async function pushDecision(repo: Repo, on: OnBranch, commit: string): Promise<void> {
+  let pushed: 'pushed' | 'rejected';
+  try {
+    pushed = await pushBranch(repo, on.hub, commit, on.branch.branch);
+  } catch (e) {
+    await git(['update-ref', on.branch.ref, on.branch.tip], { cwd: repo.root, allowFailure: true });
+    if (e instanceof HubUnreachable) throw new GovernanceRefusal(`not decided: the hub cannot be reached (${e.detail}); try again when it is back`);
+    throw e;
+  }
+  if (pushed === 'rejected') {
+    await git(['update-ref', on.branch.ref, on.branch.tip], { cwd: repo.root, allowFailure: true });
+    throw new GovernanceRefusal(`not decided: ${on.branch.branch} moved on the hub meanwhile (another approval?); look again with ga show ${on.branch.id}`);
+  }
 }
 
 /** Runs of `agent` in flight at `now`, from history. */
@@ -68,7 +100,7 @@ async function requireTrustedKey(gov: Governance, key: string): Promise<void> {
 
 export async function approveProposal(repo: Repo, ref: string, opts: { clock: Clock; reason?: string }): Promise<DecisionResult> {
   const signer = await requireSigning(repo, 'ga approve');
-  const gov = await loadGovernance(repo);
+  const { gov, on } = await whereDecided(repo, ref);
   const r = findProposal(gov, ref);
   const now = opts.clock.now();
   requirePending(r, now, 'ga approve');
@@ -86,8 +118,10 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
       events: [event],
       sign: true,
       at: now,
+      ref: on?.branch.ref,
     });
-    return { id: r.id, commit, result: 'recorded', approvals: before.length + 1, needed };
+    if (on) await pushDecision(repo, on, commit);
+    return { id: r.id, commit, result: 'recorded', approvals: before.length + 1, needed, ...(on ? { branch: on.branch.branch } : {}) };
   }
   const event: GaEvent = { event: 'proposal-approved', actor, agent, proposal: r.id, reason: opts.reason };
   const { commit } = await recordEvents(repo, {
@@ -96,7 +130,12 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
     files: moveFiles(repo, r, 'approved'),
     sign: true,
     at: now,
+    ref: on?.branch.ref,
   });
+  if (on) {
+    await pushDecision(repo, on, commit);
+    return { id: r.id, commit, result: 'approved', approvals: before.length + 1, needed, branch: on.branch.branch };
+  }
   return { id: r.id, commit, result: 'approved', approvals: before.length + 1, needed, waitingRuns: runsInFlight(gov, agent, now) };
 }
 

@@ -15,6 +15,12 @@ export default defineCommand({
     const { approveProposal } = await import('../../proposals/decide.js');
     const r = await approveProposal(await ctx.repo(), args.id, { clock: ctx.clock, reason: args.reason });
     if (ctx.json) printJson(ctx, r);
+    else if (r.branch)
+      ctx.io.out(
+        r.result === 'recorded'
+          ? `recorded approval ${r.approvals} of ${r.needed} for ${r.id} on ${r.branch} in ${short(r.commit)}; it stays pending until the quorum is met`
+          : `approved ${r.id} on ${r.branch} in signed commit ${short(r.commit)}; merge it with a merge commit (not squash or rebase) and the executor runs it once it is on the hub's branch`,
+      );
     else if (r.result === 'recorded')
       ctx.io.out(`recorded approval ${r.approvals} of ${r.needed} for ${r.id} in ${short(r.commit)}; it stays pending until the quorum is met`);
     else if (r.waitingRuns?.length)

@@ -1,8 +1,15 @@
 import { PROPOSAL_STATES } from '../../layout/layout.js';
+import type { ProposalRecord } from '../../history/proposals.js';
+import type { Waiting } from '../../hub/review.js';
 import { visibleLine } from '../../text/visible.js';
 import { defineCommand } from '../define.js';
 import { printJson } from '../context.js';
 import { table } from '../format.js';
+
+/** Waiting proposals that pass the filters. */
+function listWaiting(waiting: Waiting[], filter: { state?: string; agent?: string }): ProposalRecord[] {
+  return waiting.map((w) => w.record).filter((r) => (!filter.state || r.state === filter.state) && (!filter.agent || r.proposal?.agent === filter.agent));
+}
 
 export default defineCommand({
   command: 'list',
@@ -13,13 +20,20 @@ export default defineCommand({
       .option('agent', { type: 'string', describe: 'only proposals of this agent' }),
   examples: [['ga list --state pending', 'what waits for a decision']],
   async run(ctx, args) {
-    const [{ loadGovernance }, { listProposals }, { quorumOf }] = await Promise.all([
+    const [{ loadGovernance }, { listProposals }, { quorumOf }, review] = await Promise.all([
       import('../../history/replay.js'),
       import('../../history/find.js'),
       import('../../history/proposals.js'),
+      import('../../hub/review.js'),
     ]);
-    const gov = await loadGovernance(await ctx.repo());
-    const rows = listProposals(gov, { state: args.state, agent: args.agent });
+    const repo = await ctx.repo();
+    const gov = await loadGovernance(repo);
+    // Proposals waiting on review branches (proposals = "pull-request"), fetched fresh when the hub answers.
+    const hub = await review.reviewHub(repo, gov);
+    if (hub) await review.refreshReviewBranches(repo, hub);
+    const waiting = hub ? await review.waitingForReview(repo, gov) : [];
+    const branchOf = new Map(waiting.map((w) => [w.record, w.branch]));
+    const rows = [...listProposals(gov, { state: args.state, agent: args.agent }), ...listWaiting(waiting, args)].sort((a, b) => (a.id < b.id ? 1 : -1));
     const quorums = await Promise.all(rows.map((r) => quorumOf(r, gov.policyOf)));
     if (ctx.json) {
       printJson(
@@ -35,6 +49,7 @@ export default defineCommand({
           approvals: quorums[i]!.have,
           approvals_needed: quorums[i]!.need,
           stray: !r.submittedValid,
+          branch: branchOf.get(r) ?? null,
         })),
       );
       return;
@@ -46,6 +61,7 @@ export default defineCommand({
         r.state === 'pending' && q.need > 1 ? `${q.have} of ${q.need} approvals` : '',
         r.state === 'approved' && r.approval?.valid === false ? 'NOT VALID' : '',
         r.submittedValid ? '' : 'stray',
+        branchOf.has(r) ? `on ${branchOf.get(r)}${r.state === 'approved' ? ', needs a merge' : ''}` : '',
       ].filter(Boolean);
       return `${r.state ?? ''}${notes.length ? ` (${notes.join(', ')})` : ''}`;
     };

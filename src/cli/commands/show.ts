@@ -9,19 +9,24 @@ export default defineCommand({
   builder: (y) => y.positional('id', { type: 'string', demandOption: true, describe: 'the proposal id, or a unique prefix of it' }),
   examples: [['ga show 20261124-1000', 'the proposal, its approval and its history']],
   async run(ctx, args) {
-    const [{ loadGovernance }, { findProposal }, { proposalToJson }, { quorumOf }] = await Promise.all([
+    const [{ loadGovernance }, { locateProposal }, { proposalToJson }, { quorumOf }] = await Promise.all([
       import('../../history/replay.js'),
-      import('../../history/find.js'),
+      import('../../hub/review.js'),
       import('../../schema/proposal.js'),
       import('../../history/proposals.js'),
     ]);
-    const gov = await loadGovernance(await ctx.repo());
-    const r = findProposal(gov, args.id);
+    const repo = await ctx.repo();
+    // On the governed branch, or waiting on its review branch (proposals = "pull-request").
+    const { gov, record: r, on } = await locateProposal(repo, await loadGovernance(repo), args.id);
     const q = await quorumOf(r, gov.policyOf);
+    const waiting = on
+      ? `waits for review on branch ${on.branch.branch}: ${r.state === 'approved' ? `approved there; merge it into ${on.hub.branch} with a merge commit (not squash or rebase) and it is executed once it is there` : `approve with ga approve ${r.id}, then merge it with a merge commit`}`
+      : undefined;
     if (ctx.json) {
       printJson(ctx, {
         id: r.id,
         state: r.state ?? null,
+        branch: on?.branch.branch ?? null,
         proposal: r.proposal ? proposalToJson(r.proposal) : null,
         approval: r.approval ?? null,
         approvals: q.have,
@@ -42,6 +47,7 @@ export default defineCommand({
         `payload: ${visibleJson(p.payload)}`,
       );
     }
+    if (waiting) lines.push('', waiting);
     if (!r.submittedValid) lines.push('', `STRAY: not a validly submitted proposal (${r.notSubmittedWhy}); it can never be decided`);
     if (r.approval) lines.push('', `approval: ${r.approval.valid ? 'valid' : 'NOT VALID'} (${r.approval.why})`);
     else if (r.state === 'pending')

@@ -29,6 +29,7 @@ export default defineCommand({
     ctx.io.out(
       `${r.branch} at ${r.tip ? short(r.tip) : '(empty)'}: published ${r.published} commit(s)${r.replayed ? ` (${r.replayed} replayed on the hub's newer tip)` : ''}, received ${r.received}`,
     );
+    for (const o of r.review) ctx.io.out(`  ${o.id} waits for review on branch ${o.branch}${o.url ? ` (${o.url})` : ''}: ${o.next}`);
     for (const d of r.dropped) ctx.io.out(`  dropped ${short(d.commit)} (${d.subject}): ${d.why}`);
     return r.dropped.length ? 1 : 0;
   },

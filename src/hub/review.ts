@@ -1,0 +1,107 @@
+// Proposals waiting on their review branches (DESIGN "Pull requests"): with
+// proposals = "pull-request", a submission lives on the hub's branch
+// ga/proposals/<id> until a merge brings it to the hub's branch. Here: which
+// branch a proposal waits on, and what each branch holds, read from this
+// clone's copies of them (refs/ga/proposals/*), fetched when the hub answers.
+import { UsageError } from '../errors.js';
+import { gitText } from '../git/exec.js';
+import { fetchReviewBranches, HubUnreachable, REVIEW_BRANCH_PREFIX, reviewRef, type Hub } from '../git/remote.js';
+import type { Repo } from '../git/repo.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
+import { checkProposalRef } from '../layout/layout.js';
+import type { ProposalRecord } from '../history/proposals.js';
+import { findProposal } from '../history/find.js';
+import { hubOf } from './sync.js';
+
+export interface ReviewBranch {
+  id: string;
+  /** The hub's branch (ga/proposals/<id>) and this clone's copy of it. */
+  branch: string;
+  ref: string;
+  tip: string;
+}
+
+export interface Waiting extends ReviewBranch {
+  /** The proposal as its branch has it: pending, or approved there and waiting for a merge. */
+  record: ProposalRecord;
+}
+
+/** The hub of a clone whose proposals go to review branches, or undefined. */
+export async function reviewHub(repo: Repo, gov: Governance): Promise<Hub | undefined> {
+  const hub = await hubOf(repo, gov);
+  return hub?.review ? hub : undefined;
+}
+
+/** Brings this clone's copies of the review branches up to date; false when the hub did not answer (the copies stay as they were). */
+export async function refreshReviewBranches(repo: Repo, hub: Hub): Promise<boolean> {
+  try {
+    await fetchReviewBranches(repo, hub);
+    return true;
+  } catch (e) {
+    if (e instanceof HubUnreachable) return false;
+    throw e;
+  }
+}
+
+/** The review branches this clone holds whose proposal the governed branch does not have yet. */
+export async function reviewBranches(repo: Repo, gov: Governance): Promise<ReviewBranch[]> {
+  const out = await gitText(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/ga/proposals/'], { cwd: repo.root, allowFailure: true });
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [tip, ref] = l.split(' ') as [string, string];
+      const id = ref.slice('refs/ga/proposals/'.length);
+      return { id, branch: `${REVIEW_BRANCH_PREFIX}${id}`, ref: reviewRef(id), tip };
+    })
+    .filter((b) => !gov.proposals.get(b.id)?.state);
+}
+
+/** The proposals waiting on review branches, each as its branch's history judges it. */
+export async function waitingForReview(repo: Repo, gov: Governance): Promise<Waiting[]> {
+  const waiting: Waiting[] = [];
+  for (const b of await reviewBranches(repo, gov)) {
+    const there = await loadGovernance(repo, { at: b.tip }).catch(() => undefined);
+    const record = there?.proposals.get(b.id);
+    if (record?.state && record.submittedValid) waiting.push({ ...b, record });
+  }
+  return waiting;
+}
+
+/** The review branch `ref` names (an id or a unique prefix of one), when the governed branch does not have the proposal. */
+export function branchNamed(branches: ReviewBranch[], ref: string): ReviewBranch | undefined {
+  checkProposalRef(ref);
+  const exact = branches.find((b) => b.id === ref);
+  if (exact) return exact;
+  const matches = branches.filter((b) => b.id.startsWith(ref));
+  if (matches.length > 1) throw new UsageError(`"${ref}" matches ${matches.length} proposals waiting for review: give more of the id`);
+  return matches[0];
+}
+
+export interface Located {
+  /** The history the proposal is judged in: the governed branch's, or its review branch's. */
+  gov: Governance;
+  record: ProposalRecord;
+  /** Set when the proposal waits on a review branch. */
+  on?: { hub: Hub; branch: ReviewBranch };
+}
+
+/**
+ * The proposal `ref` names, on the governed branch, or else (in a clone whose
+ * proposals go to review) on its review branch, fetched fresh when the hub
+ * answers. Throws findProposal's error when it is in neither.
+ */
+export async function locateProposal(repo: Repo, gov: Governance, ref: string): Promise<Located> {
+  try {
+    return { gov, record: findProposal(gov, ref) };
+  } catch (e) {
+    if (!(e instanceof UsageError) || !/no proposal id starts with/.test(e.message)) throw e;
+    const hub = await reviewHub(repo, gov);
+    if (!hub) throw e;
+    await refreshReviewBranches(repo, hub);
+    const branch = branchNamed(await reviewBranches(repo, gov), ref);
+    if (!branch) throw e;
+    const there = await loadGovernance(repo, { at: branch.tip });
+    return { gov: there, record: findProposal(there, branch.id), on: { hub, branch } };
+  }
+}

@@ -1,0 +1,159 @@
+// Pull requests as the review surface (DESIGN "Pull requests", "Merges"):
+// with proposals = "pull-request", a submission goes to its own hub branch
+// ga/proposals/<id>, made on the hub's tip; a pull request is opened with the
+// host's CLI when it is installed and logged in (gh here is a fake: GitHub
+// cannot exist on this machine; it records what it was asked); the approver's
+// signed decision lands on that branch; the host's merge button is emulated by
+// a scratch clone merging under another identity. A merge commit brings the
+// signed approval in and the hook runs once; a squash or a rebase merge
+// re-creates it without the signature, and nothing runs.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ga, gaProcess, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { commitGoverned, countingHook, HOOK, runsOf } from '../helpers/scene.js';
+
+let sb: Sandbox;
+let savedPath: string | undefined;
+beforeEach(() => {
+  sb = sandbox(['alice']);
+  savedPath = process.env.PATH;
+});
+afterEach(() => {
+  process.env.PATH = savedPath;
+  sb.cleanup();
+});
+
+interface Review {
+  hubDir: string;
+  /** alice's clone (she approves) and the runner's clone (agents propose, the executor runs). */
+  alice: string;
+  runner: string;
+  counter: string;
+  ghLog: string;
+}
+
+/** A hub whose proposals go to review branches; its second URL names a GitHub project, so gh (a fake on PATH) is asked for the pull request. */
+async function reviewWorld(): Promise<Review> {
+  const alice = await initRepo(sb);
+  const hubDir = join(sb.dir, 'hub.git');
+  git(sb.dir, 'init', '-q', '--bare', '-b', 'main', hubDir);
+  const counter = join(sb.dir, 'hook-runs');
+  commitGoverned(
+    sb,
+    alice,
+    {
+      [HOOK]: countingHook(counter),
+      'policies/hub.toml': `url = ["file://${hubDir}", "git@github.com:acme/governance.git"]\nbranch = "main"\nsync_interval = "1s"\nproposals = "pull-request"\n`,
+    },
+    'a hub where proposals are reviewed as pull requests',
+  );
+  expect((await ga(['-C', alice, 'sync'])).code).toBe(0);
+  const runner = join(sb.dir, 'runner');
+  git(sb.dir, 'clone', '-q', hubDir, runner);
+  expect((await ga(['-C', runner, 'trust', git(alice, 'config', '--local', 'ga.trustRoot')])).code).toBe(0);
+  // gh, logged in: it notes each call and answers pr create with an address.
+  const bin = join(sb.dir, 'bin');
+  mkdirSync(bin);
+  const ghLog = join(sb.dir, 'gh.log');
+  writeFileSync(join(bin, 'gh'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${ghLog}\n[ "$1" = pr ] && echo https://github.com/acme/governance/pull/7\nexit 0\n`);
+  chmodSync(join(bin, 'gh'), 0o755);
+  process.env.PATH = `${bin}:${process.env.PATH}`;
+  return { hubDir, alice, runner, counter, ghLog };
+}
+
+/** An agent proposes on the runner's clone (locally, as agents do); the runner's sync sends it for review. */
+async function proposedForReview(w: Review, title = 'Publish the launch post'): Promise<string> {
+  const p = await gaProcess(
+    ['-C', w.runner, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', title, '--payload', '{"url":"https://example.com"}'],
+    {
+      env: { GA_AGENT: 'noop' },
+    },
+  );
+  expect(p.code, p.err).toBe(0);
+  const s = await ga(['-C', w.runner, 'sync']);
+  expect(s.code, s.out + s.err).toBe(0);
+  expect(s.out).toContain(`${p.last} waits for review on branch ga/proposals/${p.last} (https://github.com/acme/governance/pull/7)`);
+  return p.last;
+}
+
+/** A clone standing in for the host's merge button: merges as someone else, unsigned, and pushes. */
+function hostMerge(w: Review, id: string, how: 'merge' | 'squash' | 'rebase'): void {
+  const m = join(sb.dir, `host-${how}`);
+  git(sb.dir, 'clone', '-q', w.hubDir, m);
+  const as = ['-c', 'user.name=GitHub', '-c', 'user.email=noreply@github.com', '-c', 'commit.gpgSign=false'];
+  const branch = `origin/ga/proposals/${id}`;
+  if (how === 'merge') git(m, ...as, 'merge', '-q', '--no-ff', branch, '-m', `Merge pull request #7 from acme/ga/proposals/${id}`);
+  if (how === 'squash') {
+    git(m, ...as, 'merge', '-q', '--squash', branch);
+    git(m, ...as, 'commit', '-q', '--no-edit');
+  }
+  if (how === 'rebase') {
+    // the hub moved on meanwhile, so the rebase re-makes the branch's commits (without their signatures)
+    writeFileSync(join(m, 'NOTES.md'), 'unrelated\n');
+    git(m, 'add', 'NOTES.md');
+    git(m, ...as, 'commit', '-q', '-m', 'notes');
+    git(m, 'checkout', '-q', '-b', 'rebased', branch);
+    git(m, ...as, 'rebase', '-q', 'main');
+    git(m, 'checkout', '-q', 'main');
+    git(m, 'merge', '-q', '--ff-only', 'rebased');
+  }
+  git(m, 'push', '-q', 'origin', 'main');
+}
+
+describe('proposals as pull requests', () => {
+  it('propose -> its own branch and a pull request -> approved on the branch -> a host-style merge commit -> executed once on the runner', async () => {
+    const w = await reviewWorld();
+    const before = git(w.hubDir, 'rev-parse', 'main');
+    const id = await proposedForReview(w);
+    // The submission is on its branch, made on the hub's tip; the hub's branch and the runner's do not have it.
+    expect(git(w.hubDir, 'rev-parse', `ga/proposals/${id}~1`)).toBe(before);
+    expect(git(w.hubDir, 'ls-tree', '-r', '--name-only', `ga/proposals/${id}`, 'proposals/pending/')).toContain(id);
+    expect(git(w.hubDir, 'rev-parse', 'main')).toBe(before);
+    expect(git(w.runner, 'ls-files', 'proposals/pending/')).not.toContain(id);
+    expect(readFileSync(w.ghLog, 'utf8')).toMatch(
+      new RegExp(`pr create --repo acme/governance --head ga/proposals/${id} --base main --title Publish the launch post`),
+    );
+
+    // alice sees it waiting, and approves it on its branch.
+    const list = await ga(['-C', w.alice, 'list']);
+    expect(list.out).toMatch(new RegExp(`${id}\\s+pending \\(on ga/proposals/${id}\\)`));
+    expect((await ga(['-C', w.alice, 'show', id])).out).toContain(`waits for review on branch ga/proposals/${id}`);
+    const ap = await ga(['-C', w.alice, 'approve', id]);
+    expect(ap.code, ap.err).toBe(0);
+    expect(ap.out).toContain(`approved ${id} on ga/proposals/${id}`);
+    expect(git(w.hubDir, 'cat-file', '-p', `ga/proposals/${id}`)).toContain('BEGIN SSH SIGNATURE');
+    expect(git(w.hubDir, 'rev-parse', 'main')).toBe(before); // nothing runs before the merge
+    expect((await ga(['-C', w.alice, 'list', '--state', 'approved'])).out).toContain('needs a merge');
+    expect((await ga(['-C', w.runner, 'execute', id])).code).not.toBe(0);
+    expect(runsOf(w.counter)).toBe(0);
+
+    hostMerge(w, id, 'merge');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    const x = await ga(['-C', w.runner, 'execute', id]);
+    expect(x.code, x.out + x.err).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(1);
+    expect(runsOf(w.counter)).toBe(1);
+    const v = await ga(['-C', w.runner, '--json', 'verify']);
+    expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+  }, 180_000);
+
+  for (const how of ['squash', 'rebase'] as const) {
+    it(`a ${how} merge re-creates the approval without its signature: not executed, and ga show says why and what to do`, async () => {
+      const w = await reviewWorld();
+      const id = await proposedForReview(w);
+      expect((await ga(['-C', w.alice, 'approve', id])).code).toBe(0);
+      hostMerge(w, id, how);
+      expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+      expect(git(w.runner, 'ls-files', 'proposals/approved/')).toContain(id);
+      const x = await ga(['-C', w.runner, 'execute', id]);
+      expect(x.code).toBe(1);
+      expect(runsOf(w.counter)).toBe(0);
+      const shown = await ga(['-C', w.runner, 'show', id]);
+      expect(shown.out).toMatch(/squash or rebase merge makes of a pull request: merge with a merge commit instead, or submit the proposal again/);
+      const v = await ga(['-C', w.runner, '--json', 'verify']);
+      expect(JSON.stringify(JSON.parse(v.out).findings)).toMatch(/squash or rebase merge/);
+    }, 180_000);
+  }
+});
