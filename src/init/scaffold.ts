@@ -47,6 +47,7 @@ function plannedFiles(approverLine: string | undefined): FileWrite[] {
     { path: hookPath('noop', 'publish_content.sh'), content: t.NOOP_PUBLISH_HOOK, mode: '100755' },
     ...[...KEEP_DIRS, workspaceDir('noop')].map((d) => ({ path: `${d}/.gitkeep`, content: '' })),
     { path: '.github/workflows/ga-verify.yml', content: t.VERIFY_WORKFLOW },
+    { path: '.gitlab/ga-verify.yml', content: t.GITLAB_VERIFY },
   ];
 }
 
