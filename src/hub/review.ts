@@ -3,9 +3,9 @@
 // ga/proposals/<id> until a merge brings it to the hub's branch. Here: which
 // branch a proposal waits on, and what each branch holds, read from this
 // clone's copies of them (refs/ga/proposals/*), fetched when the hub answers.
-import { UsageError } from '../errors.js';
-import { gitText } from '../git/exec.js';
-import { fetchReviewBranches, HubUnreachable, REVIEW_BRANCH_PREFIX, reviewRef, type Hub } from '../git/remote.js';
+import { GovernanceRefusal, UsageError } from '../errors.js';
+import { git, gitText } from '../git/exec.js';
+import { deleteReviewBranch, fetchHub, fetchReviewBranches, HubUnreachable, pushHub, REVIEW_BRANCH_PREFIX, reviewRef, type Hub } from '../git/remote.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
 import { checkProposalRef } from '../layout/layout.js';
@@ -104,4 +104,26 @@ export async function locateProposal(repo: Repo, gov: Governance, ref: string): 
     const there = await loadGovernance(repo, { at: branch.tip });
     return { gov: there, record: findProposal(there, branch.id), on: { hub, branch } };
   }
+}
+
+/**
+ * Brings a decided review branch into the hub's branch with a merge commit
+ * that adds nothing of its own (the clean merge of the hub's tip and the
+ * branch), pushed fast-forward, retried when the hub moved; then removes the
+ * review branch. What the merge brings in is judged as any merge's is.
+ */
+export async function mergeIntoHub(repo: Repo, hub: Hub, branch: ReviewBranch, commit: string, subject: string): Promise<string> {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const tip = await fetchHub(repo, hub);
+    if (!tip) throw new GovernanceRefusal(`the hub has no ${hub.branch} to merge ${branch.branch} into`);
+    const merged = await git(['merge-tree', '--write-tree', '--no-messages', tip, commit], { cwd: repo.root, allowFailure: true });
+    if (merged.code !== 0) throw new GovernanceRefusal(`${branch.branch} does not merge cleanly into ${hub.branch}; merge it by hand with a merge commit`);
+    const tree = merged.stdout.toString('utf8').split('\n')[0]!.trim();
+    const made = await gitText(['commit-tree', tree, '-p', tip, '-p', commit, '-m', subject], { cwd: repo.root });
+    if ((await pushHub(repo, hub, made)) === 'pushed') {
+      await deleteReviewBranch(repo, hub, branch.id);
+      return made;
+    }
+  }
+  throw new GovernanceRefusal(`the hub's ${hub.branch} kept moving while merging ${branch.branch}; run the command again`);
 }

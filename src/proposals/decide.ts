@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { git } from '../git/exec.js';
 import { HubUnreachable, pushBranch, type Hub } from '../git/remote.js';
-import { locateProposal, type ReviewBranch } from '../hub/review.js';
+import { locateProposal, mergeIntoHub, type ReviewBranch } from '../hub/review.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import { requireSigning } from '../git/signing.js';
 import { distinctApprovers, requiredApprovals, type ProposalRecord } from '../history/proposals.js';
@@ -141,7 +141,7 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
 
 export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clock; reason: string }): Promise<DecisionResult> {
   const signer = await requireSigning(repo, 'ga reject');
-  const gov = await loadGovernance(repo);
+  const { gov, on } = await whereDecided(repo, ref);
   const r = findProposal(gov, ref);
   requireSubmitted(r, 'ga reject');
   if (r.state !== 'pending') throw new GovernanceRefusal(`proposal ${r.id} is in ${r.state ?? 'no state'}/, not pending; nothing to decide`);
@@ -152,7 +152,14 @@ export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clo
     files: moveFiles(repo, r, 'rejected'),
     sign: true,
     at: opts.clock.now(),
+    ref: on?.branch.ref,
   });
+  if (on) {
+    // DESIGN "Pull requests": a rejection is recorded on the hub's branch, so no merge of the pull request can approve it later.
+    await pushDecision(repo, on, commit);
+    await mergeIntoHub(repo, on.hub, on.branch, commit, `merge the rejection of ${r.id} (${on.branch.branch})`);
+    return { id: r.id, commit, result: 'rejected', approvals: 0, needed: 0, branch: on.hub.branch };
+  }
   return { id: r.id, commit, result: 'rejected', approvals: 0, needed: 0 };
 }
 

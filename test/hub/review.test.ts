@@ -11,12 +11,12 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, gaProcess, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
-import { commitGoverned, countingHook, HOOK, runsOf } from '../helpers/scene.js';
+import { APPROVERS, commitGoverned, countingHook, HOOK, runsOf } from '../helpers/scene.js';
 
 let sb: Sandbox;
 let savedPath: string | undefined;
 beforeEach(() => {
-  sb = sandbox(['alice']);
+  sb = sandbox(['alice', 'bob']);
   savedPath = process.env.PATH;
 });
 afterEach(() => {
@@ -156,4 +156,93 @@ describe('proposals as pull requests', () => {
       expect(JSON.stringify(JSON.parse(v.out).findings)).toMatch(/squash or rebase merge/);
     }, 180_000);
   }
+
+  it("ga reject records the rejection on the hub's branch: the review branch is merged and removed, and nothing can approve it later", async () => {
+    const w = await reviewWorld();
+    const id = await proposedForReview(w);
+    const r = await ga(['-C', w.alice, 'reject', id, '--reason', 'not this week']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('merged into main');
+    expect(git(w.hubDir, 'ls-tree', '-r', '--name-only', 'main', 'proposals/')).toContain(`proposals/rejected/${id}.toml`);
+    expect(git(w.hubDir, 'for-each-ref', 'refs/heads/ga/proposals/')).toBe('');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect(JSON.parse((await ga(['-C', w.runner, '--json', 'show', id])).out)).toMatchObject({ state: 'rejected', branch: null });
+    expect((await ga(['-C', w.alice, 'approve', id])).code).toBe(1);
+    const v = await ga(['-C', w.runner, '--json', 'verify']);
+    expect(JSON.parse(v.out).findings, v.out).toEqual([]);
+  }, 180_000);
+
+  it('an approver removed on the main line before the merge: the approval the merge brings in no longer counts', async () => {
+    const w = await reviewWorld();
+    // bob becomes an approver (signed by alice), then approves on the branch
+    commitGoverned(sb, w.alice, { [APPROVERS]: `${readFileSync(join(w.alice, APPROVERS), 'utf8')}${sb.approverLine('bob')}\n` }, 'bob approves too');
+    expect((await ga(['-C', w.alice, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    const id = await proposedForReview(w);
+    sb.as('bob');
+    expect((await ga(['-C', w.alice, 'approve', id])).code).toBe(0);
+    // meanwhile, on the main line, alice removes bob
+    const without = readFileSync(join(w.alice, APPROVERS), 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('bob@'))
+      .join('\n');
+    commitGoverned(sb, w.alice, { [APPROVERS]: without }, 'bob no longer approves');
+    expect((await ga(['-C', w.alice, 'sync'])).code).toBe(0);
+    hostMerge(w, id, 'merge');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect(git(w.runner, 'ls-files', 'proposals/approved/')).toContain(id); // merged in, approved on paper
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(1);
+    expect(runsOf(w.counter)).toBe(0);
+    expect(JSON.parse((await ga(['-C', w.runner, '--json', 'show', id])).out).approval).toMatchObject({ valid: false });
+  }, 180_000);
+
+  it('a quorum of two: one approval on the branch, the last on the main line after the merge', async () => {
+    const w = await reviewWorld();
+    commitGoverned(
+      sb,
+      w.alice,
+      {
+        [APPROVERS]: `${readFileSync(join(w.alice, APPROVERS), 'utf8')}${sb.approverLine('bob')}\n`,
+        'policies/proposal_policy.toml': `${readFileSync(join(w.alice, 'policies/proposal_policy.toml'), 'utf8')}\n[[rules]]\naction_types = ["publish_content"]\nmin_approvals = 2\n`,
+      },
+      'two approvers for publishing',
+    );
+    expect((await ga(['-C', w.alice, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    const id = await proposedForReview(w);
+    const first = await ga(['-C', w.alice, 'approve', id]);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain('recorded approval 1 of 2');
+    hostMerge(w, id, 'merge');
+    expect((await ga(['-C', w.alice, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(1); // one of two
+    sb.as('bob');
+    const second = await ga(['-C', w.alice, 'approve', id]);
+    expect(second.code, second.err).toBe(0);
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+  }, 180_000);
+
+  it('a pull request that also edits its hook: the merge brings the edit in untrusted, and the trusted hook runs', async () => {
+    const w = await reviewWorld();
+    const p = await gaProcess(['-C', w.runner, 'propose', '--agent', 'noop', '--type', 'publish_content', '--title', 'with a hook edit', '--payload', '{}'], {
+      env: { GA_AGENT: 'noop' },
+    });
+    expect(p.code).toBe(0);
+    writeFileSync(join(w.runner, HOOK), `#!/bin/sh\necho evil >> ${w.counter}.evil\n`);
+    git(w.runner, 'add', HOOK);
+    git(w.runner, '-c', 'commit.gpgSign=false', 'commit', '-q', '-m', 'a better hook');
+    // the runner's sync sends the submission for review; the hook edit goes to the hub's branch, unsigned
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.alice, 'approve', p.last])).code).toBe(0);
+    hostMerge(w, p.last, 'merge');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', p.last])).code).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+    expect(runsOf(`${w.counter}.evil`)).toBe(0);
+    const v = await ga(['-C', w.runner, '--json', 'verify']);
+    expect(JSON.stringify(JSON.parse(v.out).findings)).toMatch(/governed-file/);
+  }, 180_000);
 });

@@ -17,6 +17,11 @@ export default defineCommand({
     const { rejectProposal } = await import('../../proposals/decide.js');
     const r = await rejectProposal(await ctx.repo(), args.id, { clock: ctx.clock, reason });
     if (ctx.json) printJson(ctx, r);
-    else ctx.io.out(`rejected ${r.id} in signed commit ${short(r.commit)}`);
+    else
+      ctx.io.out(
+        r.branch
+          ? `rejected ${r.id} in signed commit ${short(r.commit)} on its review branch, merged into ${r.branch}; the review branch is removed`
+          : `rejected ${r.id} in signed commit ${short(r.commit)}`,
+      );
   },
 });
