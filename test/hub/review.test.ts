@@ -7,6 +7,7 @@
 // a scratch clone merging under another identity. A merge commit brings the
 // signed approval in and the hook runs once; a squash or a rebase merge
 // re-creates it without the signature, and nothing runs.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -77,13 +78,15 @@ async function proposedForReview(w: Review, title = 'Publish the launch post'): 
   return p.last;
 }
 
-/** A clone standing in for the host's merge button: merges as someone else, unsigned, and pushes. */
-function hostMerge(w: Review, id: string, how: 'merge' | 'squash' | 'rebase'): void {
-  const m = join(sb.dir, `host-${how}`);
+/** A clone standing in for the host's merge button: merges as someone else, unsigned (or signed with the host's own key), and pushes. */
+function hostMerge(w: Review, id: string, how: 'merge' | 'ours' | 'squash' | 'rebase', branchName = `ga/proposals/${id}`, hostKey?: string): void {
+  const m = join(sb.dir, `host-${how}-${Math.random().toString(36).slice(2)}`);
   git(sb.dir, 'clone', '-q', w.hubDir, m);
-  const as = ['-c', 'user.name=GitHub', '-c', 'user.email=noreply@github.com', '-c', 'commit.gpgSign=false'];
-  const branch = `origin/ga/proposals/${id}`;
+  const signing = hostKey ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${hostKey}`, '-c', 'commit.gpgSign=true'] : ['-c', 'commit.gpgSign=false'];
+  const as = ['-c', 'user.name=GitHub', '-c', 'user.email=noreply@github.com', ...signing];
+  const branch = `origin/${branchName}`;
   if (how === 'merge') git(m, ...as, 'merge', '-q', '--no-ff', branch, '-m', `Merge pull request #7 from acme/ga/proposals/${id}`);
+  if (how === 'ours') git(m, ...as, 'merge', '-q', '--no-ff', '-s', 'ours', branch, '-m', `Merge pull request #8 (conflict resolved by keeping main)`);
   if (how === 'squash') {
     git(m, ...as, 'merge', '-q', '--squash', branch);
     git(m, ...as, 'commit', '-q', '--no-edit');
@@ -244,5 +247,42 @@ describe('proposals as pull requests', () => {
     expect(runsOf(`${w.counter}.evil`)).toBe(0);
     const v = await ga(['-C', w.runner, '--json', 'verify']);
     expect(JSON.stringify(JSON.parse(v.out).findings)).toMatch(/governed-file/);
+  }, 180_000);
+
+  it("a merge commit signed with a key ga does not know (as GitHub's web-flow key is): what it brings in counts, the signature is neither needed nor counted", async () => {
+    const w = await reviewWorld();
+    const webFlow = join(sb.dir, 'web-flow');
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'web-flow', '-f', webFlow]);
+    const id = await proposedForReview(w);
+    expect((await ga(['-C', w.alice, 'approve', id])).code).toBe(0);
+    hostMerge(w, id, 'merge', undefined, `${webFlow}.pub`);
+    expect(git(w.hubDir, 'cat-file', '-p', 'main')).toContain('BEGIN SSH SIGNATURE');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(0);
+    expect(runsOf(w.counter)).toBe(1);
+  }, 180_000);
+
+  it('two pull requests that approve the same proposal: the first merge executes it, the second merge brings in an approval that no longer counts', async () => {
+    const w = await reviewWorld();
+    const id = await proposedForReview(w);
+    // a second branch from the same submission, with an approval of its own (a signed git mv by alice)
+    const other = join(sb.dir, 'other');
+    git(sb.dir, 'clone', '-q', w.hubDir, other);
+    git(other, 'checkout', '-q', '-b', 'copy', `origin/ga/proposals/${id}`);
+    sb.as('alice');
+    git(other, 'mv', `proposals/pending/${id}.toml`, `proposals/approved/${id}.toml`);
+    git(other, '-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-S', '-m', `approve ${id} again`);
+    git(other, 'push', '-q', 'origin', 'copy:refs/heads/copy');
+    expect((await ga(['-C', w.alice, 'approve', id])).code).toBe(0);
+    hostMerge(w, id, 'merge');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(0);
+    // The second pull request conflicts with the first (the host would refuse it); merged anyway, keeping main's side:
+    hostMerge(w, id, 'ours', 'copy');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', id])).code).toBe(1);
+    expect(runsOf(w.counter)).toBe(1);
+    const v = await ga(['-C', w.runner, '--json', 'verify']);
+    expect(JSON.stringify(JSON.parse(v.out).findings)).toMatch(/already decided/);
   }, 180_000);
 });
