@@ -240,13 +240,26 @@ interface Held {
 function attempt(lockPath: string, unnamed: Unnamed): Held | { busy: string } {
   let why = 'it kept changing hands';
   for (let i = 0; i < 4; i++) {
-    let fd: number;
+    // The lock file appears with its owner already in it (written under a name of its own, then linked into
+    // place, which fails if the lock exists): no other process ever sees it nameless, however slow this one is.
+    let made: Held;
     try {
-      fd = openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+      made = ownerFile(lockPath);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         ensureDir(dirname(lockPath)); // its directory went away (or was replaced) meanwhile
+        continue;
+      }
+      return { busy: `it cannot be made (${code ?? (e as Error).message})` };
+    }
+    try {
+      linkSync(made.path, lockPath);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      discard(made);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        ensureDir(dirname(lockPath));
         continue;
       }
       if (code !== 'EEXIST') return { busy: `it cannot be made (${code ?? (e as Error).message})` };
@@ -258,17 +271,29 @@ function attempt(lockPath: string, unnamed: Unnamed): Held | { busy: string } {
       if (stuck) return { busy: `${v.why}, but ${stuck}` };
       continue;
     }
-    const me = self();
-    try {
-      writeSync(fd, `${JSON.stringify({ pid: me.pid, start_ticks: me.start_ticks, acquired_at: new Date().toISOString() })}\n`);
-    } catch (e) {
-      unlinkSync(lockPath);
-      closeSync(fd);
-      return { busy: `its owner could not be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
-    }
-    return { fd, path: lockPath };
+    rmSync(made.path, { force: true }); // the lock keeps the inode (and this process's descriptor on it)
+    return { fd: made.fd, path: lockPath };
   }
   return { busy: why };
+}
+
+/** A new file next to the lock, holding this process as its owner, still open. */
+function ownerFile(lockPath: string): Held {
+  const path = `${lockPath}.new-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  const me = self();
+  try {
+    writeSync(fd, `${JSON.stringify({ pid: me.pid, start_ticks: me.start_ticks, acquired_at: new Date().toISOString() })}\n`);
+  } catch (e) {
+    discard({ fd, path });
+    throw e;
+  }
+  return { fd, path };
+}
+
+function discard(h: Held): void {
+  rmSync(h.path, { force: true });
+  closeSync(h.fd);
 }
 
 /** Releases a lock: removes the file if it is still this holder's, then closes it. */

@@ -367,12 +367,13 @@ describe('writer processes', () => {
     expect(ls[399]!.window_tokens).toBe(2000);
   });
 
-  it('a writer killed with SIGKILL at random moments never leaves a torn line or a broken chain (200 trials)', async () => {
+  it('a writer killed with SIGKILL at random moments never breaks the chain; a line it left unfinished is refused, never chained to (200 trials)', async () => {
     const script = writerScript();
     const lanes = 2; // two ledgers at once: half the wall time on two cores
     const trials = 200;
     let growing = 0;
     let killedHoldingLock = 0;
+    let torn = 0; // seen now and then on a loaded machine
     const lane = async (agent: string) => {
       let before = 0;
       for (let t = 0; t < trials / lanes; t++) {
@@ -386,7 +387,16 @@ describe('writer processes', () => {
           killedHoldingLock++;
           rmSync(lock, { recursive: true, force: true }); // its holder is dead; the stale takeover has its own test
         }
-        const raw = existsSync(file(agent)) ? text(agent) : '';
+        let raw = existsSync(file(agent)) ? text(agent) : '';
+        // A write that crosses a page can be stopped by SIGKILL part way (the kernel checks for a fatal
+        // signal between pages), leaving a prefix. ga never chains to it: the ledger is refused as damaged
+        // until a person restores it (git checkout; here: cut back to the last whole line).
+        if (raw && !raw.endsWith('\n')) {
+          torn++;
+          expect(() => readLastLine(file(agent))).toThrow(/damaged/);
+          raw = raw.slice(0, raw.lastIndexOf('\n') + 1);
+          writeFileSync(file(agent), raw);
+        }
         const v = verifyLedger(raw);
         if (!v.ok) throw new Error(`trial ${t} of ${agent}: ${JSON.stringify(v.problems.slice(0, 3))}`);
         const n = raw.split('\n').length - 1;
@@ -398,7 +408,7 @@ describe('writer processes', () => {
     const counts = await Promise.all(Array.from({ length: lanes }, (_, i) => lane(`kill${i}`)));
     // Not vacuous: many trials appended something, and some were killed inside the lock
     // (fewer on a loaded machine, where writers start slower).
-    expect(growing).toBeGreaterThan(trials / 4);
+    expect(growing, `${torn} write(s) left unfinished`).toBeGreaterThan(trials / 4);
     expect(killedHoldingLock).toBeGreaterThan(10);
     for (const [i, n] of counts.entries()) {
       const ls = lines(`kill${i}`);
