@@ -7,11 +7,11 @@
 // a scratch clone merging under another identity. A merge commit brings the
 // signed approval in and the hook runs once; a squash or a rebase merge
 // re-creates it without the signature, and nothing runs.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ga, gaProcess, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { fixedClock, ga, gaProcess, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { APPROVERS, commitGoverned, countingHook, HOOK, runsOf } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -284,5 +284,44 @@ describe('proposals as pull requests', () => {
     expect(runsOf(w.counter)).toBe(1);
     const v = await ga(['-C', w.runner, '--json', 'verify']);
     expect(JSON.stringify(JSON.parse(v.out).findings)).toMatch(/already decided/);
+  }, 180_000);
+
+  it('a pull request merged after the proposal expired: an approval made in time still counts, one made after expires_at does not', async () => {
+    const w = await reviewWorld();
+    const expires = new Date(Date.now() + 3600_000);
+    const submit = async (title: string) => {
+      const f = join(sb.dir, `${title.replace(/ /g, '-')}.toml`);
+      writeFileSync(
+        f,
+        `agent = "noop"\naction_type = "publish_content"\ntitle = "${title}"\nexpires_at = ${expires.toISOString()}\n[payload]\nurl = "https://example.com"\n`,
+      );
+      const p = await gaProcess(['-C', w.runner, 'propose', '--file', f], { env: { GA_AGENT: 'noop' } });
+      expect(p.code, p.err).toBe(0);
+      return p.last;
+    };
+    const inTime = await submit('approved in time');
+    const late = await submit('approved too late');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    expect((await ga(['-C', w.alice, 'approve', inTime])).code).toBe(0);
+    // a signed approval dated two hours on, after expires_at, made by hand on the branch
+    const c = join(sb.dir, 'late-approval');
+    git(sb.dir, 'clone', '-q', w.hubDir, c);
+    git(c, 'checkout', '-q', '-b', 'late', `origin/ga/proposals/${late}`);
+    sb.as('alice');
+    git(c, 'mv', `proposals/pending/${late}.toml`, `proposals/approved/${late}.toml`);
+    const after = new Date(expires.getTime() + 3600_000).toISOString();
+    execFileSync('git', ['-c', 'core.hooksPath=/dev/null', 'commit', '-q', '-S', '-m', `approve ${late}`], {
+      cwd: c,
+      env: { ...process.env, GIT_COMMITTER_DATE: after, GIT_AUTHOR_DATE: after },
+    });
+    git(c, 'push', '-q', 'origin', `late:ga/proposals/${late}`);
+    hostMerge(w, inTime, 'merge');
+    hostMerge(w, late, 'merge');
+    expect((await ga(['-C', w.runner, 'sync'])).code).toBe(0);
+    const later = fixedClock(new Date(expires.getTime() + 2 * 3600_000).toISOString());
+    expect((await ga(['-C', w.runner, 'execute', inTime], later)).code).toBe(0);
+    expect((await ga(['-C', w.runner, 'execute', late], later)).code).toBe(1);
+    expect(runsOf(w.counter)).toBe(1);
+    expect(JSON.parse((await ga(['-C', w.runner, '--json', 'show', late])).out).approval.why).toMatch(/approved after it expired/);
   }, 180_000);
 });
