@@ -5,6 +5,7 @@
 // a time limit, so a hub that does not answer fails the call, never hangs it.
 import { git, type RunResult } from './exec.js';
 import { readRefFromFiles } from './head.js';
+import { REVIEW_BRANCH_PREFIX, REVIEW_REFS, reviewRef } from '../layout/layout.js';
 import type { Repo } from './repo.js';
 
 export interface Hub {
@@ -14,10 +15,6 @@ export interface Hub {
   /** proposals = "pull-request": each submission goes to its own branch for review (DESIGN "Pull requests"). */
   review?: boolean;
 }
-
-/** The hub branch a proposal waits on for review, and where this clone keeps it once fetched. */
-export const REVIEW_BRANCH_PREFIX = 'ga/proposals/';
-export const reviewRef = (id: string) => `refs/ga/proposals/${id}`;
 
 /** How long one network call may take. */
 const NETWORK_MS = 20_000;
@@ -149,6 +146,6 @@ export async function fetchReviewBranches(repo: Repo, hub: Hub): Promise<void> {
     '--no-write-fetch-head',
     '--',
     url,
-    `+refs/heads/${REVIEW_BRANCH_PREFIX}*:refs/ga/proposals/*`,
+    `+refs/heads/${REVIEW_BRANCH_PREFIX}*:${REVIEW_REFS}*`,
   ]);
 }

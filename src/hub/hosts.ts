@@ -6,7 +6,8 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { runProgram } from '../git/exec.js';
-import { REVIEW_BRANCH_PREFIX, type Hub } from '../git/remote.js';
+import type { Hub } from '../git/remote.js';
+import { REVIEW_BRANCH_PREFIX } from '../layout/layout.js';
 
 export interface ReviewOpened {
   id: string;

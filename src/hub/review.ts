@@ -5,10 +5,10 @@
 // clone's copies of them (refs/ga/proposals/*), fetched when the hub answers.
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { git, gitText } from '../git/exec.js';
-import { deleteReviewBranch, fetchHub, fetchReviewBranches, HubUnreachable, pushHub, REVIEW_BRANCH_PREFIX, reviewRef, type Hub } from '../git/remote.js';
+import { deleteReviewBranch, fetchHub, fetchReviewBranches, HubUnreachable, pushHub, type Hub } from '../git/remote.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
-import { checkProposalRef } from '../layout/layout.js';
+import { checkProposalRef, REVIEW_BRANCH_PREFIX, REVIEW_REFS, reviewRef } from '../layout/layout.js';
 import type { ProposalRecord } from '../history/proposals.js';
 import { findProposal } from '../history/find.js';
 import { hubOf } from './sync.js';
@@ -45,13 +45,13 @@ export async function refreshReviewBranches(repo: Repo, hub: Hub): Promise<boole
 
 /** The review branches this clone holds whose proposal the governed branch does not have yet. */
 export async function reviewBranches(repo: Repo, gov: Governance): Promise<ReviewBranch[]> {
-  const out = await gitText(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/ga/proposals/'], { cwd: repo.root, allowFailure: true });
+  const out = await gitText(['for-each-ref', '--format=%(objectname) %(refname)', REVIEW_REFS], { cwd: repo.root, allowFailure: true });
   return out
     .split('\n')
     .filter(Boolean)
     .map((l) => {
       const [tip, ref] = l.split(' ') as [string, string];
-      const id = ref.slice('refs/ga/proposals/'.length);
+      const id = ref.slice(REVIEW_REFS.length);
       return { id, branch: `${REVIEW_BRANCH_PREFIX}${id}`, ref: reviewRef(id), tip };
     })
     .filter((b) => !gov.proposals.get(b.id)?.state);

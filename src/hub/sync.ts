@@ -16,13 +16,23 @@ import { GovernanceRefusal, UsageError } from '../errors.js';
 import { writeCommit, type FileWrite } from '../git/commit.js';
 import { git, gitText } from '../git/exec.js';
 import { readHead } from '../git/head.js';
-import { fetchHub, hubRef, pushBranch, pushHub, REVIEW_BRANCH_PREFIX, reviewRef, type Hub } from '../git/remote.js';
+import { fetchHub, hubRef, pushBranch, pushHub, type Hub } from '../git/remote.js';
 import { openReview, type ReviewOpened } from './hosts.js';
 import { headRef, readBlobs, type Repo } from '../git/repo.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { signingKey } from '../git/sshsig.js';
 import { loadGovernance, type Governance } from '../history/replay.js';
-import { agentOfLedgerPath, agentOfPausePath, HUB_PATH, isUnderProposals, ledgerPath, parseProposalPath, proposalPath } from '../layout/layout.js';
+import {
+  agentOfLedgerPath,
+  agentOfPausePath,
+  HUB_PATH,
+  isUnderProposals,
+  ledgerPath,
+  parseProposalPath,
+  proposalPath,
+  REVIEW_BRANCH_PREFIX,
+  reviewRef,
+} from '../layout/layout.js';
 import { appendChargeToText, type LedgerLine } from '../ledger/ledger.js';
 import { hubSettings } from '../policy/hub.js';
 import { withRepoLock } from '../runtime/lock.js';

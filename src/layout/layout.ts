@@ -209,3 +209,11 @@ export function appendOnlyKind(path: string): { kind: 'ledger' | 'audit'; agent:
   const audit = agentOfLegacyAuditPath(path);
   return audit ? { kind: 'audit', agent: audit } : undefined;
 }
+
+// ---------------------------------------------------------------- review branches (DESIGN "Pull requests")
+
+/** The hub branch a proposal waits on for review: ga/proposals/<id>. */
+export const REVIEW_BRANCH_PREFIX = 'ga/proposals/';
+/** Where a clone keeps its copies of the review branches. */
+export const REVIEW_REFS = 'refs/ga/proposals/';
+export const reviewRef = (id: string) => `${REVIEW_REFS}${id}`;
