@@ -2,7 +2,7 @@
 // window totals, appended whole under a lock, never through a link, and never
 // shorter than what was committed. Real files, real processes, real git.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -379,6 +379,11 @@ describe('writer processes', () => {
       for (let t = 0; t < trials / lanes; t++) {
         const child = spawn(process.execPath, [script, dir, agent, '1000000', `${agent}-${t}`], { stdio: ['ignore', 'pipe', 'inherit'] });
         await ready(child);
+        // Killed in the middle of its work, however slow the machine: once it has appended at least once.
+        const size = existsSync(file(agent)) ? statSync(file(agent)).size : 0;
+        for (let waited = 0; waited < 10_000 && (existsSync(file(agent)) ? statSync(file(agent)).size : 0) === size; waited += 2) {
+          await new Promise((r) => setTimeout(r, 2));
+        }
         await new Promise((r) => setTimeout(r, Math.random() * 30));
         child.kill('SIGKILL');
         await exited(child);
