@@ -185,6 +185,14 @@ export class ObjectStore {
     return oids.map((o) => (o === EMPTY_TREE ? [] : this.trees.get(o)!));
   }
 
+  /** Trees as their verified raw bytes, not parsed and not kept (the diff reads each version of a wide directory once). */
+  async rawTrees(oids: string[]): Promise<Buffer[]> {
+    const todo = oids.filter((o) => o !== EMPTY_TREE);
+    const objs = await this.need(todo, 'tree');
+    const byId = new Map(objs.map((o) => [o.oid, o.content]));
+    return oids.map((o) => byId.get(o) ?? Buffer.alloc(0));
+  }
+
   async tree(oid: string): Promise<TreeEntry[]> {
     return (await this.treesOf([oid]))[0]!;
   }

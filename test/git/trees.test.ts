@@ -1,0 +1,182 @@
+// Trees in process against git's own: the diff (src/git/diff.ts) must find
+// exactly the changes `git diff-tree -r --no-renames` prints for random pairs
+// of trees (files, executables, symlinks, gitlinks, a file turned into a
+// directory and back, wide directories that gain one entry), and refuse a
+// tree whose entries are out of order (git never writes one); the tree
+// editor (src/git/tree-edit.ts) must build, for random edits, the very tree
+// git builds from an index (read-tree, update-index --replace, write-tree).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diffTrees, type Change } from '../../src/git/diff.js';
+import { CorruptObjectError, ObjectStore } from '../../src/git/objects.js';
+import { editTree, type TreeEdit } from '../../src/git/tree-edit.js';
+
+let dir: string;
+let store: ObjectStore;
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_INDEX_FILE: '' };
+const run = (args: string[], input?: string | Buffer): string =>
+  execFileSync('git', args, { cwd: dir, env: { ...env, GIT_INDEX_FILE: join(dir, '.git', 'test-index') }, input, encoding: 'utf8' }).trim();
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ga-diff-'));
+  run(['init', '-q']);
+  store = new ObjectStore(dir);
+});
+afterAll(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Blob contents by a small number, written once. */
+const blobs = new Map<number, string>();
+function blob(n: number): string {
+  let oid = blobs.get(n);
+  if (!oid) {
+    oid = run(['hash-object', '-w', '--stdin'], `content ${n}\n`);
+    blobs.set(n, oid);
+  }
+  return oid;
+}
+
+type Files = Map<string, { mode: string; n: number }>;
+
+/** A tree holding exactly `files`, written by git (update-index into a private index, write-tree). */
+function treeOf(files: Files): string {
+  run(['read-tree', '--empty']);
+  const lines = [...files].map(
+    ([path, f]) => `${f.mode} ${f.mode === '160000' ? 'commit' : 'blob'} ${f.mode === '160000' ? blob(f.n).replace(/^./, 'c') : blob(f.n)}\t${path}`,
+  );
+  if (lines.length) run(['update-index', '--index-info'], lines.join('\n') + '\n');
+  return run(['write-tree']);
+}
+
+function gitDiff(a: string, b: string): string[] {
+  const out = run(['diff-tree', '-r', '--no-renames', '--raw', '--abbrev=40', a, b]);
+  return out
+    ? out.split('\n').map((l) => {
+        const [meta, path] = l.split('\t') as [string, string];
+        const [oldMode, newMode, oldBlob, newBlob, status] = meta.slice(1).split(' ');
+        return `${status} ${path} ${oldMode} ${newMode} ${oldBlob} ${newBlob}`;
+      })
+    : [];
+}
+const ours = (c: Change[]) => c.map((x) => `${x.status} ${x.path} ${x.oldMode} ${x.newMode} ${x.oldBlob} ${x.newBlob}`);
+const sorted = (xs: string[]) => [...xs].sort();
+
+// Names chosen so that git's order (a directory sorts as "name/") differs from plain order: "a", "a-b", "a.c", "a/…".
+const NAMES = ['a', 'a-b', 'a.c', 'b', 'z'];
+const MODES = ['100644', '100644', '100755', '120000', '160000'];
+const pathArb = fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }).map((p) => p.join('/'));
+const filesArb = fc.array(fc.tuple(pathArb, fc.constantFrom(...MODES), fc.integer({ min: 0, max: 3 })), { maxLength: 12 }).map((entries) => {
+  const files: Files = new Map();
+  for (const [path, mode, n] of entries) {
+    // A path cannot be both a file and a directory: keep the first.
+    const clash = [...files.keys()].some((p) => p === path || p.startsWith(`${path}/`) || path.startsWith(`${p}/`));
+    if (!clash) files.set(path, { mode, n });
+  }
+  return files;
+});
+
+describe('diffTrees', () => {
+  it('agrees with git diff-tree on random pairs of trees', async () => {
+    const cases = fc.sample(fc.tuple(filesArb, filesArb), { numRuns: 150, seed: 1305 });
+    const pairs = cases.map(([x, y]) => ({ old: treeOf(x), new: treeOf(y) }));
+    const got = await diffTrees(store, pairs);
+    pairs.forEach((p, i) => expect(sorted(ours(got[i]!)), `case ${i}`).toEqual(sorted(gitDiff(p.old, p.new))));
+    expect(got.filter((c) => c.length > 0).length).toBeGreaterThan(100);
+  });
+
+  it('finds the one entry a wide directory gained, changed or lost', async () => {
+    const wide: Files = new Map(Array.from({ length: 3000 }, (_, i) => [`audit/day/${String(i).padStart(5, '0')}.json`, { mode: '100644', n: i % 4 }]));
+    const grown = new Map(wide).set('audit/day/03000.json', { mode: '100644', n: 1 }).set('audit/day/01500.json', { mode: '100755', n: 2 });
+    const shrunk = new Map(wide);
+    shrunk.delete('audit/day/00000.json');
+    const trees = [wide, grown, shrunk].map(treeOf);
+    const got = await diffTrees(store, [
+      { old: trees[0], new: trees[1] },
+      { old: trees[0], new: trees[2] },
+      { old: undefined, new: trees[2] },
+    ]);
+    expect(ours(got[0]!)).toEqual(gitDiff(trees[0]!, trees[1]!));
+    expect(got[0]!.map((c) => `${c.status} ${c.path}`)).toEqual(['M audit/day/01500.json', 'A audit/day/03000.json']);
+    expect(got[1]!.map((c) => `${c.status} ${c.path}`)).toEqual(['D audit/day/00000.json']);
+    expect(got[2]!.length).toBe(2999);
+  });
+
+  it('refuses a tree whose entries are out of order', async () => {
+    const entry = (name: string, n: number) => Buffer.concat([Buffer.from(`100644 ${name}\0`), Buffer.from(blob(n), 'hex')]);
+    const write = (...entries: Buffer[]) => run(['hash-object', '-t', 'tree', '-w', '--literally', '--stdin'], Buffer.concat(entries));
+    const good = write(entry('a', 0), entry('b', 1), entry('c', 2));
+    const bad = write(entry('a', 0), entry('c', 2), entry('b', 3));
+    await expect(diffTrees(store, [{ old: good, new: bad }])).rejects.toThrow(/out of order/);
+    await expect(diffTrees(store, [{ old: good, new: bad }])).rejects.toBeInstanceOf(CorruptObjectError);
+  });
+});
+
+/** The tree git builds from `base` with `edits`, through an index. */
+function gitEdit(base: string, edits: TreeEdit[]): string {
+  run(['read-tree', base]);
+  for (const e of edits) {
+    if ('remove' in e) run(['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', e.path]);
+    else {
+      // A directory where the file goes, or a file where a directory is needed, is replaced.
+      run(['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', e.path]);
+      const parts = e.path.split('/');
+      for (let i = 1; i < parts.length; i++) run(['update-index', '--force-remove', '--', parts.slice(0, i).join('/')]);
+      run(['update-index', '--add', '--cacheinfo', `${e.mode},${e.blob},${e.path}`]);
+    }
+  }
+  return run(['write-tree']);
+}
+
+describe('editTree', () => {
+  const editArb = fc.array(
+    fc.oneof(
+      fc
+        .tuple(pathArb, fc.constantFrom('100644', '100755'), fc.integer({ min: 0, max: 3 }))
+        .map(([path, mode, n]): TreeEdit => ({ path, mode, blob: blob(n) })),
+      pathArb.map((path): TreeEdit => ({ path, remove: true })),
+    ),
+    { minLength: 1, maxLength: 6 },
+  );
+
+  it('builds the tree git builds from an index, for random edits', async () => {
+    const tmp = join(dir, '.git');
+    const cases = fc.sample(fc.tuple(filesArb, editArb), { numRuns: 100, seed: 1306 });
+    let changed = 0;
+    for (const [files, edits] of cases) {
+      const base = treeOf(files);
+      const ours = await editTree(store, dir, tmp, base, edits, 'sha1');
+      expect(ours, JSON.stringify(edits)).toBe(gitEdit(base, edits));
+      if (ours !== base) changed++;
+    }
+    expect(changed).toBeGreaterThan(50);
+  });
+
+  it('rewrites only the directories on the changed paths', async () => {
+    const wide: Files = new Map(Array.from({ length: 2000 }, (_, i) => [`audit/a/${String(i).padStart(5, '0')}.json`, { mode: '100644', n: i % 4 }]));
+    wide.set('ledger/noop.jsonl', { mode: '100644', n: 1 });
+    const base = treeOf(wide);
+    const edits: TreeEdit[] = [{ path: 'audit/b/x.json', mode: '100644', blob: blob(2) }];
+    const tree = await editTree(store, dir, join(dir, '.git'), base, edits, 'sha1');
+    expect(tree).toBe(gitEdit(base, edits));
+    expect(run(['rev-parse', `${tree}:audit/a`])).toBe(run(['rev-parse', `${base}:audit/a`]));
+    expect(
+      await editTree(
+        store,
+        dir,
+        join(dir, '.git'),
+        base,
+        [
+          { path: 'audit', remove: true },
+          { path: 'ledger/noop.jsonl', remove: true },
+        ],
+        'sha1',
+      ),
+    ).toBe(run(['mktree'], ''));
+  });
+});
