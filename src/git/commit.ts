@@ -1,13 +1,16 @@
 // Event commits: each one holds only its own paths (never whatever the user
-// has staged), is built with plumbing in a private index (so no clean filter
-// or hook from repository config runs), lands with a compare-and-swap on the
-// branch, and is made under the repository-wide lock.
+// has staged), is built from its parent's tree by rewriting only the trees on
+// those paths (tree-edit.ts: no index, so no clean filter or hook from
+// repository config runs, and the cost does not grow with the repository),
+// lands with a compare-and-swap on the branch, and is made under the
+// repository-wide lock.
 import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GovernanceRefusal, InternalError } from '../errors.js';
 import { runtimeDir, withRepoLock } from '../runtime/lock.js';
 import { git } from './exec.js';
 import { ZERO_OID } from './objects.js';
+import { editTree, type TreeEdit } from './tree-edit.js';
 import { headCommit, headRef, type Repo } from './repo.js';
 
 export interface FileWrite {
@@ -93,7 +96,7 @@ async function refCommit(repo: Repo, ref: string): Promise<string | undefined> {
 
 /**
  * Makes a commit of `plan` on `head` without moving any ref (ga sync's
- * replay; commitEvent's own step). Its private index lives under .ga/tmp: if
+ * replay; commitEvent's own step). Its temporary files live under .ga/tmp: if
  * that directory vanishes meanwhile (anything can delete .ga), it is made
  * again and the commit built again, never a crash.
  */
@@ -117,41 +120,36 @@ export async function writeCommit(repo: Repo, head: string | undefined, plan: Co
 async function writeCommitOnce(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
   const tmp = join(runtimeDir(repo), 'tmp');
   mkdirSync(tmp, { recursive: true });
-  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const indexFile = join(tmp, `index-${stamp}`);
-  try {
-    const lines = await indexLines(repo, plan.files, tmp, stamp);
-    const env = { GIT_INDEX_FILE: indexFile };
-    if (head) await git(['read-tree', head], { cwd: repo.root, env });
-    const removed = plan.files.filter((f) => f.remove).map((f) => f.path);
-    // A removal takes whatever is at the path, a file or a whole directory (a marker turned into one).
-    if (head && removed.length) await git(['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...removed], { cwd: repo.root, env });
-    await git(['update-index', '--index-info'], { cwd: repo.root, env, input: lines });
-    const tree = (await git(['write-tree'], { cwd: repo.root, env })).stdout.toString().trim();
-    const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
-    const identity: Record<string, string> = plan.identity
-      ? {
-          GIT_AUTHOR_NAME: plan.identity.name,
-          GIT_AUTHOR_EMAIL: plan.identity.email,
-          GIT_COMMITTER_NAME: plan.identity.name,
-          GIT_COMMITTER_EMAIL: plan.identity.email,
-        }
-      : {};
-    const signing = plan.sign ? ['-c', 'gpg.format=ssh'] : [];
-    const r = await git([...signing, ...args], { cwd: repo.root, env: identity, input: plan.message, allowFailure: true });
-    if (r.code !== 0) {
-      const why = r.stderr.trim().split('\n').pop() ?? '';
-      if (plan.sign) throw new GovernanceRefusal(`signing the commit failed (${why}); check git config user.signingkey and that the key is readable`);
-      throw new InternalError(`git commit-tree failed: ${why}`);
-    }
-    return r.stdout.toString().trim();
-  } finally {
-    rmSync(indexFile, { force: true });
+  const base = head ? (await repo.objects.commit(head)).tree : undefined;
+  const hash = base ? (base.length === 64 ? 'sha256' : 'sha1') : await objectFormat(repo);
+  const tree = await editTree(repo.objects, repo.root, tmp, base, await edits(repo, plan.files, tmp), hash);
+  const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
+  const identity: Record<string, string> = plan.identity
+    ? {
+        GIT_AUTHOR_NAME: plan.identity.name,
+        GIT_AUTHOR_EMAIL: plan.identity.email,
+        GIT_COMMITTER_NAME: plan.identity.name,
+        GIT_COMMITTER_EMAIL: plan.identity.email,
+      }
+    : {};
+  const signing = plan.sign ? ['-c', 'gpg.format=ssh'] : [];
+  const r = await git([...signing, ...args], { cwd: repo.root, env: identity, input: plan.message, allowFailure: true });
+  if (r.code !== 0) {
+    const why = r.stderr.trim().split('\n').pop() ?? '';
+    if (plan.sign) throw new GovernanceRefusal(`signing the commit failed (${why}); check git config user.signingkey and that the key is readable`);
+    throw new InternalError(`git commit-tree failed: ${why}`);
   }
+  return r.stdout.toString().trim();
 }
 
-/** `update-index --index-info` input: new blobs written first, removals as mode 0. */
-async function indexLines(repo: Repo, files: FileWrite[], tmp: string, stamp: string): Promise<string> {
+async function objectFormat(repo: Repo): Promise<'sha1' | 'sha256'> {
+  const r = await git(['rev-parse', '--show-object-format'], { cwd: repo.root, allowFailure: true });
+  return r.stdout.toString().trim() === 'sha256' ? 'sha256' : 'sha1';
+}
+
+/** The plan as tree edits: new blobs written first (one hash-object, no filters), removals as they are. */
+async function edits(repo: Repo, files: FileWrite[], tmp: string): Promise<TreeEdit[]> {
+  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const fresh = files.filter((f) => !f.remove);
   const paths = fresh.map((f, i) => {
     const p = join(tmp, `blob-${stamp}-${i}`);
@@ -167,12 +165,7 @@ async function indexLines(repo: Repo, files: FileWrite[], tmp: string, stamp: st
   } finally {
     for (const p of paths) rmSync(p, { force: true });
   }
-  const lines = files.map((f) => {
-    if (f.remove) return `0 ${ZERO_OID}\t${f.path}`;
-    const oid = oids[fresh.indexOf(f)]!;
-    return `${f.mode ?? '100644'} ${oid}\t${f.path}`;
-  });
-  return lines.join('\n') + '\n';
+  return files.map((f) => (f.remove ? { path: f.path, remove: true as const } : { path: f.path, blob: oids[fresh.indexOf(f)]!, mode: f.mode ?? '100644' }));
 }
 
 /**

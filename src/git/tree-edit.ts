@@ -1,0 +1,117 @@
+// A commit's tree built from its parent's by rewriting only the trees on the
+// changed paths: each directory that holds a change is read (verified), its
+// entries edited, and the new trees written bottom-up by one `git
+// hash-object -t tree` (which checks each one as fsck would). The cost is the
+// size of the directories on those paths, not of the repository: an event
+// commit costs the same at 100,000 audit files as at none.
+import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InternalError } from '../errors.js';
+import { git } from './exec.js';
+import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
+
+const TREE = '40000';
+
+/** A change to one path: a blob with its mode, or the removal of whatever is there (a file or a whole directory). */
+export type TreeEdit = { path: string; blob: string; mode: string } | { path: string; remove: true };
+
+interface Dir {
+  /** The directory's entries as they will be written, by name. */
+  entries: Map<string, TreeEntry>;
+  /** Subdirectories with edits under them, by name. */
+  subdirs: Map<string, Dir>;
+}
+
+const SHA256_EMPTY_TREE = '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321';
+
+/**
+ * The id of `base` (a root tree; undefined = empty) with `edits` applied,
+ * every new tree written to the object store. `hash` is the repository's
+ * object format (the length of its ids tells it apart).
+ */
+export async function editTree(
+  store: ObjectStore,
+  cwd: string,
+  tmp: string,
+  base: string | undefined,
+  edits: TreeEdit[],
+  hash: 'sha1' | 'sha256',
+): Promise<string> {
+  const root = await load(store, base);
+  for (const e of edits) {
+    const parts = e.path.split('/');
+    if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git')) throw new InternalError(`not a path ga commits: ${e.path}`);
+    const dir = await directoryOf(store, root, parts.slice(0, -1), 'remove' in e);
+    if (!dir) continue;
+    const name = parts.at(-1)!;
+    dir.subdirs.delete(name);
+    if ('remove' in e) dir.entries.delete(name);
+    else dir.entries.set(name, { mode: e.mode, name, oid: e.blob });
+  }
+  const written: { oid: string; body: Buffer }[] = [];
+  const top = serialize(root, hash, written);
+  if (top === EMPTY_TREE || top === SHA256_EMPTY_TREE) written.push({ oid: top, body: Buffer.alloc(0) });
+  await writeTrees(cwd, tmp, written);
+  return top;
+}
+
+/**
+ * The directory an edit lands in, loaded on the way. Nothing is removed under
+ * a path that is not a directory (undefined); a file where a written file
+ * needs a directory is replaced by one, as update-index --replace would.
+ */
+async function directoryOf(store: ObjectStore, root: Dir, names: string[], removing: boolean): Promise<Dir | undefined> {
+  let dir = root;
+  for (const name of names) {
+    let sub = dir.subdirs.get(name);
+    if (!sub) {
+      const at = dir.entries.get(name);
+      if (removing && at?.mode !== TREE) return undefined;
+      sub = await load(store, at?.mode === TREE ? at.oid : undefined);
+      dir.subdirs.set(name, sub);
+    }
+    dir = sub;
+  }
+  return dir;
+}
+
+async function load(store: ObjectStore, tree: string | undefined): Promise<Dir> {
+  const entries = tree ? await store.tree(tree) : [];
+  return { entries: new Map(entries.map((e) => [e.name, e])), subdirs: new Map() };
+}
+
+/** Writes the edited subdirectories first (children before parents), then this one; returns its id (undefined when it ends up empty). */
+function serialize(dir: Dir, hash: 'sha1' | 'sha256', written: { oid: string; body: Buffer }[]): string {
+  for (const [name, sub] of dir.subdirs) {
+    const oid = serialize(sub, hash, written);
+    // git never keeps an empty directory: a directory whose last file went goes too.
+    if (sub.entries.size === 0) dir.entries.delete(name);
+    else dir.entries.set(name, { mode: TREE, name, oid });
+  }
+  const key = (e: TreeEntry) => Buffer.from(e.mode === TREE ? `${e.name}/` : e.name, 'utf8');
+  const sorted = [...dir.entries.values()].map((e) => ({ e, k: key(e) })).sort((a, b) => Buffer.compare(a.k, b.k));
+  const body = Buffer.concat(sorted.flatMap(({ e }) => [Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex')]));
+  const oid = createHash(hash).update(`tree ${body.length}\0`).update(body).digest('hex');
+  if (dir.entries.size > 0) written.push({ oid, body });
+  return oid;
+}
+
+/** One hash-object for every new tree: each is checked as fsck would, and its id must be the one computed here. */
+async function writeTrees(cwd: string, tmp: string, trees: { oid: string; body: Buffer }[]): Promise<void> {
+  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const files = trees.map((t, i) => {
+    const p = join(tmp, `tree-${stamp}-${i}`);
+    writeFileSync(p, t.body);
+    return p;
+  });
+  try {
+    const r = await git(['hash-object', '-w', '-t', 'tree', '--stdin-paths'], { cwd, input: files.join('\n') + '\n' });
+    const got = r.stdout.toString().trim().split('\n');
+    trees.forEach((t, i) => {
+      if (got[i] !== t.oid) throw new InternalError(`git wrote tree ${got[i] ?? '(none)'} where ga computed ${t.oid}`);
+    });
+  } finally {
+    for (const p of files) rmSync(p, { force: true });
+  }
+}
