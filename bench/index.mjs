@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const all = ['run', 'ledger', 'pause', 'watchdog', 'verify', 'hub'];
+const all = ['run', 'ledger', 'pause', 'watchdog', 'verify', 'flat', 'hub'];
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : all;
 let failed = 0;
 for (const name of chosen) {

@@ -1,0 +1,179 @@
+// node bench/flat.mjs (after the build): does an everyday command cost the
+// same on a long history as on a fresh repository? Each command runs on a
+// repository fresh from `ga init` and on one with 10,000 events (2,000
+// signed approvals; bench/history.mjs), and the ratio is printed against the
+// issue's target (1.25x at 10,000 events, 1.5x at 100,000). BENCH_100K=1 adds
+// a 100,000-event history (about 30 minutes to generate: 20,000 signatures).
+//
+// Then one event commit (ga's own commitEvent, in process) on a repository
+// of 100,000 audit files against one on a fresh repository, beside plain
+// `git add` + `git commit` of one file on each.
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Dir, Generator, n, Objects, run } from './history.mjs';
+import { BIN, median, ROOT, sandbox } from './lib.mjs';
+
+const N = Number(process.env.BENCH_N ?? 5);
+const SIZES = [10_000, ...(process.env.BENCH_100K ? [100_000] : [])];
+const { dir, key } = sandbox('flat');
+const ga = (repo, ...args) => run(process.execPath, [BIN, '-C', repo, ...args]).stdout;
+const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+function timedMs(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return ms(t);
+}
+
+const proposal = join(dir, 'p.toml');
+writeFileSync(proposal, 'agent = "noop"\naction_type = "publish_content"\ntitle = "Bench"\n[payload]\nn = 1\n');
+
+/** `ga run noop` until the agent has started and proposed (its first line of its own), then stopped. */
+function runUntilStarted(repo) {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const child = spawn(process.execPath, [BIN, '-C', repo, 'run', 'noop'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let took;
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (took === undefined && /proposed (\S+)/.test(out)) {
+        took = ms(t);
+        child.kill('SIGTERM');
+      }
+    });
+    child.on('close', () =>
+      took === undefined ? reject(new Error(`ga run noop never proposed: ${out}`)) : resolve({ took, id: /proposed (\S+)/.exec(out)[1] }),
+    );
+  });
+}
+
+/** Every everyday command, N times each, on one repository: medians in ms. */
+async function measure(repo) {
+  const out = {};
+  const sample = (name, fn) => (out[name] = median(Array.from({ length: N }, (_, i) => timedMs(() => fn(i)))));
+  ga(repo, 'propose', '--file', proposal); // warm the page cache
+  const ids = [];
+  sample('propose', () => ids.push(ga(repo, 'propose', '--file', proposal).trim().split('\n').pop()));
+  for (let i = 0; i < N; i++) ids.push(ga(repo, 'propose', '--file', proposal).trim().split('\n').pop());
+  sample('list', () => ga(repo, 'list'));
+  sample('show', (i) => ga(repo, 'show', ids[i]));
+  sample('status', () => ga(repo, 'status'));
+  sample('scoreboard', () => ga(repo, 'scoreboard'));
+  sample('approve', (i) => ga(repo, 'approve', ids[i]));
+  sample('reject', (i) => ga(repo, 'reject', ids[N + i], '--reason', 'bench'));
+  sample('execute', (i) => ga(repo, 'execute', ids[i]));
+  // One sweep after one new commit: the propose before it is not timed.
+  const sweeps = [];
+  for (let i = 0; i < N; i++) {
+    ga(repo, 'propose', '--file', proposal);
+    sweeps.push(timedMs(() => ga(repo, 'watchdog', '--once')));
+  }
+  out['watchdog sweep (after a new commit)'] = median(sweeps);
+  const runs = [];
+  for (let i = 0; i < N; i++) {
+    const r = await runUntilStarted(repo);
+    runs.push(r.took);
+    ga(repo, 'reject', r.id, '--reason', 'bench');
+  }
+  out['run noop, until it has proposed'] = median(runs);
+  return out;
+}
+
+function history(events) {
+  const repo = join(dir, `h${events}`);
+  run(process.execPath, [BIN, 'init', repo]);
+  return repo;
+}
+
+async function long(events) {
+  const repo = history(events);
+  const t = process.hrtime.bigint();
+  const gen = new Generator(repo, `${key}.pub`);
+  const approvals = Math.round(events / 5);
+  await gen.append(() => gen.history(approvals, Math.floor(approvals / 2)));
+  run('git', ['gc', '-q'], { cwd: repo });
+  console.log(`generated ${n(gen.commits)} events (${n(gen.signed)} signed approvals) in ${(ms(t) / 1000).toFixed(0)} s, packed`);
+  return repo;
+}
+
+/** A repository with `count` audit files (one commit on top of ga init), checked out. */
+function auditFiles(count) {
+  const repo = history(`audit${count}`);
+  const objects = new Objects(join(repo, '.git'));
+  const tree = new Dir();
+  for (const line of run('git', ['ls-tree', '-r', '--full-tree', 'HEAD'], { cwd: repo }).stdout.split('\n').filter(Boolean)) {
+    const [meta, path] = line.split('\t');
+    const [mode, , oid] = meta.split(' ');
+    tree.set(path, mode, oid);
+  }
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  for (let i = 0; i < count; i++) {
+    const at = new Date(start + i * 1000).toISOString();
+    const id = `${at.replace(/[-:.]/g, '').slice(0, 15)}${at.slice(20, 23)}Z-${i.toString(16).padStart(8, '0')}`;
+    const oid = objects.write('blob', Buffer.from(`{"id":"${id}","event":"proposal-submitted","agent":"noop"}\n`));
+    tree.set(`audit/noop/${at.slice(0, 10)}/${at.slice(11, 13)}/${id}.json`, '100644', oid);
+  }
+  const head = run('git', ['rev-parse', 'HEAD'], { cwd: repo }).stdout.trim();
+  const ident = `Bench <bench@example.com> ${Math.floor(start / 1000)} +0000`;
+  const commit = objects.write(
+    'commit',
+    Buffer.from(`tree ${tree.write(objects)}\nparent ${head}\nauthor ${ident}\ncommitter ${ident}\n\nbench: ${count} audit files\n`),
+  );
+  run('git', ['update-ref', 'HEAD', commit, head], { cwd: repo });
+  run('git', ['reset', '-q', '--hard', 'HEAD'], { cwd: repo });
+  run('git', ['gc', '-q'], { cwd: repo });
+  return repo;
+}
+
+/** ga's event commit (in process) and plain git add + commit, N times each: medians in ms. */
+async function eventCommits(repo) {
+  const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
+  const { openRepo } = await dist('git/repo.js');
+  const { commitEvent } = await dist('git/commit.js');
+  const r = await openRepo(repo);
+  const ga = [];
+  for (let i = 0; i <= N; i++) {
+    const t = process.hrtime.bigint();
+    await commitEvent(r, async () => ({
+      message: `bench event ${i}\n`,
+      sign: false,
+      files: [{ path: `audit/noop/2026-12-01/00/20261201T000000${String(i).padStart(3, '0')}Z-0000000${i % 10}.json`, content: `{"n":${i}}\n` }],
+    }));
+    if (i) ga.push(ms(t));
+  }
+  r.objects.close();
+  const git = [];
+  for (let i = 0; i <= N; i++) {
+    writeFileSync(join(repo, `plain-${i}.txt`), `${i}\n`);
+    const t = process.hrtime.bigint();
+    run('git', ['add', `plain-${i}.txt`], { cwd: repo });
+    run('git', ['commit', '-q', '--no-gpg-sign', '-m', `plain ${i}`], { cwd: repo });
+    if (i) git.push(ms(t));
+  }
+  return { ga: median(ga), git: median(git) };
+}
+
+const f = (x) => `${x.toFixed(0).padStart(6)} ms`;
+try {
+  console.log(`ga flat-history bench, ${N} trials each, ${new Date().toISOString()}`);
+  const fresh = await measure(history(0));
+  for (const size of SIZES) {
+    const big = await measure(await long(size));
+    const target = size >= 100_000 ? 1.5 : 1.25;
+    console.log(`\n${'command'.padEnd(36)} ${'fresh'.padStart(9)} ${`${n(size)} events`.padStart(15)}   ratio (target ${target}x)`);
+    for (const [name, t] of Object.entries(big)) {
+      const ratio = t / fresh[name];
+      console.log(`${name.padEnd(36)} ${f(fresh[name])} ${f(t).padStart(15)}   ${ratio.toFixed(2)}x ${ratio <= target ? 'met' : 'MISSED'}`);
+    }
+  }
+  const small = await eventCommits(history('small'));
+  const wide = await eventCommits(auditFiles(100_000));
+  console.log(`\n${'one event commit'.padEnd(36)} ${'fresh'.padStart(9)} ${'100,000 audit files'.padStart(20)}   ratio`);
+  console.log(`${"ga's event commit (commitEvent)".padEnd(36)} ${f(small.ga)} ${f(wide.ga).padStart(20)}   ${(wide.ga / small.ga).toFixed(2)}x`);
+  console.log(`${'git add + git commit (one file)'.padEnd(36)} ${f(small.git)} ${f(wide.git).padStart(20)}   ${(wide.git / small.git).toFixed(2)}x`);
+} finally {
+  if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+}
