@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InternalError } from '../errors.js';
 import { git } from './exec.js';
-import { EMPTY_TREE, type ObjectStore, type TreeEntry } from './objects.js';
+import { EMPTY_TREE, parseTree, type ObjectStore, type TreeEntry } from './objects.js';
 
 const TREE = '40000';
 
@@ -77,7 +77,8 @@ async function directoryOf(store: ObjectStore, root: Dir, names: string[], remov
 }
 
 async function load(store: ObjectStore, tree: string | undefined): Promise<Dir> {
-  const entries = tree ? await store.tree(tree) : [];
+  // Parsed here and not kept by the store: a daemon commits for weeks, and each version of a wide directory is read once.
+  const entries = tree ? parseTree((await store.rawTrees([tree]))[0]!, tree) : [];
   return { entries: new Map(entries.map((e) => [e.name, e])), subdirs: new Map() };
 }
 
