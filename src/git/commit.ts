@@ -121,8 +121,8 @@ async function writeCommitOnce(repo: Repo, head: string | undefined, plan: Commi
   const tmp = join(runtimeDir(repo), 'tmp');
   mkdirSync(tmp, { recursive: true });
   const base = head ? (await repo.objects.commit(head)).tree : undefined;
-  const hash = base ? (base.length === 64 ? 'sha256' : 'sha1') : await objectFormat(repo);
-  const tree = await editTree(repo.objects, repo.root, tmp, base, await edits(repo, plan.files, tmp), hash);
+  const idLength = base ? base.length : await idLengthOf(repo);
+  const tree = await editTree(repo.objects, repo.root, tmp, base, await edits(repo, plan.files, tmp), idLength);
   const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
   const identity: Record<string, string> = plan.identity
     ? {
@@ -142,9 +142,10 @@ async function writeCommitOnce(repo: Repo, head: string | undefined, plan: Commi
   return r.stdout.toString().trim();
 }
 
-async function objectFormat(repo: Repo): Promise<'sha1' | 'sha256'> {
+/** The length of the repository's ids, for its first commit: 64 in a sha256 repository, else 40. */
+async function idLengthOf(repo: Repo): Promise<number> {
   const r = await git(['rev-parse', '--show-object-format'], { cwd: repo.root, allowFailure: true });
-  return r.stdout.toString().trim() === 'sha256' ? 'sha256' : 'sha1';
+  return r.stdout.toString().trim() === 'sha256' ? 64 : 40;
 }
 
 /** The plan as tree edits: new blobs written first (one hash-object, no filters), removals as they are. */

@@ -7,13 +7,13 @@
 // are written to a fresh directory outside any repository and compared with
 // `git diff --no-index --text`, with no config but ga's own hardening, and the
 // blob ids git prints for what it compared are checked against the bytes.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InternalError } from '../errors.js';
 import { visibleLine } from '../text/visible.js';
 import { git } from './exec.js';
+import { objectId } from './objects.js';
 
 /** One side of a diff: exact bytes and git file mode. */
 export interface Side {
@@ -23,10 +23,7 @@ export interface Side {
 
 /** The git blob id of `content` (sha1, or sha256 for a 64-digit id length). */
 export function blobId(content: Buffer, length = 40): string {
-  const h = createHash(length === 64 ? 'sha256' : 'sha1');
-  h.update(`blob ${content.length}\0`);
-  h.update(content);
-  return h.digest('hex');
+  return objectId('blob', content, length);
 }
 
 /**

@@ -52,8 +52,9 @@ export class CorruptObjectError extends GovernanceRefusal {
   }
 }
 
-function hashOf(oid: string, type: string, content: Buffer): string {
-  const h = createHash(oid.length === 64 ? 'sha256' : 'sha1');
+/** The id git gives an object: sha1, or sha256 for a 64-digit id length. */
+export function objectId(type: string, content: Buffer, length = 40): string {
+  const h = createHash(length === 64 ? 'sha256' : 'sha1');
   h.update(`${type} ${content.length}\0`);
   h.update(content);
   return h.digest('hex');
@@ -141,7 +142,7 @@ export class ObjectStore {
       this.queue.shift();
       const [oid, type] = parts as [string, ObjectType, string];
       if (oid !== w.oid) w.reject(new CorruptObjectError(w.oid, `was answered as ${oid}`));
-      else if (hashOf(oid, type, content) !== oid) w.reject(new CorruptObjectError(oid, 'does not match its id'));
+      else if (objectId(type, content, oid.length) !== oid) w.reject(new CorruptObjectError(oid, 'does not match its id'));
       else w.resolve({ oid, type, content });
     }
     if (this.queue.length === 0) this.setRef(false);

@@ -4,12 +4,11 @@
 // hash-object -t tree` (which checks each one as fsck would). The cost is the
 // size of the directories on those paths, not of the repository: an event
 // commit costs the same at 100,000 audit files as at none.
-import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InternalError } from '../errors.js';
 import { git } from './exec.js';
-import { EMPTY_TREE, parseTree, type ObjectStore, type TreeEntry } from './objects.js';
+import { objectId, parseTree, type ObjectStore, type TreeEntry } from './objects.js';
 
 const TREE = '40000';
 
@@ -23,21 +22,12 @@ interface Dir {
   subdirs: Map<string, Dir>;
 }
 
-const SHA256_EMPTY_TREE = '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321';
-
 /**
  * The id of `base` (a root tree; undefined = empty) with `edits` applied,
- * every new tree written to the object store. `hash` is the repository's
- * object format (the length of its ids tells it apart).
+ * every new tree written to the object store. `idLength` is the length of
+ * the repository's ids: 40 (sha1) or 64 (sha256).
  */
-export async function editTree(
-  store: ObjectStore,
-  cwd: string,
-  tmp: string,
-  base: string | undefined,
-  edits: TreeEdit[],
-  hash: 'sha1' | 'sha256',
-): Promise<string> {
+export async function editTree(store: ObjectStore, cwd: string, tmp: string, base: string | undefined, edits: TreeEdit[], idLength: number): Promise<string> {
   const root = await load(store, base);
   for (const e of edits) {
     const parts = e.path.split('/');
@@ -50,8 +40,8 @@ export async function editTree(
     else dir.entries.set(name, { mode: e.mode, name, oid: e.blob });
   }
   const written: { oid: string; body: Buffer }[] = [];
-  const top = serialize(root, hash, written);
-  if (top === EMPTY_TREE || top === SHA256_EMPTY_TREE) written.push({ oid: top, body: Buffer.alloc(0) });
+  const top = serialize(root, idLength, written);
+  if (root.entries.size === 0) written.push({ oid: top, body: Buffer.alloc(0) }); // everything removed: the empty tree
   await writeTrees(cwd, tmp, written);
   return top;
 }
@@ -82,10 +72,10 @@ async function load(store: ObjectStore, tree: string | undefined): Promise<Dir> 
   return { entries: new Map(entries.map((e) => [e.name, e])), subdirs: new Map() };
 }
 
-/** Writes the edited subdirectories first (children before parents), then this one; returns its id (undefined when it ends up empty). */
-function serialize(dir: Dir, hash: 'sha1' | 'sha256', written: { oid: string; body: Buffer }[]): string {
+/** Queues the edited subdirectories first (children before parents), then this one unless it ends up empty; returns its id. */
+function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buffer }[]): string {
   for (const [name, sub] of dir.subdirs) {
-    const oid = serialize(sub, hash, written);
+    const oid = serialize(sub, idLength, written);
     // git never keeps an empty directory: a directory whose last file went goes too.
     if (sub.entries.size === 0) dir.entries.delete(name);
     else dir.entries.set(name, { mode: TREE, name, oid });
@@ -93,7 +83,7 @@ function serialize(dir: Dir, hash: 'sha1' | 'sha256', written: { oid: string; bo
   const key = (e: TreeEntry) => Buffer.from(e.mode === TREE ? `${e.name}/` : e.name, 'utf8');
   const sorted = [...dir.entries.values()].map((e) => ({ e, k: key(e) })).sort((a, b) => Buffer.compare(a.k, b.k));
   const body = Buffer.concat(sorted.flatMap(({ e }) => [Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex')]));
-  const oid = createHash(hash).update(`tree ${body.length}\0`).update(body).digest('hex');
+  const oid = objectId('tree', body, idLength);
   if (dir.entries.size > 0) written.push({ oid, body });
   return oid;
 }

@@ -150,7 +150,7 @@ describe('editTree', () => {
     let changed = 0;
     for (const [files, edits] of cases) {
       const base = treeOf(files);
-      const ours = await editTree(store, dir, tmp, base, edits, 'sha1');
+      const ours = await editTree(store, dir, tmp, base, edits, 40);
       expect(ours, JSON.stringify(edits)).toBe(gitEdit(base, edits));
       if (ours !== base) changed++;
     }
@@ -162,7 +162,7 @@ describe('editTree', () => {
     wide.set('ledger/noop.jsonl', { mode: '100644', n: 1 });
     const base = treeOf(wide);
     const edits: TreeEdit[] = [{ path: 'audit/b/x.json', mode: '100644', blob: blob(2) }];
-    const tree = await editTree(store, dir, join(dir, '.git'), base, edits, 'sha1');
+    const tree = await editTree(store, dir, join(dir, '.git'), base, edits, 40);
     expect(tree).toBe(gitEdit(base, edits));
     expect(run(['rev-parse', `${tree}:audit/a`])).toBe(run(['rev-parse', `${base}:audit/a`]));
     expect(
@@ -175,7 +175,7 @@ describe('editTree', () => {
           { path: 'audit', remove: true },
           { path: 'ledger/noop.jsonl', remove: true },
         ],
-        'sha1',
+        40,
       ),
     ).toBe(run(['mktree'], ''));
   });
