@@ -81,7 +81,7 @@ export function commitEvent(
       if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
       if (onHead) {
         syncWorkTree(repo, plan.files);
-        await syncIndex(repo, plan.files).catch((e: Error) => process.emitWarning(`the index was not updated: ${e.message}`));
+        await syncIndex(repo, plan.files).catch((e: Error) => process.emitWarning(`the index was not updated after ga's commit: ${e.message}`));
       }
       return { commit, parent: head };
     }
@@ -213,11 +213,25 @@ function parentsAreDirectories(root: string, path: string): boolean {
   return true;
 }
 
-/** Makes the user's index agree with HEAD for our paths, so `git status` stays clean. */
+/**
+ * Makes the user's index agree with HEAD for our paths, so `git status` stays
+ * clean and the person's next commit does not undo ours. Another git process
+ * (a person's git status, an editor's background refresh) holds index.lock
+ * for milliseconds: wait for it, as a person would, up to INDEX_WAIT_MS.
+ */
 async function syncIndex(repo: Repo, files: FileWrite[]): Promise<void> {
   const paths = files.map((f) => f.path);
-  const r = await git(['reset', '-q', '--no-refresh', 'HEAD', '--', ...paths], { cwd: repo.root, allowFailure: true });
-  if (r.code !== 0 && !/index\.lock/.test(r.stderr)) {
-    process.emitWarning(`could not update the index for ${paths.join(', ')}: ${r.stderr.trim()}`);
+  const until = Date.now() + INDEX_WAIT_MS;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    const r = await git(['reset', '-q', '--no-refresh', 'HEAD', '--', ...paths], { cwd: repo.root, allowFailure: true });
+    if (r.code === 0) return;
+    if (!/index\.lock/.test(r.stderr) || Date.now() + wait > until) {
+      const shown = paths.length > 3 ? `${paths.slice(0, 3).join(' ')} ...` : paths.join(' ');
+      process.emitWarning(`the index was not updated after ga's commit (${r.stderr.trim().split('\n')[0]}): run git reset -q -- ${shown} before you commit`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
+
+const INDEX_WAIT_MS = 5_000;
