@@ -5,6 +5,9 @@
 // issue's target (1.25x at 10,000 events, 1.5x at 100,000). BENCH_100K=1 adds
 // a 100,000-event history (about 30 minutes to generate: 20,000 signatures).
 //
+// The watchdog daemon's sweep after one new commit is timed in process (the
+// daemon keeps its reading and extends it), beside `ga watchdog --once`.
+//
 // Then one event commit (ga's own commitEvent, in process) on a repository
 // of 100,000 audit files against one on a fresh repository, beside plain
 // `git add` + `git commit` of one file on each.
@@ -20,6 +23,7 @@ const SIZES = [10_000, ...(process.env.BENCH_100K ? [100_000] : [])];
 const { dir, key } = sandbox('flat');
 const ga = (repo, ...args) => run(process.execPath, [BIN, '-C', repo, ...args]).stdout;
 const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 function timedMs(fn) {
   const t = process.hrtime.bigint();
   fn();
@@ -76,6 +80,7 @@ async function measure(repo) {
     sweeps.push(timedMs(() => ga(repo, 'watchdog', '--once')));
   }
   out['watchdog sweep (after a new commit)'] = median(sweeps);
+  out['daemon sweep (after a new commit)'] = await daemonSweeps(repo);
   const runs = [];
   for (let i = 0; i < N; i++) {
     const r = await runUntilStarted(repo);
@@ -84,6 +89,29 @@ async function measure(repo) {
   }
   out['run noop, until it has proposed'] = median(runs);
   return out;
+}
+
+/**
+ * The watchdog daemon's sweep after one new commit, in process: the daemon
+ * reads history once and extends its reading by what is new at each sweep.
+ */
+async function daemonSweeps(repo) {
+  const [{ openRepo }, { LiveReading }, { sweepOnce }, { systemClock }] = await Promise.all(
+    ['git/repo.js', 'history/replay.js', 'watchdog/sweep.js', 'clock.js'].map(dist),
+  );
+  const r = await openRepo(repo);
+  const reading = new LiveReading(r);
+  const sweep = () => sweepOnce(r, systemClock, () => reading.current());
+  await sweep(); // the daemon's first sweep reads all of history
+  const times = [];
+  for (let i = 0; i < N; i++) {
+    ga(repo, 'propose', '--file', newProposal());
+    const t = process.hrtime.bigint();
+    await sweep();
+    times.push(ms(t));
+  }
+  r.objects.close();
+  return median(times);
 }
 
 function history(events) {
@@ -134,7 +162,6 @@ function auditFiles(count) {
 
 /** ga's event commit (in process) and plain git add + commit, N times each: medians in ms. */
 async function eventCommits(repo) {
-  const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
   const { openRepo } = await dist('git/repo.js');
   const { commitEvent } = await dist('git/commit.js');
   const r = await openRepo(repo);

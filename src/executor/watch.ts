@@ -6,7 +6,7 @@ import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { Coalescer, refPaths, watchRepository } from '../runtime/watch.js';
 import { executeApproved, requireWholeHistory, type ExecutionResult } from './execute.js';
-import { extendGovernance, loadGovernance, type Governance } from '../history/replay.js';
+import { LiveReading } from '../history/replay.js';
 import { followHub } from '../hub/follow.js';
 import { hubSettings } from '../policy/hub.js';
 
@@ -16,10 +16,10 @@ export async function executeOnApproval(
 ): Promise<void> {
   const reported = new Set<string>();
   // One reading kept across events: each event replays only the commits that are new.
-  let gov: Governance | undefined;
+  const reading = new LiveReading(repo);
   const runner = new Coalescer(async () => {
     try {
-      gov = gov ? await extendGovernance(gov, () => loadGovernance(repo)) : await loadGovernance(repo);
+      const gov = await reading.current();
       await requireWholeHistory(gov);
       for (const r of await executeApproved(gov, opts)) {
         opts.onResult?.(r);
@@ -37,7 +37,7 @@ export async function executeOnApproval(
   const watcher = await watchRepository(refPaths(repo), () => runner.poke());
   const backstop = setInterval(() => runner.poke(), 30_000);
   // With a hub: approvals made on other clones arrive every sync_interval (the sync moves the ref, the watcher fires).
-  const settings = await hubSettings(await loadGovernance(repo));
+  const settings = await hubSettings(await reading.current());
   const follower = settings && followHub(repo, { urls: settings.url, branch: settings.branch }, settings.sync_interval, opts.clock, opts.log);
   opts.log(
     `${opts.clock.now().toISOString()} executing approvals as they land in ${repo.root}${settings ? ` (and from the hub every ${settings.sync_interval} ms)` : ''}`,

@@ -425,3 +425,23 @@ export async function extendGovernance(prev: Governance, reload: () => Promise<G
   await replayCommits(st, commits);
   return governanceOf(st, head, prev.rootCommit, [...prev.commits, ...commits]);
 }
+
+/**
+ * A daemon's reading of history (the watchdog, ga execute --watch, a run
+ * waiting on its proposal): read in full once, then extended by the commits
+ * added since at each look. It lives in the daemon's memory only; nothing on
+ * disk is evidence. A look that fails drops the reading, so that a replay
+ * left half-done is never extended again: the next look reads afresh.
+ */
+export class LiveReading {
+  private gov: Governance | undefined;
+  constructor(private readonly repo: Repo) {}
+
+  async current(): Promise<Governance> {
+    const prev = this.gov;
+    this.gov = undefined;
+    const next = prev ? await extendGovernance(prev, () => loadGovernance(this.repo)) : await loadGovernance(this.repo);
+    this.gov = next;
+    return next;
+  }
+}

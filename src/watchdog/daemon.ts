@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { GaError, GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { git } from '../git/exec.js';
-import { loadGovernance } from '../history/replay.js';
+import { LiveReading } from '../history/replay.js';
 import { runtimeDir, tryHoldLock } from '../runtime/lock.js';
 import { followHub } from '../hub/follow.js';
 import { hubSettings } from '../policy/hub.js';
@@ -46,11 +46,13 @@ export async function runWatchdog(repo: Repo, opts: WatchOptions): Promise<void>
       opts.log(`${opts.clock.now().toISOString()} heartbeat not written: ${(e as Error).message}`);
     }
   };
-  const first = await loadGovernance(repo);
+  // One reading for the daemon's life: a sweep after a commit replays that commit, not all of history.
+  const reading = new LiveReading(repo);
+  const first = await reading.current();
   const settings = await watchdogSettings(first);
   const sweeper = new Coalescer(async () => {
     try {
-      report(await sweepOnce(repo, opts.clock), opts);
+      report(await sweepOnce(repo, opts.clock, () => reading.current()), opts);
     } catch (e) {
       // Nothing a bad file or a busy repository does may stop the daemon.
       opts.log(`${opts.clock.now().toISOString()} sweep failed: ${e instanceof GaError ? e.message : (e as Error).stack}`);

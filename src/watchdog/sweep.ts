@@ -5,7 +5,7 @@ import { recordEvents } from '../audit/record.js';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { loadGovernance } from '../history/replay.js';
+import { loadGovernance, type Governance } from '../history/replay.js';
 import { pauseAgents } from '../pause/actions.js';
 import { governedBranch, onGovernedBranch } from '../trust/branch.js';
 import { pauseState } from '../agents/paused.js';
@@ -45,15 +45,19 @@ class FlagMemory {
   }
 }
 
-export async function sweepOnce(repo: Repo, clock: Clock): Promise<SweepResult> {
+/**
+ * `read` gives the reading of history to judge: a fresh one by default (ga
+ * watchdog --once), the daemon's LiveReading extended by what is new.
+ */
+export async function sweepOnce(repo: Repo, clock: Clock, read: () => Promise<Governance> = () => loadGovernance(repo)): Promise<SweepResult> {
   const result: SweepResult = { paused: [], expired: [], flagged: [] };
   if (!(await onGovernedBranch(repo))) {
     result.skipped = `HEAD is not on the governed branch ${(await governedBranch(repo)).name}: what happens elsewhere does not count, and a runner refuses to start there`;
     return result;
   }
-  let gov = await loadGovernance(repo);
+  let gov = await read();
   result.expired = await expireProposals(repo, { clock, actor: 'watchdog', gov });
-  if (result.expired.length) gov = await loadGovernance(repo); // proposals moved: judge the new state
+  if (result.expired.length) gov = await read(); // proposals moved: judge the new state
   await raiseHighWater(repo, gov.head); // what the watchdog has seen; a later reset fails closed
   const badFiles: BadFile[] = [];
   const settings = await watchdogSettings(gov, badFiles);

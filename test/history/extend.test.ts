@@ -1,10 +1,10 @@
 // A daemon's reading, extended commit by commit, must judge exactly as a
 // fresh reading does, and must not trust the cache for what is new.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
-import { extendGovernance, loadGovernance, type Governance } from '../../src/history/replay.js';
+import { extendGovernance, LiveReading, loadGovernance, type Governance } from '../../src/history/replay.js';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 
 let sb: Sandbox;
@@ -78,5 +78,26 @@ describe('extendGovernance', () => {
     const next = await extendGovernance(gov, () => loadGovernance(repo));
     expect(next.head).toBe(forgery);
     expect(next.proposals.get(id)!.approval!.valid).toBe(false);
+  });
+
+  it('a look that fails leaves nothing half-read: the next look reads afresh and agrees with a full reading', async () => {
+    const dir = await initRepo(sb);
+    const repo = await openRepo(dir);
+    const a = (await propose(dir, PUBLISH)).last;
+    const reading = new LiveReading(repo);
+    await reading.current();
+    expect((await ga(['-C', dir, 'approve', a])).code).toBe(0);
+    // The approval's commit object is unreadable for a moment (a half-copied object store).
+    const commit = git(dir, 'rev-parse', 'HEAD');
+    const loose = join(dir, '.git', 'objects', commit.slice(0, 2), commit.slice(2));
+    const saved = readFileSync(loose);
+    chmodSync(loose, 0o644);
+    writeFileSync(loose, Buffer.from('not an object'));
+    await expect(reading.current()).rejects.toThrow();
+    writeFileSync(loose, saved);
+    const gov = await reading.current();
+    expect(gov.head).toBe(commit);
+    expect(summary(gov)).toEqual(summary(await loadGovernance(await openRepo(dir))));
+    expect(gov.proposals.get(a)!.approval!.valid).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
 // in the agent's environment), waits for the decision by watching the
 // repository, and once the proposal is validly approved the run has the
 // executor carry it out: the runner is trusted, the agent never runs a hook.
-import { loadGovernance } from '../../history/replay.js';
+import { LiveReading } from '../../history/replay.js';
 import { GA_BIN } from '../env.js';
 import { Coalescer, refPaths, watchRepository } from '../../runtime/watch.js';
 import { startAgentProcess } from '../../runtime/process.js';
@@ -75,15 +75,16 @@ type Decision = ProposalState | 'gone' | 'stopped';
 
 /**
  * Waits on the repository's refs (chokidar) for the proposal to leave
- * `state`; events are hints, so each one re-reads history, and a slow timer
- * backs them up. Returns where it went.
+ * `state`; events are hints, so each one reads the commits added since (a
+ * reading kept in memory), and a slow timer backs them up. Returns where it went.
  */
 async function waitWhileIn(input: Parameters<Adapter>[0], id: string, state: ProposalState): Promise<Decision> {
   let settle: (d: Decision) => void = () => undefined;
   const decided = new Promise<Decision>((resolve) => (settle = resolve));
+  const reading = new LiveReading(input.repo);
   const check = new Coalescer(async () => {
     try {
-      const now = (await loadGovernance(input.repo)).proposals.get(id)?.state;
+      const now = (await reading.current()).proposals.get(id)?.state;
       if (now !== state) settle(now ?? 'gone');
     } catch {
       // a half-written moment in the repository: the next event or tick retries
