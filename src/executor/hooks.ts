@@ -7,7 +7,7 @@ import type { Governance } from '../history/replay.js';
 import { readBlobs } from '../git/repo.js';
 import { hooksDir } from '../layout/layout.js';
 import { proposalToJson, type Proposal } from '../schema/proposal.js';
-import { startAgentProcess } from '../runtime/process.js';
+import { runCommand } from '../runtime/process.js';
 
 export type HookHandler = (proposal: Record<string, unknown>) => Promise<void> | void;
 const registered = new Map<string, HookHandler>();
@@ -118,42 +118,23 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
     writeFileSync(proposalFile, input, { mode: 0o600 });
     const file = join(dir, choice.name);
     const [program, ...args] = choice.cmd.length ? [...choice.cmd, file] : [file];
-    return await spawnHook(program!, args, {
+    const r = await runCommand(program!, args, {
       cwd: dir,
       input,
       env: { ...process.env, GA_PROPOSAL_FILE: proposalFile, GA_PROPOSAL_ID: proposal.id, GA_AGENT: proposal.agent, GA_REPO: gov.repo.root },
       timeoutMs: opts.timeoutMs,
-      name: choice.name,
-      started,
     });
+    return {
+      ran: 'file',
+      hook: choice.name,
+      ok: r.exitCode === 0 && !r.timedOut,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      durationMs: Date.now() - started,
+      tail: r.tail,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Runs a hook in its own process group (the runner's machinery), stopped whole at the timeout. */
-async function spawnHook(
-  program: string,
-  args: string[],
-  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; name: string; started: number },
-): Promise<HookOutcome> {
-  const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    p.stop(2000);
-  }, o.timeoutMs);
-  const { code, signal } = await p.done;
-  clearTimeout(timer);
-  return {
-    ran: 'file',
-    hook: o.name,
-    ok: code === 0 && !timedOut,
-    exitCode: code,
-    signal: signal ?? undefined,
-    timedOut,
-    durationMs: Date.now() - o.started,
-    tail: p.tail(),
-  };
 }

@@ -25,6 +25,7 @@ import {
   APPROVERS_PATH,
   GOVERNED_FILES,
   isGovernedPath,
+  NOTIFY_PATH,
   POLICY_PATH,
   WATCHDOG_PATH,
 } from '../layout/layout.js';
@@ -34,6 +35,7 @@ import { parseAgent, parseAllowlist } from '../schema/agent.js';
 import { parseApprovers } from '../schema/approvers.js';
 import { parsePolicy } from '../schema/policy.js';
 import { parseWatchdog } from '../schema/watchdog.js';
+import { parseNotify } from '../schema/notify.js';
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -51,6 +53,7 @@ function checkFormat(path: string, text: string): void {
   if (path === POLICY_PATH) parsePolicy(text, path);
   else if (path === APPROVERS_PATH) parseApprovers(text, path);
   else if (path === WATCHDOG_PATH) parseWatchdog(text, path);
+  else if (path === NOTIFY_PATH) parseNotify(text, path);
   else if (agentOfConfigPath(path)) parseAgent(text, path);
   else if (agentOfAllowlistPath(path)) parseAllowlist(text, path);
 }
@@ -85,8 +88,8 @@ export async function planSignedChange(repo: Repo, paths: string[]): Promise<Sig
 }
 
 /** Commits a plan in one commit signed by the person's key: only these paths (and the audit files). */
-export async function signGovernedFiles(repo: Repo, plan: SignPlan, opts: { message?: string; clock: Clock }): Promise<{ commit: string }> {
-  const signer = await requireSigning(repo, 'ga commit');
+export async function signGovernedFiles(repo: Repo, plan: SignPlan, opts: { message?: string; clock: Clock; command?: string }): Promise<{ commit: string }> {
+  const signer = await requireSigning(repo, opts.command ?? 'ga commit');
   const names = plan.files.map((f) => f.path);
   const agents = [...new Set(names.map((p) => agentOfPath(p)).filter((a): a is string => a !== undefined))];
   const reason = opts.message?.trim() || `change ${names.join(', ')}`;

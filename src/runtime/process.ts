@@ -247,3 +247,36 @@ export function startAgentProcess(
     tail: () => [...tail],
   };
 }
+
+export interface CommandOutcome {
+  /** Started at all (the program exists and is executable). */
+  started: boolean;
+  exitCode: number | null;
+  signal?: string;
+  timedOut: boolean;
+  durationMs: number;
+  /** Last lines of stdout and stderr together. */
+  tail: string[];
+}
+
+/**
+ * Runs a trusted command (a decision hook, a notification) to its end in its
+ * own process group, with `input` on stdin, stopped whole at the timeout.
+ */
+export async function runCommand(
+  program: string,
+  args: string[],
+  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<CommandOutcome> {
+  const started = Date.now();
+  const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
+  const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    p.stop(2000);
+  }, o.timeoutMs);
+  const { code, signal, started: ran } = await p.done;
+  clearTimeout(timer);
+  return { started: ran, exitCode: code, signal: signal ?? undefined, timedOut, durationMs: Date.now() - started, tail: p.tail() };
+}

@@ -1,6 +1,7 @@
 // The files under .ga/ that ga's processes leave for each other, each with
 // one typed reader and writer: run heartbeats and tool calls, the
-// watchdog's remembered bad files, the append-only check's saved state.
+// watchdog's remembered bad files and notifications, the append-only check's
+// saved state.
 // They are hints that make things fast or visible, never evidence: a reader
 // gets undefined for anything missing, malformed or not a regular file, and
 // nothing it returns lets a hook run or an agent start.
@@ -132,6 +133,25 @@ export function readFlagMemory(repo: RepoPaths): string[] {
 
 export function writeFlagMemory(repo: RepoPaths, keys: string[]): void {
   writeJsonAtomic(flagMemoryFile(repo), keys);
+}
+
+// ---------------------------------------------------------------- what the watchdog has notified
+
+/**
+ * Notifications sent: every event of the commits up to `through` (by commit
+ * id), and of the commits after it, those whose keys are in `done`. A hint:
+ * forged, it can only make a notification be skipped or sent twice.
+ */
+export const notifyStateSchema = z.object({ through: z.string(), done: z.array(z.string()) });
+export type NotifyState = z.output<typeof notifyStateSchema>;
+export const notifyStateFile = (repo: RepoPaths) => join(runtimeDir(repo), 'notified.json');
+
+export function readNotifyState(repo: RepoPaths): NotifyState | undefined {
+  return parsed(notifyStateSchema, notifyStateFile(repo));
+}
+
+export function writeNotifyState(repo: RepoPaths, state: NotifyState): void {
+  writeJsonAtomic(notifyStateFile(repo), state);
 }
 
 // ---------------------------------------------------------------- ga verify's saved append-only state

@@ -90,5 +90,7 @@ function report(r: SweepResult, opts: WatchOptions): void {
   for (const p of r.paused) opts.log(`${at} paused ${p.agent} (${p.reason}): ${p.detail}`);
   for (const id of r.expired) opts.log(`${at} expired ${id}`);
   for (const f of r.flagged) opts.log(`${at} flagged bad file ${f.path}: ${f.problem}`);
+  for (const n of r.notified)
+    opts.log(`${at} ${n.ok ? 'notified' : 'notify failed:'} ${n.event} (${n.key.split(' ')[0]!.slice(0, 12)}) with ${n.command}${n.why ? `: ${n.why}` : ''}`);
   if (r.skipped) opts.log(`${at} sweep skipped: ${r.skipped}`);
 }

@@ -16,11 +16,15 @@ import { watchdogSettings } from '../policy/watchdog.js';
 import { agentNamedBy } from '../layout/layout.js';
 import { processAlive } from '../runtime/lock.js';
 import { judge, type BadFile } from './rules.js';
+import { sendNotifications, type Notified } from './notify.js';
+import { notifySettings } from '../policy/notify.js';
 
 export interface SweepResult {
   paused: { agent: string; reason: string; detail: string }[];
   expired: string[];
   flagged: BadFile[];
+  /** Notifications sent (policies/notify.toml), each command's result. */
+  notified: Notified[];
   /** Why nothing was judged (HEAD is off the governed branch). */
   skipped?: string;
 }
@@ -50,7 +54,7 @@ class FlagMemory {
  * watchdog --once), the daemon's LiveReading extended by what is new.
  */
 export async function sweepOnce(repo: Repo, clock: Clock, read: () => Promise<Governance> = () => loadGovernance(repo)): Promise<SweepResult> {
-  const result: SweepResult = { paused: [], expired: [], flagged: [] };
+  const result: SweepResult = { paused: [], expired: [], flagged: [], notified: [] };
   if (!(await onGovernedBranch(repo))) {
     result.skipped = `HEAD is not on the governed branch ${(await governedBranch(repo)).name}: what happens elsewhere does not count, and a runner refuses to start there`;
     return result;
@@ -61,6 +65,7 @@ export async function sweepOnce(repo: Repo, clock: Clock, read: () => Promise<Go
   await raiseHighWater(repo, gov.head); // what the watchdog has seen; a later reset fails closed
   const badFiles: BadFile[] = [];
   const settings = await watchdogSettings(gov, badFiles);
+  const notify = await notifySettings(gov, badFiles);
   const now = clock.now();
   const { findings, badFiles: more } = await judge(gov, settings, now);
   badFiles.push(...more);
@@ -100,5 +105,7 @@ export async function sweepOnce(repo: Repo, clock: Clock, read: () => Promise<Go
       if (!(e instanceof GaError)) throw e;
     }
   }
+  // Last, so that a slow notification never delays a pause.
+  result.notified = await sendNotifications(gov, notify);
   return result;
 }

@@ -19,8 +19,9 @@ export default defineCommand({
         for (const p of r.paused) ctx.io.out(`paused ${p.agent} (${p.reason}): ${p.detail}`);
         for (const id of r.expired) ctx.io.out(`expired ${id}`);
         for (const f of r.flagged) ctx.io.out(`flagged bad file ${f.path}: ${f.problem}`);
+        for (const n of r.notified) ctx.io.out(`${n.ok ? 'notified' : 'notify failed:'} ${n.event} with ${n.command}${n.why ? `: ${n.why}` : ''}`);
         if (r.skipped) ctx.io.out(`skipped: ${r.skipped}`);
-        else if (!r.paused.length && !r.expired.length && !r.flagged.length) ctx.io.out('nothing to do');
+        else if (!r.paused.length && !r.expired.length && !r.flagged.length && !r.notified.length) ctx.io.out('nothing to do');
       }
       return;
     }
