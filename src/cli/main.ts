@@ -2,24 +2,30 @@
 // commands/) and runs it; a command loads the domain modules it needs only
 // when it runs, so `ga --help` and `ga propose` pay only for what they use.
 // Errors become one stderr line and an exit code here, and nowhere else.
-import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { systemClock, type Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { checkRepoDir, processIo, terminalIo, type CommandContext, type Io } from './context.js';
 import type { Command, GlobalOptions } from './define.js';
+import { COMPLETION_HOOK, dirOf, valuesFor } from './completion.js';
+import { gaVersion } from './version.js';
+import agent from './commands/agent.js';
 import approve from './commands/approve.js';
 import audit from './commands/audit.js';
 import commit from './commands/commit.js';
+import completion from './commands/completion.js';
 import demo from './commands/demo.js';
 import execute from './commands/execute.js';
 import expire from './commands/expire.js';
 import init from './commands/init.js';
 import list from './commands/list.js';
+import mcp from './commands/mcp.js';
 import pause from './commands/pause.js';
 import propose from './commands/propose.js';
 import reject from './commands/reject.js';
+import reportCommand from './commands/report.js';
+import reviewCommand from './commands/review.js';
 import resume from './commands/resume.js';
 import runCommand from './commands/run.js';
 import scoreboard from './commands/scoreboard.js';
@@ -41,6 +47,8 @@ const ENVIRONMENT = [
   'Docs: README.md and docs/ in the ga package; DESIGN.md for the formats.',
 ].join('\n');
 
+type Fallback = (onCompleted: (err: Error | null, found: string[] | undefined) => void) => unknown;
+
 export async function run(argv: string[], raw: Io = processIo, clock: Clock = systemClock): Promise<number> {
   const io = terminalIo(raw);
   const json = argv.includes('--json');
@@ -57,6 +65,17 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
     .alias('help', 'h')
     .version(gaVersion())
     .epilogue(ENVIRONMENT)
+    // What the scripts of ga completion ask at each Tab: yargs' commands and options, then ids from the repository.
+    .completion(COMPLETION_HOOK, false, (current: string, argv: { _: unknown[]; C?: unknown }, defaults: Fallback, done: (c: string[]) => void) => {
+      defaults((_err, found) => {
+        const words = argv._.map(String);
+        if (words[0] === 'ga') words.shift();
+        const [command, ...rest] = words;
+        if (current === '' && rest[rest.length - 1] !== '') rest.push('');
+        const values = valuesFor(command, rest.length, dirOf(argv), current);
+        done(values.length ? values : (found ?? []));
+      });
+    })
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((msg, err) => {
@@ -100,6 +119,7 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
   register(show);
   register(approve);
   register(reject);
+  register(reviewCommand);
   register(expire);
   register(execute);
   register(runCommand);
@@ -112,21 +132,15 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
   register(verify);
   register(commit);
   register(scoreboard);
+  register(reportCommand);
+  register(agent);
+  register(mcp);
+  register(completion);
   try {
     await cli.parseAsync();
     return code;
   } catch (e) {
     return report(e, io, json);
-  }
-}
-
-/** The version of this installation, from its package.json. */
-function gaVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
   }
 }
 

@@ -39,38 +39,117 @@ export function approversFile(firstLine: string | undefined): string {
   ].join('\n');
 }
 
-export const NOOP_AGENT = `# The noop agent: no model; it proposes and waits for a decision.
-adapter = "noop"
-timeout = "30m"
+export const ADAPTERS = ['claude', 'command', 'noop'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
 
+/** An agent's governed files as ga init (the noop agent) and ga agent new write them. */
+export interface AgentTemplate {
+  config: string;
+  allowlist: string;
+  prompt: string;
+  smokeTask: string;
+  /** hooks/publish_content.sh: the decision hook of the type the smoke task proposes. */
+  hook: string;
+}
+
+const BUDGET = (usd: string, tokens: string, maxRun: string) => `
 [budget]
-usd = 1.0
-tokens = 100000
+usd = ${usd}
+tokens = ${tokens}
 window = "day"
 warn_at = 0.8
-max_run_usd = 0.0
+max_run_usd = ${maxRun}
 `;
 
-export const NOOP_ALLOWLIST = `# Default deny: tools not listed here are refused.
-allowed_tools = ["Bash(ga propose:*)"]
+export function agentTemplate(id: string, adapter: AdapterName): AgentTemplate {
+  const hook = PUBLISH_HOOK;
+  if (adapter === 'noop') {
+    return {
+      config: `# The ${id} agent: no model; it proposes and waits for a decision.\nadapter = "noop"\ntimeout = "30m"\n${BUDGET('1.0', '100000', '0.0')}`,
+      allowlist: `# Default deny: tools not listed here are refused.\nallowed_tools = ["Bash(ga propose:*)"]\nenv = []\n`,
+      prompt: `You are the ${id} agent. You never act on the world yourself: every outside or\nirreversible action is a proposal (\`ga propose\`) that a human decides.\n`,
+      smokeTask: `Publish the launch post\nThe ${id} agent's first line is its proposal's title: it proposes publish_content and waits for a human decision.\n`,
+      hook,
+    };
+  }
+  if (adapter === 'claude') {
+    return {
+      config: `# The ${id} agent: Claude Code, run by ga run with the tools of tool_allowlist.toml only.
+adapter = "claude"
+# model = "claude-sonnet-4-5"   # the CLI's default when unset
+timeout = "30m"
+${BUDGET('5.0', '2000000', '0.5')}`,
+      allowlist: `# Default deny: Claude Code may use only these tools (--allowedTools).
+allowed_tools = ["Read", "Glob", "Grep", "Bash(ga propose:*)"]
+# Variables passed through to the agent; everything else is scrubbed. Your login does not
+# reach it (it runs with a scratch HOME): to use an API key, add "ANTHROPIC_API_KEY" here.
 env = []
-`;
+`,
+      prompt: `You are the ${id} agent, run by ga under human governance.
 
-export const NOOP_CLAUDE_MD = `You are the noop agent. You never act on the world yourself: every outside or
-irreversible action is a proposal (\`ga propose\`) that a human decides.
-`;
+You never act on the outside world yourself. Every outside or irreversible
+action (publishing, sending, paying, deploying, calling a third-party API) is
+a proposal that a human decides:
 
-export const NOOP_SMOKE_TASK = `Publish the launch post
-The noop agent's first line is its proposal's title: it proposes publish_content and waits for a human decision.
-`;
+    ga propose --type publish_content --title "one line a reviewer reads first" \\
+      --rationale "why, in 2-4 sentences" --payload '{"text": "..."}'
 
-export const NOOP_PUBLISH_HOOK = `#!/bin/sh
+ga prints the proposal's id last (the ga MCP server's propose tool does the
+same, and its list, show and status tools tell you where your proposals and
+your budget stand). Then stop: the decision hook runs once a person approves
+it with a signed commit. Do not try to approve, move or edit
+files under proposals/, policies/ or agents/: such changes count for nothing
+and are reported.
+`,
+      smokeTask: `Draft a one-paragraph launch note for this project and propose publishing it
+(type publish_content, the text in the payload as {"text": "..."}). Publish nothing yourself.
+`,
+      hook,
+    };
+  }
+  return {
+    config: `# The ${id} agent: any program. ga run starts it in agents/${id}/workspace with the
+# task on stdin and a scrubbed environment (ga on its PATH, GA_AGENT set). It may report
+# its spend on file descriptor 3, one JSON object a line, each an increment:
+#   {"usd": 0.012, "input_tokens": 900, "output_tokens": 120}   and   {"result": "what it did"}
+adapter = "command"
+command = ["sh", "-c", """
+read -r title
+ga propose --type publish_content --title "$title" --payload '{}'
+echo '{"usd": 0.001, "input_tokens": 120, "output_tokens": 30}' >&3
+echo '{"result": "proposed: '"$title"'"}' >&3
+"""]
+timeout = "30m"
+${BUDGET('1.0', '100000', '0.1')}`,
+    allowlist: `# Default deny. A command agent has no model tools; env lists the variables passed through.
+allowed_tools = []
+env = []
+`,
+    prompt: `The ${id} agent runs a program (adapter = "command"), not a model: this file is
+for the people who read its directory. Every outside action it takes is a proposal
+(ga propose) that a human decides.
+`,
+    smokeTask: `Publish the launch post
+The first line is the title the command proposes (publish_content); the rest is for people.
+`,
+    hook,
+  };
+}
+
+const PUBLISH_HOOK = `#!/bin/sh
 # Decision hook for publish_content: runs once, after a valid signed approval.
 # The proposal arrives as JSON on stdin and in $GA_PROPOSAL_FILE.
 set -eu
 title=$(sed -n 's/^  "title": "\\(.*\\)",$/\\1/p' "$GA_PROPOSAL_FILE")
 echo "published: $title (proposal $GA_PROPOSAL_ID)"
 `;
+
+const NOOP = agentTemplate('noop', 'noop');
+export const NOOP_AGENT = NOOP.config;
+export const NOOP_ALLOWLIST = NOOP.allowlist;
+export const NOOP_CLAUDE_MD = NOOP.prompt;
+export const NOOP_SMOKE_TASK = NOOP.smokeTask;
+export const NOOP_PUBLISH_HOOK = NOOP.hook;
 
 export const GITIGNORE_LINE = '.ga/';
 

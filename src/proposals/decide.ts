@@ -98,12 +98,15 @@ async function requireTrustedKey(gov: Governance, key: string): Promise<void> {
   }
 }
 
-export async function approveProposal(repo: Repo, ref: string, opts: { clock: Clock; reason?: string }): Promise<DecisionResult> {
+/** `blob`: the proposal file the person read (ga review); approving is refused if the proposal is another by now. */
+export async function approveProposal(repo: Repo, ref: string, opts: { clock: Clock; reason?: string; blob?: string }): Promise<DecisionResult> {
   const signer = await requireSigning(repo, 'ga approve');
   const { gov, on } = await whereDecided(repo, ref);
   const r = findProposal(gov, ref);
   const now = opts.clock.now();
   requirePending(r, now, 'ga approve');
+  if (opts.blob !== undefined && r.submittedBlob !== opts.blob)
+    throw new GovernanceRefusal(`proposal ${r.id} is not the file you read (${opts.blob.slice(0, 12)}, now ${r.submittedBlob?.slice(0, 12)}); nothing was approved: look again`);
   await requireTrustedKey(gov, signer.key!);
   const actor = `human:${signer.email}`;
   const agent = r.proposal?.agent;

@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTrailers } from '../../src/audit/events.js';
 import { verifyLedger } from '../../src/ledger/ledger.js';
+import { CLAUDE_ENV, MCP_TOOL_NAMES } from '../../src/runner/adapters/claude.js';
 import { auditRecords, fixedClock, ga, gaProcess, git, initRepo, sandbox, write, type GaResult, type Sandbox } from '../helpers/fixture.js';
 import { pidsCarrying } from '../helpers/scene.js';
 
@@ -161,8 +162,11 @@ describe('ga run, claude adapter: what the agent process gets', () => {
     expect(argv).toContain('--verbose');
     expect(flag(argv, '--permission-mode')).toBe('dontAsk');
     const tools = flag(argv, '--allowedTools')!.split(',');
-    expect(tools).toEqual(expect.arrayContaining(['Read', 'Grep', 'Bash(ga propose:*)']));
-    expect(tools).toHaveLength(3);
+    expect(tools).toEqual(expect.arrayContaining(['Read', 'Grep', 'Bash(ga propose:*)', ...MCP_TOOL_NAMES]));
+    expect(tools).toHaveLength(3 + 4);
+    // ga's own MCP server, bound to the agent by its environment, and no other.
+    expect(JSON.parse(flag(argv, '--mcp-config')!)).toEqual({ mcpServers: { ga: { command: 'ga', args: ['-C', realpathSync(repo), 'mcp'] } } });
+    expect(argv).toContain('--strict-mcp-config');
     expect(Number(flag(argv, '--max-budget-usd'))).toBe(0.25);
     expect(flag(argv, '--session-id')).toMatch(UUID);
     expect(flag(argv, '--system-prompt')).toBe(CLAUDE_MD);
@@ -209,8 +213,9 @@ describe('ga run, claude adapter: what the agent process gets', () => {
     expect(basename(env.HOME!)).toMatch(/^ga-home-tester-/);
     expect(existsSync(env.HOME!)).toBe(false); // removed after the run
     expect(env.PATH!.split(':')[0]).toBe(join(env.HOME!, 'bin'));
-    // Nothing but PATH, HOME, GA_*, locale and the allowlist's variables.
-    const allowed = new Set(['PATH', 'HOME', 'GA_AGENT', 'GA_RUN', ...BASE_ENV]);
+    // Nothing but PATH, HOME, GA_*, locale, the allowlist's variables, and ga's own setting for Claude Code.
+    expect(env.MCP_CONNECTION_NONBLOCKING).toBe('false'); // it waits for ga's MCP server before the first turn
+    const allowed = new Set(['PATH', 'HOME', 'GA_AGENT', 'GA_RUN', ...BASE_ENV, ...Object.keys(CLAUDE_ENV)]);
     for (const k of Object.keys(env)) {
       if (!allowed.has(k)) expect(k).toMatch(/^(LANG|LANGUAGE|LC_[A-Z_]+|TZ)$/);
     }
@@ -365,7 +370,7 @@ describe('ga run: governed files only in their trusted version', () => {
     const first = await runJson(repo, 'tester');
     expect(first.r.code, first.r.err).toBe(0);
     const { argv, env } = readRecord(f);
-    expect(flag(argv, '--allowedTools')!.split(',').sort()).toEqual(['Bash(ga propose:*)', 'Grep', 'Read']);
+    expect(flag(argv, '--allowedTools')!.split(',').sort()).toEqual(['Bash(ga propose:*)', 'Grep', 'Read', ...MCP_TOOL_NAMES].sort());
     expect(env.SECRET_TOKEN).toBeUndefined();
 
     // $0.0415 spent; the trusted cap of $0.08 cannot hold another $0.05 reservation (the unsigned $1000 could).

@@ -7,12 +7,32 @@ import { chargeFor, StreamMeter } from '../stream.js';
 import { startAgentProcess } from '../../runtime/process.js';
 import { boundedText, notStartedResult, type Adapter, type AdapterInput } from './types.js';
 import { agentConfigPath, allowlistPath } from '../../layout/layout.js';
+import { MCP_SERVER, MCP_TOOLS } from '../../layout/mcp.js';
 
 /** What every agent needs besides its allowlist: submitting proposals. */
 export const PROPOSE_TOOL = 'Bash(ga propose:*)';
 
-export function claudeArgs(input: Pick<AdapterInput, 'agent' | 'reservationUsd'>, sessionId: string): string[] {
-  const tools = [...new Set([...input.agent.allowlist.allowed_tools, PROPOSE_TOOL])];
+/**
+ * ga's MCP server for the agent (ga mcp, bound to GA_AGENT, which the agent's
+ * environment carries), started by Claude Code itself with the agent's
+ * environment; the only MCP server it may use (--strict-mcp-config).
+ */
+export function mcpConfig(repoRoot: string): string {
+  return JSON.stringify({ mcpServers: { [MCP_SERVER]: { command: 'ga', args: ['-C', repoRoot, 'mcp'] } } });
+}
+
+/**
+ * Set for Claude Code itself: in print mode it starts the model's first turn
+ * before stdio MCP servers have connected unless told to wait, and the agent
+ * would run without ga's tools.
+ */
+export const CLAUDE_ENV = { MCP_CONNECTION_NONBLOCKING: 'false' } as const;
+
+/** Its tools as Claude Code names them, allowed next to PROPOSE_TOOL. */
+export const MCP_TOOL_NAMES = MCP_TOOLS.map((t) => `mcp__${MCP_SERVER}__${t}`);
+
+export function claudeArgs(input: Pick<AdapterInput, 'agent' | 'reservationUsd' | 'repo'>, sessionId: string): string[] {
+  const tools = [...new Set([...input.agent.allowlist.allowed_tools, PROPOSE_TOOL, ...MCP_TOOL_NAMES])];
   return [
     '-p',
     '--output-format',
@@ -26,6 +46,9 @@ export function claudeArgs(input: Pick<AdapterInput, 'agent' | 'reservationUsd'>
     String(input.reservationUsd),
     '--session-id',
     sessionId,
+    '--mcp-config',
+    mcpConfig(input.repo.root),
+    '--strict-mcp-config',
     ...(input.agent.systemPrompt ? ['--system-prompt', input.agent.systemPrompt] : []),
     ...(input.agent.config.model ? ['--model', input.agent.config.model] : []),
   ];
@@ -37,7 +60,7 @@ export const claudeAdapter: Adapter = async (input) => {
   let stopForTampering: string | undefined;
   const p = startAgentProcess(bin, claudeArgs(input, randomUUID()), {
     cwd: input.workspace,
-    env: input.env,
+    env: { ...input.env, ...CLAUDE_ENV },
     marker: `GA_RUN=${input.run}`,
     stdin: input.taskText, // the prompt: on stdin, so no flag can swallow it
     onStdoutLine: (line) => {
