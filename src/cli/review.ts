@@ -27,7 +27,7 @@ const indent = (text: string) =>
 
 function cardText(c: ReviewCard): string {
   return [
-    `agent     ${visibleLine(c.agent)}`,
+    `agent     ${visibleLine(c.agent)}  (${visibleLine(c.agentState)})`,
     `type      ${visibleLine(c.type)}${c.reversible ? '' : '  (irreversible)'}`,
     `id        ${c.id}`,
     `rationale`,

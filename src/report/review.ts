@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import { loadTrustedAgent } from '../agents/trusted.js';
 import { budgetOf } from '../budget/budget.js';
+import { pauseState } from '../agents/paused.js';
 import type { Governance } from '../history/replay.js';
 import { quorumOf, type ProposalRecord } from '../history/proposals.js';
 import { decideOutcome } from '../policy/outcome.js';
@@ -26,6 +27,8 @@ export interface ReviewCard {
   quorum: { have: number; need: number };
   expiresIn: string;
   spend: string;
+  /** Whether the agent is paused now, and why. */
+  agentState: string;
   similar: { id: string; state: string; title: string }[];
   /** The file as stored (the "raw" view). */
   raw: string;
@@ -66,6 +69,7 @@ export async function reviewCard(gov: Governance, r: ProposalRecord, clock: Cloc
   } catch (e) {
     spend = `unknown: ${(e as Error).message}`;
   }
+  const pause = await pauseState(gov, p.agent);
   const similar = [...gov.proposals.values()]
     .filter((o) => o.id !== r.id && o.proposal?.agent === p.agent && o.proposal.action_type === p.action_type)
     .sort((a, b) => (a.id < b.id ? 1 : -1))
@@ -86,6 +90,7 @@ export async function reviewCard(gov: Governance, r: ProposalRecord, clock: Cloc
     quorum,
     expiresIn: `${span(p.expires_at.getTime() - now.getTime())} (${p.expires_at.toISOString()})`,
     spend,
+    agentState: pause.paused ? `PAUSED${pause.why ? `: ${pause.why}` : ''}` : 'active',
     similar,
     raw: (await gov.repo.objects.blob(r.submittedBlob!)).toString('utf8'),
   };

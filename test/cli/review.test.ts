@@ -43,6 +43,7 @@ describe('ga review', () => {
     try {
       let s = await until(/1 of 2: Publish the launch post/, 'the first card');
       expect(s).toContain('publish_content is on never_auto_approve');
+      expect(s).toMatch(/agent\s+noop  \(active\)/);
       expect(s).toMatch(/quorum\s+0 of 1 approvals so far/);
       expect(s).toMatch(/spend\s+\$0\.0000 of \$1 this day/);
       expect(s).toContain('"url": "https://example.com/launch"');
