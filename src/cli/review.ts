@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import { GaError, UsageError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { loadGovernance } from '../history/replay.js';
+import { proposalPath } from '../layout/layout.js';
 import { approveProposal, rejectProposal } from '../proposals/decide.js';
 import { reviewable, reviewCard, type ReviewCard } from '../report/review.js';
 import { visible, visibleLine } from '../text/visible.js';
@@ -81,7 +82,7 @@ export async function review(repo: Repo, clock: Clock): Promise<ReviewTally> {
         break;
       }
       if (action === 'raw') {
-        p.note(visible(card.raw), `proposals/pending/${id}.toml, as submitted (blob ${card.blob.slice(0, 12)})`);
+        p.note(visible(card.raw), `${proposalPath('pending', id)}, as submitted (blob ${card.blob.slice(0, 12)})`);
         continue;
       }
       const reason = await p.text(

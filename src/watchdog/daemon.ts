@@ -92,5 +92,6 @@ function report(r: SweepResult, opts: WatchOptions): void {
   for (const f of r.flagged) opts.log(`${at} flagged bad file ${f.path}: ${f.problem}`);
   for (const n of r.notified)
     opts.log(`${at} ${n.ok ? 'notified' : 'notify failed:'} ${n.event} (${n.key.split(' ')[0]!.slice(0, 12)}) with ${n.command}${n.why ? `: ${n.why}` : ''}`);
+  if (r.notifyProblem) opts.log(`${at} ${r.notifyProblem}`);
   if (r.skipped) opts.log(`${at} sweep skipped: ${r.skipped}`);
 }

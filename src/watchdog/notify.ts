@@ -86,18 +86,21 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
 export async function sendNotifications(gov: Governance, settings: NotifySettings): Promise<Notified[]> {
   const repo = gov.repo;
   const state = readNotifyState(repo);
-  const from = !state ? undefined : state.through === gov.rootCommit.id ? -1 : gov.timeline.findIndex((c) => c.id === state.through);
-  if (from === undefined || from < -1) {
+  const root = gov.rootCommit.id;
+  // Where the last sweep stopped: the root (-1) or a commit of the timeline.
+  const from = state ? (state.through === root ? -1 : gov.timeline.findIndex((c) => c.id === state.through)) : -1;
+  if (!state || (from === -1 && state.through !== root)) {
+    // The first sweep, or history was rewritten under the last notified commit: nothing of the past is sent.
     writeNotifyState(repo, { through: gov.head, done: [] });
     return [];
   }
-  const done = new Set(state!.done);
+  const done = new Set(state.done);
   const sent: Notified[] = [];
   for (const e of eventsAfter(gov, from)) {
     if (done.has(e.key)) continue;
     for (const cmd of settings.notify.filter((n) => n.on.includes(e.event))) sent.push(await notifyOne(gov, e, cmd.command, cmd.timeout));
     done.add(e.key);
-    writeNotifyState(repo, { through: state!.through, done: [...done] });
+    writeNotifyState(repo, { through: state.through, done: [...done] });
   }
   writeNotifyState(repo, { through: gov.head, done: [] });
   return sent;

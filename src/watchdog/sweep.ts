@@ -25,6 +25,8 @@ export interface SweepResult {
   flagged: BadFile[];
   /** Notifications sent (policies/notify.toml), each command's result. */
   notified: Notified[];
+  /** Why notifications could not be sent at all this time (their record under .ga/ could not be written). */
+  notifyProblem?: string;
   /** Why nothing was judged (HEAD is off the governed branch). */
   skipped?: string;
 }
@@ -105,7 +107,11 @@ export async function sweepOnce(repo: Repo, clock: Clock, read: () => Promise<Go
       if (!(e instanceof GaError)) throw e;
     }
   }
-  // Last, so that a slow notification never delays a pause.
-  result.notified = await sendNotifications(gov, notify);
+  // Last, so that a slow notification never delays a pause; a problem with them never fails the sweep.
+  try {
+    result.notified = await sendNotifications(gov, notify);
+  } catch (e) {
+    result.notifyProblem = `notifications not sent: ${(e as Error).message}`;
+  }
   return result;
 }

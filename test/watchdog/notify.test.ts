@@ -5,7 +5,7 @@
 // unsigned notify.toml runs nothing; a failing command is reported and does
 // not hold the others back.
 import { createServer, type Server } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
@@ -98,5 +98,15 @@ describe('notifications', () => {
     await sweep();
     expect(existsSync(planted)).toBe(false);
     expect(received.slice(before)).toEqual([expect.objectContaining({ event: 'verify-finding', path: 'policies/notify.toml', rule: 'governed-file' })]);
+  }, 60_000);
+
+  it('a record under .ga/ that names no commit of this history (a rewrite, or a planted file) floods nothing: it starts again from HEAD', async () => {
+    writeFileSync(join(repo, '.ga', 'notified.json'), JSON.stringify({ through: '0'.repeat(40), done: [] }));
+    const before = received.length;
+    await sweep();
+    expect(received).toHaveLength(before);
+    const id = (await propose(repo, PUBLISH.replace('launch post', 'after the rewrite'))).last;
+    await sweep();
+    expect(received.slice(before)).toEqual([expect.objectContaining({ event: 'proposal-waiting', proposal: id })]);
   }, 60_000);
 });

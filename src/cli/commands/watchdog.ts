@@ -20,6 +20,7 @@ export default defineCommand({
         for (const id of r.expired) ctx.io.out(`expired ${id}`);
         for (const f of r.flagged) ctx.io.out(`flagged bad file ${f.path}: ${f.problem}`);
         for (const n of r.notified) ctx.io.out(`${n.ok ? 'notified' : 'notify failed:'} ${n.event} with ${n.command}${n.why ? `: ${n.why}` : ''}`);
+        if (r.notifyProblem) ctx.io.err(`ga: ${r.notifyProblem}`);
         if (r.skipped) ctx.io.out(`skipped: ${r.skipped}`);
         else if (!r.paused.length && !r.expired.length && !r.flagged.length && !r.notified.length) ctx.io.out('nothing to do');
       }
