@@ -8,8 +8,8 @@ import type { Clock } from '../clock.js';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { headCommit, readFileAt, type Repo } from '../git/repo.js';
 import { signGovernedFiles } from '../governed/sign.js';
-import { agentConfigPath, allowlistPath, checkAgentId, hookPath, systemPromptPath, taskPath } from '../layout/layout.js';
-import { agentTemplate, type AdapterName } from './templates.js';
+import { agentConfigPath, allowlistPath, checkAgentId, hookPath, systemPromptPath, taskPath, type AdapterName } from '../layout/layout.js';
+import { agentTemplate } from './templates.js';
 import type { FileWrite } from '../git/commit.js';
 
 export interface NewAgent {

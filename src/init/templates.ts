@@ -1,4 +1,5 @@
 // The files `ga init` writes: the layout with the noop agent and the default policy.
+import type { AdapterName } from '../layout/layout.js';
 
 export const DEFAULT_POLICY = `# Which proposals a human must decide. See docs/formats.md.
 [defaults]
@@ -38,9 +39,6 @@ export function approversFile(firstLine: string | undefined): string {
     '',
   ].join('\n');
 }
-
-export const ADAPTERS = ['claude', 'command', 'noop'] as const;
-export type AdapterName = (typeof ADAPTERS)[number];
 
 /** An agent's governed files as ga init (the noop agent) and ga agent new write them. */
 export interface AgentTemplate {

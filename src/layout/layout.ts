@@ -42,6 +42,10 @@ export function newId(at: Date): string {
   return `${stamp}-${suffix}`;
 }
 
+/** How ga run runs an agent (agent.toml's adapter): Claude Code, any program, or no model. */
+export const ADAPTERS = ['claude', 'command', 'noop'] as const;
+export type AdapterName = (typeof ADAPTERS)[number];
+
 // ---------------------------------------------------------------- policies
 
 export const POLICIES_DIR = 'policies';

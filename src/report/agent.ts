@@ -6,7 +6,7 @@ import type { Governance } from '../history/replay.js';
 import { scoreboard } from './status.js';
 
 export async function agentStatus(gov: Governance, agent: string, clock: Clock): Promise<Record<string, unknown>> {
-  const row = (await scoreboard(gov, clock)).find((r) => r.agent === agent);
+  const [row] = await scoreboard(gov, clock, [agent]);
   if (!row) return { agent, error: `agent ${agent} has no trusted agent.toml` };
   const b = row.budget;
   return {

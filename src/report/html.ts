@@ -4,6 +4,7 @@
 // run. Every text that came from a proposal, an agent or a commit is escaped
 // (esc), including inside the SVG charts.
 import type { Report } from './report.js';
+import { humanDuration } from '../schema/duration.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (value: unknown): string => String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
@@ -23,13 +24,7 @@ th { background: #f5f7fa; font-weight: 600; } .bad { color: #b42318; font-weight
 const when = (iso: string | undefined) => (iso ? esc(iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z')) : '');
 const short = (commit: string | undefined) => `<span class="id">${esc((commit ?? '').slice(0, 12))}</span>`;
 
-function age(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  const m = Math.floor(ms / 60_000);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  return h < 48 ? `${h} h ${m % 60} min` : `${Math.floor(h / 24)} days`;
-}
+const age = (ms: number | undefined) => (ms === undefined ? '' : humanDuration(ms));
 
 function table(header: string[], rows: string[][], empty: string): string {
   if (rows.length === 0) return `<p class="none">${esc(empty)}</p>`;

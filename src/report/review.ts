@@ -10,6 +10,7 @@ import { pauseState } from '../agents/paused.js';
 import type { Governance } from '../history/replay.js';
 import { quorumOf, type ProposalRecord } from '../history/proposals.js';
 import { decideOutcome } from '../policy/outcome.js';
+import { humanDuration } from '../schema/duration.js';
 
 export interface ReviewCard {
   id: string;
@@ -40,13 +41,7 @@ const LIST_WORDS = {
   neither: 'is on neither list: [defaults] (or its rule) says a person decides',
 } as const;
 
-export function span(ms: number): string {
-  if (ms <= 0) return 'expired';
-  const m = Math.floor(ms / 60_000);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  return h < 48 ? `${h} h ${m % 60} min` : `${Math.floor(h / 24)} days ${h % 24} h`;
-}
+const span = (ms: number) => (ms <= 0 ? 'expired' : humanDuration(ms));
 
 /** The pending proposals a person can decide, oldest first. */
 export function reviewable(gov: Governance): ProposalRecord[] {

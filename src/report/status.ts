@@ -137,11 +137,12 @@ export interface AgentRow {
   error?: string;
 }
 
-export async function scoreboard(gov: Governance, clock: Clock): Promise<AgentRow[]> {
+/** One row per trusted agent, or for the agents named in `only`. */
+export async function scoreboard(gov: Governance, clock: Clock, only?: string[]): Promise<AgentRow[]> {
   const now = clock.now();
   const today = startOfUtcDay(now).getTime();
   const rows: AgentRow[] = [];
-  for (const id of trustedAgentIds(gov)) {
+  for (const id of trustedAgentIds(gov).filter((a) => !only || only.includes(a))) {
     const runs = gov.commits.flatMap((c) =>
       parseTrailers(c.message)
         .filter((t) => t.event === 'run-finished' && t.agent === id)

@@ -3,10 +3,11 @@ import * as z from 'zod';
 import { duration, usd } from './common.js';
 import { ledgerWindowSchema } from './ledger.js';
 import { parseTomlFile } from './toml.js';
+import { ADAPTERS } from '../layout/layout.js';
 
 export const agentSchema = z
   .strictObject({
-    adapter: z.enum(['noop', 'claude', 'command'], { error: 'expected adapter = "noop", "claude" or "command"' }),
+    adapter: z.enum(ADAPTERS, { error: 'expected adapter = "noop", "claude" or "command"' }),
     command: z.array(z.string().min(1)).min(1).optional(),
     model: z.string().min(1).optional(),
     timeout: duration.prefault('30m'),

@@ -11,6 +11,14 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
+/** How long, for a person reading ("45 min", "3 h 20 min", "2 days 5 h"); never negative. */
+export function humanDuration(ms: number): string {
+  const m = Math.max(0, Math.floor(ms / 60_000));
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h} h ${m % 60} min` : `${Math.floor(h / 24)} days ${h % 24} h`;
+}
+
 /** Milliseconds as the largest whole unit ("30m", "90s", "1500ms"), for messages. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [

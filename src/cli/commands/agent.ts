@@ -1,8 +1,7 @@
-import { agentConfigPath, allowlistPath } from '../../layout/layout.js';
+import { ADAPTERS, agentConfigPath, allowlistPath } from '../../layout/layout.js';
 import { defineCommand } from '../define.js';
 import { printJson } from '../context.js';
 import { short } from '../format.js';
-import { ADAPTERS } from '../../init/templates.js';
 
 export default defineCommand({
   command: 'agent <action> <id>',

@@ -41,7 +41,8 @@ export default defineCommand({
     if (ctx.json) return printJson(ctx, report);
     if (args.html !== undefined) return;
     const c = ctx.io.color;
-    const hours = (ms: number | undefined) => (ms === undefined ? '' : ms < 3_600_000 ? `${Math.floor(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+    const { humanDuration } = await import('../../schema/duration.js');
+    const hours = (ms: number | undefined) => (ms === undefined ? '' : humanDuration(ms));
     const last = <T>(xs: T[]) => xs.slice(0, 10);
     const out = [`${paint(c, 'bold', 'ga report')}  ${report.repo} at ${short(report.head)}`, ''];
     out.push(paint(c, 'bold', `Waiting for a decision (${report.pending.length})`));
