@@ -269,15 +269,20 @@ export async function configSetLocal(repo: Repo, key: string, value: string): Pr
 
 /**
  * Refuses a history that could be hidden or rewritten under ga: replace refs,
- * or more than one root commit behind `tip`.
+ * or more than one root commit behind `tip`. For a history that grew from a
+ * whole one (`grown.from`, the new commits read verified and linked to it),
+ * only a merge among them can bring in another root.
  */
-export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD'): Promise<void> {
+export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD', grown?: { from: string; merges: boolean }): Promise<void> {
   const replace = await gitText(['for-each-ref', '--format=%(refname)', 'refs/replace/'], { cwd: repo.root });
   if (replace) {
     throw new GovernanceRefusal(`replace refs exist (${replace.split('\n')[0]}): they can hide commits; delete them with git replace -d`);
   }
-  const roots = await gitText(['rev-list', '--max-parents=0', tip], { cwd: repo.root });
-  if (roots.split('\n').filter(Boolean).length > 1) {
+  const roots = async (...exclude: string[]) =>
+    (await gitText(['rev-list', '--max-parents=0', tip, ...exclude], { cwd: repo.root })).split('\n').filter(Boolean).length;
+  // Grown from a whole history: only a merge among the new commits can bring in a root, and one not behind `from` (a walk of the new commits).
+  if (grown && (!grown.merges || (await roots(`^${grown.from}`)) === 0)) return;
+  if ((await roots()) > 1) {
     throw new GovernanceRefusal(
       `${tip === 'HEAD' ? 'HEAD' : tip.slice(0, 12)} has more than one root commit: a second history was merged in; ga will not judge it`,
     );

@@ -7,7 +7,7 @@ import { GovernanceRefusal } from '../errors.js';
 import { diffTrees, type Change } from '../git/diff.js';
 import { git } from '../git/exec.js';
 import { EMPTY_TREE, type CommitObject } from '../git/objects.js';
-import type { Repo } from '../git/repo.js';
+import { assertHistoryIsWhole, type Repo } from '../git/repo.js';
 
 export type { Change } from '../git/diff.js';
 
@@ -71,35 +71,43 @@ export async function readChain(repo: Repo, tip: string, root: string): Promise<
       `HEAD does not descend from the trust root ${root.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`,
     );
   }
-  return readCommits(repo, ids, true);
+  return readCommits(repo, ids);
 }
 
-/** The first-parent commits after `from` up to `tip` (for a reading that goes on), oldest first; undefined if `tip` does not extend `from`. */
+/**
+ * The first-parent commits after `from` up to `tip` (for a reading that goes
+ * on), oldest first; undefined if `tip` does not extend `from`. History that
+ * grew is checked whole (assertHistoryIsWhole) before its merges are read.
+ */
 export async function readChainSince(repo: Repo, tip: string, from: string): Promise<Commit[] | undefined> {
   const r = await git(['rev-list', '--first-parent', tip, `^${from}`, '--'], { cwd: repo.root, allowFailure: true });
   if (r.code !== 0) return undefined;
   const ids = r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
-  const commits = await readCommits(repo, ids, false);
+  const commits = (await repo.objects.commitsOf(ids)).map(fromObject);
   let parent = from;
   for (const c of commits) {
     if (c.parents[0] !== parent) return undefined;
     parent = c.id;
   }
-  return parent === tip ? commits : undefined;
+  if (parent !== tip) return undefined;
+  await assertHistoryIsWhole(repo, tip, { from, merges: commits.some((c) => c.parents.length > 1) });
+  return withChanges(repo, commits);
 }
 
-async function readCommits(repo: Repo, ids: string[], linked: boolean): Promise<Commit[]> {
-  const objects = await repo.objects.commitsOf(ids);
-  const commits = objects.map(fromObject);
-  if (linked) {
-    for (let i = 1; i < commits.length; i++) {
-      if (commits[i]!.parents[0] !== ids[i - 1]) {
-        throw new GovernanceRefusal(
-          `the first-parent history does not link up at ${ids[i]!.slice(0, 12)}: the object store or the commit-graph was tampered with; run git fsck`,
-        );
-      }
+async function readCommits(repo: Repo, ids: string[]): Promise<Commit[]> {
+  const commits = (await repo.objects.commitsOf(ids)).map(fromObject);
+  for (let i = 1; i < commits.length; i++) {
+    if (commits[i]!.parents[0] !== ids[i - 1]) {
+      throw new GovernanceRefusal(
+        `the first-parent history does not link up at ${ids[i]!.slice(0, 12)}: the object store or the commit-graph was tampered with; run git fsck`,
+      );
     }
   }
+  return withChanges(repo, commits);
+}
+
+/** What each commit brings in (merges) and changes. */
+async function withChanges(repo: Repo, commits: Commit[]): Promise<Commit[]> {
   await expandMerges(repo, commits);
   await computeChanges(repo, commits);
   return commits;

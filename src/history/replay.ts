@@ -25,7 +25,7 @@ import {
 } from '../layout/layout.js';
 import type { Approver } from '../schema/approvers.js';
 import type { Policy } from '../schema/policy.js';
-import { findTrustRoot, type TrustRoot } from '../trust/root.js';
+import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/root.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
@@ -139,6 +139,9 @@ interface ReplayState {
   judgedBy: Map<string, ApproverSet>;
   after: Map<string, ApproverSet>;
   rootSet: ApproverSet;
+  /** Each timeline commit's place, filled as far as `placed` (the timeline only grows). */
+  places: Map<string, number>;
+  placed: number;
 }
 
 const states = new WeakMap<Governance, ReplayState>();
@@ -169,6 +172,8 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
     judgedBy: new Map(),
     after: new Map(),
     rootSet: NO_APPROVERS,
+    places: new Map(),
+    placed: 0,
   };
   const rootFiles = (await Promise.all([POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR].map((dir) => listFilesAt(repo, root.commit, dir)))).flat();
   await blobs.preload(rootFiles.filter((e) => isUnderProposals(e.path) || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
@@ -407,6 +412,17 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits
 }
 
 /**
+ * Each commit's place in the timeline, by id: built once per reading, and
+ * only extended for the commits a daemon's reading added since.
+ */
+export function placesInTimeline(gov: Governance): ReadonlyMap<string, number> {
+  const st = states.get(gov);
+  if (!st) return new Map(gov.timeline.map((c, i) => [c.id, i]));
+  for (; st.placed < st.timeline.length; st.placed++) st.places.set(st.timeline[st.placed]!.id, st.placed);
+  return st.places;
+}
+
+/**
  * Goes on from an earlier reading to the current HEAD (for daemons, which
  * read after every event): only the new commits are read and replayed. Falls
  * back to a full reading when HEAD did not simply grow. The earlier reading
@@ -417,11 +433,10 @@ export async function extendGovernance(prev: Governance, reload: () => Promise<G
   const head = await headCommit(prev.repo);
   if (!st || !head) return reload();
   if (head === prev.head) return prev;
-  await assertHistoryIsWhole(prev.repo, head);
-  const root = await findTrustRoot(prev.repo);
-  if (root.commit !== st.root.commit) return reload();
-  const commits = await readChainSince(prev.repo, head, prev.head);
+  const commits = await readChainSince(prev.repo, head, prev.head); // checked whole as it grew
   if (!commits || commits.length === 0) return reload();
+  // Read verified and linked to the earlier reading: the root found then still stands, unless the pin changed.
+  if (!(await trustRootAfterGrowth(prev.repo, st.root, head))) return reload();
   await replayCommits(st, commits);
   return governanceOf(st, head, prev.rootCommit, [...prev.commits, ...commits]);
 }

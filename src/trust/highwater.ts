@@ -18,14 +18,18 @@ const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
  * history that no longer contains it, it stays (and keeps agents paused and
  * hooks from running) until a signed `ga resume` resets it.
  */
-export async function raiseHighWater(repo: Repo, commit: string, opts: { reset?: boolean } = {}): Promise<void> {
+export async function raiseHighWater(
+  repo: Repo,
+  commit: string,
+  opts: { reset?: boolean; /** Commits known (read verified) to be behind `commit`: no need to ask git. */ behind?: (mark: string) => boolean } = {},
+): Promise<void> {
   // What happens on other branches does not count (a commit ga landed on the governed branch while HEAD is elsewhere does).
   if (!(await onGovernedBranch(repo))) {
     const r = await git(['merge-base', '--is-ancestor', commit, (await governedBranch(repo)).ref], { cwd: repo.root, allowFailure: true });
     if (r.code !== 0) return;
   }
   const mark = readHighWater(repo);
-  if (mark && mark !== commit && !opts.reset) {
+  if (mark && mark !== commit && !opts.reset && !opts.behind?.(mark)) {
     const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
     if (r.code !== 0) return;
   }

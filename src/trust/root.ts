@@ -59,6 +59,22 @@ export async function findTrustRoot(repo: Repo): Promise<TrustRoot> {
 }
 
 /**
+ * The trust root of a history that only grew at its tip (every new commit
+ * read verified and linked to `prev`'s reading): a pin that has not changed
+ * still stands, and so does the first self-attesting commit, which is the
+ * oldest one and cannot move when commits are added after it. Undefined when
+ * it must be found afresh (the pin changed, or the root was trusted on first
+ * use and a later commit may now be self-attesting).
+ */
+export async function trustRootAfterGrowth(repo: Repo, prev: TrustRoot, head: string): Promise<TrustRoot | undefined> {
+  const pinned = localConfig(repo, TRUST_ROOT_KEY);
+  if (pinned !== undefined) return prev.source === 'pinned' && prev.commit === pinned ? prev : undefined;
+  if (prev.source !== 'first-self-attesting') return undefined;
+  // Unpinned, HEAD must still be a governance repository (findTrustRoot says so when not).
+  return (await repo.objects.entryAt((await repo.objects.commit(head)).tree, POLICIES_DIR)) ? prev : undefined;
+}
+
+/**
  * Pins `commit` as this clone's trust root (ga init, ga trust), refusing what
  * findTrustRoot would refuse: a commit off HEAD's first parents, or after the
  * first self-attesting commit.

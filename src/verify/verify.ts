@@ -6,7 +6,7 @@ import { GaError, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
 import { listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
-import { loadGovernance, type Commit, type Governance } from '../history/replay.js';
+import { loadGovernance, placesInTimeline, type Commit, type Governance } from '../history/replay.js';
 import {
   agentConfigPath,
   agentOfLedgerPath,
@@ -117,7 +117,7 @@ async function historyFindings(gov: Governance, trust: string | undefined): Prom
 export type Add = (commit: string, path: string, rule: string, explanation: string) => void;
 
 function proposalFindings(gov: Governance, add: Add): void {
-  const order = new Map(gov.timeline.map((c, i) => [c.id, i]));
+  const order = placesInTimeline(gov);
   for (const r of gov.proposals.values()) {
     let outcomes = 0;
     for (const s of r.steps) {
@@ -161,7 +161,7 @@ function proposalFindings(gov: Governance, add: Add): void {
 
 /** The window of each agent's trusted agent.toml, for each commit of the timeline (ledger lines must name it). */
 async function trustedWindows(gov: Governance): Promise<(agent: string, commit: string) => LedgerWindow | undefined> {
-  const order = new Map(gov.timeline.map((c, i) => [c.id, i]));
+  const order = placesInTimeline(gov);
   const changes = new Map<string, { at: number; blob: string | undefined }[]>();
   for (const t of gov.trustedLog) {
     const list = changes.get(t.path) ?? [];

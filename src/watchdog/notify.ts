@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
-import type { Governance } from '../history/replay.js';
+import { placesInTimeline, type Governance } from '../history/replay.js';
 import { runCommand } from '../runtime/process.js';
 import { readNotifyState, writeNotifyState } from '../runtime/records.js';
 import type { NotifyKind, NotifySettings } from '../schema/notify.js';
@@ -45,7 +45,7 @@ export interface Notified {
 
 /** The events recorded by the commits after timeline position `from`, in history's order. */
 export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
-  const order = new Map(gov.timeline.map((c, i) => [c.id, i]));
+  const order = placesInTimeline(gov);
   const found: { at: number; e: NotifyEvent }[] = [];
   const add = (commit: string, e: Omit<NotifyEvent, 'key' | 'commit' | 'at' | 'repo'>) => {
     const i = order.get(commit);
@@ -53,7 +53,9 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
     const key = `${commit} ${e.event} ${e.proposal ?? e.agent ?? e.path ?? ''}`;
     found.push({ at: i, e: { ...e, key, commit, at: gov.timeline[i]!.committedAt.toISOString(), repo: gov.repo.root } });
   };
+  const after = (commit: string) => (order.get(commit) ?? -1) > from;
   for (const r of gov.proposals.values()) {
+    if (!r.steps.some((s) => after(s.commit))) continue; // nothing new of this proposal: most of them, on a long history
     const about = { proposal: r.id, agent: r.proposal?.agent, action_type: r.proposal?.action_type, title: r.proposal?.title };
     for (const s of r.steps) {
       // Waiting: submitted, valid, and still pending now (an old submission decided since is not news).
@@ -66,8 +68,8 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
       }
     }
   }
-  for (const [i, c] of gov.timeline.entries()) {
-    if (i <= from) continue;
+  for (let i = Math.max(0, from + 1); i < gov.timeline.length; i++) {
+    const c = gov.timeline[i]!;
     for (const t of parseTrailers(c.message)) {
       if (t.event === 'agent-paused' && t.agent) add(c.id, { event: 'agent-paused', agent: t.agent, by: t.actor, reason: t.reason });
     }

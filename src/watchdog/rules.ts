@@ -3,9 +3,10 @@
 import { loadTrustedAgent, trustedAgentIds, type TrustedAgent } from '../agents/trusted.js';
 import { budgetOf } from '../budget/budget.js';
 import { GaError } from '../errors.js';
-import type { Governance } from '../history/replay.js';
+import { placesInTimeline, type Governance } from '../history/replay.js';
 import { listRuns, readToolCalls } from '../runtime/records.js';
 import type { PauseReason } from '../schema/pause.js';
+import type { Proposal } from '../schema/proposal.js';
 import type { WatchdogSettings } from '../schema/watchdog.js';
 import { processAlive } from '../runtime/lock.js';
 import { agentConfigPath, ledgerPath } from '../layout/layout.js';
@@ -37,7 +38,7 @@ export interface Judgement {
  * only new evidence does.
  */
 class Resumes {
-  private order?: Map<string, number>;
+  private order?: ReadonlyMap<string, number>;
   constructor(private readonly gov: Governance) {}
 
   private resumed(agent: string) {
@@ -48,7 +49,7 @@ class Resumes {
   settledCommit(agent: string, commit: string | undefined): boolean {
     const r = this.resumed(agent);
     if (!r || !commit) return false;
-    this.order ??= new Map(this.gov.timeline.map((c, i) => [c.id, i]));
+    this.order ??= placesInTimeline(this.gov);
     const seq = this.order.get(commit);
     return seq !== undefined && seq <= r.seq;
   }
@@ -128,18 +129,29 @@ function canonical(v: unknown): string {
   return JSON.stringify(v instanceof Date ? v.toISOString() : v);
 }
 
+/** A proposal's type and payload, canonical; kept per parsed proposal, which a daemon's reading keeps from sweep to sweep. */
+const keys = new WeakMap<Proposal, string>();
+function proposalKey(p: Proposal): string {
+  let key = keys.get(p);
+  if (key === undefined) keys.set(p, (key = `${p.action_type} ${canonical(p.payload)}`));
+  return key;
+}
+
 /**
  * The same proposal (type and payload) from one agent loop_count times in a
  * row within loop_window. Different work in between breaks the run.
  */
 function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date, resumes: Resumes): RuleFinding[] {
   const byAgent = new Map<string, { id: string; at: number; key: string }[]>();
+  // A streak that pauses ends within loop_window of now and spans at most loop_window: nothing older can be in it,
+  // and nothing older can break it (a run is broken only by different work between two of its own proposals).
+  const since = now.getTime() - 2 * s.loop_window;
   for (const r of gov.proposals.values()) {
-    if (!r.proposal) continue;
+    if (!r.proposal || r.proposal.created_at.getTime() < since) continue;
     // Submitted before the agent's last resume: the person has seen these (its place in history, not the time the agent wrote, decides).
     if (resumes.settledCommit(r.proposal.agent, r.steps[0]?.commit)) continue;
     const list = byAgent.get(r.proposal.agent) ?? [];
-    list.push({ id: r.id, at: r.proposal.created_at.getTime(), key: `${r.proposal.action_type} ${canonical(r.proposal.payload)}` });
+    list.push({ id: r.id, at: r.proposal.created_at.getTime(), key: proposalKey(r.proposal) });
     byAgent.set(r.proposal.agent, list);
   }
   const out: RuleFinding[] = [];

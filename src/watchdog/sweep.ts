@@ -5,7 +5,7 @@ import { recordEvents } from '../audit/record.js';
 import type { Clock } from '../clock.js';
 import { GaError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { loadGovernance, type Governance } from '../history/replay.js';
+import { loadGovernance, placesInTimeline, type Governance } from '../history/replay.js';
 import { pauseAgents } from '../pause/actions.js';
 import { governedBranch, onGovernedBranch } from '../trust/branch.js';
 import { pauseState } from '../agents/paused.js';
@@ -64,7 +64,9 @@ export async function sweepOnce(repo: Repo, clock: Clock, read: () => Promise<Go
   let gov = await read();
   result.expired = await expireProposals(repo, { clock, actor: 'watchdog', gov });
   if (result.expired.length) gov = await read(); // proposals moved: judge the new state
-  await raiseHighWater(repo, gov.head); // what the watchdog has seen; a later reset fails closed
+  // What the watchdog has seen; a later reset fails closed. A mark in the reading's timeline is behind HEAD (read verified).
+  const places = placesInTimeline(gov);
+  await raiseHighWater(repo, gov.head, { behind: (mark) => places.has(mark) });
   const badFiles: BadFile[] = [];
   const settings = await watchdogSettings(gov, badFiles);
   const notify = await notifySettings(gov, badFiles);

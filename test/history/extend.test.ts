@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
 import { extendGovernance, LiveReading, loadGovernance, type Governance } from '../../src/history/replay.js';
-import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { APPROVERS, commitGoverned, commitUnsigned, POLICY } from '../helpers/scene.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -99,5 +100,61 @@ describe('extendGovernance', () => {
     expect(gov.head).toBe(commit);
     expect(summary(gov)).toEqual(summary(await loadGovernance(await openRepo(dir))));
     expect(gov.proposals.get(a)!.approval!.valid).toBe(true);
+  });
+
+  it('a merge that brings in a second root is refused as the reading grows, as a full reading refuses it', async () => {
+    const dir = await initRepo(sb);
+    const repo = await openRepo(dir);
+    const id = (await propose(dir, PUBLISH)).last;
+    const gov = await loadGovernance(repo);
+    // Another history, whose only commit approves the proposal, merged in.
+    git(dir, 'checkout', '-q', '--orphan', 'other');
+    git(dir, 'rm', '-rq', '--cached', '.');
+    write(dir, `proposals/approved/${id}.toml`, readFileSync(join(dir, `proposals/pending/${id}.toml`), 'utf8'));
+    git(dir, 'add', `proposals/approved/${id}.toml`);
+    commitUnsigned(dir, 'another history');
+    git(dir, 'clean', '-fdq');
+    git(dir, 'checkout', '-q', '-f', 'main');
+    git(dir, '-c', 'commit.gpgSign=false', 'merge', '-q', '--allow-unrelated-histories', '-X', 'theirs', '-m', 'merge', 'other');
+    let reloads = 0;
+    const grown = extendGovernance(gov, async () => {
+      reloads++;
+      return loadGovernance(repo);
+    });
+    await expect(grown).rejects.toThrow(/more than one root commit/);
+    expect(reloads).toBe(0);
+    await expect(loadGovernance(await openRepo(dir))).rejects.toThrow(/more than one root commit/);
+  });
+
+  it('the trust root stands as history grows, except one trusted on first use: the first self-attesting commit takes over, as in a full reading', async () => {
+    sb.unsigned();
+    const dir = join(sb.dir, 'nokey');
+    expect((await ga(['init', dir])).code).toBe(0);
+    const repo = await openRepo(dir);
+    const first = await loadGovernance(repo);
+    expect(first.root.source).toBe('first-use');
+    let reloads = 0;
+    const reload = async () => {
+      reloads++;
+      return loadGovernance(repo);
+    };
+    // Alice lists herself unsigned (nobody attests it yet): still trusted on first use, read afresh.
+    appendFileSync(join(dir, APPROVERS), sb.approverLine('alice'));
+    git(dir, 'add', APPROVERS);
+    commitUnsigned(dir, 'list alice');
+    const listed = await extendGovernance(first, reload);
+    expect(reloads).toBe(1);
+    expect(listed.root).toEqual({ commit: first.root.commit, source: 'first-use' });
+    // Her first signed commit attests itself: the root moves to it.
+    const signed = commitGoverned(sb, dir, { [POLICY]: `${readFileSync(join(dir, POLICY), 'utf8')}\n# reviewed\n` }, 'policy: a comment');
+    const attested = await extendGovernance(listed, reload);
+    expect(reloads).toBe(2);
+    expect(attested.root).toEqual({ commit: signed, source: 'first-self-attesting' });
+    // From there on the root stands: the reading only grows.
+    await propose(dir, PUBLISH);
+    const grown = await extendGovernance(attested, reload);
+    expect(reloads).toBe(2);
+    expect(grown.root).toEqual(attested.root);
+    expect(summary(grown)).toEqual(summary(await loadGovernance(await openRepo(dir))));
   });
 });

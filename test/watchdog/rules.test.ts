@@ -325,6 +325,16 @@ describe('looping', () => {
     expect(withEvent('agent-paused')).toHaveLength(0);
   });
 
+  it('a streak that began more than loop_window before the sweep still counts, when it spans less and its last is within it', async () => {
+    // Proposals long before (one of them the same) neither join nor break it.
+    await propose(repo, PUBLISH, at(-60 * MIN));
+    await propose(repo, OTHER, at(-50 * MIN));
+    for (const m of [0, 4, 9]) expect((await propose(repo, PUBLISH, at(m * MIN))).code).toBe(0);
+    const out = await sweep(at(18 * MIN));
+    expect(out).toMatch(/paused noop \(looping\)/);
+    expect(parsePause(readFileSync(marker(), 'utf8'), 'PAUSED').detail).toMatch(/^3 identical proposals/);
+  });
+
   it('near miss: three identical spread wider than loop_window', async () => {
     await propose(repo, PUBLISH, at(0));
     await propose(repo, PUBLISH, at(5 * MIN));
