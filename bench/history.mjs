@@ -130,9 +130,15 @@ const ALICE = { name: 'Alice', email: 'alice@example.com' };
 
 /** Appends ga-shaped event commits to a repository made by ga init. */
 export class Generator {
-  constructor(repo, pub) {
+  /**
+   * `step`: seconds between two events. 1 packs 10,000 events into under
+   * three hours, so that each audit hour directory holds thousands of files;
+   * 180 spreads them over three weeks, as a busy deployment records them.
+   */
+  constructor(repo, pub, { step = 1 } = {}) {
     this.repo = repo;
     this.pub = pub;
+    this.step = step;
     this.objects = new Objects(join(repo, '.git'));
     this.tree = new Dir();
     this.head = run('git', ['rev-parse', 'HEAD'], { cwd: repo }).stdout.trim();
@@ -170,7 +176,7 @@ export class Generator {
       this.auditFiles++;
     }
     this.queue.push({ tree: this.tree.write(this.objects), message: commitMessage(subject, [event], body), who, sign, time: this.time });
-    this.time++;
+    this.time += this.step;
     this.commits++;
     this.kick?.();
     await new Promise(setImmediate); // let chain() take its turn
