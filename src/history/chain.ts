@@ -80,9 +80,8 @@ export async function readChain(repo: Repo, tip: string, root: string): Promise<
  * grew is checked whole (assertHistoryIsWhole) before its merges are read.
  */
 export async function readChainSince(repo: Repo, tip: string, from: string): Promise<Commit[] | undefined> {
-  const r = await git(['rev-list', '--first-parent', tip, `^${from}`, '--'], { cwd: repo.root, allowFailure: true });
-  if (r.code !== 0) return undefined;
-  const ids = r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
+  const ids = await firstParentsSince(repo, tip, from);
+  if (!ids) return undefined;
   const commits = (await repo.objects.commitsOf(ids)).map(fromObject);
   let parent = from;
   for (const c of commits) {
@@ -92,6 +91,20 @@ export async function readChainSince(repo: Repo, tip: string, from: string): Pro
   if (parent !== tip) return undefined;
   await assertHistoryIsWhole(repo, tip, { from, merges: commits.some((c) => c.parents.length > 1) });
   return withChanges(repo, commits);
+}
+
+/** Commits walked in process before git is asked: a daemon's reading grows by one or a few at a time. */
+const WALK = 64;
+
+/** The first-parent ids after `from` up to `tip`, oldest first: walked through verified commits, or listed by git when there are many; undefined when git cannot list them. */
+async function firstParentsSince(repo: Repo, tip: string, from: string): Promise<string[] | undefined> {
+  const walked: string[] = [];
+  for (let id: string | undefined = tip; id !== undefined && walked.length < WALK; id = (await repo.objects.commit(id)).parents[0]) {
+    if (id === from) return walked.reverse();
+    walked.push(id);
+  }
+  const r = await git(['rev-list', '--first-parent', tip, `^${from}`, '--'], { cwd: repo.root, allowFailure: true });
+  return r.code === 0 ? r.stdout.toString('utf8').split('\n').filter(Boolean).reverse() : undefined;
 }
 
 async function readCommits(repo: Repo, ids: string[]): Promise<Commit[]> {

@@ -7,6 +7,7 @@
 // adds of its own counts only when the merge is signed by an approver.
 import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
+import { readHead } from '../git/head.js';
 import { assertHistoryIsWhole, headCommit, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import type { SignatureResult } from '../git/signature.js';
 import {
@@ -430,7 +431,7 @@ export function placesInTimeline(gov: Governance): ReadonlyMap<string, number> {
  */
 export async function extendGovernance(prev: Governance, reload: () => Promise<Governance>): Promise<Governance> {
   const st = states.get(prev);
-  const head = await headCommit(prev.repo);
+  const head = await readHead(prev.repo); // from the ref files, as a daemon's watch does; the commit is read verified below
   if (!st || !head) return reload();
   if (head === prev.head) return prev;
   const commits = await readChainSince(prev.repo, head, prev.head); // checked whole as it grew

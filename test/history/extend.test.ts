@@ -1,6 +1,6 @@
 // A daemon's reading, extended commit by commit, must judge exactly as a
 // fresh reading does, and must not trust the cache for what is new.
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
@@ -156,5 +156,21 @@ describe('extendGovernance', () => {
     expect(reloads).toBe(2);
     expect(grown.root).toEqual(attested.root);
     expect(summary(grown)).toEqual(summary(await loadGovernance(await openRepo(dir))));
+  });
+
+  it('replace refs are refused as the reading grows, loose or packed, as a full reading refuses them', async () => {
+    const dir = await initRepo(sb);
+    const repo = await openRepo(dir);
+    await propose(dir, PUBLISH);
+    const gov = await loadGovernance(repo);
+    git(dir, 'commit', '-q', '--allow-empty', '-S', '-m', 'a signed empty commit');
+    git(dir, 'replace', git(dir, 'rev-parse', 'HEAD~1'), git(dir, 'rev-parse', 'HEAD'));
+    await expect(extendGovernance(gov, () => loadGovernance(repo))).rejects.toThrow(/replace refs exist/);
+    // Packed, with no loose ref directory left: only packed-refs names it.
+    git(dir, 'pack-refs', '--all', '--prune');
+    rmSync(join(dir, '.git', 'refs', 'replace'), { recursive: true, force: true });
+    expect(readFileSync(join(dir, '.git', 'packed-refs'), 'utf8')).toMatch(/ refs\/replace\//);
+    await expect(extendGovernance(gov, () => loadGovernance(repo))).rejects.toThrow(/replace refs exist/);
+    await expect(loadGovernance(await openRepo(dir))).rejects.toThrow(/replace refs exist/);
   });
 });
