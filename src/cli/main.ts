@@ -55,6 +55,8 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
   let code = 0;
   const cli = yargs(stdinValues(argv))
     .scriptName('ga')
+    // ga speaks English throughout: yargs' headings and messages too, whatever the locale (and so the prebuilt --help page is the page).
+    .locale('en')
     .usage('ga: a governance harness for autonomous AI agents; the governance state is this git repository.\n\nUsage: ga <command> [options]')
     .option('C', { type: 'string', describe: 'the governance repository (default: the current one)', global: true, requiresArg: true })
     .option('json', { type: 'boolean', describe: 'machine-readable output', global: true })

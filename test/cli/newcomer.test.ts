@@ -2,7 +2,9 @@
 // runs ga as a person would (in process, or the real binary where stdin or
 // the exit matters) and reads what it printed.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 import { APPROVERS, commitGoverned, commitSigned, POLICY } from '../helpers/scene.js';
@@ -46,6 +48,29 @@ describe('the command line speaks clearly', () => {
     expect(flag.err).toMatch(/Unknown argument: jsn; --jsn: did you mean --json\?/);
     const none = await ga([]);
     expect(none.err.match(/see ga --help/g) ?? []).toHaveLength(1);
+  });
+
+  it('ga --help, printed from the page the build wrote, is the page yargs renders, in any locale', () => {
+    const page = readFileSync(join(ROOT, 'dist', 'help.txt'), 'utf8');
+    expect(page).toMatch(/^ga: a governance harness/);
+    const german = { ...process.env, LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' };
+    // yargs rendering it, in a process of its own (it prints help with console.log)
+    const main = pathToFileURL(join(ROOT, 'dist', 'cli', 'main.js')).href;
+    const rendered = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const { run } = await import(${JSON.stringify(main)}); process.exitCode = await run(['--help']);`],
+      {
+        encoding: 'utf8',
+        env: german,
+      },
+    );
+    expect(rendered.status).toBe(0);
+    expect(rendered.stdout).toBe(page);
+    for (const flag of ['--help', '-h']) {
+      const printed = spawnSync(process.execPath, [join(ROOT, 'bin', 'ga.js'), flag], { encoding: 'utf8', env: german });
+      expect(printed.status).toBe(0);
+      expect(printed.stdout).toBe(page);
+    }
   });
 
   it('--help names the environment variables and the exit codes; every option of every command is described', async () => {
