@@ -290,9 +290,10 @@ function noRefsUnderFromFiles(repo: Repo, prefix: string): true | undefined {
  * only a merge among them can bring in another root.
  */
 export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD', grown?: { from: string; merges: boolean }): Promise<void> {
-  // As a reading grows (a daemon, at every commit), ref files that plainly hold no replace ref spare a git process.
-  const replace =
-    grown && noRefsUnderFromFiles(repo, 'refs/replace/') ? '' : await gitText(['for-each-ref', '--format=%(refname)', 'refs/replace/'], { cwd: repo.root });
+  // Ref files that plainly hold no replace ref spare a git process (a daemon looks at every commit).
+  const replace = noRefsUnderFromFiles(repo, 'refs/replace/')
+    ? ''
+    : await gitText(['for-each-ref', '--format=%(refname)', 'refs/replace/'], { cwd: repo.root });
   if (replace) {
     throw new GovernanceRefusal(`replace refs exist (${replace.split('\n')[0]}): they can hide commits; delete them with git replace -d`);
   }

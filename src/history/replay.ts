@@ -151,7 +151,9 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const head = opts.at ? await resolveCommit(repo, opts.at) : await headCommit(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   await assertHistoryIsWhole(repo, head);
-  const root: TrustRoot = opts.trust ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' } : await findTrustRoot(repo);
+  const root: TrustRoot = opts.trust
+    ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' }
+    : await findTrustRoot(repo, opts.at ? undefined : head);
   const [rootCommit, ...commits] = await readChain(repo, head, root.commit);
   const blobs = new BlobReader(repo);
   const st: ReplayState = {

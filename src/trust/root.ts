@@ -36,8 +36,9 @@ export const TRUST_ROOT_KEY = 'ga.trustRoot';
 /** Readings of one Repo (one command, or one daemon), by HEAD and pin: commits never change under their id. */
 const readings = new WeakMap<Repo, Map<string, Promise<TrustRoot>>>();
 
-export async function findTrustRoot(repo: Repo): Promise<TrustRoot> {
-  const head = await headCommit(repo);
+/** The trust root for HEAD; `at`: HEAD's commit as the caller has just read it. */
+export async function findTrustRoot(repo: Repo, at?: string): Promise<TrustRoot> {
+  const head = at ?? (await headCommit(repo));
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   // The clone's own .git/config file itself: never an included file, never the global config.
   const pinned = localConfig(repo, TRUST_ROOT_KEY);
