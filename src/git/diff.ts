@@ -4,10 +4,12 @@
 // tree level at a time, so that each level is one pipelined read; commits are
 // taken a chunk at a time, so memory stays bounded on any history.
 //
-// Two versions of a directory are compared on their raw bytes, entry by
-// entry: an entry whose bytes are the same in both (mode, name, id) is
-// skipped without being decoded, so a directory that gains one file costs a
-// few native comparisons per entry, not an object per entry.
+// Two versions of a directory are compared on their raw bytes: what both
+// share at the start and at the end is skipped by native comparison, cut back
+// to whole entries, and only the entries between are decoded. Where each
+// version's entries start is kept for the next version of the same
+// directory, so a directory that gains one file in each of n commits costs n
+// comparisons of its bytes, not n steps per entry.
 import { CorruptObjectError, type ObjectStore } from './objects.js';
 
 export type ChangeStatus = 'A' | 'M' | 'D' | 'T';
@@ -44,58 +46,26 @@ interface Entry {
   /** The name as git sorts it: a directory's name ends in "/". */
   key: Buffer;
   oid: string;
-  end: number;
 }
 
-/** Cursor over a raw tree: `<mode> <name>\0<raw id>` entries, sorted by key. */
-class Cursor {
-  pos = 0;
-  private prevKey: Buffer | undefined;
-  private prevStart = -1;
-  constructor(
-    readonly raw: Buffer,
-    private readonly oid: string,
-    private readonly idLength: number,
-  ) {}
-
-  get done(): boolean {
-    return this.pos >= this.raw.length;
+/** Where each entry of a raw tree starts, and its length at the end: the entries' bounds are checked, their contents are not decoded. */
+function scanEntries(raw: Buffer, oid: string, idLength: number): Int32Array {
+  const starts: number[] = [];
+  let pos = 0;
+  while (pos < raw.length) {
+    starts.push(pos);
+    const nul = raw.indexOf(0, pos);
+    if (nul < 0 || nul + 1 + idLength > raw.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
+    pos = nul + 1 + idLength;
   }
-
-  /** Where the entry at the cursor ends. */
-  end(): number {
-    const nul = this.raw.indexOf(0, this.pos);
-    const end = nul + 1 + this.idLength;
-    if (nul < 0 || end > this.raw.length) throw new CorruptObjectError(this.oid, 'is not a well-formed tree');
-    return end;
-  }
-
-  /** Skips an entry known to equal the other side's. */
-  skip(end: number): void {
-    this.prevStart = this.pos;
-    this.prevKey = undefined;
-    this.pos = end;
-  }
-
-  decode(end: number): Entry {
-    const e = decodeAt(this.raw, this.pos, end, this.oid, this.idLength);
-    // Entries must be strictly sorted: a tree in another order (which git never writes) could pair the wrong entries.
-    const prev = this.prevKey ?? (this.prevStart >= 0 ? decodeAt(this.raw, this.prevStart, this.pos, this.oid, this.idLength).key : undefined);
-    if (prev && Buffer.compare(prev, e.key) >= 0) throw new CorruptObjectError(this.oid, 'is not a well-formed tree (entries out of order)');
-    return e;
-  }
-
-  take(e: Entry): void {
-    this.prevStart = this.pos;
-    this.prevKey = e.key;
-    this.pos = e.end;
-  }
+  starts.push(raw.length);
+  return Int32Array.from(starts);
 }
 
 function decodeAt(raw: Buffer, start: number, end: number, oid: string, idLength: number): Entry {
   const sp = raw.indexOf(32, start);
   const nul = end - 1 - idLength;
-  if (sp < 0 || sp >= nul) throw new CorruptObjectError(oid, 'is not a well-formed tree');
+  if (sp < 0 || sp >= nul || raw[nul] !== 0) throw new CorruptObjectError(oid, 'is not a well-formed tree');
   const mode = raw.subarray(start, sp).toString('latin1');
   const nameBytes = raw.subarray(sp + 1, nul);
   return {
@@ -103,8 +73,160 @@ function decodeAt(raw: Buffer, start: number, end: number, oid: string, idLength
     name: nameBytes.toString('utf8'),
     key: mode === TREE ? Buffer.concat([nameBytes, Buffer.from('/')]) : nameBytes,
     oid: raw.subarray(nul + 1, end).toString('hex'),
-    end,
   };
+}
+
+/** How many leading bytes `a` and `b` share: native comparisons of growing blocks, then a search inside the first block that differs. */
+function commonPrefix(a: Buffer, b: Buffer, limit: number): number {
+  let p = 0;
+  let step = 256;
+  while (p < limit) {
+    const e = Math.min(limit, p + step);
+    if (a.compare(b, p, e, p, e) === 0) {
+      p = e;
+      step = Math.min(step * 2, 1 << 16);
+      continue;
+    }
+    let hi = e;
+    while (hi - p > 16) {
+      const mid = (p + hi) >>> 1;
+      if (a.compare(b, p, mid, p, mid) === 0) p = mid;
+      else hi = mid;
+    }
+    while (p < hi && a[p] === b[p]) p++;
+    return p;
+  }
+  return limit;
+}
+
+/** How many trailing bytes `a` and `b` share, at most `limit`. */
+function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
+  const la = a.length;
+  const lb = b.length;
+  let q = 0;
+  let step = 256;
+  while (q < limit) {
+    const e = Math.min(limit, q + step);
+    if (a.compare(b, lb - e, lb - q, la - e, la - q) === 0) {
+      q = e;
+      step = Math.min(step * 2, 1 << 16);
+      continue;
+    }
+    let hi = e;
+    while (hi - q > 16) {
+      const mid = (q + hi) >>> 1;
+      if (a.compare(b, lb - mid, lb - q, la - mid, la - q) === 0) q = mid;
+      else hi = mid;
+    }
+    while (q < hi && a[la - 1 - q] === b[lb - 1 - q]) q++;
+    return q;
+  }
+  return limit;
+}
+
+/** The first index whose start is greater than `x` (starts ascend). */
+function upperBound(starts: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (starts[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The entries of `raw` from `from` up to `until`, decoded and checked to be
+ * strictly sorted from the key before them to the key after them (a tree in
+ * another order, which git never writes, could pair the wrong entries).
+ * Returns their starts too; `end` is where the last one ends, which may pass
+ * `until` when the entries do not fall on it.
+ */
+function decodeRange(
+  raw: Buffer,
+  oid: string,
+  idLength: number,
+  from: number,
+  until: number,
+  before: Buffer | undefined,
+): { entries: Entry[]; starts: number[]; end: number } {
+  const entries: Entry[] = [];
+  const starts: number[] = [];
+  let pos = from;
+  let prev = before;
+  while (pos < until) {
+    const nul = raw.indexOf(0, pos);
+    const end = nul + 1 + idLength;
+    if (nul < 0 || end > raw.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
+    const e = decodeAt(raw, pos, end, oid, idLength);
+    if (prev && Buffer.compare(prev, e.key) >= 0) throw new CorruptObjectError(oid, 'is not a well-formed tree (entries out of order)');
+    entries.push(e);
+    starts.push(pos);
+    prev = e.key;
+    pos = end;
+  }
+  return { entries, starts, end: pos };
+}
+
+/**
+ * Compares two versions of a directory. The bytes both share at the start and
+ * at the end are skipped by native comparison, cut back to whole entries
+ * (known from `oldStarts`), and only the entries between are decoded: a
+ * directory that gains one file costs a few comparisons of its bytes, not a
+ * step per entry. Returns where the new version's entries start, for the
+ * next version's comparison.
+ */
+function diffDir(j: Job, a: Buffer, oldStarts: Int32Array, b: Buffer, newOid: string, idLength: number, next: Job[]): Int32Array {
+  const n = oldStarts.length - 1;
+  const p = commonPrefix(a, b, Math.min(a.length, b.length));
+  // Entries of the old version that end inside the shared start are the same entries in the new one.
+  const i = Math.max(0, upperBound(oldStarts, p) - 1);
+  const head = oldStarts[i]!;
+  const q = commonSuffix(a, b, Math.min(a.length, b.length) - head);
+  // The first old entry wholly inside the shared end, and where it would start in the new version.
+  let k = Math.max(i, upperBound(oldStarts, a.length - q - 1));
+  if (k > n) k = n;
+  const delta = b.length - a.length;
+  const tailAt = oldStarts[k]! + delta;
+  const before = i > 0 ? entryKey(a, oldStarts[i - 1]!, head, idLength) : undefined;
+  const after = k < n ? entryKey(a, oldStarts[k]!, oldStarts[k + 1]!, idLength) : undefined;
+  let added = decodeRange(b, newOid, idLength, head, tailAt, before);
+  let tail = k;
+  if (added.end !== tailAt) {
+    // The new entries do not fall on the shared end (a coincidence of bytes): read the rest of the new version whole.
+    const rest = decodeRange(b, newOid, idLength, added.end, b.length, added.entries.at(-1)?.key ?? before);
+    added = { entries: [...added.entries, ...rest.entries], starts: [...added.starts, ...rest.starts], end: rest.end };
+    tail = n;
+  } else if (after && added.entries.length && Buffer.compare(added.entries.at(-1)!.key, after) >= 0) {
+    throw new CorruptObjectError(newOid, 'is not a well-formed tree (entries out of order)');
+  }
+  const removed = decodeRange(a, j.old ?? '', idLength, head, oldStarts[tail]!, before).entries;
+  merge(j, removed, added.entries, next);
+  const starts = new Int32Array(i + added.starts.length + (n - tail) + 1);
+  starts.set(oldStarts.subarray(0, i), 0);
+  starts.set(added.starts, i);
+  for (let x = tail, at = i + added.starts.length; x <= n; x++, at++) starts[at] = oldStarts[x]! + delta;
+  return starts;
+}
+
+/** The sort key of the entry at `start` (its name, with "/" for a directory). */
+function entryKey(raw: Buffer, start: number, end: number, idLength: number): Buffer {
+  const sp = raw.indexOf(32, start);
+  const nameBytes = raw.subarray(sp + 1, end - 1 - idLength);
+  return raw.subarray(start, sp).toString('latin1') === TREE ? Buffer.concat([nameBytes, Buffer.from('/')]) : nameBytes;
+}
+
+/** Pairs two sorted runs of entries by key and emits what changed. */
+function merge(j: Job, xs: Entry[], ys: Entry[], next: Job[]): void {
+  let x = 0;
+  let y = 0;
+  while (x < xs.length || y < ys.length) {
+    const order = x >= xs.length ? 1 : y >= ys.length ? -1 : Buffer.compare(xs[x]!.key, ys[y]!.key);
+    if (order === 0) emit(j, xs[x++], ys[y++], next);
+    else if (order < 0) emit(j, xs[x++], undefined, next);
+    else emit(j, undefined, ys[y++], next);
+  }
 }
 
 /**
@@ -119,57 +241,34 @@ export async function diffTrees(store: ObjectStore, pairs: { old: string | undef
       const p = pairs[i]!;
       if (p.old !== p.new) level.push({ out: results[i]!, dir: '', old: p.old, new: p.new });
     }
-    while (level.length) level = await diffLevel(store, level);
+    // Where each version's entries start, kept while the chunk is read: a directory's next version is compared against it.
+    const starts = new Map<string, Int32Array>();
+    while (level.length) level = await diffLevel(store, level, starts);
   }
   for (const r of results) r.sort((p, q) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0));
   return results;
 }
 
-async function diffLevel(store: ObjectStore, level: Job[]): Promise<Job[]> {
+const EMPTY = Buffer.alloc(0);
+const NO_ENTRIES = Int32Array.from([0]);
+
+async function diffLevel(store: ObjectStore, level: Job[], starts: Map<string, Int32Array>): Promise<Job[]> {
   const ids = [...new Set(level.flatMap((j) => [j.old, j.new]).filter((t): t is string => t !== undefined))];
   const raw = new Map<string, Buffer>();
   const read = await store.rawTrees(ids);
   ids.forEach((id, i) => raw.set(id, read[i]!));
   const next: Job[] = [];
-  const empty = Buffer.alloc(0);
   for (const j of level) {
-    const some = j.old ?? j.new!;
-    const idLength = some.length / 2;
-    const a = new Cursor(j.old ? raw.get(j.old)! : empty, j.old ?? '', idLength);
-    const b = new Cursor(j.new ? raw.get(j.new)! : empty, j.new ?? '', idLength);
-    while (!a.done || !b.done) {
-      if (!a.done && !b.done) {
-        const ea = a.end();
-        const eb = b.end();
-        if (ea - a.pos === eb - b.pos && a.raw.compare(b.raw, b.pos, eb, a.pos, ea) === 0) {
-          a.skip(ea);
-          b.skip(eb);
-          continue;
-        }
-        const x = a.decode(ea);
-        const y = b.decode(eb);
-        const order = Buffer.compare(x.key, y.key);
-        if (order === 0) {
-          a.take(x);
-          b.take(y);
-          emit(j, x, y, next);
-        } else if (order < 0) {
-          a.take(x);
-          emit(j, x, undefined, next);
-        } else {
-          b.take(y);
-          emit(j, undefined, y, next);
-        }
-      } else if (!a.done) {
-        const x = a.decode(a.end());
-        a.take(x);
-        emit(j, x, undefined, next);
-      } else {
-        const y = b.decode(b.end());
-        b.take(y);
-        emit(j, undefined, y, next);
-      }
+    const idLength = (j.old ?? j.new!).length / 2;
+    const a = j.old ? raw.get(j.old)! : EMPTY;
+    const b = j.new ? raw.get(j.new)! : EMPTY;
+    let oldStarts = j.old ? starts.get(j.old) : NO_ENTRIES;
+    if (!oldStarts) {
+      oldStarts = scanEntries(a, j.old!, idLength);
+      starts.set(j.old!, oldStarts);
     }
+    const newStarts = diffDir(j, a, oldStarts, b, j.new ?? '', idLength, next);
+    if (j.new) starts.set(j.new, newStarts);
   }
   return next;
 }

@@ -60,9 +60,11 @@ export function objectId(type: string, content: Buffer, length = 40): string {
   return h.digest('hex');
 }
 
-interface Waiter {
-  oid: string;
-  resolve(o: GitObject | undefined): void;
+/** One batch of objects asked for together: answered as a whole, or rejected at the first object that fails. */
+interface Batch {
+  oids: string[];
+  got: (GitObject | undefined)[];
+  resolve(o: (GitObject | undefined)[]): void;
   reject(e: Error): void;
 }
 
@@ -73,7 +75,7 @@ interface Waiter {
  */
 export class ObjectStore {
   private child: ChildProcessWithoutNullStreams | undefined;
-  private queue: Waiter[] = [];
+  private queue: Batch[] = [];
   private buf: Buffer = Buffer.alloc(0);
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly commits = new Map<string, CommitObject>();
@@ -125,11 +127,11 @@ export class ObjectStore {
       if (nl < 0) break;
       const header = this.buf.subarray(0, nl).toString('latin1');
       const parts = header.split(' ');
+      const asked = w.oids[w.got.length]!;
       if (parts.length !== 3) {
         // "<oid> missing" (or ambiguous): nothing follows the header.
         this.buf = this.buf.subarray(nl + 1);
-        this.queue.shift();
-        w.resolve(undefined);
+        this.answer(w, undefined);
         continue;
       }
       const size = Number(parts[2]);
@@ -137,15 +139,33 @@ export class ObjectStore {
         this.needed = nl + 1 + size + 1;
         break;
       }
-      const content = Buffer.from(this.buf.subarray(nl + 1, nl + 1 + size));
-      this.buf = this.buf.subarray(nl + 1 + size + 1);
-      this.queue.shift();
       const [oid, type] = parts as [string, ObjectType, string];
-      if (oid !== w.oid) w.reject(new CorruptObjectError(w.oid, `was answered as ${oid}`));
-      else if (objectId(type, content, oid.length) !== oid) w.reject(new CorruptObjectError(oid, 'does not match its id'));
-      else w.resolve({ oid, type, content });
+      // A blob may be kept long after it is read: it gets bytes of its own. Trees and commits are parsed and let go, so
+      // they may stay views of the chunk they came in.
+      const view = this.buf.subarray(nl + 1, nl + 1 + size);
+      const content = type === 'blob' ? Buffer.from(view) : view;
+      this.buf = this.buf.subarray(nl + 1 + size + 1);
+      if (oid !== asked) this.fail(w, new CorruptObjectError(asked, `was answered as ${oid}`));
+      else if (objectId(type, content, oid.length) !== oid) this.fail(w, new CorruptObjectError(oid, 'does not match its id'));
+      else this.answer(w, { oid, type, content });
     }
     if (this.queue.length === 0) this.setRef(false);
+  }
+
+  /** The next answer of the batch at the head of the queue; the batch resolves with its last. */
+  private answer(w: Batch, o: GitObject | undefined): void {
+    w.got.push(o);
+    if (w.got.length < w.oids.length) return;
+    this.queue.shift();
+    w.resolve(w.got);
+  }
+
+  /** An answer that fails its batch: the batch's remaining answers are still read off the stream, and dropped. */
+  private fail(w: Batch, e: Error): void {
+    w.reject(e);
+    w.resolve = () => undefined;
+    w.reject = () => undefined;
+    this.answer(w, undefined);
   }
 
   /** Reads objects by full id, verified; a missing object maps to undefined. */
@@ -155,9 +175,9 @@ export class ObjectStore {
     this.child ??= this.start();
     this.setRef(true);
     const child = this.child;
-    const answers = oids.map((oid) => new Promise<GitObject | undefined>((resolve, reject) => this.queue.push({ oid, resolve, reject })));
+    const answers = new Promise<(GitObject | undefined)[]>((resolve, reject) => this.queue.push({ oids, got: [], resolve, reject }));
     child.stdin.write(oids.join('\n') + '\n');
-    return Promise.all(answers);
+    return answers;
   }
 
   async get(oid: string): Promise<GitObject | undefined> {

@@ -1,7 +1,8 @@
 // Trees in process against git's own: the diff (src/git/diff.ts) must find
 // exactly the changes `git diff-tree -r --no-renames` prints for random pairs
 // of trees (files, executables, symlinks, gitlinks, a file turned into a
-// directory and back, wide directories that gain one entry), and refuse a
+// directory and back, wide directories that gain one entry) and for a chain
+// of versions of one directory read as a history reads them, and refuse a
 // tree whose entries are out of order (git never writes one); the tree
 // editor (src/git/tree-edit.ts) must build, for random edits, the very tree
 // git builds from an index (read-tree, update-index --replace, write-tree).
@@ -107,6 +108,52 @@ describe('diffTrees', () => {
     expect(got[2]!.length).toBe(2999);
   });
 
+  it('follows a directory through a chain of versions, as a history reads it', async () => {
+    // Each version is compared with the one before, reusing where its entries start: names share long prefixes and
+    // suffixes (and one is a file in some versions, a directory in others), so the bytes two versions share at either
+    // end cut through entries.
+    const nameArb = fc.constantFrom('a', 'aa', 'ab', 'a-b', 'a.b', 'b', 'ba', 'b100644 a', 'b100644 c', 'c', 'cc', 'zz');
+    const editArb = fc.tuple(nameArb, fc.constantFrom('100644', '100755', '120000', 'dir', 'remove'), fc.integer({ min: 0, max: 3 }));
+    const edits = fc.sample(editArb, { numRuns: 90, seed: 1307 });
+    let files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`d/f${String(i).padStart(3, '0')}`, { mode: '100644', n: i % 4 }]));
+    const versions = [treeOf(files)];
+    for (const [name, mode, n] of edits) {
+      files = new Map([...files].filter(([p]) => p !== `d/${name}` && !p.startsWith(`d/${name}/`)));
+      if (mode === 'dir') files.set(`d/${name}/x`, { mode: '100644', n });
+      else if (mode !== 'remove') files.set(`d/${name}`, { mode, n });
+      versions.push(treeOf(files));
+    }
+    const pairs = versions.slice(1).map((v, i) => ({ old: versions[i], new: v }));
+    const got = await diffTrees(store, pairs);
+    pairs.forEach((p, i) => expect(sorted(ours(got[i]!)), `version ${i + 1}`).toEqual(sorted(gitDiff(p.old!, p.new))));
+    expect(got.filter((c) => c.length > 0).length).toBeGreaterThan(60);
+  });
+
+  it('reads a new entry whole when the bytes both versions end with begin inside it', async () => {
+    // "b100644 c" ends with the bytes of the entry "c" it replaces: the shared end starts in the middle of the new entry.
+    const before = treeOf(
+      new Map([
+        ['a', { mode: '100644', n: 0 }],
+        ['c', { mode: '100644', n: 1 }],
+        ['d', { mode: '100644', n: 2 }],
+      ]),
+    );
+    const after = treeOf(
+      new Map([
+        ['a', { mode: '100644', n: 0 }],
+        ['b100644 c', { mode: '100644', n: 1 }],
+        ['d', { mode: '100644', n: 2 }],
+      ]),
+    );
+    const [there, back] = await diffTrees(store, [
+      { old: before, new: after },
+      { old: after, new: before },
+    ]);
+    expect(ours(there!)).toEqual(gitDiff(before, after));
+    expect(there!.map((c) => `${c.status} ${c.path}`)).toEqual(['A b100644 c', 'D c']);
+    expect(ours(back!)).toEqual(gitDiff(after, before));
+  });
+
   it('refuses a tree whose entries are out of order', async () => {
     const entry = (name: string, n: number) => Buffer.concat([Buffer.from(`100644 ${name}\0`), Buffer.from(blob(n), 'hex')]);
     const write = (...entries: Buffer[]) => run(['hash-object', '-t', 'tree', '-w', '--literally', '--stdin'], Buffer.concat(entries));
@@ -155,7 +202,8 @@ describe('editTree', () => {
       if (ours !== base) changed++;
     }
     expect(changed).toBeGreaterThan(50);
-  });
+    // Some 800 git processes: on two busy cores this takes minutes, not the default one.
+  }, 240_000);
 
   it('rewrites only the directories on the changed paths', async () => {
     const wide: Files = new Map(Array.from({ length: 2000 }, (_, i) => [`audit/a/${String(i).padStart(5, '0')}.json`, { mode: '100644', n: i % 4 }]));
