@@ -11,7 +11,8 @@ import { runtimeDir, withRepoLock } from '../runtime/lock.js';
 import { git } from './exec.js';
 import { ZERO_OID } from './objects.js';
 import { editTree, type TreeEdit } from './tree-edit.js';
-import { headCommit, headRef, type Repo } from './repo.js';
+import { readHead } from './head.js';
+import { headRef, type Repo } from './repo.js';
 
 export interface FileWrite {
   path: string;
@@ -73,7 +74,8 @@ export function commitEvent(
       const ref = target.ref ?? checkedOut;
       if (!ref) throw new GovernanceRefusal('HEAD is detached: check out a branch before ga records anything');
       const onHead = ref === checkedOut;
-      const head = onHead ? await headCommit(repo) : await refCommit(repo, ref);
+      // From the ref files when they are plain: update-ref below swaps only from this very commit.
+      const head = onHead ? await readHead(repo) : await refCommit(repo, ref);
       const plan = await build(head);
       if (!plan) return undefined;
       const commit = await writeCommit(repo, head, plan);

@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { fileKind, readRegularText, type FileKind } from '../runtime/files.js';
 import { git, gitText } from './exec.js';
-import { ObjectStore } from './objects.js';
+import { OID, ObjectStore } from './objects.js';
 
 export interface Repo {
   /** Absolute path of the work tree. */
@@ -283,6 +283,28 @@ function noRefsUnderFromFiles(repo: Repo, prefix: string): true | undefined {
   return text !== undefined && !text.includes(` ${prefix}`) ? true : undefined;
 }
 
+async function countRoots(repo: Repo, tip: string, ...exclude: string[]): Promise<number> {
+  return (await gitText(['rev-list', '--max-parents=0', tip, ...exclude, '--'], { cwd: repo.root })).split('\n').filter(Boolean).length;
+}
+
+/** Counts by Repo and commit (a commit's ancestors never change): the reading's check and the trust root's ask the same. */
+const rootCounts = new WeakMap<Repo, Map<string, Promise<number>>>();
+
+/** How many root commits `tip` has behind it (all parents, not only the first); one git walk per Repo and commit. */
+export function rootCount(repo: Repo, tip: string): Promise<number> {
+  if (!OID.test(tip)) return countRoots(repo, tip);
+  let memo = rootCounts.get(repo);
+  if (!memo) rootCounts.set(repo, (memo = new Map()));
+  let found = memo.get(tip);
+  if (!found) {
+    if (memo.size >= 16) memo.clear();
+    found = countRoots(repo, tip);
+    memo.set(tip, found);
+    found.catch(() => memo.delete(tip)); // a failed look is not remembered
+  }
+  return found;
+}
+
 /**
  * Refuses a history that could be hidden or rewritten under ga: replace refs,
  * or more than one root commit behind `tip`. For a history that grew from a
@@ -297,11 +319,9 @@ export async function assertHistoryIsWhole(repo: Repo, tip = 'HEAD', grown?: { f
   if (replace) {
     throw new GovernanceRefusal(`replace refs exist (${replace.split('\n')[0]}): they can hide commits; delete them with git replace -d`);
   }
-  const roots = async (...exclude: string[]) =>
-    (await gitText(['rev-list', '--max-parents=0', tip, ...exclude], { cwd: repo.root })).split('\n').filter(Boolean).length;
   // Grown from a whole history: only a merge among the new commits can bring in a root, and one not behind `from` (a walk of the new commits).
-  if (grown && (!grown.merges || (await roots(`^${grown.from}`)) === 0)) return;
-  if ((await roots()) > 1) {
+  if (grown && (!grown.merges || (await countRoots(repo, tip, `^${grown.from}`)) === 0)) return;
+  if ((await rootCount(repo, tip)) > 1) {
     throw new GovernanceRefusal(
       `${tip === 'HEAD' ? 'HEAD' : tip.slice(0, 12)} has more than one root commit: a second history was merged in; ga will not judge it`,
     );

@@ -62,16 +62,43 @@ export function fromObject(c: CommitObject): Commit {
  * nor a forged commit-graph can reorder or hide one.
  */
 export async function readChain(repo: Repo, tip: string, root: string): Promise<Commit[]> {
-  const r = await git(['rev-list', '--first-parent', tip, `^${root}^@`, '--'], { cwd: repo.root, allowFailure: true });
-  if (r.code !== 0)
-    throw new GovernanceRefusal(`the trust root ${root.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
-  const ids = r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
-  if (ids[0] !== root) {
+  const all = await firstParentIds(repo, tip);
+  const at = all?.indexOf(root) ?? -1;
+  if (!all || at < 0) {
+    const exists = (await git(['cat-file', '-e', `${root}^{commit}`], { cwd: repo.root, allowFailure: true })).code === 0;
+    if (!all || !exists)
+      throw new GovernanceRefusal(`the trust root ${root.slice(0, 12)} is not in this repository: fetch it, or pin another with ga trust <commit>`);
     throw new GovernanceRefusal(
       `HEAD does not descend from the trust root ${root.slice(0, 12)} along its first parents: check out the governed branch, or pin another root with ga trust`,
     );
   }
-  return readCommits(repo, ids);
+  return readCommits(repo, all.slice(at));
+}
+
+/** Listings by Repo and tip: the trust root and the reading walk the same chain, and commits never change under their id. */
+const listings = new WeakMap<Repo, Map<string, Promise<string[] | undefined>>>();
+
+/**
+ * `tip`'s first-parent ids as git lists them, oldest first (undefined when
+ * git cannot list them), once per Repo and tip. Only a list: whatever part
+ * of it is used is read verified and must link up (readCommits, and the
+ * trust root's own check).
+ */
+export function firstParentIds(repo: Repo, tip: string): Promise<string[] | undefined> {
+  let memo = listings.get(repo);
+  if (!memo) listings.set(repo, (memo = new Map()));
+  let found = memo.get(tip);
+  if (!found) {
+    if (memo.size >= 16) memo.clear(); // a daemon lists at every new HEAD that did not simply grow
+    const listed = git(['rev-list', '--first-parent', tip, '--'], { cwd: repo.root, allowFailure: true }).then((r) =>
+      r.code === 0 ? r.stdout.toString('utf8').split('\n').filter(Boolean).reverse() : undefined,
+    );
+    found = listed;
+    memo.set(tip, listed);
+    // A failed look is not remembered.
+    listed.then((ids) => ids ?? memo.delete(tip)).catch(() => memo.delete(tip));
+  }
+  return found;
 }
 
 /**

@@ -8,7 +8,7 @@
 import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readHead } from '../git/head.js';
-import { assertHistoryIsWhole, headCommit, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
+import { assertHistoryIsWhole, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import type { SignatureResult } from '../git/signature.js';
 import {
   agentOfLedgerPath,
@@ -147,8 +147,22 @@ interface ReplayState {
 
 const states = new WeakMap<Governance, ReplayState>();
 
+/** The latest reading of HEAD made on each Repo (in memory, this process's own): see latestReading. */
+const latest = new WeakMap<Repo, Governance>();
+
+/**
+ * The latest full reading of HEAD this process made on `repo` (not one at
+ * another commit or from another root), for a look that follows a command's
+ * own commits (which hub to publish to). Never extended here: a caller that
+ * needs the current HEAD checks the commits since (readChainSince).
+ */
+export function latestReading(repo: Repo): Governance | undefined {
+  return latest.get(repo);
+}
+
 export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promise<Governance> {
-  const head = opts.at ? await resolveCommit(repo, opts.at) : await headCommit(repo);
+  // HEAD from the ref files (git is asked when they are not plain); the commit itself is read verified below.
+  const head = opts.at ? await resolveCommit(repo, opts.at) : await readHead(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   await assertHistoryIsWhole(repo, head);
   const root: TrustRoot = opts.trust
@@ -191,7 +205,9 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   st.after.set(root.commit, st.rootSet);
   st.judgedBy.set(root.commit, st.rootSet); // the root is trusted by pin: judged by the approvers it itself lists
   await replayCommits(st, commits);
-  return governanceOf(st, head, rootCommit!, commits);
+  const gov = governanceOf(st, head, rootCommit!, commits);
+  if (!opts.at && !opts.trust) latest.set(repo, gov);
+  return gov;
 }
 
 async function approverSet(st: ReplayState): Promise<ApproverSet> {

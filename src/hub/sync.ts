@@ -21,7 +21,8 @@ import { openReview, type ReviewOpened } from './hosts.js';
 import { headRef, readBlobs, type Repo } from '../git/repo.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { signingKey } from '../git/sshsig.js';
-import { loadGovernance, type Governance } from '../history/replay.js';
+import { readChainSince } from '../history/chain.js';
+import { latestReading, loadGovernance, type Governance } from '../history/replay.js';
 import {
   agentOfLedgerPath,
   agentOfPausePath,
@@ -69,11 +70,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The hub of this clone, from the trusted policies/hub.toml; undefined when it is its own hub. */
 export async function hubOf(repo: Repo, gov?: Governance): Promise<Hub | undefined> {
+  gov ??= await readingStillGood(repo);
   // A history that never held a hub.toml has none (a cheap look, so that a clone without a hub pays nothing);
   // once one was ever committed, only the trusted version decides (an unsigned removal stops nothing).
   if (!gov && !(await gitText(['log', '-1', '--format=%H', '--', HUB_PATH], { cwd: repo.root, allowFailure: true }))) return undefined;
   const settings = await hubSettings(gov ?? (await loadGovernance(repo)));
   return settings && { urls: settings.url, branch: settings.branch, review: settings.proposals === 'pull-request' };
+}
+
+/**
+ * The reading this command already made, when the commits added since (its
+ * own, as a rule) are read verified, are no merges and leave hub.toml alone:
+ * the hub it trusts is then the same, without another walk of history.
+ */
+async function readingStillGood(repo: Repo): Promise<Governance | undefined> {
+  const last = latestReading(repo);
+  const head = last && (await readHead(repo));
+  if (!last || !head) return undefined;
+  if (head === last.head) return last;
+  const since = await readChainSince(repo, head, last.head).catch(() => undefined);
+  return since?.every((c) => !c.merge && c.changes.every((ch) => ch.path !== HUB_PATH)) ? last : undefined;
 }
 
 async function isAncestor(repo: Repo, a: string, b: string): Promise<boolean> {

@@ -12,10 +12,10 @@
 // is refused; changing the approvers takes a policies/approvers change signed
 // by the approvers already trusted.
 import { GovernanceRefusal, UsageError } from '../errors.js';
-import { git, gitText } from '../git/exec.js';
+import { git } from '../git/exec.js';
 import { OID, type CommitObject } from '../git/objects.js';
-import { configSetLocal, headCommit, localConfig, resolveCommit, type Repo } from '../git/repo.js';
-import { fromObject } from '../history/chain.js';
+import { configSetLocal, headCommit, localConfig, resolveCommit, rootCount, type Repo } from '../git/repo.js';
+import { firstParentIds, fromObject } from '../history/chain.js';
 import { NO_APPROVERS, SignatureJudge, type ApproverSet } from '../history/signatures.js';
 import { APPROVERS_PATH, POLICIES_DIR } from '../layout/layout.js';
 import { parseApprovers } from '../schema/approvers.js';
@@ -112,8 +112,8 @@ async function checkedPin(repo: Repo, chain: string[], pinned: string): Promise<
 }
 
 async function unpinned(repo: Repo, chain: string[]): Promise<TrustRoot> {
-  const roots = (await gitText(['rev-list', '--max-parents=0', chain[chain.length - 1]!, '--'], { cwd: repo.root })).split('\n').filter(Boolean);
-  if (roots.length !== 1) throw new GovernanceRefusal('HEAD has more than one root commit and no pinned trust root: pin one with ga trust <commit>');
+  if ((await rootCount(repo, chain[chain.length - 1]!)) !== 1)
+    throw new GovernanceRefusal('HEAD has more than one root commit and no pinned trust root: pin one with ga trust <commit>');
   const first = await firstSelfAttesting(repo, chain, chain.length);
   return first ? { commit: first, source: 'first-self-attesting' } : { commit: chain[0]!, source: 'first-use' };
 }
@@ -150,7 +150,9 @@ async function assertPinnable(repo: Repo, chain: string[], commit: string, how: 
 
 /** HEAD's first-parent chain as git lists it, oldest first (HEAD last); each stretch used is then checked by `verified`. */
 async function firstParents(repo: Repo, head: string): Promise<string[]> {
-  return (await gitText(['rev-list', '--first-parent', head, '--'], { cwd: repo.root })).split('\n').filter(Boolean).reverse();
+  const ids = await firstParentIds(repo, head);
+  if (!ids) throw new GovernanceRefusal(`git cannot list the history of ${head.slice(0, 12)}: the repository is damaged; run git fsck`);
+  return ids;
 }
 
 /**

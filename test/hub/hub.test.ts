@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { background, commitGoverned, countingHook, HOOK, runsOf, sleep, until } from '../helpers/scene.js';
+import { openRepo } from '../../src/git/repo.js';
+import { loadGovernance } from '../../src/history/replay.js';
+import { hubOf } from '../../src/hub/sync.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -459,4 +462,24 @@ describe('one hub over git daemon on 127.0.0.1', () => {
     expect(w.url).toMatch(/^git:\/\/127\.0\.0\.1:/);
     await race(w, [...w.drafts, await approvedEverywhere(w, 'over git://')]);
   }, 240_000);
+});
+
+describe('the hub a command publishes to', () => {
+  it('is the one of the reading the command made, while the commits since leave hub.toml alone; a hub.toml committed since is followed', async () => {
+    const a = await initRepo(sb);
+    const repo = await openRepo(a);
+    try {
+      await loadGovernance(repo);
+      expect(await hubOf(repo)).toBeUndefined();
+      // A commit of ga's own since that reading: the reading still says which hub, and there is none.
+      const p = await propose(a, PUBLISH);
+      expect(p.code, p.err).toBe(0);
+      expect(await hubOf(repo)).toBeUndefined();
+      // A signed hub.toml since: the earlier reading no longer answers, and the hub it names is the one.
+      commitGoverned(sb, a, { 'policies/hub.toml': 'url = "file:///nowhere/hub.git"\nbranch = "main"\n' }, 'a hub');
+      expect((await hubOf(repo))?.urls).toEqual(['file:///nowhere/hub.git']);
+    } finally {
+      repo.objects.close();
+    }
+  });
 });
