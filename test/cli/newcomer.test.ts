@@ -1,7 +1,7 @@
 // What a new user tripped over at the command line (issue 10): each test
 // runs ga as a person would (in process, or the real binary where stdin or
 // the exit matters) and reads what it printed.
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -284,5 +284,29 @@ describe('quorum and status', () => {
     commitGoverned(sb, repo, { 'agents/noop/tasks/smoke.md': 'signed version\n' }, 'the signed version');
     expect((await ga(['-C', repo, 'status'])).out).toMatch(/untrusted\s+none/);
     writeFileSync(join(repo, 'agents/noop/tasks/smoke.md'), 'signed version\n');
+  });
+});
+
+describe('npx ga in a clone', () => {
+  it("builds in npm's prepare only when dist/ is older than a source: npx ga after npm ci does not build again", () => {
+    // A project of the same shape whose build only counts itself and writes the build's last output.
+    const dir = join(sb.dir, 'project');
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    mkdirSync(join(dir, 'src'), { recursive: true });
+    writeFileSync(join(dir, 'bin', 'build-if-stale.mjs'), readFileSync(join(ROOT, 'bin', 'build-if-stale.mjs')));
+    writeFileSync(join(dir, 'src', 'main.ts'), 'export {};\n');
+    const build =
+      "node -e \"const f=require('fs');f.appendFileSync('builds','x');f.mkdirSync('dist',{recursive:true});f.writeFileSync('dist/help.txt','page')\"";
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'p', version: '1.0.0', scripts: { build } }));
+    const prepare = () => {
+      const r = spawnSync(process.execPath, [join(dir, 'bin', 'build-if-stale.mjs')], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(join(dir, 'builds'), 'utf8').length;
+    };
+    expect(prepare()).toBe(1); // no dist/: built
+    expect(prepare()).toBe(1); // dist/ newer than every source: not built again
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(dir, 'src', 'main.ts'), later, later);
+    expect(prepare()).toBe(2); // a source changed since: built
   });
 });
