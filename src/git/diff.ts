@@ -76,53 +76,40 @@ function decodeAt(raw: Buffer, start: number, end: number, oid: string, idLength
   };
 }
 
-/** How many leading bytes `a` and `b` share: native comparisons of growing blocks, then a search inside the first block that differs. */
-function commonPrefix(a: Buffer, b: Buffer, limit: number): number {
+/**
+ * How long a run of bytes two buffers share from one end, at most `limit`;
+ * `same(x, y)` says whether bytes x to y from that end agree. Native
+ * comparisons of growing blocks, then a search inside the first block that
+ * differs.
+ */
+function sharedRun(limit: number, same: (x: number, y: number) => boolean): number {
   let p = 0;
   let step = 256;
   while (p < limit) {
     const e = Math.min(limit, p + step);
-    if (a.compare(b, p, e, p, e) === 0) {
+    if (same(p, e)) {
       p = e;
       step = Math.min(step * 2, 1 << 16);
       continue;
     }
+    // The first byte that differs is in [p, hi).
     let hi = e;
-    while (hi - p > 16) {
+    while (hi - p > 1) {
       const mid = (p + hi) >>> 1;
-      if (a.compare(b, p, mid, p, mid) === 0) p = mid;
+      if (same(p, mid)) p = mid;
       else hi = mid;
     }
-    while (p < hi && a[p] === b[p]) p++;
     return p;
   }
   return limit;
 }
 
+/** How many leading bytes `a` and `b` share, at most `limit`. */
+const commonPrefix = (a: Buffer, b: Buffer, limit: number): number => sharedRun(limit, (x, y) => a.compare(b, x, y, x, y) === 0);
+
 /** How many trailing bytes `a` and `b` share, at most `limit`. */
-function commonSuffix(a: Buffer, b: Buffer, limit: number): number {
-  const la = a.length;
-  const lb = b.length;
-  let q = 0;
-  let step = 256;
-  while (q < limit) {
-    const e = Math.min(limit, q + step);
-    if (a.compare(b, lb - e, lb - q, la - e, la - q) === 0) {
-      q = e;
-      step = Math.min(step * 2, 1 << 16);
-      continue;
-    }
-    let hi = e;
-    while (hi - q > 16) {
-      const mid = (q + hi) >>> 1;
-      if (a.compare(b, lb - mid, lb - q, la - mid, la - q) === 0) q = mid;
-      else hi = mid;
-    }
-    while (q < hi && a[la - 1 - q] === b[lb - 1 - q]) q++;
-    return q;
-  }
-  return limit;
-}
+const commonSuffix = (a: Buffer, b: Buffer, limit: number): number =>
+  sharedRun(limit, (x, y) => a.compare(b, b.length - y, b.length - x, a.length - y, a.length - x) === 0);
 
 /** The first index whose start is greater than `x` (starts ascend). */
 function upperBound(starts: Int32Array, x: number): number {

@@ -287,22 +287,34 @@ async function countRoots(repo: Repo, tip: string, ...exclude: string[]): Promis
   return (await gitText(['rev-list', '--max-parents=0', tip, ...exclude, '--'], { cwd: repo.root })).split('\n').filter(Boolean).length;
 }
 
-/** Counts by Repo and commit (a commit's ancestors never change): the reading's check and the trust root's ask the same. */
-const rootCounts = new WeakMap<Repo, Map<string, Promise<number>>>();
+/**
+ * A memo of looks by Repo and key, for what cannot change under the key (a
+ * commit id names its ancestors for good): one command or one daemon asks
+ * once. At most 16 keys a Repo (a daemon looks at every new HEAD); a look
+ * that failed is not kept.
+ */
+export function memoByRepo<T>(): (repo: Repo, key: string, look: () => Promise<T>) => Promise<T> {
+  const memos = new WeakMap<Repo, Map<string, Promise<T>>>();
+  return (repo, key, look) => {
+    let memo = memos.get(repo);
+    if (!memo) memos.set(repo, (memo = new Map()));
+    let found = memo.get(key);
+    if (!found) {
+      if (memo.size >= 16) memo.clear();
+      const kept = memo;
+      found = look();
+      kept.set(key, found);
+      found.catch(() => kept.delete(key));
+    }
+    return found;
+  };
+}
 
-/** How many root commits `tip` has behind it (all parents, not only the first); one git walk per Repo and commit. */
+const rootCounts = memoByRepo<number>();
+
+/** How many root commits `tip` has behind it (all parents, not only the first); one git walk per Repo and commit, shared by the reading's check and the trust root's. */
 export function rootCount(repo: Repo, tip: string): Promise<number> {
-  if (!OID.test(tip)) return countRoots(repo, tip);
-  let memo = rootCounts.get(repo);
-  if (!memo) rootCounts.set(repo, (memo = new Map()));
-  let found = memo.get(tip);
-  if (!found) {
-    if (memo.size >= 16) memo.clear();
-    found = countRoots(repo, tip);
-    memo.set(tip, found);
-    found.catch(() => memo.delete(tip)); // a failed look is not remembered
-  }
-  return found;
+  return OID.test(tip) ? rootCounts(repo, tip, () => countRoots(repo, tip)) : countRoots(repo, tip);
 }
 
 /**

@@ -7,7 +7,7 @@ import { GovernanceRefusal } from '../errors.js';
 import { diffTrees, type Change } from '../git/diff.js';
 import { git } from '../git/exec.js';
 import { EMPTY_TREE, type CommitObject } from '../git/objects.js';
-import { assertHistoryIsWhole, type Repo } from '../git/repo.js';
+import { assertHistoryIsWhole, memoByRepo, type Repo } from '../git/repo.js';
 
 export type { Change } from '../git/diff.js';
 
@@ -75,8 +75,8 @@ export async function readChain(repo: Repo, tip: string, root: string): Promise<
   return readCommits(repo, all.slice(at));
 }
 
-/** Listings by Repo and tip: the trust root and the reading walk the same chain, and commits never change under their id. */
-const listings = new WeakMap<Repo, Map<string, Promise<string[] | undefined>>>();
+/** Listings by Repo and tip: the trust root and the reading walk the same chain. */
+const listings = memoByRepo<string[]>();
 
 /**
  * `tip`'s first-parent ids as git lists them, oldest first (undefined when
@@ -85,20 +85,12 @@ const listings = new WeakMap<Repo, Map<string, Promise<string[] | undefined>>>()
  * trust root's own check).
  */
 export function firstParentIds(repo: Repo, tip: string): Promise<string[] | undefined> {
-  let memo = listings.get(repo);
-  if (!memo) listings.set(repo, (memo = new Map()));
-  let found = memo.get(tip);
-  if (!found) {
-    if (memo.size >= 16) memo.clear(); // a daemon lists at every new HEAD that did not simply grow
-    const listed = git(['rev-list', '--first-parent', tip, '--'], { cwd: repo.root, allowFailure: true }).then((r) =>
-      r.code === 0 ? r.stdout.toString('utf8').split('\n').filter(Boolean).reverse() : undefined,
-    );
-    found = listed;
-    memo.set(tip, listed);
-    // A failed look is not remembered.
-    listed.then((ids) => ids ?? memo.delete(tip)).catch(() => memo.delete(tip));
-  }
-  return found;
+  const list = async () => {
+    const r = await git(['rev-list', '--first-parent', tip, '--'], { cwd: repo.root, allowFailure: true });
+    if (r.code !== 0) throw new Error('git rev-list failed');
+    return r.stdout.toString('utf8').split('\n').filter(Boolean).reverse();
+  };
+  return listings(repo, tip, list).catch(() => undefined);
 }
 
 /**

@@ -14,7 +14,7 @@
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { OID, type CommitObject } from '../git/objects.js';
-import { configSetLocal, headCommit, localConfig, resolveCommit, rootCount, type Repo } from '../git/repo.js';
+import { configSetLocal, headCommit, localConfig, memoByRepo, resolveCommit, rootCount, type Repo } from '../git/repo.js';
 import { firstParentIds, fromObject } from '../history/chain.js';
 import { NO_APPROVERS, SignatureJudge, type ApproverSet } from '../history/signatures.js';
 import { APPROVERS_PATH, POLICIES_DIR } from '../layout/layout.js';
@@ -33,8 +33,8 @@ export interface TrustRoot {
 
 export const TRUST_ROOT_KEY = 'ga.trustRoot';
 
-/** Readings of one Repo (one command, or one daemon), by HEAD and pin: commits never change under their id. */
-const readings = new WeakMap<Repo, Map<string, Promise<TrustRoot>>>();
+/** Readings of one Repo (one command, or one daemon), by HEAD and pin. */
+const readings = memoByRepo<TrustRoot>();
 
 /** The trust root for HEAD; `at`: HEAD's commit as the caller has just read it. */
 export async function findTrustRoot(repo: Repo, at?: string): Promise<TrustRoot> {
@@ -47,16 +47,9 @@ export async function findTrustRoot(repo: Repo, at?: string): Promise<TrustRoot>
       `${repo.root} is not a governance repository (no ${POLICIES_DIR}/ in HEAD and no trust root pinned): run ga init there, or pass -C <dir> with one`,
     );
   }
-  let memo = readings.get(repo);
-  if (!memo) readings.set(repo, (memo = new Map()));
-  const key = `${head} ${pinned ?? ''}`;
-  let found = memo.get(key);
-  if (!found) {
-    if (memo.size >= 16) memo.clear(); // a daemon reads at every new HEAD
-    found = firstParents(repo, head).then((chain) => (pinned === undefined ? unpinned(repo, chain) : checkedPin(repo, chain, pinned)));
-    memo.set(key, found);
-  }
-  return found;
+  return readings(repo, `${head} ${pinned ?? ''}`, () =>
+    firstParents(repo, head).then((chain) => (pinned === undefined ? unpinned(repo, chain) : checkedPin(repo, chain, pinned))),
+  );
 }
 
 /**
