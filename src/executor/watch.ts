@@ -15,8 +15,9 @@ export async function executeOnApproval(
   opts: { clock: Clock; timeoutMs?: number; log(line: string): void; onResult?(r: ExecutionResult): void; until: Promise<void> },
 ): Promise<void> {
   const reported = new Set<string>();
-  // One reading kept across events: each event replays only the commits that are new.
-  const reading = new LiveReading(repo);
+  // One reading kept across events: each event replays only the commits that are new. It starts from all of
+  // history, not from a saved reading: a daemon pays that once.
+  const reading = new LiveReading(repo, { fresh: true });
   const runner = new Coalescer(async () => {
     try {
       const gov = await reading.current();

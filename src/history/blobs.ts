@@ -10,8 +10,9 @@ export const FAIL_CLOSED_POLICY: Policy = policySchema.parse({});
 
 export class BlobReader {
   private readonly texts = new Map<string, string>();
-  private readonly approvers = new Map<string, Approver[]>();
-  private readonly policies = new Map<string, Policy>();
+  // Promises, so that many asking at once (a listing's quorum of every proposal) parse a blob once.
+  private readonly approvers = new Map<string, Promise<Approver[]>>();
+  private readonly policies = new Map<string, Promise<Policy>>();
   constructor(private readonly repo: Repo) {}
 
   async text(blob: string): Promise<string> {
@@ -26,30 +27,36 @@ export class BlobReader {
     for (const b of missing) this.texts.set(b, read.get(b)?.toString('utf8') ?? '');
   }
 
-  async approversOf(blob: string | undefined): Promise<Approver[]> {
-    if (!blob) return [];
+  approversOf(blob: string | undefined): Promise<Approver[]> {
+    if (!blob) return Promise.resolve([]);
     let a = this.approvers.get(blob);
     if (!a) {
-      try {
-        a = parseApprovers(await this.text(blob));
-      } catch {
-        a = [];
-      }
+      a = this.text(blob).then((text) => {
+        try {
+          return parseApprovers(text);
+        } catch {
+          return [];
+        }
+      });
       this.approvers.set(blob, a);
+      a.catch(() => this.approvers.delete(blob)); // a blob that could not be read is asked for again
     }
     return a;
   }
 
-  async policyOf(blob: string | undefined): Promise<Policy> {
-    if (!blob) return FAIL_CLOSED_POLICY;
+  policyOf(blob: string | undefined): Promise<Policy> {
+    if (!blob) return Promise.resolve(FAIL_CLOSED_POLICY);
     let p = this.policies.get(blob);
     if (!p) {
-      try {
-        p = parsePolicy(await this.text(blob));
-      } catch {
-        p = FAIL_CLOSED_POLICY;
-      }
+      p = this.text(blob).then((text) => {
+        try {
+          return parsePolicy(text);
+        } catch {
+          return FAIL_CLOSED_POLICY;
+        }
+      });
       this.policies.set(blob, p);
+      p.catch(() => this.policies.delete(blob));
     }
     return p;
   }

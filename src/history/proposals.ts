@@ -71,8 +71,10 @@ function rewrittenApproval(c: Commit, id: string): string {
 }
 
 export class ProposalTracker {
-  readonly records = new Map<string, ProposalRecord>();
-  constructor(private readonly blobs: BlobReader) {}
+  constructor(
+    private readonly blobs: BlobReader,
+    readonly records = new Map<string, ProposalRecord>(),
+  ) {}
 
   private record(id: string): ProposalRecord {
     let r = this.records.get(id);

@@ -29,6 +29,7 @@ import type { Policy } from '../schema/policy.js';
 import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/root.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
+import { dropSaved, readChunk, readSaved, savedReadingDir, writeSaved } from './saved.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
 
@@ -84,6 +85,8 @@ export interface RunTrail {
 export interface Governance {
   repo: Repo;
   head: string;
+  /** The commit a saved reading this one went on from was made at (history/saved.ts); undefined for a full reading. */
+  savedAt?: string;
   root: TrustRoot;
   rootCommit: Commit;
   /** First-parent commits after the root, oldest first. */
@@ -118,6 +121,8 @@ export interface LoadOptions {
   trust?: string;
   /** Reads history at another commit than HEAD (the tip of a range). */
   at?: string;
+  /** Reads all of history afresh: no saved reading is used (ga verify --no-cache); the new one is still saved. */
+  fresh?: boolean;
 }
 
 interface ReplayState {
@@ -135,14 +140,47 @@ interface ReplayState {
   executions: Map<string, ExecutionTrail>;
   runs: Map<string, RunTrail>;
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
+  /** The first-parent commits after the root, and the timeline, replayed in this process (after `earlier`'s). */
+  commits: Commit[];
   timeline: Commit[];
-  /** The approvers a commit is judged against, and those in force after it, by commit id. */
+  /** The approvers a commit is judged against, and those in force after it, by commit id (this process's; see approversAfter, judgedBy). */
   judgedBy: Map<string, ApproverSet>;
   after: Map<string, ApproverSet>;
   rootSet: ApproverSet;
+  /** What a saved reading replayed before this process: read only when something asks for it. */
+  earlier?: Earlier;
   /** Each timeline commit's place, filled as far as `placed` (the timeline only grows). */
   places: Map<string, number>;
   placed: number;
+}
+
+/** The part of a saved reading that grows with every commit: kept as it was saved, read when asked for. */
+interface EarlierPart {
+  commits: Commit[];
+  timeline: Commit[];
+  judgedBy: Map<string, ApproverSet>;
+  after: Map<string, ApproverSet>;
+  verdicts: Map<string, SignatureResult>;
+}
+
+interface Earlier {
+  head: string;
+  /** The approvers in force after `head`: all a commit on the first parents needs to go on. */
+  afterHead: ApproverSet;
+  timelineCount: number;
+  /** The saved chunks' names, oldest first; `load` reads them once. */
+  chunks: string[];
+  load(): EarlierPart;
+}
+
+/** The approvers in force after commit `id`. */
+function approversAfter(st: ReplayState, id: string): ApproverSet | undefined {
+  return st.after.get(id) ?? (st.earlier && id === st.earlier.head ? st.earlier.afterHead : st.earlier?.load().after.get(id));
+}
+
+/** The approvers commit `id` was judged against. */
+function judgedBy(st: ReplayState, id: string): ApproverSet | undefined {
+  return st.judgedBy.get(id) ?? st.earlier?.load().judgedBy.get(id);
 }
 
 const states = new WeakMap<Governance, ReplayState>();
@@ -164,36 +202,24 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   // HEAD from the ref files (git is asked when they are not plain); the commit itself is read verified below.
   const head = opts.at ? await resolveCommit(repo, opts.at) : await readHead(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
+  // Only a reading of HEAD under the clone's own pin is saved, and goes on from the saved one.
+  const saves = !opts.at && !opts.trust;
+  if (saves && !opts.fresh) {
+    // A saved reading that does not fit, or that fails to go on, is dropped for a full reading: that one refuses if history is wrong.
+    const gov = await fromSaved(repo, head).catch(() => undefined);
+    if (gov) {
+      latest.set(repo, gov);
+      return gov;
+    }
+  }
   await assertHistoryIsWhole(repo, head);
   const root: TrustRoot = opts.trust
     ? { commit: await resolveCommit(repo, opts.trust), source: 'pinned' }
     : await findTrustRoot(repo, opts.at ? undefined : head);
   const [rootCommit, ...commits] = await readChain(repo, head, root.commit);
-  const blobs = new BlobReader(repo);
-  const st: ReplayState = {
-    repo,
-    root,
-    blobs,
-    judge: new SignatureJudge(),
-    trusted: new Map(),
-    tracker: new ProposalTracker(blobs),
-    untrusted: [],
-    strays: [],
-    findings: [],
-    markers: new Map(),
-    heldLines: new Map(),
-    executions: new Map(),
-    runs: new Map(),
-    trustedLog: [],
-    timeline: [],
-    judgedBy: new Map(),
-    after: new Map(),
-    rootSet: NO_APPROVERS,
-    places: new Map(),
-    placed: 0,
-  };
+  const st = newState(repo, root);
   const rootFiles = (await Promise.all([POLICIES_DIR, AGENTS_DIR, PROPOSALS_DIR].map((dir) => listFilesAt(repo, root.commit, dir)))).flat();
-  await blobs.preload(rootFiles.filter((e) => isUnderProposals(e.path) || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
+  await st.blobs.preload(rootFiles.filter((e) => isUnderProposals(e.path) || e.path === APPROVERS_PATH || e.path === POLICY_PATH).map((e) => e.oid));
   for (const e of rootFiles) {
     if (isGovernedPath(e.path)) {
       st.trusted.set(e.path, { blob: e.oid, mode: e.mode });
@@ -205,9 +231,192 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   st.after.set(root.commit, st.rootSet);
   st.judgedBy.set(root.commit, st.rootSet); // the root is trusted by pin: judged by the approvers it itself lists
   await replayCommits(st, commits);
-  const gov = governanceOf(st, head, rootCommit!, commits);
-  if (!opts.at && !opts.trust) latest.set(repo, gov);
+  const gov = governanceOf(st, head, rootCommit!);
+  if (saves) {
+    latest.set(repo, gov);
+    save(gov);
+  }
   return gov;
+}
+
+function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState {
+  const blobs = new BlobReader(repo);
+  return {
+    repo,
+    root,
+    blobs,
+    judge: new SignatureJudge(),
+    trusted: saved?.trusted ?? new Map(),
+    tracker: new ProposalTracker(blobs, saved?.records),
+    untrusted: saved?.untrusted ?? [],
+    strays: saved?.strays ?? [],
+    findings: saved?.findings ?? [],
+    markers: saved?.markers ?? new Map(),
+    heldLines: saved?.heldLines ?? new Map(),
+    executions: saved?.executions ?? new Map(),
+    runs: saved?.runs ?? new Map(),
+    trustedLog: saved?.trustedLog ?? [],
+    commits: [],
+    timeline: [],
+    judgedBy: new Map(),
+    after: new Map(),
+    rootSet: saved?.rootSet ?? NO_APPROVERS,
+    places: new Map(),
+    placed: 0,
+  };
+}
+
+/**
+ * What a saved reading holds besides its chunks: the replay's state at
+ * `head`, read by every command (the proposals, the trusted files, the
+ * markers ...).
+ */
+interface SavedState {
+  head: string;
+  root: TrustRoot;
+  rootCommit: Commit;
+  afterHead: ApproverSet;
+  timelineCount: number;
+  trusted: Map<string, TrustedFile>;
+  untrusted: UntrustedChange[];
+  strays: UntrustedChange[];
+  findings: ReplayFinding[];
+  markers: Map<string, MarkerState>;
+  heldLines: Map<string, { lines: string[]; by: string }>;
+  executions: Map<string, ExecutionTrail>;
+  runs: Map<string, RunTrail>;
+  trustedLog: { commit: string; path: string; blob: string | undefined }[];
+  rootSet: ApproverSet;
+  records: Map<string, ProposalRecord>;
+}
+
+function isSavedState(x: unknown): x is SavedState {
+  const s = x as Partial<SavedState> | undefined;
+  const maps = [s?.trusted, s?.markers, s?.heldLines, s?.executions, s?.runs, s?.records];
+  const arrays = [s?.untrusted, s?.strays, s?.findings, s?.trustedLog];
+  return (
+    typeof s === 'object' &&
+    typeof s.head === 'string' &&
+    typeof s.root?.commit === 'string' &&
+    typeof s.rootCommit?.id === 'string' &&
+    typeof s.rootSet?.key === 'string' &&
+    typeof s.afterHead?.key === 'string' &&
+    typeof s.timelineCount === 'number' &&
+    maps.every((m) => m instanceof Map) &&
+    arrays.every((a) => Array.isArray(a))
+  );
+}
+
+function isEarlierPart(x: unknown): x is EarlierPart {
+  const p = x as Partial<EarlierPart> | undefined;
+  return (
+    typeof p === 'object' &&
+    Array.isArray(p.commits) &&
+    Array.isArray(p.timeline) &&
+    p.judgedBy instanceof Map &&
+    p.after instanceof Map &&
+    p.verdicts instanceof Map
+  );
+}
+
+/** Saved chunks beyond this many are read and saved again as one. */
+const MAX_CHUNKS = 16;
+
+/** Saves `gov`'s reading: its state, the earlier chunks as they were saved, and what this process replayed as one more chunk. */
+function save(gov: Governance): void {
+  const st = states.get(gov)!;
+  if (st.earlier && st.commits.length === 0) return; // nothing new since it was saved
+  const head = gov.head;
+  const state: SavedState = {
+    head,
+    root: st.root,
+    rootCommit: gov.rootCommit,
+    afterHead: approversAfter(st, head)!,
+    timelineCount: (st.earlier?.timelineCount ?? 0) + st.timeline.length,
+    trusted: st.trusted,
+    untrusted: st.untrusted,
+    strays: st.strays,
+    findings: st.findings,
+    markers: st.markers,
+    heldLines: st.heldLines,
+    executions: st.executions,
+    runs: st.runs,
+    trustedLog: st.trustedLog,
+    rootSet: st.rootSet,
+    records: st.tracker.records,
+  };
+  const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
+  const chunks = st.earlier?.chunks ?? [];
+  if (chunks.length + 1 <= MAX_CHUNKS) return writeSaved(gov.repo, head, state, chunks, own);
+  const all = st.earlier!.load();
+  writeSaved(gov.repo, head, state, [], {
+    commits: [...all.commits, ...own.commits],
+    timeline: [...all.timeline, ...own.timeline],
+    judgedBy: new Map([...all.judgedBy, ...own.judgedBy]),
+    after: new Map([...all.after, ...own.after]),
+    verdicts: new Map([...all.verdicts, ...own.verdicts]),
+  });
+}
+
+/**
+ * The saved reading taken on to `head`: undefined when there is none that
+ * fits (another build, another trust root or pin, a history that did not
+ * grow from it). The commits added since are read verified and replayed as
+ * a daemon's reading replays them (extendGovernance).
+ */
+async function fromSaved(repo: Repo, head: string): Promise<Governance | undefined> {
+  const saved = readSaved(repo, isSavedState);
+  if (!saved) return undefined;
+  const { state, chunks } = saved;
+  const root = await trustRootAfterGrowth(repo, state.root, head);
+  if (!root) return undefined;
+  const st = newState(repo, root, state);
+  let part: EarlierPart | undefined;
+  st.earlier = {
+    head: state.head,
+    afterHead: state.afterHead,
+    timelineCount: state.timelineCount,
+    chunks,
+    load: () => {
+      if (!part) {
+        part = loadChunks(repo, chunks);
+        st.judge.seed(part.verdicts);
+      }
+      return part;
+    },
+  };
+  if (head === state.head) {
+    await assertHistoryIsWhole(repo, head, { from: head, merges: false });
+    return governanceOf(st, head, state.rootCommit);
+  }
+  const since = await readChainSince(repo, head, state.head);
+  if (!since || since.length === 0) return undefined;
+  await replayCommits(st, since);
+  const gov = governanceOf(st, head, state.rootCommit);
+  save(gov);
+  return gov;
+}
+
+/**
+ * The saved chunks read as one part, when a command first asks for older
+ * commits. A chunk that does not read is a saved reading gone wrong after it
+ * was trusted: the file is dropped and the command stops with an error (the
+ * next one reads afresh).
+ */
+function loadChunks(repo: Repo, chunks: string[]): EarlierPart {
+  const parts = chunks.map((name) => readChunk(repo, name, isEarlierPart));
+  if (parts.some((p) => p === undefined)) {
+    dropSaved(repo);
+    throw new Error(`the saved reading in ${savedReadingDir(repo)} is damaged: it was removed; run the command again`);
+  }
+  const ok = parts as EarlierPart[];
+  return {
+    commits: ok.flatMap((p) => p.commits),
+    timeline: ok.flatMap((p) => p.timeline),
+    judgedBy: new Map(ok.flatMap((p) => [...p.judgedBy])),
+    after: new Map(ok.flatMap((p) => [...p.after])),
+    verdicts: new Map(ok.flatMap((p) => [...p.verdicts])),
+  };
 }
 
 async function approverSet(st: ReplayState): Promise<ApproverSet> {
@@ -225,9 +434,10 @@ async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> 
       .map((ch) => ch.newBlob),
   );
   for (const c of commits) {
-    const mainSet = st.after.get(c.parents[0]!) ?? (await approverSet(st));
+    st.commits.push(c);
+    const mainSet = approversAfter(st, c.parents[0]!) ?? (await approverSet(st));
     for (const b of c.merge?.brought ?? []) {
-      const own = st.after.get(b.parents[0] ?? '') ?? st.rootSet;
+      const own = approversAfter(st, b.parents[0] ?? '') ?? st.rootSet;
       await applyCommit(st, b, intersect(own, mainSet));
     }
     await applyCommit(st, c, mainSet);
@@ -306,7 +516,7 @@ async function applyMarkers(st: ReplayState, c: Commit, signature: () => Promise
       if (sig.status === 'good' && meant) {
         state.present = false;
         state.invalidRemoval = undefined;
-        if (resumed) state.resumed = { commit: c.id, seq: st.timeline.length - 1, at: c.committedAt };
+        if (resumed) state.resumed = { commit: c.id, seq: (st.earlier?.timelineCount ?? 0) + st.timeline.length - 1, at: c.committedAt };
       } else if (removed) {
         const why =
           sig.status === 'good'
@@ -371,7 +581,7 @@ async function judgeMergeOwn(st: ReplayState, c: Commit): Promise<void> {
     });
   }
   if (c.changes.length === 0) return;
-  const sig = await st.judge.judge(c, st.judgedBy.get(c.id)!);
+  const sig = await st.judge.judge(c, judgedBy(st, c.id)!);
   if (sig.status === 'good') return;
   for (const ch of c.changes) {
     st.findings.push({
@@ -398,15 +608,24 @@ async function judgeMergeOwn(st: ReplayState, c: Commit): Promise<void> {
   }
 }
 
-function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits: Commit[]): Governance {
+function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Governance {
   const { repo, root, blobs, trusted } = st;
+  // What a saved reading replayed before this process is read only when asked for (the proposals, the trusted files and the markers never need it).
+  const own = { commits: [...st.commits], timeline: [...st.timeline] };
+  let all: typeof own | undefined = st.earlier ? undefined : own;
+  const whole = () => (all ??= ((e) => ({ commits: [...e.commits, ...own.commits], timeline: [...e.timeline, ...own.timeline] }))(st.earlier!.load()));
   const gov: Governance = {
     repo,
     head,
+    savedAt: st.earlier?.head,
     root,
     rootCommit,
-    commits,
-    timeline: st.timeline,
+    get commits() {
+      return whole().commits;
+    },
+    get timeline() {
+      return whole().timeline;
+    },
     trusted,
     untrusted: st.untrusted,
     strays: st.strays,
@@ -424,7 +643,7 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits
     policy: () => blobs.policyOf(trusted.get(POLICY_PATH)?.blob),
     policyOf: (blob) => blobs.policyOf(blob),
     approvers: () => blobs.approversOf(trusted.get(APPROVERS_PATH)?.blob),
-    signatureOf: (c) => st.judge.judge(c, st.judgedBy.get(c.id) ?? NO_APPROVERS),
+    signatureOf: (c) => st.judge.judge(c, judgedBy(st, c.id) ?? NO_APPROVERS),
   };
   states.set(gov, st);
   return gov;
@@ -436,8 +655,9 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit, commits
  */
 export function placesInTimeline(gov: Governance): ReadonlyMap<string, number> {
   const st = states.get(gov);
-  if (!st) return new Map(gov.timeline.map((c, i) => [c.id, i]));
-  for (; st.placed < st.timeline.length; st.placed++) st.places.set(st.timeline[st.placed]!.id, st.placed);
+  const timeline = gov.timeline;
+  if (!st) return new Map(timeline.map((c, i) => [c.id, i]));
+  for (; st.placed < timeline.length; st.placed++) st.places.set(timeline[st.placed]!.id, st.placed);
   return st.places;
 }
 
@@ -457,24 +677,29 @@ export async function extendGovernance(prev: Governance, reload: () => Promise<G
   // Read verified and linked to the earlier reading: the root found then still stands, unless the pin changed.
   if (!(await trustRootAfterGrowth(prev.repo, st.root, head))) return reload();
   await replayCommits(st, commits);
-  return governanceOf(st, head, prev.rootCommit, [...prev.commits, ...commits]);
+  return governanceOf(st, head, prev.rootCommit);
 }
 
 /**
  * A daemon's reading of history (the watchdog, ga execute --watch, a run
- * waiting on its proposal): read in full once, then extended by the commits
- * added since at each look. It lives in the daemon's memory only; nothing on
- * disk is evidence. A look that fails drops the reading, so that a replay
+ * waiting on its proposal): read once (from the saved reading, unless
+ * `fresh`), then extended by the commits added since at each look, in the
+ * daemon's memory. A look that fails drops the reading, so that a replay
  * left half-done is never extended again: the next look reads afresh.
  */
 export class LiveReading {
   private gov: Governance | undefined;
-  constructor(private readonly repo: Repo) {}
+  /** `fresh`: every full reading reads all of history, never a saved reading (the executor's, which runs hooks). */
+  constructor(
+    private readonly repo: Repo,
+    private readonly opts: { fresh?: boolean } = {},
+  ) {}
 
   async current(): Promise<Governance> {
     const prev = this.gov;
     this.gov = undefined;
-    const next = prev ? await extendGovernance(prev, () => loadGovernance(this.repo)) : await loadGovernance(this.repo);
+    const read = () => loadGovernance(this.repo, { fresh: this.opts.fresh });
+    const next = prev ? await extendGovernance(prev, read) : await read();
     this.gov = next;
     return next;
   }

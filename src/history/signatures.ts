@@ -1,6 +1,6 @@
 // Commit signatures judged against a set of trusted approvers, memoised for
-// one reading only: nothing is kept on disk, so nothing an agent can write
-// is ever read back as a verdict (DESIGN: nothing under .ga/ is evidence).
+// one reading (and kept with a saved reading under .git/ga/, never under
+// .ga/: DESIGN, nothing under .ga/ is evidence).
 import { availableParallelism } from 'node:os';
 import { verifySignature, type SignatureResult } from '../git/signature.js';
 import type { Approver } from '../schema/approvers.js';
@@ -23,6 +23,13 @@ export function intersect(a: ApproverSet, b: ApproverSet): ApproverSet {
 
 export class SignatureJudge {
   private readonly memo = new Map<string, Promise<SignatureResult>>();
+  /** The verdicts given so far, by commit and approver set: a saved reading keeps them. */
+  readonly given = new Map<string, SignatureResult>();
+
+  /** Verdicts a saved reading gave earlier (on commits read verified then), taken as given. */
+  seed(verdicts: Map<string, SignatureResult>): void {
+    for (const [k, r] of verdicts) if (!this.memo.has(k)) this.memo.set(k, Promise.resolve(r));
+  }
 
   judge(commit: Commit, approvers: ApproverSet): Promise<SignatureResult> {
     const k = `${commit.id} ${approvers.key}`;
@@ -33,6 +40,7 @@ export class SignatureJudge {
           ? { ...r, status: 'bad' as const, detail: 'agent principals may never approve' }
           : r,
       );
+      void p.then((r) => this.given.set(k, r)).catch(() => undefined);
       this.memo.set(k, p);
     }
     return p;

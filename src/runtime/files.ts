@@ -29,11 +29,12 @@ export function fileKind(path: string): FileKind {
  * The size fstat reports is never trusted: /proc files say 0, a file can
  * grow while it is read, and a device has no size at all.
  */
-export function readUpTo(fd: number, limit: number): Buffer {
+export function readUpTo(fd: number, limit: number, sizeHint = 0): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
   while (total < limit) {
-    const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit - total));
+    // The size fstat gave sizes the first read only (one read for a large file), and one byte more to see its end.
+    const chunk = Buffer.allocUnsafe(Math.min(Math.max(64 * 1024, sizeHint + 1 - total), limit - total));
     let n: number;
     try {
       n = readSync(fd, chunk, 0, chunk.length, null);
@@ -46,7 +47,7 @@ export function readUpTo(fd: number, limit: number): Buffer {
     chunks.push(chunk.subarray(0, n));
     total += n;
   }
-  return Buffer.concat(chunks, total);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /**
@@ -61,8 +62,9 @@ export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer |
     return undefined;
   }
   try {
-    if (!fstatSync(fd).isFile()) return undefined;
-    return readUpTo(fd, maxBytes);
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    return readUpTo(fd, maxBytes, st.size);
   } catch {
     return undefined;
   } finally {

@@ -1,0 +1,165 @@
+// The saved reading (.git/ga/reading/): a one-shot command goes on from the
+// reading the last one saved. Whatever it is taken on to must judge exactly
+// as a full reading of the same history does, and anything about it that
+// does not fit must mean a full reading.
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openRepo } from '../../src/git/repo.js';
+import { loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
+import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = sandbox(['alice', 'mallory']);
+});
+afterEach(() => sb.cleanup());
+
+const stateFile = (dir: string) => join(dir, '.git', 'ga', 'reading', 'state');
+
+/** Everything a reading tells, in a form two readings can be compared by. */
+async function told(gov: Governance) {
+  const sorted = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+  return {
+    head: gov.head,
+    root: gov.root,
+    commits: gov.commits.map((c) => c.id),
+    timeline: gov.timeline.map((c) => c.id),
+    places: [...placesInTimeline(gov)],
+    proposals: sorted(gov.proposals),
+    trusted: sorted(gov.trusted),
+    markers: sorted(gov.markers),
+    executions: sorted(gov.executions),
+    runs: sorted(gov.runs),
+    heldLines: sorted(gov.heldLines),
+    untrusted: gov.untrusted,
+    strays: gov.strays,
+    findings: gov.findings,
+    trustedLog: gov.trustedLog,
+    verdicts: await Promise.all(gov.timeline.map((c) => gov.signatureOf(c).then((s) => [c.id, s.status, s.principal ?? '']))),
+  };
+}
+
+/** A reading by a new command (a fresh Repo, so nothing of this process's is remembered). */
+const reading = async (dir: string, fresh = false) => loadGovernance(await openRepo(dir), { fresh });
+
+describe('the saved reading', () => {
+  it('goes on from where the last command stopped and tells exactly what a full reading tells, step after step', async () => {
+    const dir = await initRepo(sb);
+    const a = (await propose(dir, PUBLISH)).last;
+    const b = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    await reading(dir); // saved here
+    const steps: (() => Promise<unknown> | unknown)[] = [
+      () => ga(['-C', dir, 'approve', a]),
+      () => {
+        // b: an unsigned hand-made approval, the agent's way: it counts for nothing
+        git(dir, 'mv', `proposals/pending/${b}.toml`, `proposals/approved/${b}.toml`);
+        commitUnsigned(dir, `approve ${b}`);
+      },
+      () => ga(['-C', dir, 'pause', 'noop', '--reason', 'a look']),
+      () => ga(['-C', dir, 'resume', 'noop', '--reason', 'looked']),
+      () => ga(['-C', dir, 'execute', a]),
+      () => {
+        // a merge of a side branch that adds a proposal
+        git(dir, 'checkout', '-q', '-b', 'side', 'HEAD~1');
+        commitUnsigned(dir, 'on the side', '--allow-empty');
+        git(dir, 'checkout', '-q', 'main');
+        git(dir, '-c', 'commit.gpgSign=false', 'merge', '-q', '--no-ff', '-m', 'merge side', 'side');
+      },
+      // more than a saved reading keeps in chunks: they are read and saved again as one
+      ...Array.from({ length: 18 }, (_, i) => () => commitUnsigned(dir, `step ${i}`, '--allow-empty')),
+    ];
+    for (const step of steps) {
+      const done = await step();
+      if (done && typeof done === 'object' && 'code' in done) expect(done).toMatchObject({ code: 0 });
+      const went = await reading(dir);
+      expect(await told(went)).toEqual(await told(await reading(dir, true)));
+    }
+    const gov = await reading(dir);
+    expect(gov.proposals.get(a)!.state).toBe('executed');
+    expect(gov.proposals.get(b)!.approval!.valid).toBe(false);
+    expect(gov.markers.get('noop')!.resumed).toBeDefined();
+    const named = JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as string[];
+    expect(named.length).toBeLessThanOrEqual(16);
+    for (const n of named) expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).toContain(n);
+  });
+
+  it('is what the next command reads: an older commit made unreadable goes unnoticed by it, and a full reading refuses', async () => {
+    const dir = await initRepo(sb);
+    const id = (await propose(dir, PUBLISH)).last;
+    const proposed = git(dir, 'rev-parse', 'HEAD');
+    await ga(['-C', dir, 'approve', id]);
+    await reading(dir);
+    const loose = join(dir, '.git', 'objects', proposed.slice(0, 2), proposed.slice(2));
+    chmodSync(loose, 0o644);
+    writeFileSync(loose, Buffer.from('not an object'));
+    expect((await reading(dir)).proposals.get(id)!.approval!.valid).toBe(true);
+    await expect(reading(dir, true)).rejects.toThrow();
+    // ga verify reads all of history afresh, and says so
+    const v = await ga(['-C', dir, 'verify', '--json']);
+    expect(v.code).not.toBe(0);
+  });
+
+  it('is not taken on over a history that did not grow from it (a reset, then another commit)', async () => {
+    const dir = await initRepo(sb);
+    await propose(dir, PUBLISH);
+    const id = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    expect((await reading(dir)).proposals.has(id)).toBe(true);
+    git(dir, 'reset', '-q', '--hard', 'HEAD~1');
+    commitUnsigned(dir, 'another line of history', '--allow-empty');
+    const gov = await reading(dir);
+    expect(gov.proposals.has(id)).toBe(false);
+    expect(await told(gov)).toEqual(await told(await reading(dir, true)));
+  });
+
+  it('is not taken on when the pin changed: the trust root is found afresh', async () => {
+    const dir = await initRepo(sb);
+    await propose(dir, PUBLISH);
+    const pinned = await reading(dir);
+    expect(pinned.root.source).toBe('pinned');
+    git(dir, 'config', '--unset', 'ga.trustRoot');
+    const gov = await reading(dir);
+    expect(gov.root.source).toBe('first-self-attesting');
+    expect(await told(gov)).toEqual(await told(await reading(dir, true)));
+  });
+
+  it('a damaged state means a full reading; a damaged chunk stops the command that needs it, is removed, and the next one reads afresh', async () => {
+    const dir = await initRepo(sb);
+    const id = (await propose(dir, PUBLISH)).last;
+    await reading(dir);
+    const state = readFileSync(stateFile(dir));
+    writeFileSync(stateFile(dir), Buffer.concat([state.subarray(0, state.indexOf(10, state.indexOf(10) + 1) + 1), Buffer.from('garbage')]));
+    expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
+    // the full reading saved a good state again; now its chunk is damaged
+    const named = JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as string[];
+    for (const n of named) writeFileSync(join(dir, '.git', 'ga', 'reading', n), 'garbage');
+    const gov = await reading(dir);
+    expect(gov.proposals.get(id)!.state).toBe('pending'); // the state alone answers this
+    expect(() => gov.timeline).toThrow(/saved reading .* is damaged/);
+    expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).not.toContain('state');
+    expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
+  });
+
+  it('never alone lets a hook run: a saved reading that calls a forged approval valid is checked against the repository, and the hook does not run', async () => {
+    const dir = await initRepo(sb);
+    const id = (await propose(dir, PUBLISH)).last;
+    git(dir, 'mv', pendingPath(id), approvedPath(id));
+    commitUnsigned(dir, `approve ${id}`);
+    const forged = git(dir, 'rev-parse', 'HEAD');
+    expect((await reading(dir)).proposals.get(id)!.approval!.valid).toBe(false);
+    // The saved state rewritten to say the approval is alice's and valid.
+    const bytes = readFileSync(stateFile(dir));
+    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
+    const state = deserialize(bytes.subarray(body)) as { records: Map<string, { approval: unknown; approvals: unknown }> };
+    state.records.get(id)!.approval = { valid: true, why: 'approved', by: ['alice@example.com'], commit: forged };
+    state.records.get(id)!.approvals = [{ principal: 'alice@example.com', key: sb.people.alice!.pub, commit: forged }];
+    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    expect((await reading(dir)).proposals.get(id)!.approval!.valid).toBe(true); // what the saved reading now says
+    const r = await ga(['-C', dir, 'execute', id]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/refused .*not validly approved/);
+    expect(git(dir, 'log', '--format=%s')).not.toMatch(/claim/);
+  });
+});
