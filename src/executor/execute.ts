@@ -12,7 +12,6 @@ import { leaseUntil, rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
-import { approvalsHoldAfresh } from '../history/afresh.js';
 import { loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
 import { newId, proposalPath } from '../layout/layout.js';
 import { hostname } from 'node:os';
@@ -58,9 +57,7 @@ export async function executeAll(repo: Repo, opts: ExecuteOptions): Promise<Exec
 
 /** History read for running hooks; refused when HEAD lost a commit this clone has seen. */
 export async function readForExecution(repo: Repo): Promise<Governance> {
-  let gov = await loadGovernance(repo);
-  // A reading that went on from a saved one lets a hook run only when its approvals hold against the repository itself.
-  if (!(await approvalsHoldAfresh(gov))) gov = await loadGovernance(repo, { fresh: true });
+  const gov = await loadGovernance(repo);
   await requireWholeHistory(gov);
   return gov;
 }

@@ -1,33 +1,59 @@
-// What lets a hook run, checked against the repository itself when a
-// reading went on from a saved one (history/saved.ts): the saved reading
-// makes commands fast, and never alone lets anything run. For each approved
-// proposal: its file at HEAD is the one approved, and each approving commit
-// is in HEAD's history and carries a good signature by an approver trusted
-// now, read and verified afresh (an object read by its id, a signature
-// checked in process). Anything that does not hold sends the executor to a
-// full reading, which decides.
-import { git } from '../git/exec.js';
+// What a saved reading says of the proposals still alive, checked against
+// the repository itself whenever a reading goes on from one
+// (history/saved.ts): the saved reading makes commands fast, and neither
+// lets a hook run, nor shows a person what they approve, nor tells them
+// that something was approved, on its own word. For each proposal in
+// pending/ or approved/: its file at the saved reading's commit is the one
+// the reading has, parsed as the reading has it (a reviewer is shown, and
+// ga approve moves, that file); for each valid approval of one in
+// approved/, each approving commit is one of the reading's timeline and
+// carries a good signature by an approver trusted now, read and checked
+// afresh (the commit read by its id, the signature checked in process).
+// When anything does not hold, the command reads all of history instead.
+import { readBlobs, type Repo } from '../git/repo.js';
 import { verifySignature } from '../git/signature.js';
-import { proposalPath } from '../layout/layout.js';
-import type { Governance } from './replay.js';
+import { PROPOSALS_DIR } from '../layout/layout.js';
+import type { Approver } from '../schema/approvers.js';
+import { parseProposal, type Proposal } from '../schema/proposal.js';
+import type { ProposalRecord } from './proposals.js';
 
-export async function approvalsHoldAfresh(gov: Governance): Promise<boolean> {
-  if (!gov.savedAt) return true;
-  const { objects } = gov.repo;
-  const approvers = await gov.approvers();
-  const head = await objects.commit(gov.head);
-  for (const r of gov.proposals.values()) {
-    if (r.state !== 'approved' || !r.approval?.valid) continue;
-    const file = await objects.entryAt(head.tree, proposalPath('approved', r.id));
-    if (!file || file.oid !== r.blob) return false;
-    if (r.approval.by.length === 0) continue; // approved by the policy when submitted: no person's signature to check
-    for (const id of new Set([r.approval.commit, ...r.approvals.map((a) => a.commit)])) {
+export async function approvalsHoldAfresh(
+  repo: Repo,
+  head: string,
+  records: Iterable<ProposalRecord>,
+  approvers: Approver[],
+  timeline: ReadonlySet<string>,
+): Promise<boolean> {
+  const { objects } = repo;
+  const tree = (await objects.commit(head)).tree;
+  const live = [...records].filter((r) => r.state === 'pending' || r.state === 'approved');
+  const files = new Map<string, string>();
+  for (const state of ['pending', 'approved'] as const) {
+    const dir = await objects.entryAt(tree, `${PROPOSALS_DIR}/${state}`);
+    for (const e of dir?.mode === '40000' ? await objects.tree(dir.oid) : []) files.set(`${state}/${e.name}`, e.oid);
+  }
+  const texts = await readBlobs(repo, [...new Set(live.flatMap((r) => (r.blob ? [r.blob] : [])))]);
+  const checks = live.map(async (r) => {
+    // What a person is shown, and what an approval moves: the file at HEAD, as the reading parsed it.
+    if (!r.blob || files.get(`${r.state}/${r.id}.toml`) !== r.blob) return false;
+    if (r.proposal && JSON.stringify(parsed(texts.get(r.blob), r.id)) !== JSON.stringify(r.proposal)) return false;
+    const approval = r.approval;
+    if (r.state !== 'approved' || !approval?.valid || approval.by.length === 0) return true; // auto-approved: no person's signature
+    for (const id of new Set([approval.commit, ...r.approvals.map((a) => a.commit)])) {
       const c = await objects.commit(id);
       const s = await verifySignature(c.signature, approvers, c.committedAt);
-      if (s.status !== 'good' || !s.principal || s.principal.toLowerCase().startsWith('agent:') || !r.approval.by.includes(s.principal)) return false;
-      const inHistory = await git(['merge-base', '--is-ancestor', id, gov.head], { cwd: gov.repo.root, allowFailure: true });
-      if (inHistory.code !== 0) return false;
+      if (s.status !== 'good' || !s.principal || s.principal.toLowerCase().startsWith('agent:') || !approval.by.includes(s.principal)) return false;
+      if (!timeline.has(id)) return false;
     }
+    return true;
+  });
+  return (await Promise.all(checks)).every(Boolean);
+}
+
+function parsed(text: Buffer | undefined, id: string): Proposal | undefined {
+  try {
+    return parseProposal(text?.toString('utf8') ?? '', `proposal ${id}`);
+  } catch {
+    return undefined;
   }
-  return true;
 }

@@ -27,6 +27,7 @@ import {
 import type { Approver } from '../schema/approvers.js';
 import type { Policy } from '../schema/policy.js';
 import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/root.js';
+import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
 import { dropSaved, readChunk, readSaved, savedReadingDir, writeSaved } from './saved.js';
@@ -106,6 +107,8 @@ export interface Governance {
   executions: Map<string, ExecutionTrail>;
   /** Runs by run id, from their run-started and run-finished commits. */
   runs: Map<string, RunTrail>;
+  /** Each run-finished event on the first parents, oldest first: the agent and the commit's time. */
+  runsFinished: { agent: string; at: Date }[];
   /** Every change that made a trusted version (the root's files first), in replay order; blob undefined = removed. */
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
   readTrusted(path: string): Promise<Buffer | undefined>;
@@ -139,7 +142,10 @@ interface ReplayState {
   heldLines: Map<string, { lines: string[]; by: string }>;
   executions: Map<string, ExecutionTrail>;
   runs: Map<string, RunTrail>;
+  runsFinished: { agent: string; at: Date }[];
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
+  /** Every timeline commit's id, in order (earlier ones included): a place in the timeline without reading older commits. */
+  ids: string[];
   /** The first-parent commits after the root, and the timeline, replayed in this process (after `earlier`'s). */
   commits: Commit[];
   timeline: Commit[];
@@ -184,6 +190,9 @@ function judgedBy(st: ReplayState, id: string): ApproverSet | undefined {
 }
 
 const states = new WeakMap<Governance, ReplayState>();
+/** Per reading: how long its timeline is, and the part of it this process replayed (after a saved reading's). */
+const timelineLengths = new WeakMap<Governance, number>();
+const ownTimeline = new WeakMap<Governance, Commit[]>();
 
 /** The latest reading of HEAD made on each Repo (in memory, this process's own): see latestReading. */
 const latest = new WeakMap<Repo, Governance>();
@@ -255,7 +264,9 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
     heldLines: saved?.heldLines ?? new Map(),
     executions: saved?.executions ?? new Map(),
     runs: saved?.runs ?? new Map(),
+    runsFinished: saved?.runsFinished ?? [],
     trustedLog: saved?.trustedLog ?? [],
+    ids: saved?.ids ?? [],
     commits: [],
     timeline: [],
     judgedBy: new Map(),
@@ -285,7 +296,9 @@ interface SavedState {
   heldLines: Map<string, { lines: string[]; by: string }>;
   executions: Map<string, ExecutionTrail>;
   runs: Map<string, RunTrail>;
+  runsFinished: { agent: string; at: Date }[];
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
+  ids: string[];
   rootSet: ApproverSet;
   records: Map<string, ProposalRecord>;
 }
@@ -293,7 +306,7 @@ interface SavedState {
 function isSavedState(x: unknown): x is SavedState {
   const s = x as Partial<SavedState> | undefined;
   const maps = [s?.trusted, s?.markers, s?.heldLines, s?.executions, s?.runs, s?.records];
-  const arrays = [s?.untrusted, s?.strays, s?.findings, s?.trustedLog];
+  const arrays = [s?.untrusted, s?.strays, s?.findings, s?.trustedLog, s?.runsFinished, s?.ids];
   return (
     typeof s === 'object' &&
     typeof s.head === 'string' &&
@@ -302,6 +315,7 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.rootSet?.key === 'string' &&
     typeof s.afterHead?.key === 'string' &&
     typeof s.timelineCount === 'number' &&
+    s.ids?.length === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     arrays.every((a) => Array.isArray(a))
   );
@@ -321,11 +335,18 @@ function isEarlierPart(x: unknown): x is EarlierPart {
 
 /** Saved chunks beyond this many are read and saved again as one. */
 const MAX_CHUNKS = 16;
+/**
+ * A reading that went on from a saved one is saved again once it has gone
+ * on by this many commits: a command that adds one (propose, approve ...)
+ * does not pay for writing the state every time; the next one replays a few
+ * more commits instead.
+ */
+const SAVE_EVERY = 16;
 
 /** Saves `gov`'s reading: its state, the earlier chunks as they were saved, and what this process replayed as one more chunk. */
 function save(gov: Governance): void {
   const st = states.get(gov)!;
-  if (st.earlier && st.commits.length === 0) return; // nothing new since it was saved
+  if (st.earlier && st.commits.length < SAVE_EVERY) return;
   const head = gov.head;
   const state: SavedState = {
     head,
@@ -341,7 +362,9 @@ function save(gov: Governance): void {
     heldLines: st.heldLines,
     executions: st.executions,
     runs: st.runs,
+    runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
+    ids: st.ids,
     rootSet: st.rootSet,
     records: st.tracker.records,
   };
@@ -370,6 +393,9 @@ async function fromSaved(repo: Repo, head: string): Promise<Governance | undefin
   const { state, chunks } = saved;
   const root = await trustRootAfterGrowth(repo, state.root, head);
   if (!root) return undefined;
+  // What its approvals rest on is checked against the repository itself (history/afresh.ts).
+  const approvers = await new BlobReader(repo).approversOf(state.trusted.get(APPROVERS_PATH)?.blob);
+  if (!(await approvalsHoldAfresh(repo, state.head, state.records.values(), approvers, new Set(state.ids)))) return undefined;
   const st = newState(repo, root, state);
   let part: EarlierPart | undefined;
   st.earlier = {
@@ -435,6 +461,7 @@ async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> 
   );
   for (const c of commits) {
     st.commits.push(c);
+    for (const t of parseTrailers(c.message)) if (t.event === 'run-finished' && t.agent) st.runsFinished.push({ agent: t.agent, at: c.committedAt });
     const mainSet = approversAfter(st, c.parents[0]!) ?? (await approverSet(st));
     for (const b of c.merge?.brought ?? []) {
       const own = approversAfter(st, b.parents[0] ?? '') ?? st.rootSet;
@@ -449,6 +476,7 @@ async function replayCommits(st: ReplayState, commits: Commit[]): Promise<void> 
 async function applyCommit(st: ReplayState, c: Commit, approvers: ApproverSet): Promise<void> {
   st.judgedBy.set(c.id, approvers);
   st.timeline.push(c);
+  st.ids.push(c.id);
   const signature = () => st.judge.judge(c, approvers);
   const governed = c.changes.filter((ch) => isGovernedPath(ch.path));
   const policyBefore = st.trusted.get(POLICY_PATH)?.blob;
@@ -635,6 +663,7 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Govern
     heldLines: st.heldLines,
     executions: st.executions,
     runs: st.runs,
+    runsFinished: [...st.runsFinished],
     trustedLog: st.trustedLog,
     readTrusted: async (path) => {
       const t = trusted.get(path);
@@ -646,6 +675,8 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Govern
     signatureOf: (c) => st.judge.judge(c, judgedBy(st, c.id) ?? NO_APPROVERS),
   };
   states.set(gov, st);
+  timelineLengths.set(gov, st.ids.length);
+  ownTimeline.set(gov, own.timeline);
   return gov;
 }
 
@@ -655,10 +686,24 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Govern
  */
 export function placesInTimeline(gov: Governance): ReadonlyMap<string, number> {
   const st = states.get(gov);
-  const timeline = gov.timeline;
-  if (!st) return new Map(timeline.map((c, i) => [c.id, i]));
-  for (; st.placed < timeline.length; st.placed++) st.places.set(timeline[st.placed]!.id, st.placed);
+  if (!st) return new Map(gov.timeline.map((c, i) => [c.id, i]));
+  const end = timelineLength(gov);
+  for (; st.placed < end; st.placed++) st.places.set(st.ids[st.placed]!, st.placed);
   return st.places;
+}
+
+/** How many commits the timeline holds, without reading older commits. */
+export function timelineLength(gov: Governance): number {
+  return timelineLengths.get(gov) ?? gov.timeline.length;
+}
+
+/** The timeline's commits from place `from` on (older commits of a saved reading are read only when `from` reaches back to them). */
+export function timelineFrom(gov: Governance, from: number): Commit[] {
+  const st = states.get(gov);
+  const earlier = st?.earlier?.timelineCount ?? 0;
+  const own = ownTimeline.get(gov);
+  if (!st || !own || from < earlier) return gov.timeline.slice(Math.max(0, from));
+  return own.slice(from - earlier);
 }
 
 /**

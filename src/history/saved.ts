@@ -13,7 +13,7 @@
 // (the commits as read, the approvers each was judged against, the
 // verdicts), read only when a command asks for older commits. A chunk is
 // never rewritten: a save writes one more and a new state naming it.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -85,14 +85,19 @@ export function writeSaved(repo: Repo, head: string, state: unknown, chunks: str
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const name = `chunk-${head}-${process.pid}-${Date.now()}`;
     const named = [...chunks, name];
-    const write = (file: string, data: Buffer) => {
+    const write = (file: string, ...data: Buffer[]) => {
       const tmp = `${file}.${process.pid}.tmp`;
       temporary.push(tmp);
-      writeFileSync(tmp, data, { mode: 0o600 });
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        for (const d of data) for (let at = 0; at < d.length;) at += writeSync(fd, d, at);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(tmp, file);
     };
     write(join(dir, name), serialize(chunk));
-    write(stateFile(repo), Buffer.concat([Buffer.from(`ga-reading ${thisBuild()}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state)]));
+    write(stateFile(repo), Buffer.from(`ga-reading ${thisBuild()}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
     const now = Date.now();
     for (const f of readdirSync(dir)) {
       if (f === 'state' || named.includes(f)) continue;

@@ -2,7 +2,6 @@
 // agent spend, runs, proposals, pauses), as data; the CLI renders it.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseTrailers } from '../audit/events.js';
 import { loadTrustedAgent, trustedAgentIds } from '../agents/trusted.js';
 import { budgetConfigProblem, budgetOf, type BudgetStatus } from '../budget/budget.js';
 import { GaError } from '../errors.js';
@@ -143,11 +142,7 @@ export async function scoreboard(gov: Governance, clock: Clock, only?: string[])
   const today = startOfUtcDay(now).getTime();
   const rows: AgentRow[] = [];
   for (const id of trustedAgentIds(gov).filter((a) => !only || only.includes(a))) {
-    const runs = gov.commits.flatMap((c) =>
-      parseTrailers(c.message)
-        .filter((t) => t.event === 'run-finished' && t.agent === id)
-        .map(() => c.committedAt.getTime()),
-    );
+    const runs = gov.runsFinished.filter((r) => r.agent === id).map((r) => r.at.getTime());
     const proposals: Record<string, number> = {};
     for (const r of gov.proposals.values()) {
       if (r.proposal?.agent === id && r.state) proposals[r.state] = (proposals[r.state] ?? 0) + 1;

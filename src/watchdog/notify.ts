@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
-import { placesInTimeline, type Governance } from '../history/replay.js';
+import { placesInTimeline, timelineFrom, type Governance } from '../history/replay.js';
 import { runCommand } from '../runtime/process.js';
 import { readNotifyState, writeNotifyState } from '../runtime/records.js';
 import type { NotifyKind, NotifySettings } from '../schema/notify.js';
@@ -46,12 +46,13 @@ export interface Notified {
 /** The events recorded by the commits after timeline position `from`, in history's order. */
 export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
   const order = placesInTimeline(gov);
+  const recent = timelineFrom(gov, from + 1); // the commits at places from + 1 on
   const found: { at: number; e: NotifyEvent }[] = [];
   const add = (commit: string, e: Omit<NotifyEvent, 'key' | 'commit' | 'at' | 'repo'>) => {
     const i = order.get(commit);
     if (i === undefined || i <= from) return;
     const key = `${commit} ${e.event} ${e.proposal ?? e.agent ?? e.path ?? ''}`;
-    found.push({ at: i, e: { ...e, key, commit, at: gov.timeline[i]!.committedAt.toISOString(), repo: gov.repo.root } });
+    found.push({ at: i, e: { ...e, key, commit, at: recent[i - from - 1]!.committedAt.toISOString(), repo: gov.repo.root } });
   };
   const after = (commit: string) => (order.get(commit) ?? -1) > from;
   for (const r of gov.proposals.values()) {
@@ -68,8 +69,7 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
       }
     }
   }
-  for (let i = Math.max(0, from + 1); i < gov.timeline.length; i++) {
-    const c = gov.timeline[i]!;
+  for (const c of recent) {
     for (const t of parseTrailers(c.message)) {
       if (t.event === 'agent-paused' && t.agent) add(c.id, { event: 'agent-paused', agent: t.agent, by: t.actor, reason: t.reason });
     }
@@ -90,7 +90,7 @@ export async function sendNotifications(gov: Governance, settings: NotifySetting
   const state = readNotifyState(repo);
   const root = gov.rootCommit.id;
   // Where the last sweep stopped: the root (-1) or a commit of the timeline.
-  const from = state ? (state.through === root ? -1 : gov.timeline.findIndex((c) => c.id === state.through)) : -1;
+  const from = state ? (state.through === root ? -1 : (placesInTimeline(gov).get(state.through) ?? -1)) : -1;
   if (!state || (from === -1 && state.through !== root)) {
     // The first sweep, or history was rewritten under the last notified commit: nothing of the past is sent.
     writeNotifyState(repo, { through: gov.head, done: [] });

@@ -33,6 +33,7 @@ async function told(gov: Governance) {
     markers: sorted(gov.markers),
     executions: sorted(gov.executions),
     runs: sorted(gov.runs),
+    runsFinished: gov.runsFinished,
     heldLines: sorted(gov.heldLines),
     untrusted: gov.untrusted,
     strays: gov.strays,
@@ -68,13 +69,16 @@ describe('the saved reading', () => {
         git(dir, 'checkout', '-q', 'main');
         git(dir, '-c', 'commit.gpgSign=false', 'merge', '-q', '--no-ff', '-m', 'merge side', 'side');
       },
-      // more than a saved reading keeps in chunks: they are read and saved again as one
-      ...Array.from({ length: 18 }, (_, i) => () => commitUnsigned(dir, `step ${i}`, '--allow-empty')),
+      // A reading is saved again every 16 commits, as one more chunk; past 16 chunks they are read and saved again as one.
+      ...Array.from({ length: 20 }, (_, i) => () => {
+        for (let k = 0; k < (i < 2 ? 7 : 16); k++) commitUnsigned(dir, `step ${i}.${k}`, '--allow-empty');
+      }),
     ];
     for (const step of steps) {
       const done = await step();
       if (done && typeof done === 'object' && 'code' in done) expect(done).toMatchObject({ code: 0 });
       const went = await reading(dir);
+      expect(went.savedAt).toBeDefined(); // it went on from a saved reading
       expect(await told(went)).toEqual(await told(await reading(dir, true)));
     }
     const gov = await reading(dir);
@@ -82,7 +86,8 @@ describe('the saved reading', () => {
     expect(gov.proposals.get(b)!.approval!.valid).toBe(false);
     expect(gov.markers.get('noop')!.resumed).toBeDefined();
     const named = JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as string[];
-    expect(named.length).toBeLessThanOrEqual(16);
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.length).toBeLessThan(16); // read and saved again as one on the way
     for (const n of named) expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).toContain(n);
   });
 
@@ -91,7 +96,7 @@ describe('the saved reading', () => {
     const id = (await propose(dir, PUBLISH)).last;
     const proposed = git(dir, 'rev-parse', 'HEAD');
     await ga(['-C', dir, 'approve', id]);
-    await reading(dir);
+    await reading(dir, true); // a full reading is always saved
     const loose = join(dir, '.git', 'objects', proposed.slice(0, 2), proposed.slice(2));
     chmodSync(loose, 0o644);
     writeFileSync(loose, Buffer.from('not an object'));
@@ -142,13 +147,13 @@ describe('the saved reading', () => {
     expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
   });
 
-  it('never alone lets a hook run: a saved reading that calls a forged approval valid is checked against the repository, and the hook does not run', async () => {
+  it('a saved reading that calls a forged approval valid is checked against the repository: show says it is not valid, and the hook does not run', async () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH)).last;
     git(dir, 'mv', pendingPath(id), approvedPath(id));
     commitUnsigned(dir, `approve ${id}`);
     const forged = git(dir, 'rev-parse', 'HEAD');
-    expect((await reading(dir)).proposals.get(id)!.approval!.valid).toBe(false);
+    expect((await reading(dir, true)).proposals.get(id)!.approval!.valid).toBe(false); // saved at the forgery
     // The saved state rewritten to say the approval is alice's and valid.
     const bytes = readFileSync(stateFile(dir));
     const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
@@ -156,10 +161,29 @@ describe('the saved reading', () => {
     state.records.get(id)!.approval = { valid: true, why: 'approved', by: ['alice@example.com'], commit: forged };
     state.records.get(id)!.approvals = [{ principal: 'alice@example.com', key: sb.people.alice!.pub, commit: forged }];
     writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
-    expect((await reading(dir)).proposals.get(id)!.approval!.valid).toBe(true); // what the saved reading now says
+    // Checked against the repository, it does not hold: every command reads all of history instead, and says so.
+    const gov = await reading(dir);
+    expect(gov.savedAt).toBeUndefined();
+    expect(gov.proposals.get(id)!.approval!.valid).toBe(false);
+    expect((await ga(['-C', dir, 'show', id])).out).toMatch(/approval: NOT VALID/);
     const r = await ga(['-C', dir, 'execute', id]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/refused .*not validly approved/);
     expect(git(dir, 'log', '--format=%s')).not.toMatch(/claim/);
+  });
+
+  it('never shows a reviewer what the file is not: a saved reading that says a pending proposal reads otherwise is checked against the file', async () => {
+    const dir = await initRepo(sb);
+    const id = (await propose(dir, PUBLISH.replace('Publish the launch post', 'Wire 50000 USD to mallory'))).last;
+    await reading(dir, true);
+    const bytes = readFileSync(stateFile(dir));
+    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
+    const state = deserialize(bytes.subarray(body)) as { records: Map<string, { proposal: { title: string } }> };
+    state.records.get(id)!.proposal.title = 'Publish the launch post';
+    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    const gov = await reading(dir);
+    expect(gov.savedAt).toBeUndefined();
+    expect(gov.proposals.get(id)!.proposal!.title).toBe('Wire 50000 USD to mallory');
+    expect((await ga(['-C', dir, 'show', id])).out).toMatch(/Wire 50000 USD to mallory/);
   });
 });
