@@ -124,7 +124,7 @@ export interface LoadOptions {
   trust?: string;
   /** Reads history at another commit than HEAD (the tip of a range). */
   at?: string;
-  /** Reads all of history afresh: no saved reading is used (ga verify --no-cache); the new one is still saved. */
+  /** Reads all of history afresh: no saved reading is used (ga execute --watch as it starts); the new one is still saved. */
   fresh?: boolean;
 }
 
@@ -695,6 +695,12 @@ export function placesInTimeline(gov: Governance): ReadonlyMap<string, number> {
 /** How many commits the timeline holds, without reading older commits. */
 export function timelineLength(gov: Governance): number {
   return timelineLengths.get(gov) ?? gov.timeline.length;
+}
+
+/** The ids of the timeline's commits, in order, without reading older commits. */
+export function timelineIds(gov: Governance): readonly string[] {
+  const st = states.get(gov);
+  return st ? st.ids.slice(0, timelineLength(gov)) : gov.timeline.map((c) => c.id);
 }
 
 /** The timeline's commits from place `from` on (older commits of a saved reading are read only when `from` reaches back to them). */

@@ -3,7 +3,7 @@
 // end. The runner checks this before each run (a truncated ledger is not a
 // refund); ga verify checks every ledger and audit log the same way.
 import { firstParentPatches, type FileDiff } from '../git/log.js';
-import type { Governance } from '../history/replay.js';
+import { timelineIds, type Governance } from '../history/replay.js';
 import { ledgerPath } from '../layout/layout.js';
 
 /** Why a change to an append-only file is not a pure append at its end (it had `oldLines` lines), or undefined. */
@@ -21,11 +21,12 @@ export async function ledgerRewrite(gov: Governance, agent: string): Promise<{ c
   const path = ledgerPath(agent);
   const patches = await firstParentPatches(gov.repo, [gov.head, `^${gov.root.commit}^@`], [path]);
   let lines = 0;
-  for (const c of [gov.rootCommit, ...gov.commits]) {
-    for (const d of patches.get(c.id) ?? []) {
+  // In history's order (the timeline: the first parents, each merge after what it brought in, which the first-parent patches leave out).
+  for (const id of [gov.rootCommit.id, ...timelineIds(gov)]) {
+    for (const d of patches.get(id) ?? []) {
       if (d.path !== path) continue;
       const why = appendProblem(d, lines);
-      if (why) return { commit: c.id, why };
+      if (why) return { commit: id, why };
       lines += d.hunks.reduce((n, h) => n + h.added.length, 0);
     }
   }
