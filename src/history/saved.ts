@@ -13,7 +13,7 @@
 // (the commits as read, the approvers each was judged against, the
 // verdicts), read only when a command asks for older commits. A chunk is
 // never rewritten: a save writes one more and a new state naming it.
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -28,17 +28,23 @@ const stateFile = (repo: Repo) => join(savedReadingDir(repo), 'state');
 const CHUNK = /^chunk-[0-9a-f]{40,64}-\d+-\d+$/;
 
 let build: string | undefined;
-/** This build of ga: the module's own file (the whole bundle, when bundled), by size and time. */
-function thisBuild(): string {
+/**
+ * This build of ga: its version (package.json, two levels up from dist/bundle/
+ * and dist/history/ alike) and this module's own file by size and time (the
+ * build writes every file anew). Nothing known: no saved reading is read or
+ * written.
+ */
+function thisBuild(): string | undefined {
   if (build === undefined) {
     try {
+      const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version;
       const st = statSync(fileURLToPath(import.meta.url));
-      build = `${FORMAT}:${st.size}:${Math.round(st.mtimeMs)}`;
+      build = `${FORMAT}:${String(version)}:${st.size}:${Math.round(st.mtimeMs)}`;
     } catch {
-      build = `${FORMAT}:unknown`;
+      build = '';
     }
   }
-  return build;
+  return build || undefined;
 }
 
 /** The saved state (if `fits` accepts it) and the names of its chunks; undefined when there is none this build wrote. */
@@ -48,7 +54,8 @@ export function readSaved<T>(repo: Repo, fits: (state: unknown) => state is T): 
   try {
     const first = bytes.indexOf(10);
     const second = bytes.indexOf(10, first + 1);
-    if (first < 0 || second < 0 || bytes.subarray(0, first).toString('utf8') !== `ga-reading ${thisBuild()}`) return undefined;
+    const ours = thisBuild();
+    if (!ours || first < 0 || second < 0 || bytes.subarray(0, first).toString('utf8') !== `ga-reading ${ours}`) return undefined;
     const chunks = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as unknown;
     if (!Array.isArray(chunks) || !chunks.every((n) => typeof n === 'string' && CHUNK.test(n))) return undefined;
     const state = deserialize(bytes.subarray(second + 1)) as unknown;
@@ -80,6 +87,8 @@ const STALE_MS = 10 * 60 * 1000;
  */
 export function writeSaved(repo: Repo, head: string, state: unknown, chunks: string[], chunk: unknown): void {
   const dir = savedReadingDir(repo);
+  const ours = thisBuild();
+  if (!ours) return;
   const temporary: string[] = [];
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -97,7 +106,7 @@ export function writeSaved(repo: Repo, head: string, state: unknown, chunks: str
       renameSync(tmp, file);
     };
     write(join(dir, name), serialize(chunk));
-    write(stateFile(repo), Buffer.from(`ga-reading ${thisBuild()}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
+    write(stateFile(repo), Buffer.from(`ga-reading ${ours}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
     const now = Date.now();
     for (const f of readdirSync(dir)) {
       if (f === 'state' || named.includes(f)) continue;
