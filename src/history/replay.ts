@@ -282,26 +282,16 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
  * `head`, read by every command (the proposals, the trusted files, the
  * markers ...).
  */
-interface SavedState {
+type SavedState = Pick<
+  ReplayState,
+  'root' | 'trusted' | 'untrusted' | 'strays' | 'findings' | 'markers' | 'heldLines' | 'executions' | 'runs' | 'runsFinished' | 'trustedLog' | 'ids' | 'rootSet'
+> & {
   head: string;
-  root: TrustRoot;
   rootCommit: Commit;
   afterHead: ApproverSet;
   timelineCount: number;
-  trusted: Map<string, TrustedFile>;
-  untrusted: UntrustedChange[];
-  strays: UntrustedChange[];
-  findings: ReplayFinding[];
-  markers: Map<string, MarkerState>;
-  heldLines: Map<string, { lines: string[]; by: string }>;
-  executions: Map<string, ExecutionTrail>;
-  runs: Map<string, RunTrail>;
-  runsFinished: { agent: string; at: Date }[];
-  trustedLog: { commit: string; path: string; blob: string | undefined }[];
-  ids: string[];
-  rootSet: ApproverSet;
   records: Map<string, ProposalRecord>;
-}
+};
 
 function isSavedState(x: unknown): x is SavedState {
   const s = x as Partial<SavedState> | undefined;
