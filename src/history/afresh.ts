@@ -11,11 +11,12 @@
 // afresh (the commit read by its id, the signature checked in process).
 // When anything does not hold, the command reads all of history instead.
 import { readBlobs, type Repo } from '../git/repo.js';
-import { verifySignature } from '../git/signature.js';
 import { PROPOSALS_DIR } from '../layout/layout.js';
 import type { Approver } from '../schema/approvers.js';
 import { parseProposal, type Proposal } from '../schema/proposal.js';
+import { fromObject } from './chain.js';
 import type { ProposalRecord } from './proposals.js';
+import { SignatureJudge } from './signatures.js';
 
 export async function approvalsHoldAfresh(
   repo: Repo,
@@ -25,6 +26,7 @@ export async function approvalsHoldAfresh(
   timeline: ReadonlySet<string>,
 ): Promise<boolean> {
   const { objects } = repo;
+  const judge = new SignatureJudge();
   const tree = (await objects.commit(head)).tree;
   const live = [...records].filter((r) => r.state === 'pending' || r.state === 'approved');
   const files = new Map<string, string>();
@@ -40,9 +42,9 @@ export async function approvalsHoldAfresh(
     const approval = r.approval;
     if (r.state !== 'approved' || !approval?.valid || approval.by.length === 0) return true; // auto-approved: no person's signature
     for (const id of new Set([approval.commit, ...r.approvals.map((a) => a.commit)])) {
-      const c = await objects.commit(id);
-      const s = await verifySignature(c.signature, approvers, c.committedAt);
-      if (s.status !== 'good' || !s.principal || s.principal.toLowerCase().startsWith('agent:') || !approval.by.includes(s.principal)) return false;
+      // Judged as the replay judges a signature (agent principals never approve), afresh.
+      const s = await judge.judge(fromObject(await objects.commit(id)), { key: 'afresh', list: approvers });
+      if (s.status !== 'good' || !s.principal || !approval.by.includes(s.principal)) return false;
       if (!timeline.has(id)) return false;
     }
     return true;

@@ -384,9 +384,9 @@ async function fromSaved(repo: Repo, head: string): Promise<Governance | undefin
   const root = await trustRootAfterGrowth(repo, state.root, head);
   if (!root) return undefined;
   // What its approvals rest on is checked against the repository itself (history/afresh.ts).
-  const approvers = await new BlobReader(repo).approversOf(state.trusted.get(APPROVERS_PATH)?.blob);
-  if (!(await approvalsHoldAfresh(repo, state.head, state.records.values(), approvers, new Set(state.ids)))) return undefined;
   const st = newState(repo, root, state);
+  const approvers = await st.blobs.approversOf(state.trusted.get(APPROVERS_PATH)?.blob);
+  if (!(await approvalsHoldAfresh(repo, state.head, state.records.values(), approvers, new Set(state.ids)))) return undefined;
   let part: EarlierPart | undefined;
   st.earlier = {
     head: state.head,
