@@ -134,15 +134,16 @@ export class Generator {
    * `step`: seconds between two events. 1 packs 10,000 events into under
    * three hours, so that each audit hour directory holds thousands of files;
    * 180 spreads them over three weeks, as a busy deployment records them.
+   * `start`: the first event's time in seconds (by default just after HEAD's).
    */
-  constructor(repo, pub, { step = 1 } = {}) {
+  constructor(repo, pub, { step = 1, start } = {}) {
     this.repo = repo;
     this.pub = pub;
     this.step = step;
     this.objects = new Objects(join(repo, '.git'));
     this.tree = new Dir();
     this.head = run('git', ['rev-parse', 'HEAD'], { cwd: repo }).stdout.trim();
-    this.time = Number(run('git', ['log', '-1', '--format=%ct'], { cwd: repo }).stdout.trim()) + 5;
+    this.time = start ?? Number(run('git', ['log', '-1', '--format=%ct'], { cwd: repo }).stdout.trim()) + 5;
     for (const line of run('git', ['ls-tree', '-r', '--full-tree', 'HEAD'], { cwd: repo }).stdout.split('\n').filter(Boolean)) {
       const [meta, path] = line.split('\t');
       const [mode, , oid] = meta.split(' ');

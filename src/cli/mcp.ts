@@ -66,7 +66,7 @@ export async function serveMcp(repo: Repo, clock: Clock, version: string): Promi
     async (args) => {
       try {
         const gov = await loadGovernance(repo);
-        const rows = listProposals(gov, { agent, state: args.state })
+        const rows = listProposals(gov, { agent, state: args.state, all: true })
           .sort((a, b) => (a.id < b.id ? 1 : -1))
           .map((r) => ({
             id: r.id,

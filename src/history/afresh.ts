@@ -5,13 +5,14 @@
 // that something was approved, on its own word. For each proposal in
 // pending/ or approved/: its file at the saved reading's commit is the one
 // the reading has, parsed as the reading has it (a reviewer is shown, and
-// ga approve moves, that file); for each valid approval of one in
+// ga approve moves, that file), and no proposal file there is missing from
+// the reading's live ones (nothing waiting is hidden); for each valid approval of one in
 // approved/, each approving commit is one of the reading's timeline and
 // carries a good signature by an approver trusted now, read and checked
 // afresh (the commit read by its id, the signature checked in process).
 // When anything does not hold, the command reads all of history instead.
 import { readBlobs, type Repo } from '../git/repo.js';
-import { PROPOSALS_DIR } from '../layout/layout.js';
+import { parseProposalPath, PROPOSALS_DIR } from '../layout/layout.js';
 import type { Approver } from '../schema/approvers.js';
 import { parseProposal, type Proposal } from '../schema/proposal.js';
 import { fromObject } from './chain.js';
@@ -29,15 +30,18 @@ export async function approvalsHoldAfresh(
   const judge = new SignatureJudge();
   const tree = (await objects.commit(head)).tree;
   const live = [...records].filter((r) => r.state === 'pending' || r.state === 'approved');
-  const files = new Map<string, string>();
+  const files = new Map<string, { oid: string; mode: string }>();
   for (const state of ['pending', 'approved'] as const) {
     const dir = await objects.entryAt(tree, `${PROPOSALS_DIR}/${state}`);
-    for (const e of dir?.mode === '40000' ? await objects.tree(dir.oid) : []) files.set(`${state}/${e.name}`, e.oid);
+    for (const e of dir?.mode === '40000' ? await objects.tree(dir.oid) : []) files.set(`${state}/${e.name}`, e);
   }
+  // Every proposal file there is one of the reading's live proposals: none is hidden among those that ended (history/book.ts).
+  const held = new Set(live.map((r) => `${r.state}/${r.id}.toml`));
+  for (const [name, oid] of files) if (!held.has(name) && parseProposalPath(`${PROPOSALS_DIR}/${name}`) && oid.mode !== '40000') return false;
   const texts = await readBlobs(repo, [...new Set(live.flatMap((r) => (r.blob ? [r.blob] : [])))]);
   const checks = live.map(async (r) => {
     // What a person is shown, and what an approval moves: the file at HEAD, as the reading parsed it.
-    if (!r.blob || files.get(`${r.state}/${r.id}.toml`) !== r.blob) return false;
+    if (!r.blob || files.get(`${r.state}/${r.id}.toml`)?.oid !== r.blob) return false;
     if (r.proposal && JSON.stringify(parsed(texts.get(r.blob), r.id)) !== JSON.stringify(r.proposal)) return false;
     const approval = r.approval;
     if (r.state !== 'approved' || !approval?.valid || approval.by.length === 0) return true; // auto-approved: no person's signature

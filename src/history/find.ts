@@ -10,17 +10,17 @@ import { ASSIGNED_ID, checkProposalRef } from '../layout/layout.js';
 /** The one proposal `ref` names: its exact id, else the one validly submitted id it prefixes (exit 2 if none or several). */
 export function findProposal(gov: Governance, ref: string): ProposalRecord {
   checkProposalRef(ref);
-  const candidates = [...gov.proposals.values()].filter((r) => r.submittedValid && ASSIGNED_ID.test(r.id));
+  // Prefixes are matched on what is known of each proposal without unpacking it (history/book.ts).
+  const candidates = [...gov.proposals.briefs()].filter((r) => r.submittedValid && ASSIGNED_ID.test(r.id) && r.id.startsWith(ref));
   const exact = gov.proposals.get(ref);
-  if (exact && (exact.submittedValid || !candidates.some((r) => r.id.startsWith(ref) && r.id !== ref))) return exact;
-  const matches = candidates.filter((r) => r.id.startsWith(ref));
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) throw new UsageError(`no proposal id starts with "${ref}": see ga list`);
+  if (exact && (exact.submittedValid || !candidates.some((r) => r.id !== ref))) return exact;
+  if (candidates.length === 1) return gov.proposals.get(candidates[0]!.id)!;
+  if (candidates.length === 0) throw new UsageError(`no proposal id starts with "${ref}": see ga list`);
   throw new UsageError(
-    `"${ref}" matches ${matches.length} proposals (${matches
+    `"${ref}" matches ${candidates.length} proposals (${candidates
       .slice(0, 3)
       .map((m) => m.id)
-      .join(', ')}${matches.length > 3 ? ', ...' : ''}): give more of the id`,
+      .join(', ')}${candidates.length > 3 ? ', ...' : ''}): give more of the id`,
   );
 }
 
@@ -31,11 +31,12 @@ export function requireSubmitted(r: ProposalRecord, what: string): void {
   }
 }
 
-/** Proposals present at HEAD, newest first, optionally filtered. */
-export function listProposals(gov: Governance, filter: { state?: string; agent?: string } = {}): ProposalRecord[] {
-  return [...gov.proposals.values()]
+/** Proposals present at HEAD, newest first, optionally filtered (those that ended are unpacked only when asked for). */
+export function listProposals(gov: Governance, filter: { state?: string; agent?: string; all?: boolean } = {}): ProposalRecord[] {
+  const wanted = [...gov.proposals.briefs()]
     .filter((r) => r.state !== undefined)
-    .filter((r) => !filter.state || r.state === filter.state)
-    .filter((r) => !filter.agent || r.proposal?.agent === filter.agent)
+    .filter((r) => (filter.state ? r.state === filter.state : filter.all || r.state === 'pending' || r.state === 'approved'))
+    .filter((r) => !filter.agent || r.agent === filter.agent)
     .sort((a, b) => (a.id < b.id ? 1 : -1));
+  return gov.proposals.pick(wanted.map((r) => r.id));
 }

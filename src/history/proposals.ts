@@ -3,47 +3,14 @@
 import { parseTrailers } from '../audit/events.js';
 import type { SignatureResult } from '../git/signature.js';
 import { agentOfAuditPath, agentOfLegacyAuditPath, ASSIGNED_ID, parseProposalPath, type ProposalState } from '../layout/layout.js';
-import { parseProposal, type Proposal } from '../schema/proposal.js';
+import { parseProposal } from '../schema/proposal.js';
 import { settingsFor, type Policy } from '../schema/policy.js';
 import { decideOutcome } from '../policy/outcome.js';
 import type { BlobReader } from './blobs.js';
+import { ProposalBook, type ProposalRecord, type ProposalStep } from './book.js';
 import type { Change, Commit } from './chain.js';
 
-export interface ProposalStep {
-  commit: string;
-  at: Date;
-  kind: 'submitted' | 'auto-approved' | 'approval-recorded' | 'approved' | 'rejected' | 'expired' | 'executed' | 'failed' | 'changed';
-  /** Signer's principal when the commit is validly signed. */
-  principal?: string;
-  /** For approvals: whether it counts. */
-  valid?: boolean;
-  why?: string;
-}
-
-export interface ProposalRecord {
-  id: string;
-  /** Where the file is at HEAD, if anywhere. */
-  state?: ProposalState;
-  blob?: string;
-  mode?: string;
-  submittedBlob?: string;
-  submittedPolicyBlob?: string;
-  proposal?: Proposal;
-  parseError?: string;
-  steps: ProposalStep[];
-  /** Distinct valid approvals so far: principal and key. */
-  approvals: { principal: string; key: string; commit: string }[];
-  approval?: { valid: boolean; why: string; by: string[]; commit: string };
-  decided: boolean;
-  /**
-   * Submitted the way ga submits (a well-formed id, added alone to pending/
-   * or auto-approved, a readable regular file whose id is its name). Only
-   * these can be named by a prefix or decided; anything else is a stray.
-   */
-  submittedValid: boolean;
-  /** Why it is not validly submitted. */
-  notSubmittedWhy?: string;
-}
+export type { ProposalRecord, ProposalStep } from './book.js';
 
 interface StepContext {
   /** The commit's signature, judged against the approvers trusted where it counts. */
@@ -73,7 +40,7 @@ function rewrittenApproval(c: Commit, id: string): string {
 export class ProposalTracker {
   constructor(
     private readonly blobs: BlobReader,
-    readonly records = new Map<string, ProposalRecord>(),
+    readonly records = new ProposalBook(),
   ) {}
 
   private record(id: string): ProposalRecord {

@@ -31,6 +31,7 @@ import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
 import { dropSaved, readChunk, readSaved, savedReadingDir, writeSaved } from './saved.js';
+import { isPackedProposals, ProposalBook, type PackedProposals } from './book.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
 
@@ -100,7 +101,8 @@ export interface Governance {
   /** Files added under proposals/ that are not proposals/<state>/<id>.toml: never executable, always reported. */
   strays: UntrustedChange[];
   findings: ReplayFinding[];
-  proposals: Map<string, ProposalRecord>;
+  /** By id; those that have ended may be packed, and are unpacked when asked for (history/book.ts). */
+  proposals: ProposalBook;
   markers: Map<string, MarkerState>;
   /** Per ledger path: lines that a merge dropped without counting, so they still count. */
   heldLines: Map<string, { lines: string[]; by: string }>;
@@ -256,7 +258,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
     blobs,
     judge: new SignatureJudge(),
     trusted: saved?.trusted ?? new Map(),
-    tracker: new ProposalTracker(blobs, saved?.records),
+    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, saved?.settled, () => dropSaved(repo))),
     untrusted: saved?.untrusted ?? [],
     strays: saved?.strays ?? [],
     findings: saved?.findings ?? [],
@@ -290,7 +292,9 @@ type SavedState = Pick<
   rootCommit: Commit;
   afterHead: ApproverSet;
   timelineCount: number;
+  /** The live proposals' records; the others are packed in `settled` (history/book.ts). */
   records: Map<string, ProposalRecord>;
+  settled: PackedProposals;
 };
 
 function isSavedState(x: unknown): x is SavedState {
@@ -307,6 +311,7 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.timelineCount === 'number' &&
     s.ids?.length === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
+    isPackedProposals(s.settled) &&
     arrays.every((a) => Array.isArray(a))
   );
 }
@@ -356,7 +361,7 @@ function save(gov: Governance): void {
     trustedLog: st.trustedLog,
     ids: st.ids,
     rootSet: st.rootSet,
-    records: st.tracker.records,
+    ...((p) => ({ records: p.open, settled: p.packed }))(st.tracker.records.pack()),
   };
   const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
   const chunks = st.earlier?.chunks ?? [];

@@ -45,7 +45,8 @@ const span = (ms: number) => (ms <= 0 ? 'expired' : humanDuration(ms));
 
 /** The pending proposals a person can decide, oldest first. */
 export function reviewable(gov: Governance): ProposalRecord[] {
-  return [...gov.proposals.values()]
+  return gov.proposals
+    .live()
     .filter((r) => r.state === 'pending' && r.submittedValid && r.proposal && !r.parseError && r.blob === r.submittedBlob)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
@@ -65,11 +66,14 @@ export async function reviewCard(gov: Governance, r: ProposalRecord, clock: Cloc
     spend = `unknown: ${(e as Error).message}`;
   }
   const pause = await pauseState(gov, p.agent);
-  const similar = [...gov.proposals.values()]
-    .filter((o) => o.id !== r.id && o.proposal?.agent === p.agent && o.proposal.action_type === p.action_type)
-    .sort((a, b) => (a.id < b.id ? 1 : -1))
-    .slice(0, 5)
-    .map((o) => ({ id: o.id, state: o.state ?? 'gone', title: o.proposal!.title }));
+  const similar: ReviewCard['similar'] = [];
+  // The agent's proposals newest first, unpacked one by one until five of the same type are found.
+  const ofAgent = [...gov.proposals.briefs()].filter((o) => o.id !== r.id && o.agent === p.agent).sort((a, b) => (a.id < b.id ? 1 : -1));
+  for (const b of ofAgent) {
+    if (similar.length === 5) break;
+    const o = gov.proposals.get(b.id);
+    if (o?.proposal?.action_type === p.action_type) similar.push({ id: o.id, state: o.state ?? 'gone', title: o.proposal.title });
+  }
   return {
     id: r.id,
     blob: r.submittedBlob!,

@@ -144,8 +144,8 @@ export async function scoreboard(gov: Governance, clock: Clock, only?: string[])
   for (const id of trustedAgentIds(gov).filter((a) => !only || only.includes(a))) {
     const runs = gov.runsFinished.filter((r) => r.agent === id).map((r) => r.at.getTime());
     const proposals: Record<string, number> = {};
-    for (const r of gov.proposals.values()) {
-      if (r.proposal?.agent === id && r.state) proposals[r.state] = (proposals[r.state] ?? 0) + 1;
+    for (const r of gov.proposals.briefs()) {
+      if (r.agent === id && r.state) proposals[r.state] = (proposals[r.state] ?? 0) + 1;
     }
     const pause = await pauseState(gov, id);
     try {
@@ -285,7 +285,7 @@ export async function status(gov: Governance, clock: Clock): Promise<Status> {
     gitHooks: gitHooks(gov.repo),
     hub: await hubState(gov),
     untrusted: await untrustedEdits(gov),
-    pending: [...gov.proposals.values()].filter((r) => r.state === 'pending').length,
+    pending: gov.proposals.live().filter((r) => r.state === 'pending').length,
     paused: board.filter((r) => r.paused).map((r) => ({ agent: r.agent, why: r.pauseWhy })),
     runsToday: board.reduce((n, r) => n + r.runsToday, 0),
   };

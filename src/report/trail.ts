@@ -33,7 +33,7 @@ export interface TrailFilter {
 
 export async function auditTrail(gov: Governance, filter: TrailFilter = {}): Promise<TrailRow[]> {
   const handMade = new Map<string, { proposal: string; agent?: string; valid?: boolean; why?: string }>();
-  for (const r of gov.proposals.values()) {
+  for (const r of gov.proposals.all()) {
     for (const s of r.steps) if (s.kind === 'approved') handMade.set(s.commit, { proposal: r.id, agent: r.proposal?.agent, valid: s.valid, why: s.why });
   }
   const rows: TrailRow[] = [];

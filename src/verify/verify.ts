@@ -118,7 +118,7 @@ export type Add = (commit: string, path: string, rule: string, explanation: stri
 
 function proposalFindings(gov: Governance, add: Add): void {
   const order = placesInTimeline(gov);
-  for (const r of gov.proposals.values()) {
+  for (const r of gov.proposals.all()) {
     let outcomes = 0;
     for (const s of r.steps) {
       const path = s.kind === 'approved' || s.kind === 'auto-approved' ? proposalPath('approved', r.id) : anyProposalPath(r.id);

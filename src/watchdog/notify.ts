@@ -55,8 +55,9 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
     found.push({ at: i, e: { ...e, key, commit, at: recent[i - from - 1]!.committedAt.toISOString(), repo: gov.repo.root } });
   };
   const after = (commit: string) => (order.get(commit) ?? -1) > from;
-  for (const r of gov.proposals.values()) {
-    if (!r.steps.some((s) => after(s.commit))) continue; // nothing new of this proposal: most of them, on a long history
+  // Steps are in timeline order: a proposal with nothing new has its last step before `from` (most of them, on a long history).
+  const touched = [...gov.proposals.briefs()].filter((b) => b.lastCommit !== undefined && after(b.lastCommit)).map((b) => b.id);
+  for (const r of gov.proposals.pick(touched)) {
     const about = { proposal: r.id, agent: r.proposal?.agent, action_type: r.proposal?.action_type, title: r.proposal?.title };
     for (const s of r.steps) {
       // Waiting: submitted, valid, and still pending now (an old submission decided since is not news).

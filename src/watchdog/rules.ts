@@ -102,7 +102,7 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
 /** Approved but not executed within stuck_after. */
 function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date, resumes: Resumes): RuleFinding[] {
   const out: RuleFinding[] = [];
-  for (const r of gov.proposals.values()) {
+  for (const r of gov.proposals.live()) {
     if (r.state !== 'approved' || !r.proposal) continue;
     const approval = r.steps.filter((st) => st.kind === 'approved' || st.kind === 'auto-approved').pop();
     const approvedAt = approval?.at;
@@ -146,8 +146,9 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date, resu
   // A streak that pauses ends within loop_window of now and spans at most loop_window: nothing older can be in it,
   // and nothing older can break it (a run is broken only by different work between two of its own proposals).
   const since = now.getTime() - 2 * s.loop_window;
-  for (const r of gov.proposals.values()) {
-    if (!r.proposal || r.proposal.created_at.getTime() < since) continue;
+  const recent = [...gov.proposals.briefs()].filter((b) => b.createdAt !== undefined && b.createdAt >= since).map((b) => b.id);
+  for (const r of gov.proposals.pick(recent)) {
+    if (!r.proposal) continue;
     // Submitted before the agent's last resume: the person has seen these (its place in history, not the time the agent wrote, decides).
     if (resumes.settledCommit(r.proposal.agent, r.steps[0]?.commit)) continue;
     const list = byAgent.get(r.proposal.agent) ?? [];

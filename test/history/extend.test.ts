@@ -15,7 +15,10 @@ beforeEach(() => {
 afterEach(() => sb.cleanup());
 
 const summary = (gov: Governance) =>
-  [...gov.proposals.values()].map((r) => ({ id: r.id, state: r.state, valid: r.approval?.valid ?? null })).sort((a, b) => (a.id < b.id ? -1 : 1));
+  gov.proposals
+    .all()
+    .map((r) => ({ id: r.id, state: r.state, valid: r.approval?.valid ?? null }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
 
 describe('extendGovernance', () => {
   it('replays only the new commits and agrees with a full reading', async () => {

@@ -28,7 +28,7 @@ async function told(gov: Governance) {
     commits: gov.commits.map((c) => c.id),
     timeline: gov.timeline.map((c) => c.id),
     places: [...placesInTimeline(gov)],
-    proposals: sorted(gov.proposals),
+    proposals: gov.proposals.all().sort((a, b) => (a.id < b.id ? -1 : 1)),
     trusted: sorted(gov.trusted),
     markers: sorted(gov.markers),
     executions: sorted(gov.executions),
@@ -185,5 +185,80 @@ describe('the saved reading', () => {
     expect(gov.savedAt).toBeUndefined();
     expect(gov.proposals.get(id)!.proposal!.title).toBe('Wire 50000 USD to mallory');
     expect((await ga(['-C', dir, 'show', id])).out).toMatch(/Wire 50000 USD to mallory/);
+  });
+  it('keeps the proposals that ended packed: what asks only for the live ones never unpacks them, and what is unpacked is what a full reading tells', async () => {
+    const dir = await initRepo(sb);
+    const done = (await propose(dir, PUBLISH)).last;
+    const refused = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    const waiting = (await propose(dir, PUBLISH.replace('launch post', 'third post'))).last;
+    for (const args of [
+      ['approve', done],
+      ['execute', done],
+      ['reject', refused, '--reason', 'no'],
+    ])
+      expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
+    const full = await reading(dir, true); // saved here
+    const bytes = readFileSync(stateFile(dir));
+    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
+    const state = deserialize(bytes.subarray(body)) as { records: Map<string, unknown>; settled: { bytes: Uint8Array; index: Map<string, { state: string }> } };
+    expect([...state.records.keys()]).toEqual([waiting]);
+    expect(Object.fromEntries([...state.settled.index].map(([id, b]) => [id, b.state]))).toEqual({ [done]: 'executed', [refused]: 'rejected' });
+    const gov = await reading(dir);
+    expect(gov.savedAt).toBeDefined();
+    expect(gov.proposals.live().map((r) => r.id)).toEqual([waiting]);
+    expect([...gov.proposals.briefs()].find((b) => b.id === done)).toMatchObject({ state: 'executed', agent: 'noop', submittedValid: true });
+    expect(gov.proposals.get(done)).toEqual(full.proposals.get(done));
+
+    // ga list shows what waits, counts what ended, and shows it when asked; a prefix finds a packed proposal.
+    const list = (await ga(['-C', dir, 'list'])).out;
+    expect(list).toContain(waiting);
+    expect(list).not.toContain(done);
+    expect(list).toMatch(/^and 2 that ended: ga list --all$/m);
+    expect((await ga(['-C', dir, 'list', '--all'])).out).toContain(done);
+    expect((await ga(['-C', dir, 'list', '--state', 'rejected'])).out).toContain(refused);
+    expect((await ga(['-C', dir, 'show', done.slice(0, -2)])).out).toContain('executed');
+
+    // With the packed records made unreadable, every command that needs only the live ones still answers in full ...
+    state.settled.bytes.fill(0);
+    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    for (const args of [['list'], ['status'], ['scoreboard'], ['execute', '--all'], ['show', waiting]]) {
+      const r = await ga(['-C', dir, ...args]);
+      expect(r, args.join(' ')).toMatchObject({ code: 0 });
+    }
+    expect((await ga(['-C', dir, '--json', 'scoreboard'])).out).toMatch(/"executed": 1/);
+    // ... and the one that asks for an ended proposal stops, drops the saved reading, and the next command reads afresh.
+    const shown = await ga(['-C', dir, 'show', done]);
+    expect(shown.code).not.toBe(0);
+    expect(shown.err).toMatch(/record of proposal .* is damaged/);
+    expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).not.toContain('state');
+    expect((await ga(['-C', dir, 'show', done])).out).toContain('executed');
+  });
+
+  it('a saved reading that hides a waiting proposal among those that ended is checked against the tree: it is read afresh, and listed', async () => {
+    const dir = await initRepo(sb);
+    const id = (await propose(dir, PUBLISH.replace('Publish the launch post', 'Wire 50000 USD to mallory'))).last;
+    await reading(dir, true);
+    const bytes = readFileSync(stateFile(dir));
+    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
+    type Packed = { bytes: Uint8Array; index: Map<string, Record<string, unknown>> };
+    const state = deserialize(bytes.subarray(body)) as { records: Map<string, Record<string, unknown>>; settled: Packed };
+    const record = { ...state.records.get(id)!, state: 'rejected' };
+    const packed = serialize(record);
+    state.settled = {
+      bytes: Buffer.concat([state.settled.bytes, packed]),
+      index: new Map([
+        ...state.settled.index,
+        [
+          id,
+          { id, state: 'rejected', agent: 'noop', submittedValid: true, start: state.settled.bytes.length, end: state.settled.bytes.length + packed.length },
+        ],
+      ]),
+    };
+    state.records.delete(id);
+    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    const gov = await reading(dir);
+    expect(gov.savedAt).toBeUndefined();
+    expect(gov.proposals.get(id)!.state).toBe('pending');
+    expect((await ga(['-C', dir, 'list'])).out).toMatch(/Wire 50000 USD to mallory/);
   });
 });

@@ -64,7 +64,7 @@ describe('class: terminal text', () => {
       ['status'],
       ['scoreboard'],
       ['--json', 'show', id],
-      ['--json', 'list'],
+      ['--json', 'list', '--all'],
       ['audit', '--jsonl'],
     ]) {
       const r = await ga(['-C', repo, ...args]);

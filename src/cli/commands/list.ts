@@ -1,10 +1,18 @@
 import { PROPOSAL_STATES } from '../../layout/layout.js';
 import type { ProposalRecord } from '../../history/proposals.js';
+import type { Governance } from '../../history/replay.js';
 import type { Waiting } from '../../hub/review.js';
 import { visibleLine } from '../../text/visible.js';
 import { defineCommand } from '../define.js';
 import { printJson } from '../context.js';
 import { table } from '../format.js';
+
+/** Proposals at HEAD that have ended, of `agent` if named. */
+function endedCount(gov: Governance, agent: string | undefined): number {
+  let n = 0;
+  for (const b of gov.proposals.briefs()) if (b.state && b.state !== 'pending' && b.state !== 'approved' && (!agent || b.agent === agent)) n++;
+  return n;
+}
 
 /** Waiting proposals that pass the filters. */
 function listWaiting(waiting: Waiting[], filter: { state?: string; agent?: string }): ProposalRecord[] {
@@ -13,12 +21,16 @@ function listWaiting(waiting: Waiting[], filter: { state?: string; agent?: strin
 
 export default defineCommand({
   command: 'list',
-  describe: 'proposals at HEAD, newest first',
+  describe: 'proposals waiting at HEAD (pending, approved), newest first; --all for every one',
   builder: (y) =>
     y
       .option('state', { type: 'string', choices: PROPOSAL_STATES, describe: 'only proposals in this state' })
-      .option('agent', { type: 'string', describe: 'only proposals of this agent' }),
-  examples: [['ga list --state pending', 'what waits for a decision']],
+      .option('agent', { type: 'string', describe: 'only proposals of this agent' })
+      .option('all', { type: 'boolean', describe: 'also those that have ended (executed, failed, rejected, expired)' }),
+  examples: [
+    ['ga list --state pending', 'what waits for a decision'],
+    ['ga list --all --agent writer', "every proposal of writer's at HEAD"],
+  ],
   async run(ctx, args) {
     const [{ loadGovernance }, { listProposals }, { quorumOf }, review] = await Promise.all([
       import('../../history/replay.js'),
@@ -33,7 +45,9 @@ export default defineCommand({
     if (hub) await review.refreshReviewBranches(repo, hub);
     const waiting = hub ? await review.waitingForReview(repo, gov) : [];
     const branchOf = new Map(waiting.map((w) => [w.record, w.branch]));
-    const rows = [...listProposals(gov, { state: args.state, agent: args.agent }), ...listWaiting(waiting, args)].sort((a, b) => (a.id < b.id ? 1 : -1));
+    const rows = [...listProposals(gov, { state: args.state, agent: args.agent, all: args.all }), ...listWaiting(waiting, args)].sort((a, b) =>
+      a.id < b.id ? 1 : -1,
+    );
     const quorums = await Promise.all(rows.map((r) => quorumOf(r, gov.policyOf)));
     if (ctx.json) {
       printJson(
@@ -67,8 +81,11 @@ export default defineCommand({
     };
     // Files under proposals/ that are no proposal at all: never approvable, always reported.
     const strays = gov.strays.map((u) => `stray: ${visibleLine(u.path)} (${u.why})`);
+    // What the default leaves out, counted without reading those records.
+    const ended = args.state || args.all ? 0 : endedCount(gov, args.agent);
+    const more = ended ? [`and ${ended} that ended: ga list --all`] : [];
     if (rows.length === 0) {
-      ctx.io.out(['no proposals', ...(args.state || args.agent ? [] : strays)].join('\n'));
+      ctx.io.out([`no proposals${ended ? ' waiting' : ''}`, ...more, ...(args.state || args.agent ? [] : strays)].join('\n'));
       return;
     }
     ctx.io.out(
@@ -83,6 +100,7 @@ export default defineCommand({
         ]),
       ),
     );
+    if (more.length) ctx.io.out(more.join('\n'));
     if (strays.length && !args.state && !args.agent) ctx.io.out(strays.join('\n'));
   },
 });
