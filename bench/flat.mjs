@@ -1,7 +1,9 @@
 // node bench/flat.mjs (after the build): does an everyday command cost the
 // same on a long history as on a fresh repository? Each command runs on a
 // repository fresh from `ga init` and on one with 10,000 events (2,000
-// signed approvals; bench/history.mjs), and the ratio is printed against the
+// signed approvals; bench/history.mjs, ending now), the two taking turns
+// trial by trial (BENCH_N trials, 7 by default), and the ratio of the
+// medians is printed against the
 // issue's target (1.25x at 10,000 events, 1.5x at 100,000). BENCH_100K=1 adds
 // a 100,000-event history (about 30 minutes to generate: 20,000 signatures).
 // BENCH_STEP sets the seconds between generated events (below).
@@ -19,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { Dir, Generator, n, Objects, run } from './history.mjs';
 import { BIN, median, ROOT, sandbox } from './lib.mjs';
 
-const N = Number(process.env.BENCH_N ?? 5);
+const N = Number(process.env.BENCH_N ?? 7);
 const SIZES = [10_000, ...(process.env.BENCH_100K ? [100_000] : [])];
 // Seconds between two generated events: 180 spreads 10,000 over three weeks, as a busy deployment records
 // them (an audit hour directory holds about 20 files). BENCH_STEP=1 packs them into hours: a burst, whose
@@ -63,36 +65,41 @@ function runUntilStarted(repo) {
   });
 }
 
-/** Every everyday command, N times each, on one repository: medians in ms. */
-async function measure(repo) {
-  const out = {};
-  const sample = (name, fn) => (out[name] = median(Array.from({ length: N }, (_, i) => timedMs(() => fn(i)))));
-  ga(repo, 'propose', '--file', newProposal()); // warm the page cache
-  const ids = [];
-  sample('propose', () => ids.push(ga(repo, 'propose', '--file', newProposal()).trim().split('\n').pop()));
-  for (let i = 0; i < N; i++) ids.push(ga(repo, 'propose', '--file', newProposal()).trim().split('\n').pop());
-  sample('list', () => ga(repo, 'list'));
-  sample('show', (i) => ga(repo, 'show', ids[i]));
-  sample('status', () => ga(repo, 'status'));
-  sample('scoreboard', () => ga(repo, 'scoreboard'));
-  sample('approve', (i) => ga(repo, 'approve', ids[i]));
-  sample('reject', (i) => ga(repo, 'reject', ids[N + i], '--reason', 'bench'));
-  sample('execute', (i) => ga(repo, 'execute', ids[i]));
+/**
+ * Every everyday command, N times each, on each repository: medians in ms,
+ * one object per repository. The repositories take turns trial by trial, so
+ * that a machine slower for a while slows them alike.
+ */
+async function measure(repos) {
+  const out = repos.map(() => ({}));
+  const timed = async (name, fn) => {
+    const times = repos.map(() => []);
+    for (let i = 0; i < N; i++) for (const [k, repo] of repos.entries()) times[k].push(await fn(repo, k, i));
+    times.forEach((t, k) => (out[k][name] = median(t)));
+  };
+  const sample = (name, fn) => timed(name, (repo, k, i) => timedMs(() => fn(repo, k, i)));
+  const ids = repos.map(() => []);
+  for (const repo of repos) ga(repo, 'propose', '--file', newProposal()); // warm the page cache
+  await sample('propose', (repo, k) => ids[k].push(ga(repo, 'propose', '--file', newProposal()).trim().split('\n').pop()));
+  for (const [k, repo] of repos.entries()) for (let i = 0; i < N; i++) ids[k].push(ga(repo, 'propose', '--file', newProposal()).trim().split('\n').pop());
+  await sample('list', (repo) => ga(repo, 'list'));
+  await sample('show', (repo, k, i) => ga(repo, 'show', ids[k][i]));
+  await sample('status', (repo) => ga(repo, 'status'));
+  await sample('scoreboard', (repo) => ga(repo, 'scoreboard'));
+  await sample('approve', (repo, k, i) => ga(repo, 'approve', ids[k][i]));
+  await sample('reject', (repo, k, i) => ga(repo, 'reject', ids[k][N + i], '--reason', 'bench'));
+  await sample('execute', (repo, k, i) => ga(repo, 'execute', ids[k][i]));
   // One sweep after one new commit (ga run comes last: its identical proposals would be a loop to a sweep): the propose before it is not timed.
-  const sweeps = [];
-  for (let i = 0; i < N; i++) {
+  await timed('watchdog sweep (after a new commit)', (repo) => {
     ga(repo, 'propose', '--file', newProposal());
-    sweeps.push(timedMs(() => ga(repo, 'watchdog', '--once')));
-  }
-  out['watchdog sweep (after a new commit)'] = median(sweeps);
-  out['daemon sweep (after a new commit)'] = await daemonSweeps(repo);
-  const runs = [];
-  for (let i = 0; i < N; i++) {
+    return timedMs(() => ga(repo, 'watchdog', '--once'));
+  });
+  for (const [k, repo] of repos.entries()) out[k]['daemon sweep (after a new commit)'] = await daemonSweeps(repo);
+  await timed('run noop, until it has proposed', async (repo) => {
     const r = await runUntilStarted(repo);
-    runs.push(r.took);
     ga(repo, 'reject', r.id, '--reason', 'bench');
-  }
-  out['run noop, until it has proposed'] = median(runs);
+    return r.took;
+  });
   return out;
 }
 
@@ -199,9 +206,11 @@ async function eventCommits(repo) {
 const f = (x) => `${x.toFixed(0).padStart(6)} ms`;
 try {
   console.log(`ga flat-history bench, ${N} trials each, ${new Date().toISOString()}`);
-  const base = await measure(history(0));
-  for (const size of SIZES) {
-    const big = await measure(await long(size));
+  const longs = [];
+  for (const size of SIZES) longs.push(await long(size));
+  const [base, ...bigs] = await measure([history(0), ...longs]);
+  for (const [i, size] of SIZES.entries()) {
+    const big = bigs[i];
     const target = size >= 100_000 ? 1.5 : 1.25;
     console.log(`\n${'command'.padEnd(36)} ${'fresh'.padStart(9)} ${`${n(size)} events`.padStart(15)}   ratio (target ${target}x)`);
     for (const [name, t] of Object.entries(big)) {

@@ -58,10 +58,24 @@ export interface ProposalBrief {
   submittedValid: boolean;
 }
 
-/** Ended proposals as a saved reading keeps them: one buffer, and each record's brief and place in it. */
+/**
+ * Ended proposals as a saved reading keeps them: one buffer of records, and
+ * each one's brief and place in it, column by column (a few arrays of
+ * strings and numbers deserialize some twenty times faster than as many
+ * objects).
+ */
 export interface PackedProposals {
   bytes: Uint8Array;
-  index: Map<string, ProposalBrief & { start: number; end: number }>;
+  ids: string[];
+  states: (ProposalState | undefined)[];
+  agents: (string | undefined)[];
+  /** created_at in ms, NaN when unknown. */
+  created: Float64Array;
+  last: (string | undefined)[];
+  /** 1 when validly submitted. */
+  valid: Uint8Array;
+  start: Uint32Array;
+  end: Uint32Array;
 }
 
 const isLive = (r: { state?: ProposalState }) => r.state === 'pending' || r.state === 'approved';
@@ -79,12 +93,40 @@ export function briefOf(r: ProposalRecord): ProposalBrief {
 
 export function isPackedProposals(x: unknown): x is PackedProposals {
   const p = x as Partial<PackedProposals> | undefined;
-  return typeof p === 'object' && p.bytes instanceof Uint8Array && p.index instanceof Map;
+  if (typeof p !== 'object' || !(p.bytes instanceof Uint8Array) || !Array.isArray(p.ids)) return false;
+  const n = p.ids.length;
+  return (
+    [p.states, p.agents, p.last].every((a) => Array.isArray(a) && a.length === n) &&
+    [p.created, p.valid, p.start, p.end].every((a) => ArrayBuffer.isView(a) && (a as Uint8Array).length === n)
+  );
+}
+
+function packedOf(briefs: (ProposalBrief & { bytes: Uint8Array })[]): PackedProposals {
+  const n = briefs.length;
+  const p: PackedProposals = {
+    bytes: Buffer.concat(briefs.map((b) => b.bytes)),
+    ids: briefs.map((b) => b.id),
+    states: briefs.map((b) => b.state),
+    agents: briefs.map((b) => b.agent),
+    created: Float64Array.from(briefs, (b) => b.createdAt ?? NaN),
+    last: briefs.map((b) => b.lastCommit),
+    valid: Uint8Array.from(briefs, (b) => (b.submittedValid ? 1 : 0)),
+    start: new Uint32Array(n),
+    end: new Uint32Array(n),
+  };
+  let at = 0;
+  briefs.forEach((b, i) => {
+    p.start[i] = at;
+    p.end[i] = at += b.bytes.length;
+  });
+  return p;
 }
 
 export class ProposalBook {
   private readonly open: Map<string, ProposalRecord>;
-  private readonly packed: PackedProposals;
+  private readonly packed: PackedProposals | undefined;
+  /** Where each record still packed is, by id: built when first asked. */
+  private where: Map<string, number> | undefined;
 
   /**
    * `open`: records as they are; `packed`: ended ones, unpacked on demand.
@@ -96,53 +138,64 @@ export class ProposalBook {
     private readonly damaged: () => void = () => {},
   ) {
     this.open = open ?? new Map();
-    this.packed = packed ? { bytes: packed.bytes, index: new Map(packed.index) } : { bytes: new Uint8Array(0), index: new Map() };
+    this.packed = packed;
+  }
+
+  private get places(): Map<string, number> {
+    return (this.where ??= new Map(this.packed?.ids.map((id, i) => [id, i])));
+  }
+
+  private briefAt(i: number): ProposalBrief {
+    const p = this.packed!;
+    const created = p.created[i]!;
+    return {
+      id: p.ids[i]!,
+      state: p.states[i],
+      agent: p.agents[i],
+      createdAt: Number.isNaN(created) ? undefined : created,
+      lastCommit: p.last[i],
+      submittedValid: p.valid[i] === 1,
+    };
   }
 
   get size(): number {
-    return this.open.size + this.packed.index.size;
+    return this.open.size + this.places.size;
   }
 
   has(id: string): boolean {
-    return this.open.has(id) || this.packed.index.has(id);
+    return this.open.has(id) || this.places.has(id);
   }
 
   /** The record of `id`, unpacked if it was packed. */
   get(id: string): ProposalRecord | undefined {
     const r = this.open.get(id);
     if (r) return r;
-    const at = this.packed.index.get(id);
-    if (!at) return undefined;
-    let got: ProposalRecord;
+    const i = this.places.get(id);
+    if (i === undefined) return undefined;
+    let got: ProposalRecord | undefined;
     try {
-      got = deserialize(this.packed.bytes.subarray(at.start, at.end)) as ProposalRecord;
+      got = deserialize(this.packed!.bytes.subarray(this.packed!.start[i], this.packed!.end[i])) as ProposalRecord;
     } catch {
-      got = undefined as unknown as ProposalRecord;
+      got = undefined;
     }
     if (typeof got !== 'object' || got === null || got.id !== id || !Array.isArray(got.steps)) {
       this.damaged();
       throw new Error(`the saved reading's record of proposal ${id} is damaged: run the command again (it reads all of history)`);
     }
-    this.packed.index.delete(id);
+    this.places.delete(id);
     this.open.set(id, got);
     return got;
   }
 
   set(id: string, r: ProposalRecord): void {
-    this.packed.index.delete(id);
+    this.places.delete(id);
     this.open.set(id, r);
-  }
-
-  /** Every id, without unpacking. */
-  *ids(): IterableIterator<string> {
-    yield* this.open.keys();
-    yield* this.packed.index.keys();
   }
 
   /** What is known of every proposal without unpacking it. */
   *briefs(): IterableIterator<ProposalBrief> {
     for (const r of this.open.values()) yield briefOf(r);
-    yield* this.packed.index.values();
+    for (const i of this.places.values()) yield this.briefAt(i);
   }
 
   /** The proposals in pending/ or approved/ (never packed). */
@@ -157,26 +210,19 @@ export class ProposalBook {
 
   /** Every record, unpacking all of them: for the commands whose answer is about every proposal (verify, a report). */
   all(): ProposalRecord[] {
-    for (const id of [...this.packed.index.keys()]) this.get(id);
+    for (const id of [...this.places.keys()]) this.get(id);
     return [...this.open.values()];
   }
 
   /** The live records as they are, and every other one packed: what a saved reading keeps. */
   pack(): { open: Map<string, ProposalRecord>; packed: PackedProposals } {
     const open = new Map<string, ProposalRecord>();
-    const parts: Uint8Array[] = [];
-    const index: PackedProposals['index'] = new Map();
-    let at = 0;
-    const add = (brief: ProposalBrief, bytes: Uint8Array) => {
-      parts.push(bytes);
-      index.set(brief.id, { ...brief, start: at, end: at + bytes.length });
-      at += bytes.length;
-    };
+    const ended: (ProposalBrief & { bytes: Uint8Array })[] = [];
     for (const [id, r] of this.open) {
       if (isLive(r)) open.set(id, r);
-      else add(briefOf(r), serialize(r));
+      else ended.push({ ...briefOf(r), bytes: serialize(r) });
     }
-    for (const { start, end, ...brief } of this.packed.index.values()) add(brief, this.packed.bytes.subarray(start, end));
-    return { open, packed: { bytes: Buffer.concat(parts), index } };
+    for (const i of this.places.values()) ended.push({ ...this.briefAt(i), bytes: this.packed!.bytes.subarray(this.packed!.start[i], this.packed!.end[i]) });
+    return { open, packed: packedOf(ended) };
   }
 }

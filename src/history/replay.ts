@@ -5,6 +5,7 @@
 // merges are judged as DESIGN "Merges" says: what a merge brings in counts
 // when valid at its own parent and at the merge's first parent, and what it
 // adds of its own counts only when the merge is signed by an approver.
+import { deserialize, serialize } from 'node:v8';
 import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readHead } from '../git/head.js';
@@ -143,6 +144,8 @@ interface ReplayState {
   markers: Map<string, MarkerState>;
   heldLines: Map<string, { lines: string[]; by: string }>;
   executions: Map<string, ExecutionTrail>;
+  /** The executions as a saved reading kept them, while nothing has asked for them (a command that runs nothing never does). */
+  executionsPacked(): Uint8Array | undefined;
   runs: Map<string, RunTrail>;
   runsFinished: { agent: string; at: Date }[];
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
@@ -252,6 +255,7 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
 
 function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState {
   const blobs = new BlobReader(repo);
+  let executions: Map<string, ExecutionTrail> | undefined;
   return {
     repo,
     root,
@@ -264,7 +268,10 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
     findings: saved?.findings ?? [],
     markers: saved?.markers ?? new Map(),
     heldLines: saved?.heldLines ?? new Map(),
-    executions: saved?.executions ?? new Map(),
+    get executions() {
+      return (executions ??= saved ? unpackExecutions(repo, saved.executions) : new Map());
+    },
+    executionsPacked: () => (executions ? undefined : saved?.executions),
     runs: saved?.runs ?? new Map(),
     runsFinished: saved?.runsFinished ?? [],
     trustedLog: saved?.trustedLog ?? [],
@@ -286,7 +293,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
  */
 type SavedState = Pick<
   ReplayState,
-  'root' | 'trusted' | 'untrusted' | 'strays' | 'findings' | 'markers' | 'heldLines' | 'executions' | 'runs' | 'runsFinished' | 'trustedLog' | 'ids' | 'rootSet'
+  'root' | 'trusted' | 'untrusted' | 'strays' | 'findings' | 'markers' | 'heldLines' | 'runs' | 'runsFinished' | 'trustedLog' | 'ids' | 'rootSet'
 > & {
   head: string;
   rootCommit: Commit;
@@ -295,11 +302,25 @@ type SavedState = Pick<
   /** The live proposals' records; the others are packed in `settled` (history/book.ts). */
   records: Map<string, ProposalRecord>;
   settled: PackedProposals;
+  /** The executions' Map, serialized on its own: deserialized only when a command asks for it. */
+  executions: Uint8Array;
 };
+
+function unpackExecutions(repo: Repo, bytes: Uint8Array): Map<string, ExecutionTrail> {
+  let m: unknown;
+  try {
+    m = deserialize(bytes);
+  } catch {
+    m = undefined;
+  }
+  if (m instanceof Map) return m as Map<string, ExecutionTrail>;
+  dropSaved(repo);
+  throw new Error("the saved reading's executions are damaged: run the command again (it reads all of history)");
+}
 
 function isSavedState(x: unknown): x is SavedState {
   const s = x as Partial<SavedState> | undefined;
-  const maps = [s?.trusted, s?.markers, s?.heldLines, s?.executions, s?.runs, s?.records];
+  const maps = [s?.trusted, s?.markers, s?.heldLines, s?.runs, s?.records];
   const arrays = [s?.untrusted, s?.strays, s?.findings, s?.trustedLog, s?.runsFinished, s?.ids];
   return (
     typeof s === 'object' &&
@@ -312,6 +333,7 @@ function isSavedState(x: unknown): x is SavedState {
     s.ids?.length === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     isPackedProposals(s.settled) &&
+    s.executions instanceof Uint8Array &&
     arrays.every((a) => Array.isArray(a))
   );
 }
@@ -355,7 +377,7 @@ function save(gov: Governance): void {
     findings: st.findings,
     markers: st.markers,
     heldLines: st.heldLines,
-    executions: st.executions,
+    executions: st.executionsPacked() ?? serialize(st.executions),
     runs: st.runs,
     runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
@@ -656,7 +678,9 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Govern
     proposals: st.tracker.records,
     markers: st.markers,
     heldLines: st.heldLines,
-    executions: st.executions,
+    get executions() {
+      return st.executions;
+    },
     runs: st.runs,
     runsFinished: [...st.runsFinished],
     trustedLog: st.trustedLog,

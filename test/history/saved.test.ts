@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
+import type { PackedProposals, ProposalRecord } from '../../src/history/book.js';
 import { loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
@@ -200,9 +201,9 @@ describe('the saved reading', () => {
     const full = await reading(dir, true); // saved here
     const bytes = readFileSync(stateFile(dir));
     const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
-    const state = deserialize(bytes.subarray(body)) as { records: Map<string, unknown>; settled: { bytes: Uint8Array; index: Map<string, { state: string }> } };
+    const state = deserialize(bytes.subarray(body)) as { records: Map<string, unknown>; settled: PackedProposals };
     expect([...state.records.keys()]).toEqual([waiting]);
-    expect(Object.fromEntries([...state.settled.index].map(([id, b]) => [id, b.state]))).toEqual({ [done]: 'executed', [refused]: 'rejected' });
+    expect(Object.fromEntries(state.settled.ids.map((id, k) => [id, state.settled.states[k]]))).toEqual({ [done]: 'executed', [refused]: 'rejected' });
     const gov = await reading(dir);
     expect(gov.savedAt).toBeDefined();
     expect(gov.proposals.live().map((r) => r.id)).toEqual([waiting]);
@@ -240,19 +241,21 @@ describe('the saved reading', () => {
     await reading(dir, true);
     const bytes = readFileSync(stateFile(dir));
     const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
-    type Packed = { bytes: Uint8Array; index: Map<string, Record<string, unknown>> };
-    const state = deserialize(bytes.subarray(body)) as { records: Map<string, Record<string, unknown>>; settled: Packed };
-    const record = { ...state.records.get(id)!, state: 'rejected' };
+    const state = deserialize(bytes.subarray(body)) as { records: Map<string, ProposalRecord>; settled: PackedProposals };
+    const record = { ...state.records.get(id)!, state: 'rejected' as const };
     const packed = serialize(record);
+    const s = state.settled;
+    const n = s.bytes.length;
     state.settled = {
-      bytes: Buffer.concat([state.settled.bytes, packed]),
-      index: new Map([
-        ...state.settled.index,
-        [
-          id,
-          { id, state: 'rejected', agent: 'noop', submittedValid: true, start: state.settled.bytes.length, end: state.settled.bytes.length + packed.length },
-        ],
-      ]),
+      bytes: Buffer.concat([s.bytes, packed]),
+      ids: [...s.ids, id],
+      states: [...s.states, 'rejected'],
+      agents: [...s.agents, 'noop'],
+      created: Float64Array.from([...s.created, record.proposal!.created_at.getTime()]),
+      last: [...s.last, record.steps.at(-1)!.commit],
+      valid: Uint8Array.from([...s.valid, 1]),
+      start: Uint32Array.from([...s.start, n]),
+      end: Uint32Array.from([...s.end, n + packed.length]),
     };
     state.records.delete(id);
     writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
