@@ -123,10 +123,11 @@ function packedOf(briefs: (ProposalBrief & { bytes: Uint8Array })[]): PackedProp
 }
 
 export class ProposalBook {
-  private readonly open: Map<string, ProposalRecord>;
-  private readonly packed: PackedProposals | undefined;
-  /** Where each record still packed is, by id: built when first asked. */
+  private open: Map<string, ProposalRecord>;
+  private packed: PackedProposals | undefined;
+  /** Where each record still packed is, by id, and the briefs of all that were packed: built when first asked. */
   private where: Map<string, number> | undefined;
+  private packedBriefs: ProposalBrief[] | undefined;
 
   /**
    * `open`: records as they are; `packed`: ended ones, unpacked on demand.
@@ -195,7 +196,9 @@ export class ProposalBook {
   /** What is known of every proposal without unpacking it. */
   *briefs(): IterableIterator<ProposalBrief> {
     for (const r of this.open.values()) yield briefOf(r);
-    for (const i of this.places.values()) yield this.briefAt(i);
+    const places = this.places;
+    this.packedBriefs ??= [...places.values()].map((i) => this.briefAt(i));
+    for (const b of this.packedBriefs) if (places.has(b.id)) yield b;
   }
 
   /** The proposals in pending/ or approved/ (never packed). */
@@ -224,5 +227,17 @@ export class ProposalBook {
     }
     for (const i of this.places.values()) ended.push({ ...this.briefAt(i), bytes: this.packed!.bytes.subarray(this.packed!.start[i], this.packed!.end[i]) });
     return { open, packed: packedOf(ended) };
+  }
+
+  /**
+   * Takes on what pack() made, once it is saved: the records that ended
+   * leave memory, to be unpacked again if asked for (a daemon's reading,
+   * which goes on for days, walks only the live ones at each sweep).
+   */
+  adopt(p: { open: Map<string, ProposalRecord>; packed: PackedProposals }): void {
+    this.open = p.open;
+    this.packed = p.packed;
+    this.where = undefined;
+    this.packedBriefs = undefined;
   }
 }

@@ -365,6 +365,7 @@ function save(gov: Governance): void {
   const st = states.get(gov)!;
   if (st.earlier && st.commits.length < SAVE_EVERY) return;
   const head = gov.head;
+  const packed = st.tracker.records.pack();
   const state: SavedState = {
     head,
     root: st.root,
@@ -383,8 +384,10 @@ function save(gov: Governance): void {
     trustedLog: st.trustedLog,
     ids: st.ids,
     rootSet: st.rootSet,
-    ...((p) => ({ records: p.open, settled: p.packed }))(st.tracker.records.pack()),
+    records: packed.open,
+    settled: packed.packed,
   };
+  st.tracker.records.adopt(packed); // what ended leaves memory (save is called before a reading is handed out)
   const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
   const chunks = st.earlier?.chunks ?? [];
   if (chunks.length + 1 <= MAX_CHUNKS) return writeSaved(gov.repo, head, state, chunks, own);
