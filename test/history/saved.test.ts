@@ -20,6 +20,14 @@ afterEach(() => sb.cleanup());
 
 const stateFile = (dir: string) => join(dir, '.git', 'ga', 'reading', 'state');
 
+/** The saved state, and how to write it back in its place (its header kept): what a forger with write access to .git/ does. */
+function savedState<T>(dir: string): { state: T; rewrite: () => void } {
+  const bytes = readFileSync(stateFile(dir));
+  const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
+  const state = deserialize(bytes.subarray(body)) as T;
+  return { state, rewrite: () => writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)])) };
+}
+
 /** Everything a reading tells, in a form two readings can be compared by. */
 async function told(gov: Governance) {
   const sorted = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -156,12 +164,10 @@ describe('the saved reading', () => {
     const forged = git(dir, 'rev-parse', 'HEAD');
     expect((await reading(dir, true)).proposals.get(id)!.approval!.valid).toBe(false); // saved at the forgery
     // The saved state rewritten to say the approval is alice's and valid.
-    const bytes = readFileSync(stateFile(dir));
-    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
-    const state = deserialize(bytes.subarray(body)) as { records: Map<string, { approval: unknown; approvals: unknown }> };
+    const { state, rewrite } = savedState<{ records: Map<string, { approval: unknown; approvals: unknown }> }>(dir);
     state.records.get(id)!.approval = { valid: true, why: 'approved', by: ['alice@example.com'], commit: forged };
     state.records.get(id)!.approvals = [{ principal: 'alice@example.com', key: sb.people.alice!.pub, commit: forged }];
-    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    rewrite();
     // Checked against the repository, it does not hold: every command reads all of history instead, and says so.
     const gov = await reading(dir);
     expect(gov.savedAt).toBeUndefined();
@@ -177,11 +183,9 @@ describe('the saved reading', () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH.replace('Publish the launch post', 'Wire 50000 USD to mallory'))).last;
     await reading(dir, true);
-    const bytes = readFileSync(stateFile(dir));
-    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
-    const state = deserialize(bytes.subarray(body)) as { records: Map<string, { proposal: { title: string } }> };
+    const { state, rewrite } = savedState<{ records: Map<string, { proposal: { title: string } }> }>(dir);
     state.records.get(id)!.proposal.title = 'Publish the launch post';
-    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    rewrite();
     const gov = await reading(dir);
     expect(gov.savedAt).toBeUndefined();
     expect(gov.proposals.get(id)!.proposal!.title).toBe('Wire 50000 USD to mallory');
@@ -199,9 +203,7 @@ describe('the saved reading', () => {
     ])
       expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
     const full = await reading(dir, true); // saved here
-    const bytes = readFileSync(stateFile(dir));
-    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
-    const state = deserialize(bytes.subarray(body)) as { records: Map<string, unknown>; settled: PackedProposals };
+    const { state, rewrite } = savedState<{ records: Map<string, unknown>; settled: PackedProposals }>(dir);
     expect([...state.records.keys()]).toEqual([waiting]);
     expect(Object.fromEntries(state.settled.ids.map((id, k) => [id, state.settled.states[k]]))).toEqual({ [done]: 'executed', [refused]: 'rejected' });
     const gov = await reading(dir);
@@ -221,7 +223,7 @@ describe('the saved reading', () => {
 
     // With the packed records made unreadable, every command that needs only the live ones still answers in full ...
     state.settled.bytes.fill(0);
-    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    rewrite();
     for (const args of [['list'], ['status'], ['scoreboard'], ['execute', '--all'], ['show', waiting]]) {
       const r = await ga(['-C', dir, ...args]);
       expect(r, args.join(' ')).toMatchObject({ code: 0 });
@@ -239,9 +241,7 @@ describe('the saved reading', () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH.replace('Publish the launch post', 'Wire 50000 USD to mallory'))).last;
     await reading(dir, true);
-    const bytes = readFileSync(stateFile(dir));
-    const body = bytes.indexOf(10, bytes.indexOf(10) + 1) + 1;
-    const state = deserialize(bytes.subarray(body)) as { records: Map<string, ProposalRecord>; settled: PackedProposals };
+    const { state, rewrite } = savedState<{ records: Map<string, ProposalRecord>; settled: PackedProposals }>(dir);
     const record = { ...state.records.get(id)!, state: 'rejected' as const };
     const packed = serialize(record);
     const s = state.settled;
@@ -258,7 +258,7 @@ describe('the saved reading', () => {
       end: Uint32Array.from([...s.end, n + packed.length]),
     };
     state.records.delete(id);
-    writeFileSync(stateFile(dir), Buffer.concat([bytes.subarray(0, body), serialize(state)]));
+    rewrite();
     const gov = await reading(dir);
     expect(gov.savedAt).toBeUndefined();
     expect(gov.proposals.get(id)!.state).toBe('pending');
