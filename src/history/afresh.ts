@@ -6,10 +6,11 @@
 // pending/ or approved/: its file at the saved reading's commit is the one
 // the reading has, parsed as the reading has it (a reviewer is shown, and
 // ga approve moves, that file), and no proposal file there is missing from
-// the reading's live ones (nothing waiting is hidden); for each valid approval of one in
-// approved/, each approving commit is one of the reading's timeline and
-// carries a good signature by an approver trusted now, read and checked
-// afresh (the commit read by its id, the signature checked in process).
+// the reading's live ones (nothing waiting is hidden); for each valid
+// approval of one in approved/, each approving commit is one of the
+// reading's timeline and carries a good signature by an approver trusted
+// now, read and checked afresh (the commit read by its id, the signature
+// checked in process).
 // When anything does not hold, the command reads all of history instead.
 import { readBlobs, type Repo } from '../git/repo.js';
 import { parseProposalPath, PROPOSALS_DIR } from '../layout/layout.js';
@@ -37,7 +38,7 @@ export async function approvalsHoldAfresh(
   }
   // Every proposal file there is one of the reading's live proposals: none is hidden among those that ended (history/book.ts).
   const held = new Set(live.map((r) => `${r.state}/${r.id}.toml`));
-  for (const [name, oid] of files) if (!held.has(name) && parseProposalPath(`${PROPOSALS_DIR}/${name}`) && oid.mode !== '40000') return false;
+  for (const [name, e] of files) if (!held.has(name) && parseProposalPath(`${PROPOSALS_DIR}/${name}`) && e.mode !== '40000') return false;
   const texts = await readBlobs(repo, [...new Set(live.flatMap((r) => (r.blob ? [r.blob] : [])))]);
   const checks = live.map(async (r) => {
     // What a person is shown, and what an approval moves: the file at HEAD, as the reading parsed it.

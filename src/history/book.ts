@@ -5,7 +5,8 @@
 // brief beside it (where it is, whose it is, when it was made, its last
 // commit), and a record is unpacked only when a command asks for it by id or
 // asks for all of them. A command that walks only the live proposals never
-// pays for the ended ones (history/saved.ts).
+// pays for the ended ones (history/saved.ts). What a record holds is named
+// here; history/proposals.ts tells each proposal's life into it.
 import { deserialize, serialize } from 'node:v8';
 import type { ProposalState } from '../layout/layout.js';
 import type { Proposal } from '../schema/proposal.js';
