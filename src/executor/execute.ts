@@ -70,10 +70,7 @@ export async function requireWholeHistory(gov: Governance): Promise<void> {
 /** Runs every proposal in approved/ of a reading made for execution. */
 export async function executeApproved(gov: Governance, opts: ExecuteOptions): Promise<ExecutionResult[]> {
   const results: ExecutionResult[] = [];
-  for (const r of gov.proposals
-    .live()
-    .filter((p) => p.state === 'approved')
-    .sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  for (const r of gov.proposals.live('approved').sort((a, b) => (a.id < b.id ? -1 : 1))) {
     results.push(await executeRecord(gov, r, opts));
   }
   return results;

@@ -13,7 +13,7 @@
 // checked in process).
 // When anything does not hold, the command reads all of history instead.
 import { readBlobs, type Repo } from '../git/repo.js';
-import { parseProposalPath, PROPOSALS_DIR } from '../layout/layout.js';
+import { isLiveState, LIVE_STATES, parseProposalPath, PROPOSALS_DIR } from '../layout/layout.js';
 import type { Approver } from '../schema/approvers.js';
 import { parseProposal, type Proposal } from '../schema/proposal.js';
 import { fromObject } from './chain.js';
@@ -30,9 +30,9 @@ export async function approvalsHoldAfresh(
   const { objects } = repo;
   const judge = new SignatureJudge();
   const tree = (await objects.commit(head)).tree;
-  const live = [...records].filter((r) => r.state === 'pending' || r.state === 'approved');
+  const live = [...records].filter((r) => isLiveState(r.state));
   const files = new Map<string, { oid: string; mode: string }>();
-  for (const state of ['pending', 'approved'] as const) {
+  for (const state of LIVE_STATES) {
     const dir = await objects.entryAt(tree, `${PROPOSALS_DIR}/${state}`);
     for (const e of dir?.mode === '40000' ? await objects.tree(dir.oid) : []) files.set(`${state}/${e.name}`, e);
   }

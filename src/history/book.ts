@@ -8,7 +8,7 @@
 // pays for the ended ones (history/saved.ts). What a record holds is named
 // here; history/proposals.ts tells each proposal's life into it.
 import { deserialize, serialize } from 'node:v8';
-import type { ProposalState } from '../layout/layout.js';
+import { isLiveState, type LiveState, type ProposalState } from '../layout/layout.js';
 import type { Proposal } from '../schema/proposal.js';
 
 export interface ProposalStep {
@@ -79,8 +79,6 @@ export interface PackedProposals {
   end: Uint32Array;
 }
 
-const isLive = (r: { state?: ProposalState }) => r.state === 'pending' || r.state === 'approved';
-
 export function briefOf(r: ProposalRecord): ProposalBrief {
   return {
     id: r.id,
@@ -132,12 +130,12 @@ export class ProposalBook {
 
   /**
    * `open`: records as they are; `packed`: ended ones, unpacked on demand.
-   * `damaged` is called before the error a record that does not unpack throws.
+   * `damaged` gives the error a record that does not unpack throws (history/saved.ts drops the saved reading).
    */
   constructor(
     open?: Map<string, ProposalRecord>,
     packed?: PackedProposals,
-    private readonly damaged: () => void = () => {},
+    private readonly damaged: (what: string) => Error = (what) => new Error(`the ${what} is damaged`),
   ) {
     this.open = open ?? new Map();
     this.packed = packed;
@@ -181,8 +179,7 @@ export class ProposalBook {
       got = undefined;
     }
     if (typeof got !== 'object' || got === null || got.id !== id || !Array.isArray(got.steps)) {
-      this.damaged();
-      throw new Error(`the saved reading's record of proposal ${id} is damaged: run the command again (it reads all of history)`);
+      throw this.damaged(`record of proposal ${id}`);
     }
     this.places.delete(id);
     this.open.set(id, got);
@@ -202,9 +199,9 @@ export class ProposalBook {
     for (const b of this.packedBriefs) if (places.has(b.id)) yield b;
   }
 
-  /** The proposals in pending/ or approved/ (never packed). */
-  live(): ProposalRecord[] {
-    return [...this.open.values()].filter(isLive);
+  /** The proposals in pending/ or approved/, or in `state` only (never packed). */
+  live(state?: LiveState): ProposalRecord[] {
+    return [...this.open.values()].filter((r) => (state ? r.state === state : isLiveState(r.state)));
   }
 
   /** The records of `ids` that exist, unpacked as needed. */
@@ -223,7 +220,7 @@ export class ProposalBook {
     const open = new Map<string, ProposalRecord>();
     const ended: (ProposalBrief & { bytes: Uint8Array })[] = [];
     for (const [id, r] of this.open) {
-      if (isLive(r)) open.set(id, r);
+      if (isLiveState(r.state)) open.set(id, r);
       else ended.push({ ...briefOf(r), bytes: serialize(r) });
     }
     for (const i of this.places.values()) ended.push({ ...this.briefAt(i), bytes: this.packed!.bytes.subarray(this.packed!.start[i], this.packed!.end[i]) });

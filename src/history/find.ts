@@ -5,7 +5,7 @@
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import type { Governance } from './replay.js';
 import type { ProposalRecord } from './proposals.js';
-import { ASSIGNED_ID, checkProposalRef } from '../layout/layout.js';
+import { ASSIGNED_ID, checkProposalRef, isLiveState } from '../layout/layout.js';
 
 /** The one proposal `ref` names: its exact id, else the one validly submitted id it prefixes (exit 2 if none or several). */
 export function findProposal(gov: Governance, ref: string): ProposalRecord {
@@ -35,7 +35,7 @@ export function requireSubmitted(r: ProposalRecord, what: string): void {
 export function listProposals(gov: Governance, filter: { state?: string; agent?: string; all?: boolean } = {}): ProposalRecord[] {
   const wanted = [...gov.proposals.briefs()]
     .filter((r) => r.state !== undefined)
-    .filter((r) => (filter.state ? r.state === filter.state : filter.all || r.state === 'pending' || r.state === 'approved'))
+    .filter((r) => (filter.state ? r.state === filter.state : filter.all || isLiveState(r.state)))
     .filter((r) => !filter.agent || r.agent === filter.agent)
     .sort((a, b) => (a.id < b.id ? 1 : -1));
   return gov.proposals.pick(wanted.map((r) => r.id));

@@ -31,7 +31,7 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { dropSaved, readChunk, readSaved, savedReadingDir, writeSaved } from './saved.js';
+import { readChunk, readSaved, savedDamaged, writeSaved } from './saved.js';
 import { isPackedProposals, ProposalBook, type PackedProposals } from './book.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
@@ -262,7 +262,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
     blobs,
     judge: new SignatureJudge(),
     trusted: saved?.trusted ?? new Map(),
-    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, saved?.settled, () => dropSaved(repo))),
+    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, saved?.settled, (what) => savedDamaged(repo, what))),
     untrusted: saved?.untrusted ?? [],
     strays: saved?.strays ?? [],
     findings: saved?.findings ?? [],
@@ -314,8 +314,7 @@ function unpackExecutions(repo: Repo, bytes: Uint8Array): Map<string, ExecutionT
     m = undefined;
   }
   if (m instanceof Map) return m as Map<string, ExecutionTrail>;
-  dropSaved(repo);
-  throw new Error("the saved reading's executions are damaged: run the command again (it reads all of history)");
+  throw savedDamaged(repo, 'record of executions');
 }
 
 function isSavedState(x: unknown): x is SavedState {
@@ -451,10 +450,7 @@ async function fromSaved(repo: Repo, head: string): Promise<Governance | undefin
  */
 function loadChunks(repo: Repo, chunks: string[]): EarlierPart {
   const parts = chunks.map((name) => readChunk(repo, name, isEarlierPart));
-  if (parts.some((p) => p === undefined)) {
-    dropSaved(repo);
-    throw new Error(`the saved reading in ${savedReadingDir(repo)} is damaged: it was removed; run the command again`);
-  }
+  if (parts.some((p) => p === undefined)) throw savedDamaged(repo, 'older part');
   const ok = parts as EarlierPart[];
   return {
     commits: ok.flatMap((p) => p.commits),

@@ -23,7 +23,7 @@ import { readRegular } from '../runtime/files.js';
 /** Raised whenever what a saved reading holds changes shape or meaning. */
 const FORMAT = 1;
 
-export const savedReadingDir = (repo: Repo) => join(repo.commonDir, 'ga', 'reading');
+const savedReadingDir = (repo: Repo) => join(repo.commonDir, 'ga', 'reading');
 const stateFile = (repo: Repo) => join(savedReadingDir(repo), 'state');
 const CHUNK = /^chunk-[0-9a-f]{40,64}-\d+-\d+$/;
 
@@ -118,7 +118,17 @@ export function writeSaved(repo: Repo, head: string, state: unknown, chunks: str
   }
 }
 
-/** Drops the saved reading (one whose chunks did not read back). */
-export function dropSaved(repo: Repo): void {
+/** Drops the saved reading (one that did not read back). */
+function dropSaved(repo: Repo): void {
   rmSync(stateFile(repo), { force: true });
+}
+
+/**
+ * A part of the saved reading (`what`) that did not read back when a command
+ * asked for it, after the state was trusted: the saved reading is dropped,
+ * and the command stops with this error; the next one reads afresh.
+ */
+export function savedDamaged(repo: Repo, what: string): Error {
+  dropSaved(repo);
+  return new Error(`the ${what} in the saved reading ${savedReadingDir(repo)} is damaged: it was removed; run the command again (it reads all of history)`);
 }

@@ -112,6 +112,10 @@ export function agentOfPausePath(path: string): string | undefined {
 export const PROPOSALS_DIR = 'proposals';
 export const PROPOSAL_STATES = ['pending', 'approved', 'rejected', 'executed', 'failed', 'expired'] as const;
 export type ProposalState = (typeof PROPOSAL_STATES)[number];
+/** The states a proposal is still alive in: waiting for a person, or for the executor. The others are ended. */
+export const LIVE_STATES = ['pending', 'approved'] as const;
+export type LiveState = (typeof LIVE_STATES)[number];
+export const isLiveState = (s: ProposalState | undefined): s is LiveState => s === 'pending' || s === 'approved';
 
 export const proposalPath = (state: ProposalState, id: string) => `${PROPOSALS_DIR}/${state}/${id}.toml`;
 export const proposalStateDir = (state: ProposalState) => `${PROPOSALS_DIR}/${state}`;

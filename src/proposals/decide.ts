@@ -170,7 +170,7 @@ export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clo
 export async function expireProposals(repo: Repo, opts: { clock: Clock; actor: string; gov?: Governance }): Promise<string[]> {
   const gov = opts.gov ?? (await loadGovernance(repo));
   const now = opts.clock.now();
-  const due = gov.proposals.live().filter((r) => r.state === 'pending' && r.submittedValid && r.proposal && r.proposal.expires_at <= now);
+  const due = gov.proposals.live('pending').filter((r) => r.submittedValid && r.proposal && r.proposal.expires_at <= now);
   if (due.length === 0) return [];
   let expired: ProposalRecord[] = [];
   await recordPlanned(repo, { actor: opts.actor, at: now }, async (head) => {

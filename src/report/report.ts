@@ -81,8 +81,8 @@ export async function gatherReport(gov: Governance, clock: Clock, verified: { fi
   const trail = (await auditTrail(gov)).reverse();
   const titleOf = (id: string | undefined) => (id ? gov.proposals.get(id)?.proposal?.title : undefined);
   const pending: Report['pending'] = [];
-  for (const r of gov.proposals.live()) {
-    if (r.state !== 'pending' || !r.proposal) continue;
+  for (const r of gov.proposals.live('pending')) {
+    if (!r.proposal) continue;
     const submitted = r.steps.find((s) => s.kind === 'submitted')?.at;
     const q = await quorumOf(r, gov.policyOf);
     pending.push({

@@ -46,8 +46,8 @@ const span = (ms: number) => (ms <= 0 ? 'expired' : humanDuration(ms));
 /** The pending proposals a person can decide, oldest first. */
 export function reviewable(gov: Governance): ProposalRecord[] {
   return gov.proposals
-    .live()
-    .filter((r) => r.state === 'pending' && r.submittedValid && r.proposal && !r.parseError && r.blob === r.submittedBlob)
+    .live('pending')
+    .filter((r) => r.submittedValid && r.proposal && !r.parseError && r.blob === r.submittedBlob)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 

@@ -285,7 +285,7 @@ export async function status(gov: Governance, clock: Clock): Promise<Status> {
     gitHooks: gitHooks(gov.repo),
     hub: await hubState(gov),
     untrusted: await untrustedEdits(gov),
-    pending: gov.proposals.live().filter((r) => r.state === 'pending').length,
+    pending: gov.proposals.live('pending').length,
     paused: board.filter((r) => r.paused).map((r) => ({ agent: r.agent, why: r.pauseWhy })),
     runsToday: board.reduce((n, r) => n + r.runsToday, 0),
   };

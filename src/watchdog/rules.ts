@@ -102,8 +102,8 @@ export async function judge(gov: Governance, settings: WatchdogSettings, now: Da
 /** Approved but not executed within stuck_after. */
 function stuckApprovals(gov: Governance, s: WatchdogSettings, now: Date, resumes: Resumes): RuleFinding[] {
   const out: RuleFinding[] = [];
-  for (const r of gov.proposals.live()) {
-    if (r.state !== 'approved' || !r.proposal) continue;
+  for (const r of gov.proposals.live('approved')) {
+    if (!r.proposal) continue;
     const approval = r.steps.filter((st) => st.kind === 'approved' || st.kind === 'auto-approved').pop();
     const approvedAt = approval?.at;
     if (resumes.settledCommit(r.proposal.agent, approval?.commit)) continue;

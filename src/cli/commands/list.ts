@@ -1,4 +1,4 @@
-import { PROPOSAL_STATES } from '../../layout/layout.js';
+import { isLiveState, PROPOSAL_STATES } from '../../layout/layout.js';
 import type { ProposalRecord } from '../../history/proposals.js';
 import type { Governance } from '../../history/replay.js';
 import type { Waiting } from '../../hub/review.js';
@@ -10,7 +10,7 @@ import { table } from '../format.js';
 /** Proposals at HEAD that have ended, of `agent` if named. */
 function endedCount(gov: Governance, agent: string | undefined): number {
   let n = 0;
-  for (const b of gov.proposals.briefs()) if (b.state && b.state !== 'pending' && b.state !== 'approved' && (!agent || b.agent === agent)) n++;
+  for (const b of gov.proposals.briefs()) if (b.state && !isLiveState(b.state) && (!agent || b.agent === agent)) n++;
   return n;
 }
 
