@@ -11,6 +11,7 @@ import { runtimeDir, withRepoLock } from '../runtime/lock.js';
 import { git } from './exec.js';
 import { ZERO_OID } from './objects.js';
 import { editTree, type TreeEdit } from './tree-edit.js';
+import { indexChange, updateIndex, type IndexChange, type IndexUpdate } from './index-file.js';
 import { readHead } from './head.js';
 import { headRef, type Repo } from './repo.js';
 
@@ -83,7 +84,7 @@ export function commitEvent(
       if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
       if (onHead) {
         syncWorkTree(repo, plan.files);
-        await syncIndex(repo, plan.files).catch((e: Error) => process.emitWarning(`the index was not updated after ga's commit: ${e.message}`));
+        await syncIndex(repo, plan.files, commit.length).catch((e: Error) => process.emitWarning(`the index was not updated after ga's commit: ${e.message}`));
       }
       return { commit, parent: head };
     }
@@ -217,22 +218,41 @@ function parentsAreDirectories(root: string, path: string): boolean {
 
 /**
  * Makes the user's index agree with HEAD for our paths, so `git status` stays
- * clean and the person's next commit does not undo ours. Another git process
- * (a person's git status, an editor's background refresh) holds index.lock
- * for milliseconds: wait for it, as a person would, up to INDEX_WAIT_MS.
+ * clean and the person's next commit does not undo ours: in process where
+ * index-file.ts can (its cost does not grow with the index), else with git
+ * reset. Another git process (a person's git status, an editor's background
+ * refresh) holds index.lock for milliseconds: wait for it, as a person would,
+ * up to INDEX_WAIT_MS.
  */
-async function syncIndex(repo: Repo, files: FileWrite[]): Promise<void> {
+async function syncIndex(repo: Repo, files: FileWrite[], idLength: number): Promise<void> {
   const paths = files.map((f) => f.path);
+  const changes = files.map((f) => indexChange(f.path, f.content, f.mode, f.remove, idLength));
   const until = Date.now() + INDEX_WAIT_MS;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-    const r = await git(['reset', '-q', '--no-refresh', 'HEAD', '--', ...paths], { cwd: repo.root, allowFailure: true });
-    if (r.code === 0) return;
-    if (!/index\.lock/.test(r.stderr) || Date.now() + wait > until) {
+    let why: string;
+    const inProcess = updateIndexOrDecline(repo, changes, idLength);
+    if (inProcess === 'done') return;
+    if (inProcess === 'locked') why = 'index.lock exists';
+    else {
+      const r = await git(['reset', '-q', '--no-refresh', 'HEAD', '--', ...paths], { cwd: repo.root, allowFailure: true });
+      if (r.code === 0) return;
+      why = r.stderr.trim().split('\n')[0] ?? '';
+    }
+    if (!/index\.lock/.test(why) || Date.now() + wait > until) {
       const shown = paths.length > 3 ? `${paths.slice(0, 3).join(' ')} ...` : paths.join(' ');
-      process.emitWarning(`the index was not updated after ga's commit (${r.stderr.trim().split('\n')[0]}): run git reset -q -- ${shown} before you commit`);
+      process.emitWarning(`the index was not updated after ga's commit (${why}): run git reset -q -- ${shown} before you commit`);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/** The in-process update; one that fails part-way (a full disk) has changed nothing, and git gets to try. */
+function updateIndexOrDecline(repo: Repo, changes: IndexChange[], idLength: number): IndexUpdate {
+  try {
+    return updateIndex(repo, changes, idLength);
+  } catch {
+    return 'declined';
   }
 }
 

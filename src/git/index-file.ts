@@ -1,0 +1,459 @@
+// The person's index brought in step with an event commit, in process: the
+// entries at the committed paths are replaced and the cache tree is
+// invalidated on those paths, as `git reset -q --no-refresh HEAD -- <paths>`
+// would. git reads and writes the whole index for that (110 ms at 100,000
+// audit files, most of it parsing and rehashing); here the entries are
+// hopped over, not parsed, and the rest is copied as it is. The index is
+// taken with git's own lock (index.lock, created exclusively) and read only
+// once it is held. Anything this module does not know to be safe to copy (an
+// index version but 2 or 3, a split or sparse index, a mandatory extension it
+// does not know, a shared repository or a sparse checkout) is declined, and
+// the caller lets git do it.
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { createHash, type Hash } from 'node:crypto';
+import { InternalError } from '../errors.js';
+import { objectId } from './objects.js';
+import type { Repo } from './repo.js';
+
+/** One committed path as HEAD now has it: a blob with its mode, or nothing (the path, and anything under it, is gone). */
+export interface IndexChange {
+  path: string;
+  blob?: { oid: string; mode: '100644' | '100755' };
+}
+
+/** done: the index says what HEAD says at those paths; locked: another git holds index.lock; declined: let git do it. */
+export type IndexUpdate = 'done' | 'locked' | 'declined';
+
+const SIGNATURE = 0x44495243; // "DIRC"
+const STAT_BYTES = 40; // ctime, mtime (s, ns), dev, ino, mode, uid, gid, size
+const EXTENDED = 0x4000;
+const NAME_MASK = 0x0fff;
+/** Optional extensions that only speed git up and that git rebuilds when absent; the cache tree (TREE) is kept, edited. */
+const DROPPED = new Set(['EOIE', 'IEOT', 'UNTR', 'FSMN']);
+const CHUNK = 1 << 20;
+
+interface Parsed {
+  version: number;
+  /** Where each entry starts, and (last) where the entries end. */
+  starts: Uint32Array;
+  /** Entries as new as the index (see parse). */
+  racy: number[];
+  extensions: { sig: string; body: Buffer }[];
+}
+
+/**
+ * Replaces the index's entries at `changes`' paths with HEAD's, under git's
+ * index lock. Paths must not overlap (none equal to, or under, another);
+ * overlapping ones are declined.
+ */
+export function updateIndex(repo: Repo, changes: IndexChange[], idLength: number): IndexUpdate {
+  if (!changes.length) return 'done';
+  if (overlapping(changes.map((c) => c.path))) return 'declined';
+  for (const key of ['core.sharedrepository', 'core.sparsecheckout', 'core.splitindex']) {
+    const v = repo.local.get(key)?.value.toLowerCase();
+    if (v !== undefined && !['false', 'no', 'off', '0', 'umask'].includes(v)) return 'declined';
+  }
+  const file = join(repo.gitDir, 'index');
+  const lock = `${file}.lock`;
+  let out: number;
+  try {
+    out = openSync(lock, 'wx', 0o666);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return 'locked';
+    return 'declined';
+  }
+  let written = false;
+  let input = -1;
+  try {
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (!st?.isFile()) return 'declined';
+    input = openSync(file, 'r');
+    if (!rewrite(repo.root, input, fstatSync(input), out, changes, idLength)) return 'declined';
+    closeSync(out);
+    out = -1;
+    renameSync(lock, file);
+    written = true;
+    return 'done';
+  } finally {
+    if (input >= 0) closeSync(input);
+    if (out >= 0) closeSync(out);
+    if (!written) rmSync(lock, { force: true });
+  }
+}
+
+function overlapping(paths: string[]): boolean {
+  const all = new Set(paths);
+  if (all.size < paths.length) return true;
+  return paths.some((p) => p.split('/').some((_, k, parts) => k > 0 && all.has(parts.slice(0, k).join('/'))));
+}
+
+/** The bytes from `at` on, `n` of them, or fewer at the file's end. */
+function readAt(fd: number, buf: Buffer, at: number, n: number): number {
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, buf, got, n - got, at + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  for (let at = 0; at < buf.length;) at += writeSync(fd, buf, at);
+}
+
+/**
+ * A forward-only view of a file through one reused buffer, hashing each byte
+ * below `limit` once as the view moves past it. (Reading a 10 MB index into
+ * a buffer of its own costs more in page faults, on this kind of machine,
+ * than git's whole update.)
+ */
+class Window {
+  buf = Buffer.allocUnsafe(CHUNK);
+  start = 0;
+  end = 0;
+  private hashed = 0;
+  constructor(
+    private readonly fd: number,
+    private readonly limit: number,
+    private readonly hash: Hash,
+  ) {}
+
+  /** The buffer offset of file offset `at`, with `n` bytes there; undefined past the end of the file. */
+  at(at: number, n: number): number | undefined {
+    while (at + n > this.end) {
+      if (at < this.start) throw new InternalError('the index is read forward only');
+      const from = Math.min(at, this.end);
+      this.hashTo(from);
+      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+      const got = readAt(this.fd, this.buf, from, this.buf.length);
+      this.start = from;
+      this.end = from + got;
+      if (got === 0) return undefined;
+    }
+    return at - this.start;
+  }
+
+  /** Hashes the rest below the limit; the digest. */
+  digest(): Buffer {
+    this.at(this.limit, 0);
+    this.hashTo(this.limit);
+    return this.hash.digest();
+  }
+
+  private hashTo(to: number): void {
+    const upTo = Math.min(to, this.limit);
+    if (upTo > this.hashed) this.hash.update(this.buf.subarray(this.hashed - this.start, upTo - this.start));
+    this.hashed = Math.max(this.hashed, upTo);
+  }
+}
+
+/**
+ * Writes the new index to `out`, or returns false when the old one is not
+ * one this module may edit. Two passes over the old file: one that checks
+ * its checksum and finds where each entry starts, one that copies it with
+ * the changes made.
+ */
+function rewrite(root: string, input: number, st: Stats, out: number, changes: IndexChange[], idLength: number): boolean {
+  const idBytes = idLength / 2;
+  const algorithm = idLength === 64 ? 'sha256' : 'sha1';
+  const bodyEnd = st.size - idBytes;
+  if (bodyEnd < 12) return false;
+  const window = new Window(input, bodyEnd, createHash(algorithm));
+  const parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
+  if (!parsed) return false;
+  const checksum = window.digest();
+  const stored = Buffer.alloc(idBytes);
+  if (readAt(input, stored, bodyEnd, idBytes) !== idBytes || !checksum.equals(stored)) return false;
+
+  const { starts } = parsed;
+  const count = starts.length - 1;
+  const entry = (i: number) => {
+    const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
+    readAt(input, b, starts[i]!, b.length);
+    return b;
+  };
+  const name = (i: number) => entryName(entry(i), 0, idBytes, parsed.version);
+
+  // Which old entries go, which new ones come in before which old entry, and
+  // which paths the cache tree no longer vouches for: as git reset does it,
+  // an entry already as HEAD has it is left alone, stat data and all.
+  const gone = new Set<number>();
+  const added: { at: number; entry: Buffer; path: Buffer }[] = [];
+  const invalid: string[] = [];
+  for (const c of changes) {
+    const path = Buffer.from(c.path, 'utf8');
+    const at = lowerBound(name, count, path);
+    const here: number[] = [];
+    for (let i = at; i < count && name(i).equals(path); i++) here.push(i);
+    if (c.blob && here.length === 1 && matches(entry(here[0]!), c.blob, idBytes)) continue;
+    here.forEach((i) => gone.add(i));
+    const under = Buffer.from(`${c.path}/`, 'utf8');
+    for (let i = lowerBound(name, count, under); i < count && startsWith(name(i), under); i++) gone.add(i);
+    // A file where a written path needs a directory: HEAD has the directory now. (Nothing is removed under a file.)
+    const parts = c.blob ? c.path.split('/') : [];
+    for (let k = 1; k < parts.length; k++) {
+      const dir = Buffer.from(parts.slice(0, k).join('/'), 'utf8');
+      for (let i = lowerBound(name, count, dir); i < count && name(i).equals(dir); i++) gone.add(i);
+    }
+    if (c.blob) {
+      added.push({ at, entry: newEntry(path, c.blob, idBytes), path });
+      invalid.push(c.path);
+    }
+  }
+  for (const i of gone) {
+    const e = entry(i);
+    if (stage(e, idBytes) !== 0) return false; // a conflict: git records its resolution (REUC); let git do it
+    invalid.push(entryName(e, 0, idBytes, parsed.version).toString('utf8'));
+  }
+  added.sort((a, b) => a.at - b.at || Buffer.compare(a.path, b.path));
+  // What git's write does for an entry as new as the index it was read from: smudge it unless its file is unchanged.
+  const smudged = new Map<number, Buffer>();
+  for (const i of parsed.racy) {
+    if (gone.has(i)) continue;
+    const e = entry(i);
+    if (
+      isRegular(e) &&
+      holds(join(root, entryName(e, 0, idBytes, parsed.version).toString('utf8')), e.toString('hex', STAT_BYTES, STAT_BYTES + idBytes), idLength)
+    )
+      continue;
+    e.writeUInt32BE(0, 36); // size 0: git compares the content next time
+    smudged.set(i, e);
+  }
+
+  const hash = createHash(algorithm);
+  const emit = (b: Buffer) => {
+    hash.update(b);
+    writeAll(out, b);
+  };
+  const buf = window.buf;
+  const copy = (from: number, to: number) => {
+    for (let at = from; at < to;) {
+      const n = readAt(input, buf, at, Math.min(buf.length, to - at));
+      if (n === 0) throw new InternalError('the index shrank while ga read it');
+      emit(buf.subarray(0, n));
+      at += n;
+    }
+  };
+  const header = Buffer.alloc(12);
+  readAt(input, header, 0, 12);
+  header.writeUInt32BE(count - gone.size + added.length, 8);
+  emit(header);
+  const stops = [...new Set([...added.map((a) => a.at), ...gone, ...smudged.keys()])].sort((a, b) => a - b);
+  let from = starts[0]!;
+  let next = 0;
+  for (const i of stops) {
+    copy(from, starts[i]!);
+    from = starts[i]!;
+    while (next < added.length && added[next]!.at === i) emit(added[next++]!.entry);
+    if (i === count) continue;
+    if (gone.has(i)) from = starts[i + 1]!;
+    else if (smudged.has(i)) {
+      emit(smudged.get(i)!);
+      from = starts[i + 1]!;
+    }
+  }
+  copy(from, starts[count]!);
+  for (const ext of parsed.extensions) {
+    if (DROPPED.has(ext.sig)) continue;
+    const content = ext.sig === 'TREE' ? invalidateCacheTree(ext.body, invalid, idBytes) : ext.body;
+    if (!content) continue;
+    const head = Buffer.alloc(8);
+    head.write(ext.sig, 0, 'latin1');
+    head.writeUInt32BE(content.length, 4);
+    emit(head);
+    emit(content);
+  }
+  writeAll(out, hash.digest());
+  return true;
+}
+
+/** A stage-0 entry with this blob and mode. */
+function matches(entry: Buffer, blob: { oid: string; mode: string }, idBytes: number): boolean {
+  return (
+    stage(entry, idBytes) === 0 && entry.readUInt32BE(24) === parseInt(blob.mode, 8) && entry.toString('hex', STAT_BYTES, STAT_BYTES + idBytes) === blob.oid
+  );
+}
+
+function stage(entry: Buffer, idBytes: number): number {
+  return (entry.readUInt16BE(STAT_BYTES + idBytes) >> 12) & 3;
+}
+
+function isRegular(entry: Buffer): boolean {
+  return (entry.readUInt32BE(24) & 0o170000) === 0o100000;
+}
+
+/**
+ * The entries' offsets, the racy ones and the extensions, or undefined for
+ * an index this module does not edit. An entry is racy when its file changed
+ * no earlier than the index was written (whole seconds: at least as often as
+ * git's own check), so git's stat check cannot tell it from a clean one once
+ * the index is newer (git's ce_smudge_racily_clean_entry); a submodule never
+ * is.
+ */
+function parse(w: Window, bodyEnd: number, idBytes: number, indexSec: number): Parsed | undefined {
+  const h = w.at(0, 12);
+  if (h === undefined || w.buf.readUInt32BE(h) !== SIGNATURE) return undefined;
+  const version = w.buf.readUInt32BE(h + 4);
+  if (version !== 2 && version !== 3) return undefined;
+  const count = w.buf.readUInt32BE(h + 8);
+  const starts = new Uint32Array(count + 1);
+  const racy: number[] = [];
+  const fixed = STAT_BYTES + idBytes + 2;
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    starts[i] = at;
+    if (at + fixed > bodyEnd) return undefined;
+    let o = w.at(at, fixed + 2)!;
+    const b = w.buf;
+    const flags = b.readUInt16BE(o + STAT_BYTES + idBytes);
+    const extended = (flags & EXTENDED) !== 0;
+    if (extended && version < 3) return undefined;
+    const nameOffset = fixed + (extended ? 2 : 0);
+    let len = flags & NAME_MASK;
+    if (len === NAME_MASK) {
+      o = w.at(at, Math.min(bodyEnd - at, 1 << 16))!;
+      len = w.buf.indexOf(0, o + nameOffset) - o - nameOffset;
+      if (len < 0) return undefined;
+    }
+    const mtime = w.buf.readUInt32BE(o + 8);
+    if (mtime >= indexSec && mtime !== 0 && w.buf.readUInt32BE(o + 36) !== 0 && (w.buf.readUInt32BE(o + 24) & 0o170000) !== 0o160000) racy.push(i);
+    at += (nameOffset + len + 8) & ~7;
+    if (at > bodyEnd) return undefined;
+  }
+  starts[count] = at;
+  const extensions: Parsed['extensions'] = [];
+  while (at < bodyEnd) {
+    if (at + 8 > bodyEnd) return undefined;
+    const o = w.at(at, 8)!;
+    const sig = w.buf.toString('latin1', o, o + 4);
+    const size = w.buf.readUInt32BE(o + 4);
+    if (at + 8 + size > bodyEnd) return undefined;
+    // A lowercase first letter marks an extension git must understand (a split or sparse index): not edited here.
+    if (!/^[A-Z]/.test(sig)) return undefined;
+    const b = w.at(at + 8, size)!;
+    extensions.push({ sig, body: Buffer.from(w.buf.subarray(b, b + size)) });
+    at += 8 + size;
+  }
+  return { version, starts, racy, extensions };
+}
+
+function entryName(body: Buffer, at: number, idBytes: number, version: number): Buffer {
+  const flags = body.readUInt16BE(at + STAT_BYTES + idBytes);
+  const nameAt = at + STAT_BYTES + idBytes + 2 + (version >= 3 && flags & EXTENDED ? 2 : 0);
+  const len = flags & NAME_MASK;
+  return body.subarray(nameAt, len === NAME_MASK ? body.indexOf(0, nameAt) : nameAt + len);
+}
+
+/** The first entry whose name is not below `path` (git sorts entries by name bytes, then stage). */
+function lowerBound(name: (i: number) => Buffer, count: number, path: Buffer): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (Buffer.compare(name(mid), path) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function startsWith(name: Buffer, prefix: Buffer): boolean {
+  return name.length >= prefix.length && name.subarray(0, prefix.length).equals(prefix);
+}
+
+/** A stage-0 entry as `git reset --no-refresh` writes one from a tree: no stat data, so git compares the content next time. */
+function newEntry(path: Buffer, blob: { oid: string; mode: string }, idBytes: number): Buffer {
+  const fixed = STAT_BYTES + idBytes + 2;
+  const entry = Buffer.alloc((fixed + path.length + 8) & ~7);
+  entry.writeUInt32BE(parseInt(blob.mode, 8), 24);
+  entry.write(blob.oid, STAT_BYTES, 'hex');
+  entry.writeUInt16BE(Math.min(path.length, NAME_MASK), STAT_BYTES + idBytes);
+  path.copy(entry, fixed);
+  return entry;
+}
+
+function holds(file: string, oid: string, idLength: number): boolean {
+  try {
+    return objectId('blob', readFileSync(file), idLength) === oid;
+  } catch {
+    return false;
+  }
+}
+
+interface CacheTreeNode {
+  name: string;
+  entries: number;
+  oid?: Buffer;
+  children: CacheTreeNode[];
+}
+
+/**
+ * The cache tree with each changed entry's path invalidated as git's
+ * cache_tree_invalidate_path does it: every directory on the way marked
+ * invalid, and a subtree of the entry's own name dropped. Undefined drops
+ * the extension (one git cannot have written); git rebuilds it at the next
+ * write-tree.
+ */
+function invalidateCacheTree(body: Buffer, paths: string[], idBytes: number): Buffer | undefined {
+  let at = 0;
+  const read = (): CacheTreeNode | undefined => {
+    const nul = body.indexOf(0, at);
+    const nl = body.indexOf(10, nul);
+    if (nul < 0 || nl < 0) return undefined;
+    const name = body.toString('utf8', at, nul);
+    const m = /^(-?\d+) (\d+)$/.exec(body.toString('latin1', nul + 1, nl));
+    if (!m) return undefined;
+    at = nl + 1;
+    const node: CacheTreeNode = { name, entries: Number(m[1]), children: [] };
+    if (node.entries >= 0) {
+      if (at + idBytes > body.length) return undefined;
+      node.oid = body.subarray(at, at + idBytes);
+      at += idBytes;
+    }
+    for (let k = Number(m[2]); k > 0; k--) {
+      const child = read();
+      if (!child) return undefined;
+      node.children.push(child);
+    }
+    return node;
+  };
+  const root = read();
+  if (!root || at !== body.length) return undefined;
+  for (const path of paths) {
+    let node: CacheTreeNode | undefined = root;
+    const parts = path.split('/');
+    for (let k = 0; node; k++) {
+      node.entries = -1;
+      node.oid = undefined;
+      const i: number = node.children.findIndex((ch) => ch.name === parts[k]);
+      if (i < 0) break;
+      if (k === parts.length - 1) {
+        node.children.splice(i, 1);
+        break;
+      }
+      node = node.children[i];
+    }
+  }
+  const out: Buffer[] = [];
+  const write = (n: CacheTreeNode) => {
+    out.push(Buffer.from(`${n.name}\0${n.entries} ${n.children.length}\n`, 'utf8'));
+    if (n.oid) out.push(n.oid);
+    n.children.forEach(write);
+  };
+  write(root);
+  return Buffer.concat(out);
+}
+
+/** The change for a committed file: its blob id computed here, as git hash-object computed it for the commit. */
+export function indexChange(
+  path: string,
+  content: Buffer | string | undefined,
+  mode: '100644' | '100755' | undefined,
+  remove: boolean | undefined,
+  idLength: number,
+): IndexChange {
+  if (remove) return { path };
+  const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : (content ?? Buffer.alloc(0));
+  return { path, blob: { oid: objectId('blob', bytes, idLength), mode: mode ?? '100644' } };
+}

@@ -1,0 +1,245 @@
+// The person's index after an event commit, updated in process
+// (src/git/index-file.ts), against git's own `git reset -q --no-refresh HEAD
+// -- <paths>` on the same index: for random trees, staged entries and
+// non-overlapping changes (new files, changed modes, removed files and
+// directories, a file turned into a directory and back), the index written
+// must be byte for byte the one git writes, cache tree included, in sha1 and
+// sha256 repositories. An entry whose file changed in the second the index
+// was written is smudged, as git does, or git status would take the change
+// for clean; an index this module does not know (version 4, split) is left
+// to git, and ga's commit still leaves git status clean.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { commitEvent } from '../../src/git/commit.js';
+import { indexChange, updateIndex, type IndexChange } from '../../src/git/index-file.js';
+import { openRepo } from '../../src/git/repo.js';
+
+const env = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'T',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 'T',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+};
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function repoDir(format: 'sha1' | 'sha256' = 'sha1'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ga-index-'));
+  dirs.push(dir);
+  git(dir, ['init', '-q', `--object-format=${format}`, '-b', 'main']);
+  git(dir, ['config', 'gc.auto', '0']);
+  return dir;
+}
+
+function git(dir: string, args: string[], input?: string, index?: string, mayFail = false): string {
+  try {
+    return execFileSync('git', args, { cwd: dir, env: index ? { ...env, GIT_INDEX_FILE: index } : env, input, encoding: 'utf8', stdio: 'pipe' }).trim();
+  } catch (e) {
+    if (mayFail) return '';
+    throw e;
+  }
+}
+
+type Files = Map<string, { mode: '100644' | '100755'; n: number }>;
+
+const content = (n: number) => `content ${n}\n`;
+const hashed = new Map<string, string>();
+function hash(dir: string, n: number): string {
+  const key = `${dir}\0${n}`;
+  if (!hashed.has(key)) hashed.set(key, git(dir, ['hash-object', '-w', '--stdin'], content(n)));
+  return hashed.get(key)!;
+}
+
+/** Commits `files` on HEAD through a private index (git's own way), so the person's index is untouched. */
+function commitFiles(dir: string, files: Files, removed: string[] = []): string {
+  const priv = join(dir, '.git', 'test-index');
+  rmSync(priv, { force: true });
+  const head = git(dir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], undefined, undefined, true);
+  if (head) git(dir, ['read-tree', 'HEAD'], undefined, priv);
+  for (const p of removed) git(dir, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', p], undefined, priv);
+  const lines = [...files].map(([path, f]) => `${f.mode} ${hash(dir, f.n)}\t${path}`);
+  if (lines.length) git(dir, ['update-index', '--add', '--replace', '--index-info'], lines.join('\n') + '\n', priv);
+  const tree = git(dir, ['write-tree'], undefined, priv);
+  const commit = git(dir, ['commit-tree', tree, ...(head ? ['-p', head] : []), '-m', 'c']);
+  git(dir, ['update-ref', 'HEAD', commit]);
+  return commit;
+}
+
+/** git's index after `git reset -q --no-refresh HEAD -- paths`, and ours from the same starting bytes. */
+async function both(dir: string, changes: IndexChange[]): Promise<{ git: Buffer; ours: Buffer; result: string }> {
+  const file = join(dir, '.git', 'index');
+  const start = readFileSync(file);
+  git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', ...changes.map((c) => c.path)]);
+  const theirs = readFileSync(file);
+  writeFileSync(file, start);
+  const repo = await openRepo(dir);
+  const idLength = git(dir, ['rev-parse', 'HEAD']).length;
+  const result = updateIndex(repo, changes, idLength);
+  repo.objects.close();
+  return { git: theirs, ours: readFileSync(file), result };
+}
+
+// Names whose order differs between plain bytes and trees ("a", "a-b", "a.c", "a/…"): the index sorts by bytes.
+const NAMES = ['a', 'a-b', 'a.c', 'b', 'z'];
+const pathArb = fc.array(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }).map((p) => p.join('/'));
+const modeArb = fc.constantFrom<'100644' | '100755'>('100644', '100644', '100755');
+
+function noClash(paths: Iterable<string>, path: string): boolean {
+  for (const p of paths) if (p === path || p.startsWith(`${path}/`) || path.startsWith(`${p}/`)) return false;
+  return true;
+}
+
+const caseArb = fc.record({
+  base: fc.array(fc.tuple(pathArb, modeArb, fc.integer({ min: 0, max: 3 })), { maxLength: 14 }),
+  staged: fc.array(fc.tuple(pathArb, fc.integer({ min: 4, max: 6 })), { maxLength: 3 }),
+  changes: fc.array(fc.tuple(pathArb, fc.option(fc.tuple(modeArb, fc.integer({ min: 0, max: 5 })), { nil: undefined })), { minLength: 1, maxLength: 4 }),
+  cacheTree: fc.boolean(),
+});
+
+/** GA_INDEX_RUNS=1000 for a longer search than the suite's. */
+const RUNS = Number(process.env.GA_INDEX_RUNS ?? 40);
+
+describe('the index after an event commit, in process', () => {
+  it(
+    'is byte for byte the index git reset writes, for random trees, staged entries and changes',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, async ({ base, staged, changes, cacheTree }) => {
+          const dir = repoDir();
+          const files: Files = new Map();
+          for (const [path, mode, n] of base) if (noClash(files.keys(), path)) files.set(path, { mode, n });
+          commitFiles(dir, files);
+          git(dir, ['read-tree', 'HEAD']);
+          if (cacheTree) git(dir, ['write-tree']); // the index now carries a valid cache tree
+          // The person's staged work, which ga's paths must not disturb elsewhere.
+          const extra = staged.filter(([p]) => noClash(files.keys(), p));
+          const seen = new Set<string>();
+          const lines = extra.filter(([p]) => noClash(seen, p) && seen.add(p)).map(([p, n]) => `100644 ${hash(dir, n)}\t${p}`);
+          if (lines.length) git(dir, ['update-index', '--add', '--index-info'], lines.join('\n') + '\n');
+          // ga's commit: non-overlapping paths, each written or removed (a file or a whole directory).
+          const chosen: { path: string; write?: ['100644' | '100755', number] }[] = [];
+          for (const [path, write] of changes)
+            if (
+              noClash(
+                chosen.map((c) => c.path),
+                path,
+              )
+            )
+              chosen.push({ path, write });
+          const written: Files = new Map(chosen.filter((c) => c.write).map((c) => [c.path, { mode: c.write![0], n: c.write![1] }]));
+          const removed = chosen.filter((c) => !c.write).map((c) => c.path);
+          // A written path where a directory is, or under a file: --replace swaps one for the other, as ga's tree editor does.
+          commitFiles(dir, written, removed);
+          const idLength = git(dir, ['rev-parse', 'HEAD']).length;
+          const ic = chosen.map((c) => indexChange(c.path, c.write ? content(c.write[1]) : undefined, c.write?.[0], !c.write, idLength));
+          const { git: theirs, ours, result } = await both(dir, ic);
+          expect(result).toBe('done');
+          expect(ours.equals(theirs)).toBe(true);
+          rmSync(dir, { recursive: true, force: true });
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    RUNS * 1_000 + 30_000,
+  );
+
+  it('is the index git writes in a sha256 repository, with a wide directory gaining one entry', async () => {
+    const dir = repoDir('sha256');
+    const files: Files = new Map();
+    for (let i = 0; i < 300; i++) files.set(`audit/noop/2026-12-01/0${i % 3}/e-${String(i).padStart(4, '0')}.json`, { mode: '100644', n: i % 7 });
+    commitFiles(dir, files);
+    git(dir, ['read-tree', 'HEAD']);
+    git(dir, ['write-tree']);
+    const path = 'audit/noop/2026-12-01/01/e-0150a.json';
+    commitFiles(dir, new Map([[path, { mode: '100644', n: 999 }]]));
+    const { git: theirs, ours, result } = await both(dir, [indexChange(path, content(999), undefined, false, 64)]);
+    expect(result).toBe('done');
+    expect(ours.equals(theirs)).toBe(true);
+    expect(git(dir, ['write-tree'])).toBe(git(dir, ['rev-parse', 'HEAD^{tree}']));
+  });
+
+  it('leaves an entry that already says what HEAD says alone, stat data and all, as git does', async () => {
+    const dir = repoDir();
+    writeFileSync(join(dir, 'ledger.jsonl'), '{"usd":1}\n');
+    writeFileSync(join(dir, 'README'), 'hello\n');
+    git(dir, ['add', '.']);
+    git(dir, ['commit', '-q', '-m', 'first']);
+    git(dir, ['write-tree']);
+    // ga's commit names the ledger (unchanged: a charge another runner already recorded) and a new audit file.
+    commitFiles(dir, new Map([['audit/e.json', { mode: '100644', n: 2 }]]));
+    const changes = [indexChange('ledger.jsonl', '{"usd":1}\n', undefined, false, 40), indexChange('audit/e.json', content(2), undefined, false, 40)];
+    const { git: theirs, ours, result } = await both(dir, changes);
+    expect(result).toBe('done');
+    expect(ours.equals(theirs)).toBe(true);
+    expect(git(dir, ['ls-files', '--debug', 'ledger.jsonl'])).not.toMatch(/mtime: 0:0/);
+  });
+
+  it('smudges an entry whose file changed in the second the index was written, as git does: git status still sees the change', async () => {
+    const dir = repoDir();
+    git(dir, ['config', 'core.trustctime', 'false']);
+    writeFileSync(join(dir, 'notes.txt'), 'first\n');
+    git(dir, ['add', 'notes.txt']);
+    git(dir, ['commit', '-q', '-m', 'notes']);
+    // The file is rewritten (same size, same inode) and its times put back to what the index recorded,
+    // in the same second as the index itself: only git's racy-entry rule tells it apart from clean.
+    const debug = git(dir, ['ls-files', '--debug', 'notes.txt']);
+    const [, sec, nsec] = /mtime: (\d+):(\d+)/.exec(debug)!;
+    writeFileSync(join(dir, 'notes.txt'), 'other\n');
+    const stamp = `@${sec}.${nsec!.padStart(9, '0')}`;
+    execFileSync('touch', ['-m', '-d', stamp, join(dir, 'notes.txt')]);
+    execFileSync('touch', ['-m', '-d', stamp, join(dir, '.git', 'index')]);
+    const path = 'audit/e.json';
+    commitFiles(dir, new Map([[path, { mode: '100644', n: 1 }]]));
+    const repo = await openRepo(dir);
+    expect(updateIndex(repo, [indexChange(path, content(1), undefined, false, 40)], 40)).toBe('done');
+    repo.objects.close();
+    // The index is newer than the file now; without the smudge, git would take notes.txt for unchanged.
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
+    expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+  });
+
+  it('leaves an index of version 4, or a split one, to git: ga commits and git status is clean', async () => {
+    for (const setup of [
+      ['update-index', '--index-version', '4'],
+      ['config', 'core.splitIndex', 'true'],
+    ]) {
+      const dir = repoDir();
+      writeFileSync(join(dir, 'README'), 'hello\n');
+      git(dir, ['add', 'README']);
+      git(dir, ['commit', '-q', '-m', 'first']);
+      git(dir, setup);
+      if (setup[0] === 'config') git(dir, ['update-index', '--split-index']);
+      const repo = await openRepo(dir);
+      const change = indexChange('audit/x.json', '{}\n', undefined, false, 40);
+      expect(updateIndex(repo, [change], 40)).toBe('declined');
+      await commitEvent(repo, async () => ({ message: 'event\n', sign: false, files: [{ path: 'audit/x.json', content: '{}\n' }] }));
+      repo.objects.close();
+      expect(git(dir, ['ls-files', 'audit'])).toBe('audit/x.json');
+      expect(git(dir, ['status', '--porcelain'])).toBe('');
+    }
+  });
+
+  it('declines paths that overlap, and waits on no one: another holder of index.lock is reported', async () => {
+    const dir = repoDir();
+    writeFileSync(join(dir, 'README'), 'hello\n');
+    git(dir, ['add', 'README']);
+    git(dir, ['commit', '-q', '-m', 'first']);
+    const repo = await openRepo(dir);
+    const a = indexChange('a', 'x', undefined, false, 40);
+    const under = indexChange('a/b', 'y', undefined, false, 40);
+    expect(updateIndex(repo, [a, under], 40)).toBe('declined');
+    writeFileSync(join(dir, '.git', 'index.lock'), '');
+    expect(updateIndex(repo, [a], 40)).toBe('locked');
+    expect(readFileSync(join(dir, '.git', 'index.lock'), 'utf8')).toBe(''); // not ours to remove
+    repo.objects.close();
+  });
+});
