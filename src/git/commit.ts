@@ -11,6 +11,7 @@ import { runtimeDir, withRepoLock } from '../runtime/lock.js';
 import { git } from './exec.js';
 import { ZERO_OID } from './objects.js';
 import { editTree, type TreeEdit } from './tree-edit.js';
+import { objectWriter, type ObjectWriter } from './loose.js';
 import { indexChange, updateIndex, type IndexChange, type IndexUpdate } from './index-file.js';
 import { readHead } from './head.js';
 import { headRef, type Repo } from './repo.js';
@@ -125,7 +126,8 @@ async function writeCommitOnce(repo: Repo, head: string | undefined, plan: Commi
   mkdirSync(tmp, { recursive: true });
   const base = head ? (await repo.objects.commit(head)).tree : undefined;
   const idLength = base ? base.length : await idLengthOf(repo);
-  const tree = await editTree(repo.objects, repo.root, tmp, base, await edits(repo, plan.files, tmp), idLength);
+  const write = objectWriter(repo, tmp, idLength);
+  const tree = await editTree(repo.objects, write, base, await edits(plan.files, write), idLength);
   const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
   const identity: Record<string, string> = plan.identity
     ? {
@@ -151,24 +153,13 @@ async function idLengthOf(repo: Repo): Promise<number> {
   return r.stdout.toString().trim() === 'sha256' ? 64 : 40;
 }
 
-/** The plan as tree edits: new blobs written first (one hash-object, no filters), removals as they are. */
-async function edits(repo: Repo, files: FileWrite[], tmp: string): Promise<TreeEdit[]> {
-  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+/** The plan as tree edits: new blobs written first (no filters: the bytes are the file's), removals as they are. */
+async function edits(files: FileWrite[], write: ObjectWriter): Promise<TreeEdit[]> {
   const fresh = files.filter((f) => !f.remove);
-  const paths = fresh.map((f, i) => {
-    const p = join(tmp, `blob-${stamp}-${i}`);
-    writeFileSync(p, f.content ?? '');
-    return p;
-  });
-  let oids: string[] = [];
-  try {
-    if (paths.length) {
-      const r = await git(['hash-object', '-w', '--no-filters', '--stdin-paths'], { cwd: repo.root, input: paths.join('\n') + '\n' });
-      oids = r.stdout.toString().trim().split('\n');
-    }
-  } finally {
-    for (const p of paths) rmSync(p, { force: true });
-  }
+  const oids = await write(
+    'blob',
+    fresh.map((f) => (typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : (f.content ?? Buffer.alloc(0)))),
+  );
   return files.map((f) => (f.remove ? { path: f.path, remove: true as const } : { path: f.path, blob: oids[fresh.indexOf(f)]!, mode: f.mode ?? '100644' }));
 }
 

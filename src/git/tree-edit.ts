@@ -1,13 +1,11 @@
 // A commit's tree built from its parent's by rewriting only the trees on the
 // changed paths: each directory that holds a change is read (verified), its
-// entries edited, and the new trees written bottom-up by one `git
-// hash-object -t tree` (which checks each one as fsck would). The cost is the
+// entries edited, and the new trees written bottom-up (loose.ts: in process,
+// or by one `git hash-object -t tree`). The cost is the
 // size of the directories on those paths, not of the repository: an event
 // commit costs the same at 100,000 audit files as at none.
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { InternalError } from '../errors.js';
-import { git } from './exec.js';
+import type { ObjectWriter } from './loose.js';
 import { objectId, parseTree, type ObjectStore, type TreeEntry } from './objects.js';
 
 const TREE = '40000';
@@ -27,7 +25,7 @@ interface Dir {
  * every new tree written to the object store. `idLength` is the length of
  * the repository's ids: 40 (sha1) or 64 (sha256).
  */
-export async function editTree(store: ObjectStore, cwd: string, tmp: string, base: string | undefined, edits: TreeEdit[], idLength: number): Promise<string> {
+export async function editTree(store: ObjectStore, write: ObjectWriter, base: string | undefined, edits: TreeEdit[], idLength: number): Promise<string> {
   const root = await load(store, base);
   for (const e of edits) {
     const parts = e.path.split('/');
@@ -42,7 +40,13 @@ export async function editTree(store: ObjectStore, cwd: string, tmp: string, bas
   const written: { oid: string; body: Buffer }[] = [];
   const top = serialize(root, idLength, written);
   if (root.entries.size === 0) written.push({ oid: top, body: Buffer.alloc(0) }); // everything removed: the empty tree
-  await writeTrees(cwd, tmp, written);
+  const got = await write(
+    'tree',
+    written.map((t) => t.body),
+  );
+  written.forEach((t, i) => {
+    if (got[i] !== t.oid) throw new InternalError(`tree ${got[i] ?? '(none)'} was written where ga computed ${t.oid}`);
+  });
   return top;
 }
 
@@ -86,23 +90,4 @@ function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buf
   const oid = objectId('tree', body, idLength);
   if (dir.entries.size > 0) written.push({ oid, body });
   return oid;
-}
-
-/** One hash-object for every new tree: each is checked as fsck would, and its id must be the one computed here. */
-async function writeTrees(cwd: string, tmp: string, trees: { oid: string; body: Buffer }[]): Promise<void> {
-  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const files = trees.map((t, i) => {
-    const p = join(tmp, `tree-${stamp}-${i}`);
-    writeFileSync(p, t.body);
-    return p;
-  });
-  try {
-    const r = await git(['hash-object', '-w', '-t', 'tree', '--stdin-paths'], { cwd, input: files.join('\n') + '\n' });
-    const got = r.stdout.toString().trim().split('\n');
-    trees.forEach((t, i) => {
-      if (got[i] !== t.oid) throw new InternalError(`git wrote tree ${got[i] ?? '(none)'} where ga computed ${t.oid}`);
-    });
-  } finally {
-    for (const p of files) rmSync(p, { force: true });
-  }
 }

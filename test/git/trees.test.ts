@@ -7,13 +7,14 @@
 // editor (src/git/tree-edit.ts) must build, for random edits, the very tree
 // git builds from an index (read-tree, update-index --replace, write-tree).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffTrees, type Change } from '../../src/git/diff.js';
 import { CorruptObjectError, ObjectStore } from '../../src/git/objects.js';
+import { objectWriter } from '../../src/git/loose.js';
 import { editTree, type TreeEdit } from '../../src/git/tree-edit.js';
 
 let dir: string;
@@ -180,6 +181,44 @@ function gitEdit(base: string, edits: TreeEdit[]): string {
   return run(['write-tree']);
 }
 
+/** The object writer an event commit uses: in process, or (in a shared repository) git hash-object. */
+const writer = (shared = false) =>
+  objectWriter(
+    { root: dir, commonDir: join(dir, '.git'), local: new Map(shared ? [['core.sharedrepository', { value: 'group', scope: 'local' }]] : []) },
+    join(dir, '.git'),
+    40,
+  );
+
+describe('objects written in process', () => {
+  it('are loose objects git reads and fsck accepts, with the ids git gives them; one already there is left, its time refreshed', async () => {
+    // A repository of its own: fsck reads every object, and the others here include a tree written out of order on purpose.
+    const own = mkdtempSync(join(tmpdir(), 'ga-loose-'));
+    try {
+      const git = (args: string[], input?: Buffer) => execFileSync('git', args, { cwd: own, env, input });
+      git(['init', '-q']);
+      const write = objectWriter({ root: own, commonDir: join(own, '.git'), local: new Map() }, join(own, '.git'), 40);
+      const bodies = [Buffer.from('in process\n'), Buffer.alloc(0), Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251))];
+      const ours = await write('blob', bodies);
+      expect(ours).toEqual(bodies.map((b) => git(['hash-object', '--stdin'], b).toString().trim()));
+      for (const [i, oid] of ours.entries()) {
+        expect(git(['cat-file', 'blob', oid]).equals(bodies[i]!)).toBe(true);
+        expect(statSync(join(own, '.git', 'objects', oid.slice(0, 2), oid.slice(2))).mode & 0o777).toBe(0o444);
+      }
+      const tree = await write('tree', [Buffer.concat([Buffer.from('100644 a\0', 'utf8'), Buffer.from(ours[0]!, 'hex')])]);
+      expect(git(['ls-tree', tree[0]!]).toString().trim()).toBe(`100644 blob ${ours[0]}\ta`);
+      // Written again: the file stays, a day older no more.
+      const file = join(own, '.git', 'objects', ours[0]!.slice(0, 2), ours[0]!.slice(2));
+      utimesSync(file, new Date(Date.now() - 86_400_000), new Date(Date.now() - 86_400_000));
+      expect(await write('blob', [bodies[0]!])).toEqual([ours[0]]);
+      expect(Date.now() - statSync(file).mtimeMs).toBeLessThan(60_000);
+      expect(readdirSync(join(own, '.git', 'objects', ours[0]!.slice(0, 2))).filter((n) => n.startsWith('tmp_'))).toEqual([]);
+      git(['fsck', '--strict', '--no-dangling', tree[0]!]); // every object in the repository read and checked
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('editTree', () => {
   const editArb = fc.array(
     fc.oneof(
@@ -192,12 +231,11 @@ describe('editTree', () => {
   );
 
   it('builds the tree git builds from an index, for random edits', async () => {
-    const tmp = join(dir, '.git');
     const cases = fc.sample(fc.tuple(filesArb, editArb), { numRuns: 100, seed: 1306 });
     let changed = 0;
-    for (const [files, edits] of cases) {
+    for (const [i, [files, edits]] of cases.entries()) {
       const base = treeOf(files);
-      const ours = await editTree(store, dir, tmp, base, edits, 40);
+      const ours = await editTree(store, writer(i % 2 === 1), base, edits, 40);
       expect(ours, JSON.stringify(edits)).toBe(gitEdit(base, edits));
       if (ours !== base) changed++;
     }
@@ -210,14 +248,13 @@ describe('editTree', () => {
     wide.set('ledger/noop.jsonl', { mode: '100644', n: 1 });
     const base = treeOf(wide);
     const edits: TreeEdit[] = [{ path: 'audit/b/x.json', mode: '100644', blob: blob(2) }];
-    const tree = await editTree(store, dir, join(dir, '.git'), base, edits, 40);
+    const tree = await editTree(store, writer(), base, edits, 40);
     expect(tree).toBe(gitEdit(base, edits));
     expect(run(['rev-parse', `${tree}:audit/a`])).toBe(run(['rev-parse', `${base}:audit/a`]));
     expect(
       await editTree(
         store,
-        dir,
-        join(dir, '.git'),
+        writer(),
         base,
         [
           { path: 'audit', remove: true },
