@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { InternalError } from '../errors.js';
 import { objectId } from './objects.js';
-import type { Repo } from './repo.js';
+import { localSettingOn, type Repo } from './repo.js';
 
 /** One committed path as HEAD now has it: a blob with its mode, or nothing (the path, and anything under it, is gone). */
 export interface IndexChange {
@@ -50,10 +50,7 @@ interface Parsed {
 export function updateIndex(repo: Repo, changes: IndexChange[], idLength: number): IndexUpdate {
   if (!changes.length) return 'done';
   if (overlapping(changes.map((c) => c.path))) return 'declined';
-  for (const key of ['core.sharedrepository', 'core.sparsecheckout', 'core.splitindex']) {
-    const v = repo.local.get(key)?.value.toLowerCase();
-    if (v !== undefined && !['false', 'no', 'off', '0', 'umask'].includes(v)) return 'declined';
-  }
+  if (['core.sharedRepository', 'core.sparseCheckout', 'core.splitIndex'].some((key) => localSettingOn(repo.local, key))) return 'declined';
   const file = join(repo.gitDir, 'index');
   const lock = `${file}.lock`;
   let out: number;

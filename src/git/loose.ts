@@ -13,7 +13,7 @@ import { deflateSync } from 'node:zlib';
 import { InternalError } from '../errors.js';
 import { git } from './exec.js';
 import { objectId } from './objects.js';
-import type { ConfigSnapshot } from './repo.js';
+import { localSettingOn, type ConfigSnapshot } from './repo.js';
 
 /** Writes objects of one type; their ids, in order. */
 export type ObjectWriter = (type: 'blob' | 'tree', bodies: Buffer[]) => Promise<string[]>;
@@ -24,8 +24,7 @@ export type ObjectWriter = (type: 'blob' | 'tree', bodies: Buffer[]) => Promise<
  * ones computed here.
  */
 export function objectWriter(repo: { root: string; commonDir: string; local: ConfigSnapshot }, tmp: string, idLength: number): ObjectWriter {
-  const shared = repo.local.get('core.sharedrepository')?.value.toLowerCase();
-  const inProcess = shared === undefined || ['false', 'no', 'off', '0', 'umask'].includes(shared);
+  const inProcess = !localSettingOn(repo.local, 'core.sharedRepository');
   return async (type, bodies) => {
     if (inProcess) {
       try {

@@ -256,6 +256,17 @@ export async function configGet(repo: Repo | string, key: string): Promise<strin
   return snapshot.get(key.toLowerCase())?.value;
 }
 
+/**
+ * Whether the repository's own config turns `key` on (a boolean, or
+ * core.sharedRepository's modes): where git writes its files differently
+ * (group permissions, a split index, a sparse checkout), ga leaves the
+ * writing of them to git.
+ */
+export function localSettingOn(local: ConfigSnapshot, key: string): boolean {
+  const v = local.get(key.toLowerCase())?.value.toLowerCase();
+  return v !== undefined && !['false', 'no', 'off', '0', 'umask'].includes(v);
+}
+
 /** A value of the repository's own .git/config file itself, never an included or global one. */
 export function localConfig(repo: Repo, key: string): string | undefined {
   return repo.local.get(key.toLowerCase())?.value;
