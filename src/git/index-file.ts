@@ -117,19 +117,16 @@ class Window {
     private readonly hash: Hash,
   ) {}
 
-  /** The buffer offset of file offset `at`, with `n` bytes there; undefined past the end of the file. */
+  /** The buffer offset of file offset `at`, with `n` bytes there; undefined past the end of the file (one that shrank included). */
   at(at: number, n: number): number | undefined {
-    while (at + n > this.end) {
-      if (at < this.start) throw new InternalError('the index is read forward only');
-      const from = Math.min(at, this.end);
-      this.hashTo(from);
-      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
-      const got = readAt(this.fd, this.buf, from, this.buf.length);
-      this.start = from;
-      this.end = from + got;
-      if (got === 0) return undefined;
-    }
-    return at - this.start;
+    if (at >= this.start && at + n <= this.end) return at - this.start;
+    if (at < this.start) throw new InternalError('the index is read forward only');
+    const from = Math.min(at, this.end);
+    this.hashTo(from);
+    if (at - from + n > this.buf.length) this.buf = Buffer.allocUnsafe(at - from + n);
+    this.end = from + readAt(this.fd, this.buf, from, this.buf.length);
+    this.start = from;
+    return at + n <= this.end ? at - this.start : undefined;
   }
 
   /** Hashes the rest below the limit; the digest. */
@@ -302,15 +299,16 @@ function parse(w: Window, bodyEnd: number, idBytes: number, indexSec: number): P
   for (let i = 0; i < count; i++) {
     starts[i] = at;
     if (at + fixed > bodyEnd) return undefined;
-    let o = w.at(at, fixed + 2)!;
-    const b = w.buf;
-    const flags = b.readUInt16BE(o + STAT_BYTES + idBytes);
+    let o = w.at(at, fixed + 2);
+    if (o === undefined) return undefined;
+    const flags = w.buf.readUInt16BE(o + STAT_BYTES + idBytes);
     const extended = (flags & EXTENDED) !== 0;
     if (extended && version < 3) return undefined;
     const nameOffset = fixed + (extended ? 2 : 0);
     let len = flags & NAME_MASK;
     if (len === NAME_MASK) {
-      o = w.at(at, Math.min(bodyEnd - at, 1 << 16))!;
+      o = w.at(at, Math.min(bodyEnd - at, 1 << 16));
+      if (o === undefined) return undefined;
       len = w.buf.indexOf(0, o + nameOffset) - o - nameOffset;
       if (len < 0) return undefined;
     }
@@ -323,13 +321,15 @@ function parse(w: Window, bodyEnd: number, idBytes: number, indexSec: number): P
   const extensions: Parsed['extensions'] = [];
   while (at < bodyEnd) {
     if (at + 8 > bodyEnd) return undefined;
-    const o = w.at(at, 8)!;
+    const o = w.at(at, 8);
+    if (o === undefined) return undefined;
     const sig = w.buf.toString('latin1', o, o + 4);
     const size = w.buf.readUInt32BE(o + 4);
     if (at + 8 + size > bodyEnd) return undefined;
     // A lowercase first letter marks an extension git must understand (a split or sparse index): not edited here.
     if (!/^[A-Z]/.test(sig)) return undefined;
-    const b = w.at(at + 8, size)!;
+    const b = w.at(at + 8, size);
+    if (b === undefined) return undefined;
     extensions.push({ sig, body: Buffer.from(w.buf.subarray(b, b + size)) });
     at += 8 + size;
   }

@@ -9,7 +9,7 @@
 // for clean; an index this module does not know (version 4, split) is left
 // to git, and ga's commit still leaves git status clean.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -226,6 +226,24 @@ describe('the index after an event commit, in process', () => {
       expect(git(dir, ['ls-files', 'audit'])).toBe('audit/x.json');
       expect(git(dir, ['status', '--porcelain'])).toBe('');
     }
+  });
+
+  it('declines a damaged index (cut short, a bit flipped) and leaves it as it was, lock and all', async () => {
+    const dir = repoDir();
+    const files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`audit/e-${i}.json`, { mode: '100644' as const, n: i % 3 }]));
+    commitFiles(dir, files);
+    git(dir, ['read-tree', 'HEAD']);
+    const file = join(dir, '.git', 'index');
+    const good = readFileSync(file);
+    const repo = await openRepo(dir);
+    const change = indexChange('audit/new.json', '{}\n', undefined, false, 40);
+    for (const bad of [good.subarray(0, 700), good.subarray(0, good.length - 21), Buffer.from(good.map((b, i) => (i === 500 ? b ^ 1 : b)))]) {
+      writeFileSync(file, bad);
+      expect(updateIndex(repo, [change], 40)).toBe('declined');
+      expect(readFileSync(file).equals(bad)).toBe(true);
+      expect(existsSync(`${file}.lock`)).toBe(false);
+    }
+    repo.objects.close();
   });
 
   it('declines paths that overlap, and waits on no one: another holder of index.lock is reported', async () => {
