@@ -1,7 +1,9 @@
 // The user's git signing setup, checked before ga signs a decision.
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
+import { runProgram, sshKeygen } from './exec.js';
 import { configGet, type Repo } from './repo.js';
 import { APPROVERS_PATH } from '../layout/layout.js';
 import { agentContext } from '../runtime/processes.js';
@@ -49,12 +51,42 @@ export function publicKeyLine(key: string): string {
  * one that does (agentContext): unsetting GA_AGENT does not make an agent a
  * person, so an agent never approves, rejects, resumes or commits.
  */
-export async function requireSigning(repo: Repo, what: string): Promise<SigningSetup & { email: string }> {
+export async function requireSigning(repo: Repo, what: string): Promise<SigningSetup & { email: string; key: string }> {
   const agent = agentContext();
   if (agent) {
     throw new GovernanceRefusal(`${what} refused: this is an agent process (GA_AGENT/GA_RUN: ${agent.evidence}), and ga never signs inside an agent process`);
   }
   const s = await signingSetup(repo);
   if (!s.ok) throw new GovernanceRefusal(`${what} needs a signed commit: ${s.problem}`);
-  return s as SigningSetup & { email: string };
+  return s as SigningSetup & { email: string; key: string };
+}
+
+/**
+ * An SSH signature of `data` in `namespace` with user.signingkey, made as
+ * git makes a commit's: an absolute ssh-keygen -Y sign, the key file as
+ * configured (a key:: literal is written to a temporary .pub and its private
+ * half taken from the agent). The person's environment is passed on (their
+ * agent socket, a passphrase prompt); callers check requireSigning first.
+ */
+export async function signBytes(setup: SigningSetup & { key: string }, data: Buffer, namespace: string): Promise<string> {
+  const literal = setup.key.startsWith('key::');
+  const dir = literal ? mkdtempSync(join(tmpdir(), 'ga-sign-')) : undefined;
+  try {
+    let keyFile = setup.key.startsWith('~/') ? homedir() + setup.key.slice(1) : setup.key;
+    if (dir) writeFileSync((keyFile = join(dir, 'key.pub')), `${setup.key.slice(5).trim()}\n`);
+    const r = await runProgram(sshKeygen(), ['-Y', 'sign', '-n', namespace, '-f', keyFile, ...(literal ? ['-U'] : [])], {
+      cwd: dir ?? tmpdir(),
+      input: data,
+      allowFailure: true,
+    });
+    const armored = r.stdout.toString('utf8');
+    if (r.code !== 0 || !armored.includes('-----BEGIN SSH SIGNATURE-----')) {
+      throw new GovernanceRefusal(
+        `signing with ${setup.key} failed (${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}); check that the key is readable`,
+      );
+    }
+    return armored;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -31,7 +31,7 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { readChunk, readSaved, savedDamaged, writeSaved } from './saved.js';
+import { everydayReading, readChunk, readSaved, savedDamaged, writeSaved, type ReadingPlace } from './saved.js';
 import { isPackedProposals, ProposalBook, type PackedProposals } from './book.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
@@ -129,6 +129,12 @@ export interface LoadOptions {
   at?: string;
   /** Reads all of history afresh: no saved reading is used (ga execute --watch as it starts); the new one is still saved. */
   fresh?: boolean;
+  /**
+   * Goes on from the reading kept in this place instead of the everyday one
+   * (a signed checkpoint's, verify/checkpoint.ts) when it fits, else reads
+   * all of history. Nothing is saved: the caller saves with saveReading.
+   */
+  from?: ReadingPlace;
 }
 
 interface ReplayState {
@@ -160,6 +166,8 @@ interface ReplayState {
   rootSet: ApproverSet;
   /** What a saved reading replayed before this process: read only when something asks for it. */
   earlier?: Earlier;
+  /** Where that saved reading lives. */
+  place?: ReadingPlace;
   /** Each timeline commit's place, filled as far as `placed` (the timeline only grows). */
   places: Map<string, number>;
   placed: number;
@@ -179,6 +187,8 @@ interface Earlier {
   /** The approvers in force after `head`: all a commit on the first parents needs to go on. */
   afterHead: ApproverSet;
   timelineCount: number;
+  /** How many first-parent commits after the root it replayed. */
+  commitCount: number;
   /** The saved chunks' names, oldest first; `load` reads them once. */
   chunks: string[];
   load(): EarlierPart;
@@ -217,12 +227,13 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const head = opts.at ? await resolveCommit(repo, opts.at) : await readHead(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   // Only a reading of HEAD under the clone's own pin is saved, and goes on from the saved one.
-  const saves = !opts.at && !opts.trust;
-  if (saves && !opts.fresh) {
+  const saves = !opts.at && !opts.trust && !opts.from;
+  const place = opts.from ?? (saves ? everydayReading(repo) : undefined);
+  if (place && !opts.fresh) {
     // A saved reading that does not fit, or that fails to go on, is dropped for a full reading: that one refuses if history is wrong.
-    const gov = await fromSaved(repo, head).catch(() => undefined);
+    const gov = await fromSaved(repo, head, place, saves).catch(() => undefined);
     if (gov) {
-      latest.set(repo, gov);
+      if (saves) latest.set(repo, gov);
       return gov;
     }
   }
@@ -248,28 +259,30 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const gov = governanceOf(st, head, rootCommit!);
   if (saves) {
     latest.set(repo, gov);
-    save(gov);
+    save(gov, everydayReading(repo));
   }
   return gov;
 }
 
-function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState {
+function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: ReadingPlace): ReplayState {
   const blobs = new BlobReader(repo);
   let executions: Map<string, ExecutionTrail> | undefined;
+  // Where a record that does not unpack is dropped from (a full reading's records are packed once it is saved there).
+  const kept = place ?? everydayReading(repo);
   return {
     repo,
     root,
     blobs,
     judge: new SignatureJudge(),
     trusted: saved?.trusted ?? new Map(),
-    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, saved?.settled, (what) => savedDamaged(repo, what))),
+    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, saved?.settled, (what) => savedDamaged(kept, what))),
     untrusted: saved?.untrusted ?? [],
     strays: saved?.strays ?? [],
     findings: saved?.findings ?? [],
     markers: saved?.markers ?? new Map(),
     heldLines: saved?.heldLines ?? new Map(),
     get executions() {
-      return (executions ??= saved ? unpackExecutions(repo, saved.executions) : new Map());
+      return (executions ??= saved ? unpackExecutions(kept, saved.executions) : new Map());
     },
     executionsPacked: () => (executions ? undefined : saved?.executions),
     runs: saved?.runs ?? new Map(),
@@ -281,6 +294,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState): ReplayState 
     judgedBy: new Map(),
     after: new Map(),
     rootSet: saved?.rootSet ?? NO_APPROVERS,
+    place,
     places: new Map(),
     placed: 0,
   };
@@ -299,6 +313,7 @@ type SavedState = Pick<
   rootCommit: Commit;
   afterHead: ApproverSet;
   timelineCount: number;
+  commitCount: number;
   /** The live proposals' records; the others are packed in `settled` (history/book.ts). */
   records: Map<string, ProposalRecord>;
   settled: PackedProposals;
@@ -306,7 +321,7 @@ type SavedState = Pick<
   executions: Uint8Array;
 };
 
-function unpackExecutions(repo: Repo, bytes: Uint8Array): Map<string, ExecutionTrail> {
+function unpackExecutions(place: ReadingPlace, bytes: Uint8Array): Map<string, ExecutionTrail> {
   let m: unknown;
   try {
     m = deserialize(bytes);
@@ -314,7 +329,7 @@ function unpackExecutions(repo: Repo, bytes: Uint8Array): Map<string, ExecutionT
     m = undefined;
   }
   if (m instanceof Map) return m as Map<string, ExecutionTrail>;
-  throw savedDamaged(repo, 'record of executions');
+  throw savedDamaged(place, 'record of executions');
 }
 
 function isSavedState(x: unknown): x is SavedState {
@@ -329,6 +344,7 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.rootSet?.key === 'string' &&
     typeof s.afterHead?.key === 'string' &&
     typeof s.timelineCount === 'number' &&
+    typeof s.commitCount === 'number' &&
     s.ids?.length === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     isPackedProposals(s.settled) &&
@@ -360,9 +376,21 @@ const MAX_CHUNKS = 16;
 const SAVE_EVERY = 16;
 
 /** Saves `gov`'s reading: its state, the earlier chunks as they were saved, and what this process replayed as one more chunk. */
-function save(gov: Governance): void {
+function save(gov: Governance, place: ReadingPlace): void {
   const st = states.get(gov)!;
   if (st.earlier && st.commits.length < SAVE_EVERY) return;
+  saveReading(gov, place);
+}
+
+/**
+ * Saves `gov`'s reading in `place` now, and says what is there: the sha256
+ * of "state" and of each chunk it names (those carried over from the reading
+ * it went on from as that place's digests give them). A reading that went on
+ * from another place, or from chunks whose digests are not known, is saved
+ * with its chunks read and written again as one. Undefined: not saved.
+ */
+export function saveReading(gov: Governance, place: ReadingPlace): Map<string, string> | undefined {
+  const st = states.get(gov)!;
   const head = gov.head;
   const packed = st.tracker.records.pack();
   const state: SavedState = {
@@ -371,6 +399,7 @@ function save(gov: Governance): void {
     rootCommit: gov.rootCommit,
     afterHead: approversAfter(st, head)!,
     timelineCount: (st.earlier?.timelineCount ?? 0) + st.timeline.length,
+    commitCount: (st.earlier?.commitCount ?? 0) + st.commits.length,
     trusted: st.trusted,
     untrusted: st.untrusted,
     strays: st.strays,
@@ -389,9 +418,13 @@ function save(gov: Governance): void {
   st.tracker.records.adopt(packed); // what ended leaves memory (save is called before a reading is handed out)
   const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
   const chunks = st.earlier?.chunks ?? [];
-  if (chunks.length + 1 <= MAX_CHUNKS) return writeSaved(gov.repo, head, state, chunks, own);
+  const carried = st.place?.dir === place.dir && (!place.digests || chunks.every((c) => st.place?.digests?.has(c)));
+  if (chunks.length + 1 <= MAX_CHUNKS && (carried || !st.earlier)) {
+    const written = writeSaved(place, head, state, chunks, own);
+    return written && new Map([...chunks.map((c): [string, string] => [c, st.place?.digests?.get(c) ?? '']), ...written]);
+  }
   const all = st.earlier!.load();
-  writeSaved(gov.repo, head, state, [], {
+  return writeSaved(place, head, state, [], {
     commits: [...all.commits, ...own.commits],
     timeline: [...all.timeline, ...own.timeline],
     judgedBy: new Map([...all.judgedBy, ...own.judgedBy]),
@@ -406,14 +439,14 @@ function save(gov: Governance): void {
  * grow from it). The commits added since are read verified and replayed as
  * a daemon's reading replays them (extendGovernance).
  */
-async function fromSaved(repo: Repo, head: string): Promise<Governance | undefined> {
-  const saved = readSaved(repo, isSavedState);
+async function fromSaved(repo: Repo, head: string, place: ReadingPlace, saves: boolean): Promise<Governance | undefined> {
+  const saved = readSaved(place, isSavedState);
   if (!saved) return undefined;
   const { state, chunks } = saved;
   const root = await trustRootAfterGrowth(repo, state.root, head);
   if (!root) return undefined;
   // What its approvals rest on is checked against the repository itself (history/afresh.ts).
-  const st = newState(repo, root, state);
+  const st = newState(repo, root, state, place);
   const approvers = await st.blobs.approversOf(state.trusted.get(APPROVERS_PATH)?.blob);
   if (!(await approvalsHoldAfresh(repo, state.head, state.records.values(), approvers, new Set(state.ids)))) return undefined;
   let part: EarlierPart | undefined;
@@ -421,10 +454,11 @@ async function fromSaved(repo: Repo, head: string): Promise<Governance | undefin
     head: state.head,
     afterHead: state.afterHead,
     timelineCount: state.timelineCount,
+    commitCount: state.commitCount,
     chunks,
     load: () => {
       if (!part) {
-        part = loadChunks(repo, chunks);
+        part = loadChunks(place, chunks);
         st.judge.seed(part.verdicts);
       }
       return part;
@@ -438,7 +472,7 @@ async function fromSaved(repo: Repo, head: string): Promise<Governance | undefin
   if (!since || since.length === 0) return undefined;
   await replayCommits(st, since);
   const gov = governanceOf(st, head, state.rootCommit);
-  save(gov);
+  if (saves) save(gov, place);
   return gov;
 }
 
@@ -448,9 +482,9 @@ async function fromSaved(repo: Repo, head: string): Promise<Governance | undefin
  * was trusted: the file is dropped and the command stops with an error (the
  * next one reads afresh).
  */
-function loadChunks(repo: Repo, chunks: string[]): EarlierPart {
-  const parts = chunks.map((name) => readChunk(repo, name, isEarlierPart));
-  if (parts.some((p) => p === undefined)) throw savedDamaged(repo, 'older part');
+function loadChunks(place: ReadingPlace, chunks: string[]): EarlierPart {
+  const parts = chunks.map((name) => readChunk(place, name, isEarlierPart));
+  if (parts.some((p) => p === undefined)) throw savedDamaged(place, 'older part');
   const ok = parts as EarlierPart[];
   return {
     commits: ok.flatMap((p) => p.commits),
@@ -696,6 +730,25 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Govern
   timelineLengths.set(gov, st.ids.length);
   ownTimeline.set(gov, own.timeline);
   return gov;
+}
+
+/** How many first-parent commits after the root the reading holds, without reading older commits. */
+export function commitCount(gov: Governance): number {
+  const st = states.get(gov);
+  return st ? (st.earlier?.commitCount ?? 0) + st.commits.length : gov.commits.length;
+}
+
+/**
+ * The first-parent commits after commit `id`, oldest first; without reading
+ * older commits when `id` is where the saved reading it went on from was
+ * made. Undefined when `id` is not one of them (nor the root).
+ */
+export function commitsAfter(gov: Governance, id: string): Commit[] | undefined {
+  const st = states.get(gov);
+  if (st?.earlier && id === st.earlier.head) return [...st.commits];
+  if (id === gov.rootCommit.id) return gov.commits;
+  const at = gov.commits.findIndex((c) => c.id === id);
+  return at < 0 ? undefined : gov.commits.slice(at + 1);
 }
 
 /**

@@ -13,6 +13,12 @@
 // (the commits as read, the approvers each was judged against, the
 // verdicts), read only when a command asks for older commits. A chunk is
 // never rewritten: a save writes one more and a new state naming it.
+//
+// The same files may live in another place: a signed checkpoint of
+// ga verify (verify/checkpoint.ts) keeps a reading of its own, whose files
+// must have the digests its signed link names. There, every file is read
+// and checked before any of it is used.
+import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +27,27 @@ import type { Repo } from '../git/repo.js';
 import { readRegular } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
-const FORMAT = 1;
+const FORMAT = 2;
 
-const savedReadingDir = (repo: Repo) => join(repo.commonDir, 'ga', 'reading');
-const stateFile = (repo: Repo) => join(savedReadingDir(repo), 'state');
+/** Where a saved reading lives. */
+export interface ReadingPlace {
+  dir: string;
+  /** The sha256 (hex) of each file by name ("state" and each chunk's): when given, a file read must have it. */
+  digests?: ReadonlyMap<string, string>;
+}
+
+/** The reading every command goes on from and saves. */
+export const everydayReading = (repo: Repo): ReadingPlace => ({ dir: join(repo.commonDir, 'ga', 'reading') });
+
+const stateFile = (place: ReadingPlace) => join(place.dir, 'state');
+/** The chunks' bytes of a place with digests, read and checked with its state (so that a chunk checked is the chunk used). */
+const checkedChunks = new WeakMap<ReadingPlace, Map<string, Buffer>>();
+export const sha256 = (...data: Buffer[]): string => {
+  const h = createHash('sha256');
+  for (const d of data) h.update(d);
+  return h.digest('hex');
+};
+const MAX_FILE = 4 * 1024 * 1024 * 1024;
 const CHUNK = /^chunk-[0-9a-f]{40,64}-\d+-\d+$/;
 
 let build: string | undefined;
@@ -47,10 +70,15 @@ function thisBuild(): string | undefined {
   return build || undefined;
 }
 
-/** The saved state (if `fits` accepts it) and the names of its chunks; undefined when there is none this build wrote. */
-export function readSaved<T>(repo: Repo, fits: (state: unknown) => state is T): { state: T; chunks: string[] } | undefined {
-  const bytes = readRegular(stateFile(repo), 4 * 1024 * 1024 * 1024);
+/**
+ * The saved state (if `fits` accepts it) and the names of its chunks;
+ * undefined when there is none this build wrote, or (a place with digests)
+ * when the state or any chunk it names does not have its digest.
+ */
+export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => state is T): { state: T; chunks: string[] } | undefined {
+  const bytes = readRegular(stateFile(place), MAX_FILE);
   if (!bytes) return undefined;
+  if (place.digests && sha256(bytes) !== place.digests.get('state')) return undefined;
   try {
     const first = bytes.indexOf(10);
     const second = bytes.indexOf(10, first + 1);
@@ -58,6 +86,15 @@ export function readSaved<T>(repo: Repo, fits: (state: unknown) => state is T): 
     if (!ours || first < 0 || second < 0 || bytes.subarray(0, first).toString('utf8') !== `ga-reading ${ours}`) return undefined;
     const chunks = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as unknown;
     if (!Array.isArray(chunks) || !chunks.every((n) => typeof n === 'string' && CHUNK.test(n))) return undefined;
+    if (place.digests) {
+      const held = new Map<string, Buffer>();
+      for (const name of chunks as string[]) {
+        const chunk = readRegular(join(place.dir, name), MAX_FILE);
+        if (!chunk || sha256(chunk) !== place.digests.get(name)) return undefined;
+        held.set(name, chunk);
+      }
+      checkedChunks.set(place, held);
+    }
     const state = deserialize(bytes.subarray(second + 1)) as unknown;
     return fits(state) ? { state, chunks: chunks as string[] } : undefined;
   } catch {
@@ -66,8 +103,8 @@ export function readSaved<T>(repo: Repo, fits: (state: unknown) => state is T): 
 }
 
 /** One chunk, if it reads and `fits` accepts it. */
-export function readChunk<T>(repo: Repo, name: string, fits: (part: unknown) => part is T): T | undefined {
-  const bytes = CHUNK.test(name) ? readRegular(join(savedReadingDir(repo), name), 4 * 1024 * 1024 * 1024) : undefined;
+export function readChunk<T>(place: ReadingPlace, name: string, fits: (part: unknown) => part is T): T | undefined {
+  const bytes = !CHUNK.test(name) ? undefined : place.digests ? checkedChunks.get(place)?.get(name) : readRegular(join(place.dir, name), MAX_FILE);
   if (!bytes) return undefined;
   try {
     const part = deserialize(bytes) as unknown;
@@ -83,18 +120,22 @@ const STALE_MS = 10 * 60 * 1000;
 /**
  * Saves the state at commit `head`, naming the earlier chunks and `chunk`,
  * written as one more; chunks no longer named, and old enough, are removed.
- * A failure to save is no failure of the command.
+ * Returns the sha256 of the two files written ("state", and the new chunk by
+ * name), or undefined when it could not save: a failure to save is no
+ * failure of the command.
  */
-export function writeSaved(repo: Repo, head: string, state: unknown, chunks: string[], chunk: unknown): void {
-  const dir = savedReadingDir(repo);
+export function writeSaved(place: ReadingPlace, head: string, state: unknown, chunks: string[], chunk: unknown): Map<string, string> | undefined {
+  const dir = place.dir;
   const ours = thisBuild();
-  if (!ours) return;
+  if (!ours) return undefined;
   const temporary: string[] = [];
+  const digests = new Map<string, string>();
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const name = `chunk-${head}-${process.pid}-${Date.now()}`;
     const named = [...chunks, name];
     const write = (file: string, ...data: Buffer[]) => {
+      digests.set(file === stateFile(place) ? 'state' : name, sha256(...data));
       const tmp = `${file}.${process.pid}.tmp`;
       temporary.push(tmp);
       const fd = openSync(tmp, 'w', 0o600);
@@ -106,21 +147,23 @@ export function writeSaved(repo: Repo, head: string, state: unknown, chunks: str
       renameSync(tmp, file);
     };
     write(join(dir, name), serialize(chunk));
-    write(stateFile(repo), Buffer.from(`ga-reading ${ours}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
+    write(stateFile(place), Buffer.from(`ga-reading ${ours}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
     const now = Date.now();
     for (const f of readdirSync(dir)) {
-      if (f === 'state' || named.includes(f)) continue;
+      if (!CHUNK.test(f) || named.includes(f)) continue;
       const p = join(dir, f);
       if (now - statSync(p).mtimeMs > STALE_MS) rmSync(p, { force: true });
     }
+    return digests;
   } catch {
     for (const tmp of temporary) rmSync(tmp, { force: true });
+    return undefined;
   }
 }
 
 /** Drops the saved reading (one that did not read back). */
-function dropSaved(repo: Repo): void {
-  rmSync(stateFile(repo), { force: true });
+function dropSaved(place: ReadingPlace): void {
+  rmSync(stateFile(place), { force: true });
 }
 
 /**
@@ -128,7 +171,7 @@ function dropSaved(repo: Repo): void {
  * asked for it, after the state was trusted: the saved reading is dropped,
  * and the command stops with this error; the next one reads afresh.
  */
-export function savedDamaged(repo: Repo, what: string): Error {
-  dropSaved(repo);
-  return new Error(`the ${what} in the saved reading ${savedReadingDir(repo)} is damaged: it was removed; run the command again (it reads all of history)`);
+export function savedDamaged(place: ReadingPlace, what: string): Error {
+  dropSaved(place);
+  return new Error(`the ${what} in the saved reading ${place.dir} is damaged: it was removed; run the command again (it reads all of history)`);
 }

@@ -52,6 +52,11 @@ export async function findTrustRoot(repo: Repo, at?: string): Promise<TrustRoot>
   );
 }
 
+/** The clone's pin (`ga.trustRoot` in its own .git/config), unchecked: undefined when none is set. */
+export function pinnedTrustRoot(repo: Repo): string | undefined {
+  return localConfig(repo, TRUST_ROOT_KEY);
+}
+
 /**
  * The trust root of a history that only grew at its tip (every new commit
  * read verified and linked to `prev`'s reading): a pin that has not changed
