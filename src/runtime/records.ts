@@ -154,31 +154,6 @@ export function writeNotifyState(repo: RepoPaths, state: NotifyState): void {
   writeJsonAtomic(notifyStateFile(repo), state);
 }
 
-// ---------------------------------------------------------------- ga verify's saved append-only state
-
-export const appendStateSchema = z.object({
-  root: z.string(),
-  commit: z.string(),
-  lineCount: z.array(z.tuple([z.string(), z.number()])),
-  ledgers: z.array(z.tuple([z.string(), z.object({ text: z.string(), addedBy: z.array(z.string()) })])),
-  findings: z.array(z.object({ commit: z.string(), path: z.string(), rule: z.string(), explanation: z.string() })),
-});
-export type AppendState = z.output<typeof appendStateSchema>;
-
-export const appendStateFile = (repo: RepoPaths) => join(runtimeDir(repo), 'cache', 'append-only.json');
-
-export function readAppendState(repo: RepoPaths): AppendState | undefined {
-  return parsed(appendStateSchema, appendStateFile(repo), 1024 * 1024 * 1024);
-}
-
-export function writeAppendState(repo: RepoPaths, state: AppendState): void {
-  try {
-    writeJsonAtomic(appendStateFile(repo), state);
-  } catch {
-    // caching is optional
-  }
-}
-
 // ---------------------------------------------------------------- the hub, last reached
 
 /** When this clone last reached its hub, and the hub's tip then (for ga status; never evidence). */

@@ -1,12 +1,11 @@
 // `ga verify`: the contract's rules checked against history, independently
 // of whatever ga did at the time. Each finding: commit, path, rule, why.
 import { EVENTS, parseTrailers } from '../audit/events.js';
-import { readAppendState, writeAppendState, type AppendState } from '../runtime/records.js';
 import { GaError, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
 import { listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
-import { loadGovernance, placesInTimeline, type Commit, type Governance } from '../history/replay.js';
+import { commitCount, commitsAfter, loadGovernance, placesInTimeline, type Commit, type Governance } from '../history/replay.js';
 import {
   agentConfigPath,
   agentOfLedgerPath,
@@ -24,6 +23,7 @@ import { trustedAgentIds } from '../agents/trusted.js';
 import { verifyLedger } from '../ledger/ledger.js';
 import { appendProblem } from '../ledger/history.js';
 import { readHighWater } from '../trust/highwater.js';
+import { readChain, signCheckpoint, type AppendState, type Chain, type ChecksState, type TrailersOf } from './checkpoint.js';
 
 export interface VerifyFinding {
   commit: string;
@@ -32,30 +32,54 @@ export interface VerifyFinding {
   explanation: string;
 }
 
+/** A signed checkpoint (verify/checkpoint.ts): its commit and who signed it. */
+export interface CheckpointInfo {
+  commit: string;
+  principal: string;
+}
+
 export interface VerifyResult {
   root: string;
   head: string;
   checked: number;
   findings: VerifyFinding[];
+  /** The checkpoint this run went on from; absent when it read all of history. */
+  from?: CheckpointInfo;
+  /** The checkpoint this run signed (`checkpoint: true`). */
+  signed?: CheckpointInfo;
+}
+
+export interface VerifyOptions {
+  range?: string;
+  trust?: string;
+  /** Reads all of history, not from a checkpoint. */
+  noCache?: boolean;
+  /** Signs a checkpoint at HEAD once the run is done (verify/checkpoint.ts). */
+  checkpoint?: boolean;
 }
 
 /**
  * Every rule, against the history from the trust root (or a range of it).
- * Signatures are always judged afresh (nothing is cached); `noCache` also
- * starts the append-only check from the root instead of where the last run
- * stopped. A repository ga refuses to read at all (alternates, grafts, a
- * refused config key, a corrupt object) is one finding, rule "history".
+ * A run of all of history goes on from this clone's newest signed
+ * checkpoint when one holds (never from a file nobody signed); `noCache`
+ * reads everything afresh. A repository ga refuses to read at all
+ * (alternates, grafts, a refused config key, a corrupt object) is one
+ * finding, rule "history".
  */
-export async function verifyRepository(dir: string | Repo, opts: { range?: string; trust?: string; noCache?: boolean } = {}): Promise<VerifyResult> {
+export async function verifyRepository(dir: string | Repo, opts: VerifyOptions = {}): Promise<VerifyResult> {
   let gov: Governance;
   let repo: Repo;
   let early: EarlyPatches | undefined;
+  let chain: Chain | undefined;
   try {
     repo = typeof dir === 'string' ? await openRepo(dir) : dir;
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
+    const whole = !opts.range && !opts.trust;
+    chain = whole && (opts.checkpoint || !opts.noCache) ? await readChain(repo) : undefined;
+    const from = opts.noCache ? undefined : chain?.newest;
     // The diffs of the append-only check run while history is replayed: both take a while.
-    early = await startAppendPatches(repo, tip, opts).catch(() => undefined);
-    gov = await loadGovernance(repo, { trust: opts.trust, at: tip });
+    early = await startAppendPatches(repo, tip, opts.trust ?? chain?.root, from?.checks?.append).catch(() => undefined);
+    gov = await loadGovernance(repo, { trust: opts.trust, at: tip, from: from?.place });
   } catch (e) {
     if (!(e instanceof GaError) || e.exitCode !== 1) throw e;
     return { root: '', head: '', checked: 0, findings: [{ commit: '-', path: '-', rule: 'history', explanation: e.message }] };
@@ -71,9 +95,16 @@ export async function verifyRepository(dir: string | Repo, opts: { range?: strin
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   for (const f of gov.findings) add(f.commit, f.path, f.rule, f.why);
   proposalFindings(gov, add);
-  await appendOnlyFindings(gov, add, [LEDGER_DIR, AUDIT_DIR], { cached: !opts.noCache, early, windows: await trustedWindows(gov) });
-  trailerFindings(gov, add);
-  return { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : gov.commits.length + 1, findings };
+  const from = opts.noCache ? undefined : chain?.newest;
+  const append = await appendOnlyFindings(gov, add, [LEDGER_DIR, AUDIT_DIR], { saved: from?.checks?.append, early, windows: await trustedWindows(gov) });
+  const trailers = trailerFindings(gov, add, from?.checks);
+  const result: VerifyResult = { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : commitCount(gov) + 1, findings };
+  if (from && gov.savedAt === from.commit) result.from = { commit: from.commit, principal: from.principal };
+  if (opts.checkpoint) {
+    if (!chain) throw new UsageError('ga verify --checkpoint signs a checkpoint of all of history: give no range and no --trust');
+    result.signed = await signCheckpoint(repo, gov, { append, trailers }, chain);
+  }
+  return result;
 }
 
 async function rangeCommits(repo: Repo, range: string): Promise<Set<string>> {
@@ -200,39 +231,35 @@ interface EarlyPatches {
   patches: Promise<Map<string, FileDiff[]>>;
 }
 
-async function startAppendPatches(repo: Repo, tipRev: string, opts: { trust?: string; noCache?: boolean }): Promise<EarlyPatches> {
+async function startAppendPatches(repo: Repo, tipRev: string, trust: string | undefined, saved: AppendState | undefined): Promise<EarlyPatches> {
   const tip = await resolveCommit(repo, tipRev);
-  const root = opts.trust ? await resolveCommit(repo, opts.trust) : (await findTrustRoot(repo)).commit;
-  let from = `${root}^@`;
-  if (!opts.noCache) {
-    const st = readAppendState(repo);
-    if (st?.root === root) from = st.commit;
-  }
+  const root = trust ? await resolveCommit(repo, trust) : (await findTrustRoot(repo)).commit;
+  const from = saved?.root === root ? saved.commit : `${root}^@`;
   const patches = firstParentPatches(repo, [tip, `^${from}`], [LEDGER_DIR, AUDIT_DIR]);
   patches.catch(() => undefined); // a wrong guess is dropped; the check recomputes
   return { root, tip, from, patches };
 }
 
-/** A saved state on this history, or undefined. Only ga verify uses it: the cache is never evidence. */
-function loadAppendState(gov: Governance): AppendState | undefined {
-  const st = readAppendState(gov.repo);
-  const known = st && st.root === gov.root.commit && (st.commit === gov.rootCommit.id || gov.commits.some((c) => c.id === st.commit));
-  return known ? st : undefined;
+/** A checkpoint's append-only state, and the commits after it, if it was made on this history. */
+function onThisHistory(gov: Governance, st: AppendState | undefined): { saved: AppendState; after: Commit[] } | undefined {
+  const after = st && st.root === gov.root.commit ? commitsAfter(gov, st.commit) : undefined;
+  return st && after ? { saved: st, after } : undefined;
 }
 
 /**
  * Ledger and audit files only grow; ledger chains and totals hold; audit
- * lines match trailers. `paths` narrows it (the runner checks one ledger);
- * `cached` lets ga verify start from where its last run stopped.
+ * lines match trailers. `paths` narrows it; `saved` (a signed checkpoint's)
+ * lets it start from where that run stopped. Returns where it stopped now.
  */
 export async function appendOnlyFindings(
   gov: Governance,
   add: Add,
   paths: string[] = [LEDGER_DIR, AUDIT_DIR],
-  opts: { cached?: boolean; early?: EarlyPatches; windows?: (agent: string, commit: string) => LedgerWindow | undefined } = {},
-): Promise<void> {
+  opts: { saved?: AppendState; early?: EarlyPatches; windows?: (agent: string, commit: string) => LedgerWindow | undefined } = {},
+): Promise<AppendState> {
   const auditChecked = paths.includes('audit');
-  const saved = opts.cached ? loadAppendState(gov) : undefined;
+  const on = onThisHistory(gov, opts.saved);
+  const saved = on?.saved;
   const earlyFits =
     opts.early && opts.early.root === gov.root.commit && opts.early.tip === gov.head && opts.early.from === (saved?.commit ?? `${gov.root.commit}^@`);
   const lineCount = new Map<string, number>(saved?.lineCount);
@@ -258,9 +285,7 @@ export async function appendOnlyFindings(
   }
   const from = saved ? saved.commit : `${gov.root.commit}^@`;
   const patches = earlyFits ? await opts.early!.patches : await firstParentPatches(gov.repo, [gov.head, `^${from}`], paths);
-  const all = [gov.rootCommit, ...gov.commits];
-  const start = saved ? all.findIndex((c) => c.id === saved.commit) + 1 : 0;
-  for (const c of all.slice(start)) {
+  for (const c of on ? on.after : [gov.rootCommit, ...gov.commits]) {
     const diffs = patches.get(c.id) ?? [];
     const auditAdded: AuditAdded[] = [];
     for (const d of diffs) {
@@ -289,7 +314,7 @@ export async function appendOnlyFindings(
     }
     if (c !== gov.rootCommit && auditChecked) auditMatchesTrailers(c, auditAdded, record);
   }
-  if (opts.cached) writeAppendState(gov.repo, { root: gov.root.commit, commit: gov.head, lineCount: [...lineCount], ledgers: [...ledgerText], findings });
+  const stopped = { root: gov.root.commit, commit: gov.head, lineCount: [...lineCount], ledgers: [...ledgerText], findings };
   for (const f of findings) add(f.commit, f.path, f.rule, f.explanation);
   for (const [path, l] of ledgerText) {
     const agent = agentOfLedgerPath(path);
@@ -299,6 +324,7 @@ export async function appendOnlyFindings(
       if (commit !== '') add(commit ?? '-', path, 'ledger-chain', `line ${p.line}: ${p.why}`); // '' = before the trust root
     }
   }
+  return stopped;
 }
 
 /** An event's record as a commit added it: a line of an audit/<agent>.jsonl, or an event's own file. */
@@ -360,13 +386,26 @@ function auditMatchesTrailers(c: Commit, added: AuditAdded[], add: Add): void {
   }
 }
 
-function trailerFindings(gov: Governance, add: Add): void {
+/**
+ * Every trailer names a known event, a proposal of history and a trusted
+ * agent (as at HEAD: a later commit may make an earlier finding go). The
+ * trailers of the commits a checkpoint had read come from it; returns them
+ * all, for the next checkpoint.
+ */
+function trailerFindings(gov: Governance, add: Add, saved: ChecksState | undefined): TrailersOf[] {
   const agents = new Set(['ga', ...trustedAgentIds(gov)]);
-  for (const c of gov.commits) {
-    for (const t of parseTrailers(c.message)) {
-      if (!t.event || !(EVENTS as readonly string[]).includes(t.event)) add(c.id, '-', 'trailer', `unknown Ga-Event "${t.event ?? ''}"`);
-      if (t.proposal && !gov.proposals.has(t.proposal)) add(c.id, '-', 'trailer', `Ga-Proposal ${t.proposal} names no proposal in history`);
-      if (t.agent && !agents.has(t.agent)) add(c.id, '-', 'trailer', `Ga-Agent ${t.agent} names no trusted agent`);
+  const since = saved ? commitsAfter(gov, saved.append.commit) : undefined;
+  const all: TrailersOf[] = since ? [...saved!.trailers] : [];
+  for (const c of since ?? gov.commits) {
+    const ts = parseTrailers(c.message).map(({ event, proposal, agent }) => ({ event, proposal, agent }));
+    if (ts.length) all.push([c.id, ts]);
+  }
+  for (const [commit, ts] of all) {
+    for (const t of ts) {
+      if (!t.event || !(EVENTS as readonly string[]).includes(t.event)) add(commit, '-', 'trailer', `unknown Ga-Event "${t.event ?? ''}"`);
+      if (t.proposal && !gov.proposals.has(t.proposal)) add(commit, '-', 'trailer', `Ga-Proposal ${t.proposal} names no proposal in history`);
+      if (t.agent && !agents.has(t.agent)) add(commit, '-', 'trailer', `Ga-Agent ${t.agent} names no trusted agent`);
     }
   }
+  return all;
 }
