@@ -1,10 +1,10 @@
 // `ga verify`: the contract's rules checked against history, independently
 // of whatever ga did at the time. Each finding: commit, path, rule, why.
 import { EVENTS, parseTrailers } from '../audit/events.js';
-import { GaError, UsageError } from '../errors.js';
+import { GaError, GovernanceRefusal, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
-import { listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
+import { configGet, listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import { commitCount, commitsAfter, loadGovernance, placesInTimeline, type Commit, type Governance } from '../history/replay.js';
 import {
   agentConfigPath,
@@ -23,6 +23,7 @@ import { trustedAgentIds } from '../agents/trusted.js';
 import { verifyLedger } from '../ledger/ledger.js';
 import { appendProblem } from '../ledger/history.js';
 import { readHighWater } from '../trust/highwater.js';
+import { appendDiffs } from './appended.js';
 import { readChain, signCheckpoint, type AppendState, type Chain, type ChecksState, type TrailersOf } from './checkpoint.js';
 
 export interface VerifyFinding {
@@ -75,10 +76,14 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
     repo = typeof dir === 'string' ? await openRepo(dir) : dir;
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
     const whole = !opts.range && !opts.trust;
-    chain = whole && (opts.checkpoint || !opts.noCache) ? await readChain(repo) : undefined;
+    if (opts.checkpoint && !whole) throw new UsageError('ga verify --checkpoint signs a checkpoint of all of history: give no range and no --trust');
+    // A chain that cannot be read is no chain: all of history is read, which reports what is wrong.
+    chain = whole && (opts.checkpoint || !opts.noCache) ? await readChain(repo).catch(() => undefined) : undefined;
     const from = opts.noCache ? undefined : chain?.newest;
-    // The diffs of the append-only check run while history is replayed: both take a while.
-    early = await startAppendPatches(repo, tip, opts.trust ?? chain?.root, from?.checks?.append).catch(() => undefined);
+    // The diffs of the append-only check run while history is replayed: both take a while (from a checkpoint, they are made from the replay's own reading,
+    // once the user's config says where no attributes file is: read now, while the replay goes on).
+    if (from?.checks) void configGet(repo, 'core.attributesFile').catch(() => undefined);
+    else early = await startAppendPatches(repo, tip, opts.trust ?? chain?.root).catch(() => undefined);
     gov = await loadGovernance(repo, { trust: opts.trust, at: tip, from: from?.place });
   } catch (e) {
     if (!(e instanceof GaError) || e.exitCode !== 1) throw e;
@@ -101,7 +106,7 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
   const result: VerifyResult = { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : commitCount(gov) + 1, findings };
   if (from && gov.savedAt === from.commit) result.from = { commit: from.commit, principal: from.principal };
   if (opts.checkpoint) {
-    if (!chain) throw new UsageError('ga verify --checkpoint signs a checkpoint of all of history: give no range and no --trust');
+    if (!chain) throw new GovernanceRefusal(`no checkpoint written: the trust root's approvers could not be read in ${repo.root}`);
     result.signed = await signCheckpoint(repo, gov, { append, trailers }, chain);
   }
   return result;
@@ -231,10 +236,10 @@ interface EarlyPatches {
   patches: Promise<Map<string, FileDiff[]>>;
 }
 
-async function startAppendPatches(repo: Repo, tipRev: string, trust: string | undefined, saved: AppendState | undefined): Promise<EarlyPatches> {
+async function startAppendPatches(repo: Repo, tipRev: string, rootRev: string | undefined): Promise<EarlyPatches> {
   const tip = await resolveCommit(repo, tipRev);
-  const root = trust ? await resolveCommit(repo, trust) : (await findTrustRoot(repo)).commit;
-  const from = saved?.root === root ? saved.commit : `${root}^@`;
+  const root = rootRev ? await resolveCommit(repo, rootRev) : (await findTrustRoot(repo)).commit;
+  const from = `${root}^@`;
   const patches = firstParentPatches(repo, [tip, `^${from}`], [LEDGER_DIR, AUDIT_DIR]);
   patches.catch(() => undefined); // a wrong guess is dropped; the check recomputes
   return { root, tip, from, patches };
@@ -284,7 +289,9 @@ export async function appendOnlyFindings(
     }
   }
   const from = saved ? saved.commit : `${gov.root.commit}^@`;
-  const patches = earlyFits ? await opts.early!.patches : await firstParentPatches(gov.repo, [gov.head, `^${from}`], paths);
+  const patches =
+    (on && (await appendDiffs(gov.repo, on.after, paths))) ||
+    (earlyFits ? await opts.early!.patches : await firstParentPatches(gov.repo, [gov.head, `^${from}`], paths));
   for (const c of on ? on.after : [gov.rootCommit, ...gov.commits]) {
     const diffs = patches.get(c.id) ?? [];
     const auditAdded: AuditAdded[] = [];
