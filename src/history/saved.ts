@@ -16,8 +16,9 @@
 //
 // The same files may live in another place: a signed checkpoint of
 // ga verify (verify/checkpoint.ts) keeps a reading of its own, whose files
-// must have the digests its signed link names. There, every file is read
-// and checked before any of it is used.
+// must have the digests its signed link names. There, the state is checked
+// before it is used, and each chunk when it is read (a chunk that does not
+// match is a damaged reading: the command that needed it stops).
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,8 +41,6 @@ export interface ReadingPlace {
 export const everydayReading = (repo: Repo): ReadingPlace => ({ dir: join(repo.commonDir, 'ga', 'reading') });
 
 const stateFile = (place: ReadingPlace) => join(place.dir, 'state');
-/** The chunks' bytes of a place with digests, read and checked with its state (so that a chunk checked is the chunk used). */
-const checkedChunks = new WeakMap<ReadingPlace, Map<string, Buffer>>();
 export const sha256 = (...data: Buffer[]): string => {
   const h = createHash('sha256');
   for (const d of data) h.update(d);
@@ -73,7 +72,7 @@ function thisBuild(): string | undefined {
 /**
  * The saved state (if `fits` accepts it) and the names of its chunks;
  * undefined when there is none this build wrote, or (a place with digests)
- * when the state or any chunk it names does not have its digest.
+ * when the state does not have its digest or names a chunk without one.
  */
 export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => state is T): { state: T; chunks: string[] } | undefined {
   const bytes = readRegular(stateFile(place), MAX_FILE);
@@ -86,15 +85,7 @@ export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => stat
     if (!ours || first < 0 || second < 0 || bytes.subarray(0, first).toString('utf8') !== `ga-reading ${ours}`) return undefined;
     const chunks = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as unknown;
     if (!Array.isArray(chunks) || !chunks.every((n) => typeof n === 'string' && CHUNK.test(n))) return undefined;
-    if (place.digests) {
-      const held = new Map<string, Buffer>();
-      for (const name of chunks as string[]) {
-        const chunk = readRegular(join(place.dir, name), MAX_FILE);
-        if (!chunk || sha256(chunk) !== place.digests.get(name)) return undefined;
-        held.set(name, chunk);
-      }
-      checkedChunks.set(place, held);
-    }
+    if (place.digests && !chunks.every((n: string) => place.digests!.has(n))) return undefined;
     const state = deserialize(bytes.subarray(second + 1)) as unknown;
     return fits(state) ? { state, chunks: chunks as string[] } : undefined;
   } catch {
@@ -104,8 +95,8 @@ export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => stat
 
 /** One chunk, if it reads and `fits` accepts it. */
 export function readChunk<T>(place: ReadingPlace, name: string, fits: (part: unknown) => part is T): T | undefined {
-  const bytes = !CHUNK.test(name) ? undefined : place.digests ? checkedChunks.get(place)?.get(name) : readRegular(join(place.dir, name), MAX_FILE);
-  if (!bytes) return undefined;
+  const bytes = CHUNK.test(name) ? readRegular(join(place.dir, name), MAX_FILE) : undefined;
+  if (!bytes || (place.digests && sha256(bytes) !== place.digests.get(name))) return undefined;
   try {
     const part = deserialize(bytes) as unknown;
     return fits(part) ? part : undefined;

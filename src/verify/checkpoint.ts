@@ -58,13 +58,16 @@ export const appendStateSchema = z.object({
 });
 export type AppendState = z.output<typeof appendStateSchema>;
 
-const trailerSchema = z.object({ event: z.string().optional(), proposal: z.string().optional(), agent: z.string().optional() });
 /** A commit's Ga- trailers that ga verify checks, by commit id. */
-export type TrailersOf = [string, z.output<typeof trailerSchema>[]];
+export type TrailersOf = [string, { event?: string; proposal?: string; agent?: string }[]];
 
 /** What the checks that read every commit had read at the checkpoint: the append-only check's state, and each commit's trailers. */
-const checksSchema = z.object({ append: appendStateSchema, trailers: z.array(z.tuple([z.string(), z.array(trailerSchema)])) });
-export type ChecksState = z.output<typeof checksSchema>;
+export interface ChecksState {
+  append: AppendState;
+  trailers: TrailersOf[];
+}
+/** Raised whenever what the checks' file holds changes shape or meaning. */
+const CHECKS_FORMAT = 1;
 
 /** One link of the chain: what it says, as signed. */
 interface Link {
@@ -177,12 +180,20 @@ export async function readChain(repo: Repo): Promise<Chain> {
   return chain;
 }
 
+/**
+ * The checks' state, when the file has the digest the link signs. What a
+ * good link names was written by ga; only its shape is checked here, once
+ * for a file of this format (the trailers, one entry per commit, are left
+ * as written: checking each costs more than the rest of a run's reading).
+ */
 function readChecks(repo: Repo, digest: string): ChecksState | undefined {
   const bytes = readRegular(checksFile(repo), 1024 * 1024 * 1024);
   if (!bytes || sha256(bytes) !== digest) return undefined;
   try {
-    const r = checksSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    return r.success ? r.data : undefined;
+    const j = JSON.parse(bytes.toString('utf8')) as { format?: unknown; append?: unknown; trailers?: unknown };
+    if (j.format !== CHECKS_FORMAT || !Array.isArray(j.trailers)) return undefined;
+    const append = appendStateSchema.safeParse(j.append);
+    return append.success ? { append: append.data, trailers: j.trailers as ChecksState['trailers'] } : undefined;
   } catch {
     return undefined;
   }
@@ -229,7 +240,7 @@ export async function signCheckpoint(repo: Repo, gov: Governance, checks: Checks
     const place: ReadingPlace = chain.newest?.place ?? { dir };
     const files = saveReading(gov, place);
     if (!files || [...files.values()].some((d) => !d)) throw new GovernanceRefusal(`no checkpoint written: the reading could not be saved in ${dir}`);
-    const checksBytes = Buffer.from(JSON.stringify(checks), 'utf8');
+    const checksBytes = Buffer.from(JSON.stringify({ format: CHECKS_FORMAT, ...checks }), 'utf8');
     writeAtomic(checksFile(repo), checksBytes);
     files.set('checks', sha256(checksBytes));
     const link = { root: chain.root, commit: gov.head, made: new Date(), approvers: gov.trusted.get(APPROVERS_PATH)?.blob ?? 'none', files };

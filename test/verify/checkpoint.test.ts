@@ -101,6 +101,27 @@ function forgeState(repo: string, change: (state: Record<string, unknown>) => vo
   return createHash('sha256').update(forged).digest('hex');
 }
 
+const waiting = (repo: string) =>
+  git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')
+    .split('\n')
+    .filter((p) => p.endsWith('.toml'))
+    .map((p) => p.replace(/^.*\//, '').replace(/\.toml$/, ''));
+
+/** Starts `ga run noop` and approves the proposal it makes (the first one waiting that was not before). */
+async function runNoop(repo: string): Promise<void> {
+  const before = new Set(waiting(repo));
+  const running = gaProcess(['-C', repo, 'run', 'noop']);
+  for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+    const id = waiting(repo).find((w) => !before.has(w));
+    if (!id) continue;
+    expect((await ga(['-C', repo, 'approve', id])).code).toBe(0);
+    const r = await running;
+    expect(r.code, r.err).toBe(0);
+    return;
+  }
+  throw new Error('no pending proposal appeared');
+}
+
 describe('ga verify goes on from a signed checkpoint', () => {
   it('reads only newer commits, with the verdict of a run over all of history, findings before and after included', async () => {
     const repo = await initRepo(sb);
@@ -112,6 +133,8 @@ describe('ga verify goes on from a signed checkpoint', () => {
     expect(signed.from).toBeUndefined();
 
     await activity(repo);
+    // A run: its ledger lines are appended after the checkpoint.
+    await runNoop(repo);
     write(repo, 'agents/noop/tool_allowlist.toml', 'allowed_tools = ["Bash"]\nenv = []\n');
     git(repo, 'add', '-A');
     const after = commitUnsigned(repo, 'an unsigned allowlist');
@@ -182,6 +205,24 @@ describe('ga verify goes on from a signed checkpoint', () => {
     const went = await verify(repo);
     expect(went.from).toBeDefined();
     expect(went.findings.some(newbie)).toBe(false);
+    expect(sorted(went.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
+  });
+
+  it('after the checkpoint, a ledger rewritten and an audit file with a NUL: git makes those diffs, and the verdict is the same', async () => {
+    const repo = await initRepo(sb);
+    await runNoop(repo);
+    expect((await verify(repo, '--checkpoint')).signed).toBeDefined();
+    expect(readFileSync(join(repo, 'ledger/noop.jsonl'), 'utf8')).not.toBe('');
+    write(repo, 'ledger/noop.jsonl', '');
+    git(repo, 'add', '-A');
+    const rewritten = commitUnsigned(repo, 'a ledger emptied');
+    write(repo, 'audit/noop/2026-01-01/00/x.json', '{"a":"\u0000"}\0\n');
+    git(repo, 'add', '-A');
+    const nul = commitUnsigned(repo, 'an audit file with a NUL');
+    const went = await verify(repo);
+    expect(went.from).toBeDefined();
+    expect(went.findings.some((f) => f.commit === rewritten && f.rule === 'ledger-append-only')).toBe(true);
+    expect(went.findings.some((f) => f.commit === nul && f.rule === 'audit')).toBe(true);
     expect(sorted(went.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
   });
 

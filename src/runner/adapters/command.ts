@@ -6,7 +6,7 @@
 // agent the moment one is crossed) and charged as `reported`; a command that
 // reports nothing is charged nothing and recorded as unmetered.
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startAgentProcess } from '../../runtime/process.js';
 import { boundedText, notStartedResult, type Adapter } from './types.js';
 
