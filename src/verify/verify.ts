@@ -24,7 +24,7 @@ import { verifyLedger } from '../ledger/ledger.js';
 import { appendProblem } from '../ledger/history.js';
 import { readHighWater } from '../trust/highwater.js';
 import { appendDiffs } from './appended.js';
-import { readChain, signCheckpoint, type AppendState, type Chain, type ChecksState, type TrailersOf } from './checkpoint.js';
+import { readChain, signCheckpoint, type AppendState, type Chain, type Checkpoint, type ChecksState, type TrailersOf } from './checkpoint.js';
 
 export interface VerifyFinding {
   commit: string;
@@ -72,6 +72,7 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
   let repo: Repo;
   let early: EarlyPatches | undefined;
   let chain: Chain | undefined;
+  let from: Checkpoint | undefined;
   try {
     repo = typeof dir === 'string' ? await openRepo(dir) : dir;
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
@@ -79,7 +80,7 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
     if (opts.checkpoint && !whole) throw new UsageError('ga verify --checkpoint signs a checkpoint of all of history: give no range and no --trust');
     // A chain that cannot be read is no chain: all of history is read, which reports what is wrong.
     chain = whole && (opts.checkpoint || !opts.noCache) ? await readChain(repo).catch(() => undefined) : undefined;
-    const from = opts.noCache ? undefined : chain?.newest;
+    from = opts.noCache ? undefined : chain?.newest;
     // The diffs of the append-only check run while history is replayed: both take a while (from a checkpoint, they are made from the replay's own reading,
     // once the user's config says where no attributes file is: read now, while the replay goes on).
     if (from?.checks) void configGet(repo, 'core.attributesFile').catch(() => undefined);
@@ -100,7 +101,6 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   for (const f of gov.findings) add(f.commit, f.path, f.rule, f.why);
   proposalFindings(gov, add);
-  const from = opts.noCache ? undefined : chain?.newest;
   const append = await appendOnlyFindings(gov, add, [LEDGER_DIR, AUDIT_DIR], { saved: from?.checks?.append, early, windows: await trustedWindows(gov) });
   const trailers = trailerFindings(gov, add, from?.checks);
   const result: VerifyResult = { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : commitCount(gov) + 1, findings };

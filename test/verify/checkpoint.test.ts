@@ -226,6 +226,26 @@ describe('ga verify goes on from a signed checkpoint', () => {
     expect(sorted(went.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
   });
 
+  it("signs with a key:: literal whose private half is in the person's ssh-agent", async () => {
+    const repo = await initRepo(sb);
+    const out = execFileSync('ssh-agent', ['-s'], { encoding: 'utf8' });
+    const sock = /SSH_AUTH_SOCK=([^;]+);/.exec(out)![1]!;
+    const pid = Number(/SSH_AGENT_PID=(\d+);/.exec(out)![1]);
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      execFileSync('ssh-add', ['-q', sb.people.alice!.key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      process.env.SSH_AUTH_SOCK = sock;
+      execFileSync('git', ['config', '--global', 'user.signingkey', `key::${sb.people.alice!.pub}`]);
+      const v = await verify(repo, '--checkpoint');
+      expect(v.signed?.principal, v.err).toBe('alice@example.com');
+      expect((await verify(repo)).from?.principal).toBe('alice@example.com');
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      process.kill(pid);
+    }
+  });
+
   it('an agent process signs no checkpoint', async () => {
     const repo = await initRepo(sb);
     const r = await gaProcess(['-C', repo, 'verify', '--checkpoint'], { env: { ...process.env, GA_AGENT: 'noop' } });
