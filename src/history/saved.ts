@@ -20,12 +20,12 @@
 // before it is used, and each chunk when it is read (a chunk that does not
 // match is a damaged reading: the command that needed it stops).
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { Repo } from '../git/repo.js';
-import { readRegular } from '../runtime/files.js';
+import { readRegular, writeFileAtomic } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
 const FORMAT = 2;
@@ -119,7 +119,6 @@ export function writeSaved(place: ReadingPlace, head: string, state: unknown, ch
   const dir = place.dir;
   const ours = thisBuild();
   if (!ours) return undefined;
-  const temporary: string[] = [];
   const digests = new Map<string, string>();
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -127,15 +126,7 @@ export function writeSaved(place: ReadingPlace, head: string, state: unknown, ch
     const named = [...chunks, name];
     const write = (file: string, ...data: Buffer[]) => {
       digests.set(file === stateFile(place) ? 'state' : name, sha256(...data));
-      const tmp = `${file}.${process.pid}.tmp`;
-      temporary.push(tmp);
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        for (const d of data) for (let at = 0; at < d.length;) at += writeSync(fd, d, at);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, file);
+      writeFileAtomic(file, ...data);
     };
     write(join(dir, name), serialize(chunk));
     write(stateFile(place), Buffer.from(`ga-reading ${ours}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
@@ -147,7 +138,6 @@ export function writeSaved(place: ReadingPlace, head: string, state: unknown, ch
     }
     return digests;
   } catch {
-    for (const tmp of temporary) rmSync(tmp, { force: true });
     return undefined;
   }
 }

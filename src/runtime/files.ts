@@ -2,7 +2,7 @@
 // tree) safely: only a regular file is opened, never through a link, and
 // never blocking, so a FIFO, a device, a directory or a symlink loop planted
 // where ga expects a file can neither hang nor crash a command or a daemon.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 
 export type FileKind = 'file' | 'directory' | 'symlink' | 'fifo' | 'other' | 'missing';
 
@@ -131,6 +131,27 @@ export function readJsonHint(path: string, maxBytes = 1024 * 1024): unknown {
  * Appends to a regular file (creating it), never through a link and never
  * blocking: anything else at the path is left alone and false is returned.
  */
+/**
+ * Writes `data` to `file` whole or not at all: a temporary file, readable by
+ * its owner only, renamed over it. On failure the temporary file goes and
+ * the error is thrown.
+ */
+export function writeFileAtomic(file: string, ...data: Buffer[]): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      for (const d of data) for (let at = 0; at < d.length;) at += writeSync(fd, d, at);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 export function appendRegular(path: string, text: string): boolean {
   let fd: number;
   try {

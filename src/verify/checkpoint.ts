@@ -23,7 +23,7 @@
 // approver with namespaces="git". A link cannot pass for a commit, nor a
 // commit for a link: the text signed starts "ga-checkpoint 1", a commit's
 // "tree ".
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { GovernanceRefusal } from '../errors.js';
@@ -35,7 +35,7 @@ import { saveReading } from '../history/replay.js';
 import { sha256, type ReadingPlace } from '../history/saved.js';
 import { APPROVERS_PATH } from '../layout/layout.js';
 import { withLock } from '../runtime/lock.js';
-import { readRegular } from '../runtime/files.js';
+import { readRegular, writeFileAtomic } from '../runtime/files.js';
 import { parseApprovers, type Approver } from '../schema/approvers.js';
 import { findTrustRoot, pinnedTrustRoot } from '../trust/root.js';
 
@@ -199,22 +199,6 @@ function readChecks(repo: Repo, digest: string): ChecksState | undefined {
   }
 }
 
-function writeAtomic(file: string, data: Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /**
  * Signs a checkpoint at `gov.head`: saves its reading and `checks` under
  * .git/ga/checkpoint/ and adds a link signed with the person's key. Refused
@@ -241,7 +225,7 @@ export async function signCheckpoint(repo: Repo, gov: Governance, checks: Checks
     const files = saveReading(gov, place);
     if (!files || [...files.values()].some((d) => !d)) throw new GovernanceRefusal(`no checkpoint written: the reading could not be saved in ${dir}`);
     const checksBytes = Buffer.from(JSON.stringify({ format: CHECKS_FORMAT, ...checks }), 'utf8');
-    writeAtomic(checksFile(repo), checksBytes);
+    writeFileAtomic(checksFile(repo), checksBytes);
     files.set('checks', sha256(checksBytes));
     const link = { root: chain.root, commit: gov.head, made: new Date(), approvers: gov.trusted.get(APPROVERS_PATH)?.blob ?? 'none', files };
     const text = linkText(link);
@@ -251,7 +235,7 @@ export async function signCheckpoint(repo: Repo, gov: Governance, checks: Checks
       throw new GovernanceRefusal(`no checkpoint written: the signature made does not verify (${judged.detail ?? judged.status})`);
     const kept = anew ? [] : chain.good;
     const body = [...kept.map((l) => `${l.text}${l.armored}`), `${text}${armored.endsWith('\n') ? armored : `${armored}\n`}`].join('');
-    writeAtomic(chainFile(repo), Buffer.from(body, 'utf8'));
+    writeFileAtomic(chainFile(repo), Buffer.from(body, 'utf8'));
     return { commit: gov.head, principal: judged.principal };
   });
 }

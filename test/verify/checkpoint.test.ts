@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { VerifyFinding, VerifyResult } from '../../src/verify/verify.js';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 
 let sb: Sandbox;
@@ -18,26 +19,14 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-interface Finding {
-  commit: string;
-  path: string;
-  rule: string;
-  explanation: string;
-}
-interface Verified {
-  code: number;
-  findings: Finding[];
-  head: string;
-  checked: number;
-  from?: { commit: string; principal: string };
-  signed?: { commit: string; principal: string };
-  err: string;
-}
+type Finding = VerifyFinding;
+/** `ga --json verify`'s result, with its exit code and stderr. */
+type Verified = VerifyResult & { code: number; err: string };
 
 async function verify(repo: string, ...args: string[]): Promise<Verified> {
   const r = await ga(['-C', repo, '--json', 'verify', ...args]);
-  if (!r.out.trim().startsWith('{')) return { code: r.code, findings: [], head: '', checked: 0, err: r.err };
-  return { ...(JSON.parse(r.out) as Omit<Verified, 'code' | 'err'>), code: r.code, err: r.err };
+  if (!r.out.trim().startsWith('{')) return { code: r.code, root: '', findings: [], head: '', checked: 0, err: r.err };
+  return { ...(JSON.parse(r.out) as VerifyResult), code: r.code, err: r.err };
 }
 
 const key = (f: Finding) => `${f.commit} ${f.path} ${f.rule} ${f.explanation}`;
