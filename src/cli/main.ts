@@ -47,6 +47,11 @@ const ENVIRONMENT = [
   'Docs: README.md and docs/ in the ga package; DESIGN.md for the formats.',
 ].join('\n');
 
+/** The one yargs internal ga touches (see run); yargs 18's own name for it. */
+interface YargsInternals {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
+}
+
 type Fallback = (onCompleted: (err: Error | null, found: string[] | undefined) => void) => unknown;
 
 export async function run(argv: string[], raw: Io = processIo, clock: Clock = systemClock): Promise<number> {
@@ -83,6 +88,11 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
     .fail((msg, err) => {
       throw err ?? new UsageErrorFromYargs(usageLine(msg, argv, known));
     });
+  // yargs renders the command's whole help page before each handler runs, in
+  // case the handler fails later and help is to be shown; ga's fail() throws
+  // instead, so the page was never used, and laying it out cost some 15 ms a
+  // command. Help asked for (--help, a usage error) is rendered as before.
+  (cli as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
   // The options of the command being parsed (its builder has run by the time yargs complains), for suggestions.
   let known: string[] = ['C', 'json', 'help', 'version'];
   const register = <A extends GlobalOptions>(c: Command<A>) => {

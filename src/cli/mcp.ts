@@ -4,6 +4,7 @@
 // proposals and its own budget and pause state. Nothing here decides,
 // approves or runs anything: those stay a person's, in a signed commit.
 import type { Clock } from '../clock.js';
+import * as z from 'zod';
 import { GaError, UsageError } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { checkAgentId } from '../layout/layout.js';
@@ -19,11 +20,10 @@ export async function serveMcp(repo: Repo, clock: Clock, version: string): Promi
   const agent = process.env.GA_AGENT;
   if (!agent) throw new UsageError('ga mcp serves the agent a runner started: GA_AGENT is not set (ga run sets it; the claude adapter starts ga mcp itself)');
   checkAgentId(agent, 'GA_AGENT');
-  const [{ McpServer }, { StdioServerTransport }, z, { loadGovernance }, { submitProposal }, { listProposals }, { proposalToJson }, agentState] =
+  const [{ McpServer }, { StdioServerTransport }, { loadGovernance }, { submitProposal }, { listProposals }, { proposalToJson }, agentState] =
     await Promise.all([
       import('@modelcontextprotocol/sdk/server/mcp.js'),
       import('@modelcontextprotocol/sdk/server/stdio.js'),
-      import('zod'),
       import('../history/replay.js'),
       import('../proposals/submit.js'),
       import('../history/find.js'),

@@ -43,8 +43,17 @@ describe('ga mcp', () => {
   it('serves propose, list, show and status over stdio, bound to GA_AGENT', async () => {
     const client = await connect('writer');
     try {
-      const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-      expect(tools).toEqual(['list', 'propose', 'show', 'status']);
+      const listedTools = (await client.listTools()).tools;
+      expect(listedTools.map((t) => t.name).sort()).toEqual(['list', 'propose', 'show', 'status']);
+      // The schemas a client is given: ga's zod (bundled) read by the SDK's
+      // own zod (loaded from node_modules), descriptions and all.
+      const schema = (name: string) => listedTools.find((t) => t.name === name)!.inputSchema as any;
+      expect(schema('propose').required).toEqual(['action_type', 'title']);
+      expect(schema('propose').properties.title.description).toBe('one line a reviewer reads first');
+      expect(schema('propose').properties.reversible.type).toBe('boolean');
+      expect(schema('list').properties.state.enum).toContain('executed');
+      const bad = await client.callTool({ name: 'propose', arguments: { action_type: 'publish_content' } });
+      expect(bad.isError).toBe(true); // no title: refused by the schema, nothing written
       const made = await client.callTool({
         name: 'propose',
         arguments: { action_type: 'publish_content', title: 'From the MCP tool', payload: { text: 'hello' } },

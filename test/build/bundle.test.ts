@@ -1,0 +1,72 @@
+// The bundle step (bin/bundle.mjs) defers string-width's module-level
+// Intl.Segmenter and Unicode regular expressions to their first use. Deferred
+// or not, the widths must be the same: both builds of the three string-width
+// copies yargs, cliui and wrap-ansi load are bundled here and compared on
+// text that takes every path (ASCII, ANSI colours, wide CJK, emoji sequences,
+// combining and zero-width marks).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, type Plugin } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/fixture.js';
+
+const COPIES = ['string-width', './node_modules/cliui/node_modules/string-width/index.js', './node_modules/wrap-ansi/node_modules/string-width/index.js'];
+const SAMPLES = [
+  '',
+  'ga propose --file proposal.toml',
+  '\u001b[31mred\u001b[39m and plain',
+  '提案を承認する',
+  'ｈａｌｆ／ｆｕｌｌ ﾊﾝｶｸ',
+  '👩‍👩‍👧 family, 🇩🇪 flag, 1️⃣ keycap, 1⃣ bare keycap',
+  'e\u0301 combining, a\u200bzero width, \u00ad soft hyphen',
+  '한국어 각 jamo',
+  'तिरछा नमस्ते',
+  '\t tab and \u0007 bell',
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'ga-bundle-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function bundled(name: string, plugins: Plugin[]): Promise<{ widths: number[][]; source: string }> {
+  const outfile = join(dir, `${name}.mjs`);
+  await build({
+    stdin: { contents: COPIES.map((c, i) => `export { default as w${i} } from '${c}';`).join('\n'), resolveDir: ROOT, loader: 'js' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'silent',
+    plugins,
+  });
+  const m = (await import(pathToFileURL(outfile).href)) as Record<string, (s: string) => number>;
+  return { widths: COPIES.map((_, i) => SAMPLES.map((s) => m[`w${i}`]!(s))), source: readFileSync(outfile, 'utf8') };
+}
+
+describe('the bundle step', () => {
+  it('string-width deferred measures every sample as string-width as shipped', async () => {
+    const { deferAtLoad } = (await import(pathToFileURL(join(ROOT, 'bin/bundle.mjs')).href)) as { deferAtLoad: Plugin };
+    const plain = await bundled('plain', []);
+    const deferred = await bundled('deferred', [deferAtLoad]);
+    expect(deferred.widths).toEqual(plain.widths);
+    expect(plain.widths[0]).toContain(14); // the CJK sample is wide: the samples reach the Unicode paths
+    // Nothing Unicode-heavy is built at load: every Intl.Segmenter is made inside a first call.
+    expect(plain.source).toMatch(/^var segmenter\d* = new Intl\.Segmenter\(\);$/m);
+    expect(deferred.source).not.toMatch(/^var \w+ = new Intl\.Segmenter/m);
+    expect(deferred.source.match(/\?\?= new Intl\.Segmenter\(\)/g)).toHaveLength(3);
+  });
+
+  it('leaves a constant alone when it is used other than through its one method', async () => {
+    const { deferConstants } = (await import(pathToFileURL(join(ROOT, 'bin/bundle.mjs')).href)) as {
+      deferConstants: (s: string) => { source: string; deferred: number };
+    };
+    const src = ['const a = /x/u;', 'const b = /y/u;', 'const s = new Intl.Segmenter();', 'a.test(q); b.test(q); b.lastIndex = 0; s.segment(q);'].join('\n');
+    const { source, deferred } = deferConstants(src);
+    expect(deferred).toBe(2);
+    expect(source).toContain('const b = /y/u;');
+    expect(source).toMatch(/const a = \{ test: /);
+    expect(source).toMatch(/const s = \{ segment: /);
+  });
+});
