@@ -5,8 +5,8 @@
 // git run a program or send traffic elsewhere, or a file git reads on every
 // call (config, HEAD, index, attributes) that is not a regular file: a FIFO
 // there would hang git, a link would make it read elsewhere.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { fileKind, readRegularText, type FileKind } from '../runtime/files.js';
 import { git, gitText } from './exec.js';
@@ -56,16 +56,70 @@ export async function openRepo(dir: string): Promise<Repo> {
   if (!isDirectory(cwd)) throw new UsageError(`${cwd}: not a directory; pass -C <dir> with a governance repository`);
   // Before git runs at all: a FIFO as .git/config or .git/HEAD hangs even rev-parse.
   for (const file of gitFilesBeforeDiscovery(cwd)) assertRegularIfPresent(file);
+  const plain = plainRepositoryAbove(cwd);
+  const found = plain ?? (await discoverWithGit(cwd));
+  const repo: Repo = { ...found, local: new Map(), objects: new ObjectStore(found.root) };
+  for (const file of gitFilesRead(repo)) assertRegularIfPresent(file);
+  await assertSoundRepository(repo);
+  // A .git/config that makes the directory bare is git's to judge: it finds no work tree there.
+  if (plain && localSettingOn(repo.local, 'core.bare')) await discoverWithGit(cwd);
+  return repo;
+}
+
+type Found = Pick<Repo, 'root' | 'gitDir' | 'commonDir'>;
+
+async function discoverWithGit(cwd: string): Promise<Found> {
   const r = await git(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir'], { cwd, allowFailure: true });
   if (r.code !== 0) {
     throw new UsageError(`${cwd} is not inside a git repository: run ga init there, or pass -C <dir>`);
   }
   const [root, gitDir, common] = r.stdout.toString('utf8').trim().split('\n') as [string, string, string];
-  const commonDir = isAbsolute(common) ? common : resolve(cwd, common);
-  const repo: Repo = { root, gitDir, commonDir, local: new Map(), objects: new ObjectStore(root) };
-  for (const file of gitFilesRead(repo)) assertRegularIfPresent(file);
-  await assertSoundRepository(repo);
-  return repo;
+  // A relative answer is relative to where git ran: the real directory, not a link's path to it.
+  return { root, gitDir, commonDir: isAbsolute(common) ? common : resolve(realpathSync(cwd), common) };
+}
+
+/**
+ * What `git rev-parse --show-toplevel --absolute-git-dir` would answer from
+ * `cwd`, found without a git process, in the one plain case: the nearest
+ * `.git` up from `cwd` (its real path, as git's getcwd gives it) is a
+ * directory of this user's, with a HEAD naming a branch or a commit and its
+ * own objects and refs, in a directory of this user's on the same file
+ * system. Anything else (a .git file, a worktree's commondir, being inside a
+ * .git directory or a bare repository, another owner, which git's
+ * safe.directory decides on, a mount point crossed) is undefined: git is asked.
+ */
+export function plainRepositoryAbove(cwd: string): Found | undefined {
+  try {
+    return plainFrom(realpathSync(cwd));
+  } catch {
+    return undefined; // a directory that cannot be read on the way: git says what is wrong
+  }
+}
+
+function plainFrom(start: string): Found | undefined {
+  let d = start;
+  const uid = process.geteuid?.();
+  const dev = statSync(d).dev;
+  for (;;) {
+    const dotGit = join(d, '.git');
+    const kind = fileKind(dotGit);
+    if (kind === 'directory') return looksPlain(dotGit, uid) && ownedBy(d, uid) ? { root: d, gitDir: dotGit, commonDir: dotGit } : undefined;
+    if (kind !== 'missing' || basename(d) === '.git' || fileKind(join(d, 'HEAD')) !== 'missing') return undefined;
+    const up = dirname(d);
+    if (up === d || statSync(up).dev !== dev) return undefined;
+    d = up;
+  }
+}
+
+function looksPlain(gitDir: string, uid: number | undefined): boolean {
+  if (!ownedBy(gitDir, uid) || fileKind(join(gitDir, 'commondir')) !== 'missing') return false;
+  if (fileKind(join(gitDir, 'objects')) !== 'directory' || fileKind(join(gitDir, 'refs')) !== 'directory') return false;
+  const head = fileKind(join(gitDir, 'HEAD')) === 'file' ? readRegularText(join(gitDir, 'HEAD'), 4096) : undefined;
+  return head !== undefined && /^(ref: refs\/\S+|[0-9a-f]{40}|[0-9a-f]{64})\n?$/.test(head);
+}
+
+function ownedBy(path: string, uid: number | undefined): boolean {
+  return uid !== undefined && statSync(path).uid === uid;
 }
 
 function isDirectory(path: string): boolean {

@@ -31,6 +31,9 @@ export async function submitProposal(repo: Repo, input: unknown, opts: { clock: 
   if (envAgent && sub.agent !== envAgent) {
     throw new GovernanceRefusal(`agent ${envAgent} may only propose as itself, not as ${sub.agent}`);
   }
+  // Who is proposing (a person's email comes from git config, one process) is asked while the reading is made.
+  const actorAsked = actorFromEnvironment(repo);
+  actorAsked.catch(() => undefined);
   const gov = await loadGovernance(repo);
   if (!gov.trusted.has(agentConfigPath(sub.agent))) {
     throw new UsageError(`${opts.file}: agent: "${sub.agent}" has no trusted ${agentConfigPath(sub.agent)}; add the agent in a signed commit first`);
@@ -38,7 +41,7 @@ export async function submitProposal(repo: Repo, input: unknown, opts: { clock: 
   const policy = await gov.policy();
   const outcome = decideOutcome(policy, sub);
   const now = opts.clock.now();
-  const actor = await actorFromEnvironment(repo);
+  const actor = await actorAsked;
 
   if (outcome.kind === 'refused') {
     const event: GaEvent = { event: 'flag-self-approval', actor, agent: sub.agent, reason: outcome.why, detail: { action_type: sub.action_type, title: sub.title } };

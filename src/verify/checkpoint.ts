@@ -147,7 +147,7 @@ async function approversOf(repo: Repo, blob: string | undefined): Promise<Approv
  * root; the newest good link's reading, when its files are there as signed.
  * No chain, or none that holds: `good` is empty and there is no `newest`.
  */
-export async function readChain(repo: Repo): Promise<Chain> {
+export async function readCheckpoints(repo: Repo): Promise<Chain> {
   // A pin is taken as it is: a reading goes on from a checkpoint only when its root is that pin and HEAD grew from it (history/replay.ts).
   const root = pinnedTrustRoot(repo) ?? (await findTrustRoot(repo)).commit;
   const rootTree = (await repo.objects.commit(root)).tree;

@@ -24,7 +24,7 @@ import { verifyLedger } from '../ledger/ledger.js';
 import { appendProblem } from '../ledger/history.js';
 import { readHighWater } from '../trust/highwater.js';
 import { appendDiffs } from './appended.js';
-import { readChain, signCheckpoint, type AppendState, type Chain, type Checkpoint, type ChecksState, type TrailersOf } from './checkpoint.js';
+import { readCheckpoints, signCheckpoint, type AppendState, type Chain, type Checkpoint, type ChecksState, type TrailersOf } from './checkpoint.js';
 
 export interface VerifyFinding {
   commit: string;
@@ -79,7 +79,7 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
     const whole = !opts.range && !opts.trust;
     if (opts.checkpoint && !whole) throw new UsageError('ga verify --checkpoint signs a checkpoint of all of history: give no range and no --trust');
     // A chain that cannot be read is no chain: all of history is read, which reports what is wrong.
-    chain = whole && (opts.checkpoint || !opts.noCache) ? await readChain(repo).catch(() => undefined) : undefined;
+    chain = whole && (opts.checkpoint || !opts.noCache) ? await readCheckpoints(repo).catch(() => undefined) : undefined;
     from = opts.noCache ? undefined : chain?.newest;
     // The diffs of the append-only check run while history is replayed: both take a while (from a checkpoint, they are made from the replay's own reading,
     // once the user's config says where no attributes file is: read now, while the replay goes on).
