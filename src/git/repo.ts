@@ -8,7 +8,8 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
-import { fileKind, readRegularText, type FileKind } from '../runtime/files.js';
+import { fileKind, readRegular, readRegularText, type FileKind } from '../runtime/files.js';
+import { parseSimpleConfig } from './config-file.js';
 import { git, gitText } from './exec.js';
 import { OID, ObjectStore } from './objects.js';
 
@@ -222,8 +223,14 @@ async function assertSoundRepository(repo: Repo): Promise<void> {
   }
 }
 
-/** One config file on its own: no includes followed, no other scope. */
+const CONFIG_READ = 1024 * 1024;
+
+/** One config file on its own: no includes followed, no other scope. Read in process when it has only the plain lines git writes, else by git. */
 async function readConfigFile(cwd: string, file: string): Promise<ConfigSnapshot> {
+  if (fileKind(file) === 'missing') return new Map();
+  const bytes = fileKind(file) === 'file' ? readRegular(file, CONFIG_READ + 1) : undefined;
+  const plain = bytes && bytes.length <= CONFIG_READ ? parseSimpleConfig(bytes.toString('utf8')) : undefined; // a larger one is git's to read whole
+  if (plain) return new Map([...plain].map(([key, value]) => [key, { value, scope: 'local' }]));
   const r = await git(['config', '--file', file, '--no-includes', '--list', '-z'], { cwd, allowFailure: true });
   if (r.code !== 0 && existsSync(file)) throw new GovernanceRefusal(`${file} is not a config file git can read: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   return parseConfigList(r.stdout.toString('utf8'), 'local');

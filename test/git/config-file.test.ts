@@ -1,0 +1,218 @@
+// The in-process reader of a repository's own config (src/git/config-file.ts)
+// against git's `git config --file F --no-includes --list -z`, as ga read it
+// (src/git/repo.ts): for random config texts mixing the plain lines git
+// writes with awkward ones (quotes, escapes, inline comments, CRLF, text
+// after a header, keys git rejects, includes), the reader answers git's map
+// exactly, entries in order, or undefined; never a map git would not list,
+// and never an answer where git fails. It must also answer for most plain
+// files, or it would be safe only by never answering.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseSimpleConfig } from '../../src/git/config-file.js';
+
+const home = mkdtempSync(join(tmpdir(), 'ga-config-file-'));
+const globalConfig = join(home, 'gitconfig');
+writeFileSync(globalConfig, '');
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GIT_CONFIG_GLOBAL: globalConfig, GIT_CONFIG_NOSYSTEM: '1' };
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+const RUNS = Number(process.env.GA_CONFIG_RUNS ?? 300);
+
+function git(args: string[], cwd = home): Buffer {
+  return execFileSync('git', args, { cwd, env, stdio: 'pipe' });
+}
+
+/** The entries git lists for a config file, as repo.ts's parseConfigList reads them; undefined when git fails. */
+function gitEntries(file: string): [string, string][] | undefined {
+  let out: string;
+  try {
+    out = git(['config', '--file', file, '--no-includes', '--list', '-z']).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const map = new Map<string, string>();
+  for (const entry of out.split('\0')) {
+    if (!entry) continue;
+    const nl = entry.indexOf('\n');
+    map.set((nl < 0 ? entry : entry.slice(0, nl)).toLowerCase(), nl < 0 ? 'true' : entry.slice(nl + 1));
+  }
+  return [...map];
+}
+
+let n = 0;
+function configFile(text: string): string {
+  const file = join(home, `config-${n++}`);
+  writeFileSync(file, text, 'utf8');
+  return file;
+}
+
+/** Both answers for a text: the reader's, and git's. */
+function both(text: string): { ours: [string, string][] | undefined; theirs: [string, string][] | undefined } {
+  const ours = parseSimpleConfig(text);
+  return { ours: ours && [...ours], theirs: gitEntries(configFile(text)) };
+}
+
+// Small pools, so that keys repeat across sections, cases and files.
+const blank = fc.constantFrom('', ' ', '\t', '  ', ' \t ');
+const sectionName = fc.constantFrom('core', 'Core', 'remote', 'ga', 'GA', 'include', 'branch', 'x-1', 'a.b', 'A.B', '.x', 'a..b');
+const subsection = fc.constantFrom('origin', 'Origin', 'main', 'a b', 'x]y', 'a=b', 'é', 'É', '', 'q#r;s', 'feature/X');
+const keyName = fc.constantFrom('url', 'URL', 'bare', 'trustRoot', 'trustroot', 'fetch', 'k2', 'x-y', 'path', 'sshCommand', 'a');
+const word = fc.constantFrom('true', 'false', '0', 'x', 'https://example.com/r.git', '+refs/heads/*:refs/remotes/origin/*', 'a=b', '[x]', 'é', '\u00a0', '~/p');
+const plainValue = fc
+  .array(fc.tuple(word, fc.constantFrom(' ', '  ', '\t', ' \t')), { maxLength: 3 })
+  .map((parts) => parts.map(([w, sep], i) => (i === 0 ? w : sep + w)).join(''));
+
+// Lines the reader should take.
+const header = fc.oneof(
+  fc.tuple(blank, sectionName, blank).map(([a, s, b]) => `${a}[${s}]${b}`),
+  fc.tuple(blank, sectionName, fc.constantFrom(' ', '\t', '  '), subsection, blank).map(([a, s, sp, sub, b]) => `${a}[${s}${sp}"${sub}"]${b}`),
+);
+const entry = fc.oneof(
+  fc.tuple(blank, keyName, blank, blank, plainValue, blank).map(([a, k, b, c, v, d]) => `${a}${k}${b}=${c}${v}${d}`),
+  fc.tuple(blank, keyName, blank).map(([a, k, b]) => `${a}${k}${b}`),
+);
+const comment = fc.tuple(blank, fc.constantFrom('#', ';'), fc.constantFrom('', ' a comment', ' "q" \\ x = y', ' [s]')).map(([a, c, t]) => a + c + t);
+const plainLine = fc.oneof(
+  { weight: 2, arbitrary: header },
+  { weight: 5, arbitrary: entry },
+  { weight: 1, arbitrary: comment },
+  { weight: 1, arbitrary: blank },
+);
+
+// Lines it may leave to git: some git reads differently (quotes, escapes,
+// comments, CRLF), some git rejects; each one built like a plain line, with
+// one piece awkward.
+const oddPiece = fc.constantFrom('"', '"a b"', '\\t', '\\\\', '\\"', '\\', '\\q', '#c', ';c', ' # c', '\r', '\0', '\x1b', '\v', '\f', '\ufeff', '\ufffd');
+const oddValue = fc.tuple(plainValue, oddPiece, plainValue).map(([a, odd, b]) => a + odd + b);
+const oddSubsection = fc.tuple(subsection, fc.constantFrom('\\"', '\\\\', '\\', '\\x', '\r', '\0'), subsection).map(([a, odd, b]) => a + odd + b);
+const awkwardLine = fc.oneof(
+  fc.tuple(blank, keyName, blank, oddValue).map(([a, k, b, v]) => `${a}${k}${b}=${v}`),
+  fc.tuple(blank, keyName, fc.constantFrom('\r', ' x', '\t#c', ';', ' \\')).map(([a, k, tail]) => a + k + tail),
+  fc.tuple(blank, sectionName, fc.constantFrom(' ', '\t'), oddSubsection).map(([a, s, sp, sub]) => `${a}[${s}${sp}"${sub}"]`),
+  fc.tuple(sectionName, fc.constantFrom(']', '"a"]', ' "a" ]', ' "a"]x', ' a]', ' "a', ']\r', '] # c', '] k = v', ']]', '')).map(([s, tail]) => `[${s}${tail}`),
+  fc.constantFrom(
+    '[]',
+    '[ core]',
+    '[co_re]',
+    '[é]',
+    '[core"a"]',
+    '[core ""a"]',
+    '1key = v',
+    '-key = v',
+    'ke_y = v',
+    'é = v',
+    'key value',
+    '= v',
+    '\v[core]',
+    '\ufeff[core]',
+  ),
+  fc.constant('[include]\n\tpath = other'),
+);
+
+// A file as git writes one: a section first, plain lines only; the same
+// with one awkward line put in somewhere; or plain lines with no section first.
+const plainFile = fc.tuple(header, fc.array(plainLine, { maxLength: 8 })).map(([h, lines]) => [h, ...lines]);
+const oneAwkward = fc.tuple(plainFile, awkwardLine, fc.nat()).map(([lines, odd, at]) => {
+  const i = at % (lines.length + 1);
+  return [...lines.slice(0, i), odd, ...lines.slice(i)];
+});
+const noSection = fc.array(plainLine, { maxLength: 4 });
+const configText = fc
+  .tuple(fc.oneof({ weight: 5, arbitrary: plainFile }, { weight: 4, arbitrary: oneAwkward }, { weight: 1, arbitrary: noSection }), fc.constantFrom('\n', ''))
+  .map(([lines, end]) => lines.join('\n') + (lines.length ? end : ''));
+
+describe('parseSimpleConfig', () => {
+  it(
+    "answers git's own list of a config file, or undefined",
+    () => {
+      let runs = 0;
+      let accepted = 0;
+      fc.assert(
+        fc.property(configText, (text) => {
+          runs++;
+          const { ours, theirs } = both(text);
+          if (ours === undefined) return;
+          accepted++;
+          expect(theirs).toBeDefined();
+          expect(ours).toEqual(theirs);
+        }),
+        { numRuns: RUNS },
+      );
+      expect(accepted / runs).toBeGreaterThanOrEqual(0.4);
+    },
+    60_000 + RUNS * 50,
+  );
+
+  it('reads the config git init writes', () => {
+    const dir = mkdtempSync(join(home, 'repo-'));
+    git(['init', '-q', dir]);
+    const text = readFileSync(join(dir, '.git', 'config'), 'utf8');
+    const { ours, theirs } = both(text);
+    expect(ours).toBeDefined();
+    expect(ours).toEqual(theirs);
+    expect(new Map(ours).get('core.bare')).toBe('false');
+  });
+
+  it('reads the trust root and a remote as git config writes them', () => {
+    const file = configFile('');
+    const root = 'a'.repeat(40);
+    git(['config', '--file', file, 'ga.trustRoot', root]);
+    git(['config', '--file', file, 'remote.origin.url', 'https://example.com/Repo.git']);
+    git(['config', '--file', file, 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
+    const { ours, theirs } = both(readFileSync(file, 'utf8'));
+    expect(ours).toEqual(theirs);
+    expect(ours).toEqual([
+      ['ga.trustroot', root],
+      ['remote.origin.url', 'https://example.com/Repo.git'],
+      ['remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'],
+    ]);
+  });
+
+  it("keeps git's blanks: each inside a value is a space, those around it go; `key =` is empty, a bare key true", () => {
+    const text = '[Core "Sub"]\n  Key = a \t  b\t\n\tempty =\n\tbare\n\tbare2  \n';
+    const { ours, theirs } = both(text);
+    expect(ours).toEqual(theirs);
+    expect(ours).toEqual([
+      ['core.sub.key', 'a    b'],
+      ['core.sub.empty', ''],
+      ['core.sub.bare', 'true'],
+      ['core.sub.bare2', 'true'],
+    ]);
+  });
+
+  it('keeps the last value of a key set twice, where it was first set', () => {
+    const text = '[a]\nk = 1\nj = 2\n[A]\nK = 3\n';
+    expect(both(text).ours).toEqual([
+      ['a.k', '3'],
+      ['a.j', '2'],
+    ]);
+    expect(both(text).theirs).toEqual(both(text).ours);
+  });
+
+  it('leaves quoted values, CRLF, a byte order mark and keys before any section to git', () => {
+    expect(parseSimpleConfig('[core]\n\tsshCommand = "ssh -i x"\n')).toBeUndefined();
+    expect(parseSimpleConfig('[core]\r\n\tbare = false\r\n')).toBeUndefined();
+    expect(parseSimpleConfig('\ufeff[core]\n\tbare = false\n')).toBeUndefined();
+    expect(parseSimpleConfig('bare = false\n[core]\n')).toBeUndefined();
+  });
+
+  it('never drops an include', () => {
+    const { ours, theirs } = both('[include]\n\tpath = other\n');
+    if (ours !== undefined) {
+      expect(ours).toEqual(theirs);
+      expect(new Map(ours).get('include.path')).toBe('other');
+    }
+  });
+
+  it('reads a long line of blanks quickly', () => {
+    const started = Date.now();
+    for (const line of [`k =${' '.repeat(200_000)}#`, `${' \t'.repeat(100_000)}x y`, `[a "${' '.repeat(200_000)}" `]) {
+      expect(parseSimpleConfig(`[a]\n${line}\n`)).toBeUndefined();
+    }
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
