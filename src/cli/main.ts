@@ -47,9 +47,9 @@ const ENVIRONMENT = [
   'Docs: README.md and docs/ in the ga package; DESIGN.md for the formats.',
 ].join('\n');
 
-/** The one yargs internal ga touches (see run); yargs 18's own name for it. */
+/** The one yargs internal ga touches (see run), by yargs 18's own names; each may be missing in another version. */
 interface YargsInternals {
-  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
+  getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } | undefined } | undefined;
 }
 
 type Fallback = (onCompleted: (err: Error | null, found: string[] | undefined) => void) => unknown;
@@ -91,8 +91,10 @@ export async function run(argv: string[], raw: Io = processIo, clock: Clock = sy
   // yargs renders the command's whole help page before each handler runs, in
   // case the handler fails later and help is to be shown; ga's fail() throws
   // instead, so the page was never used, and laying it out cost some 15 ms a
-  // command. Help asked for (--help, a usage error) is rendered as before.
-  (cli as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
+  // command. Help asked for (--help, a usage error) is rendered as before. A
+  // yargs without this internal keeps its own behaviour.
+  const usage = (cli as unknown as YargsInternals).getInternalMethods?.()?.getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
   // The options of the command being parsed (its builder has run by the time yargs complains), for suggestions.
   let known: string[] = ['C', 'json', 'help', 'version'];
   const register = <A extends GlobalOptions>(c: Command<A>) => {
