@@ -34,9 +34,21 @@ interface OnBranch {
 }
 
 /** Where `ref` is decided: the governed branch, or its review branch (proposals = "pull-request"). */
-async function whereDecided(repo: Repo, ref: string): Promise<{ gov: Governance; on?: OnBranch }> {
-  const located = await locateProposal(repo, await loadGovernance(repo), ref);
+async function whereDecided(repo: Repo, ref: string, reading: Promise<Governance>): Promise<{ gov: Governance; on?: OnBranch }> {
+  const located = await locateProposal(repo, await reading, ref);
   return { gov: located.gov, on: located.on };
+}
+
+/**
+ * The person's signing setup (refused first, as before: inside an agent, or
+ * without a key) and the reading of history, made at once: the setup is a
+ * git config process, the reading a cat-file one. The hub is asked only
+ * after both (whereDecided).
+ */
+async function signerAndReading(repo: Repo, what: string): Promise<{ signer: Awaited<ReturnType<typeof requireSigning>>; reading: Promise<Governance> }> {
+  const reading = loadGovernance(repo);
+  reading.catch(() => undefined); // awaited by the caller once the signer is known
+  return { signer: await requireSigning(repo, what), reading };
 }
 
 /** Pushes a decision made on a review branch; when the hub does not take it, takes it back here and says why. */
@@ -100,8 +112,8 @@ async function requireTrustedKey(gov: Governance, key: string): Promise<void> {
 
 /** `blob`: the proposal file the person read (ga review); approving is refused if the proposal is another by now. */
 export async function approveProposal(repo: Repo, ref: string, opts: { clock: Clock; reason?: string; blob?: string }): Promise<DecisionResult> {
-  const signer = await requireSigning(repo, 'ga approve');
-  const { gov, on } = await whereDecided(repo, ref);
+  const { signer, reading } = await signerAndReading(repo, 'ga approve');
+  const { gov, on } = await whereDecided(repo, ref, reading);
   const r = findProposal(gov, ref);
   const now = opts.clock.now();
   requirePending(r, now, 'ga approve');
@@ -143,8 +155,8 @@ export async function approveProposal(repo: Repo, ref: string, opts: { clock: Cl
 }
 
 export async function rejectProposal(repo: Repo, ref: string, opts: { clock: Clock; reason: string }): Promise<DecisionResult> {
-  const signer = await requireSigning(repo, 'ga reject');
-  const { gov, on } = await whereDecided(repo, ref);
+  const { signer, reading } = await signerAndReading(repo, 'ga reject');
+  const { gov, on } = await whereDecided(repo, ref, reading);
   const r = findProposal(gov, ref);
   requireSubmitted(r, 'ga reject');
   if (r.state !== 'pending') throw new GovernanceRefusal(`proposal ${r.id} is in ${r.state ?? 'no state'}/, not pending; nothing to decide`);
