@@ -9,7 +9,7 @@
 //   in the chunk every command loads.
 // - string-width, which yargs and cliui use to lay out help pages, builds an
 //   Intl.Segmenter and its Unicode property regular expressions when it is
-//   loaded: some 35 ms on every command, help page or not. Those module-level
+//   loaded: some 31 ms on every command, help page or not. Those module-level
 //   constants are made on first use instead (deferred below). The build fails
 //   if a new version of string-width no longer has the shape this expects,
 //   so the saving cannot quietly disappear.

@@ -228,7 +228,7 @@ const CONFIG_READ = 1024 * 1024;
 /** One config file on its own: no includes followed, no other scope. Read in process when it has only the plain lines git writes, else by git. */
 async function readConfigFile(cwd: string, file: string): Promise<ConfigSnapshot> {
   if (fileKind(file) === 'missing') return new Map();
-  const bytes = fileKind(file) === 'file' ? readRegular(file, CONFIG_READ + 1) : undefined;
+  const bytes = readRegular(file, CONFIG_READ + 1); // undefined for anything but a regular file: git's to judge
   const plain = bytes && bytes.length <= CONFIG_READ ? parseSimpleConfig(bytes.toString('utf8')) : undefined; // a larger one is git's to read whole
   if (plain) return new Map([...plain].map(([key, value]) => [key, { value, scope: 'local' }]));
   const r = await git(['config', '--file', file, '--no-includes', '--list', '-z'], { cwd, allowFailure: true });

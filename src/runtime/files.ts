@@ -128,10 +128,6 @@ export function readJsonHint(path: string, maxBytes = 1024 * 1024): unknown {
 }
 
 /**
- * Appends to a regular file (creating it), never through a link and never
- * blocking: anything else at the path is left alone and false is returned.
- */
-/**
  * Writes `data` to `file` whole or not at all: a temporary file, readable by
  * its owner only, renamed over it. On failure the temporary file goes and
  * the error is thrown.
@@ -152,6 +148,10 @@ export function writeFileAtomic(file: string, ...data: Buffer[]): void {
   }
 }
 
+/**
+ * Appends to a regular file (creating it), never through a link and never
+ * blocking: anything else at the path is left alone and false is returned.
+ */
 export function appendRegular(path: string, text: string): boolean {
   let fd: number;
   try {
