@@ -3,13 +3,15 @@
 // most commands ask only for those still alive (pending or approved): a saved
 // reading keeps the ended ones packed, each serialized on its own with a
 // brief beside it (where it is, whose it is, when it was made, its last
-// commit), and a record is unpacked only when a command asks for it by id or
-// asks for all of them. A command that walks only the live proposals never
-// pays for the ended ones (history/saved.ts). What a record holds is named
-// here; history/proposals.ts tells each proposal's life into it.
+// commit) and the records together in a part of the saved reading of their
+// own (history/saved.ts), read only when a command asks for a record by id
+// or for all of them. A command that walks only the live proposals never
+// reads the ended ones. What a record holds is named here;
+// history/proposals.ts tells each proposal's life into it.
 import { deserialize, serialize } from 'node:v8';
 import { isLiveState, type LiveState, type ProposalState } from '../layout/layout.js';
 import type { Proposal } from '../schema/proposal.js';
+import { partOf, type SavedPart } from './saved.js';
 
 export interface ProposalStep {
   commit: string;
@@ -60,13 +62,11 @@ export interface ProposalBrief {
 }
 
 /**
- * Ended proposals as a saved reading keeps them: one buffer of records, and
- * each one's brief and place in it, column by column (a few arrays of
- * strings and numbers deserialize some twenty times faster than as many
- * objects).
+ * Ended proposals as a saved reading keeps them: each one's brief and place
+ * among the records, column by column (a few arrays of strings and numbers
+ * deserialize some twenty times faster than as many objects).
  */
-export interface PackedProposals {
-  bytes: Uint8Array;
+export interface PackedBriefs {
   ids: string[];
   states: (ProposalState | undefined)[];
   agents: (string | undefined)[];
@@ -90,9 +90,15 @@ export function briefOf(r: ProposalRecord): ProposalBrief {
   };
 }
 
-export function isPackedProposals(x: unknown): x is PackedProposals {
-  const p = x as Partial<PackedProposals> | undefined;
-  if (typeof p !== 'object' || !(p.bytes instanceof Uint8Array) || !Array.isArray(p.ids)) return false;
+/** The packed proposals: their briefs, and their records one after another in a part (made here, or a saved reading's, read when asked for). */
+export interface PackedProposals {
+  briefs: PackedBriefs;
+  records: SavedPart;
+}
+
+export function isPackedBriefs(x: unknown): x is PackedBriefs {
+  const p = x as Partial<PackedBriefs> | undefined;
+  if (typeof p !== 'object' || !Array.isArray(p.ids)) return false;
   const n = p.ids.length;
   return (
     [p.states, p.agents, p.last].every((a) => Array.isArray(a) && a.length === n) &&
@@ -102,8 +108,7 @@ export function isPackedProposals(x: unknown): x is PackedProposals {
 
 function packedOf(briefs: (ProposalBrief & { bytes: Uint8Array })[]): PackedProposals {
   const n = briefs.length;
-  const p: PackedProposals = {
-    bytes: Buffer.concat(briefs.map((b) => b.bytes)),
+  const p: PackedBriefs = {
     ids: briefs.map((b) => b.id),
     states: briefs.map((b) => b.state),
     agents: briefs.map((b) => b.agent),
@@ -118,12 +123,14 @@ function packedOf(briefs: (ProposalBrief & { bytes: Uint8Array })[]): PackedProp
     p.start[i] = at;
     p.end[i] = at += b.bytes.length;
   });
-  return p;
+  return { briefs: p, records: partOf(Buffer.concat(briefs.map((b) => b.bytes))) };
 }
 
 export class ProposalBook {
   private open: Map<string, ProposalRecord>;
   private packed: PackedProposals | undefined;
+  /** The packed records' bytes, once read. */
+  private bytes: Uint8Array | undefined;
   /** Where each record still packed is, by id, and the briefs of all that were packed: built when first asked. */
   private where: Map<string, number> | undefined;
   private packedBriefs: ProposalBrief[] | undefined;
@@ -142,11 +149,11 @@ export class ProposalBook {
   }
 
   private get places(): Map<string, number> {
-    return (this.where ??= new Map(this.packed?.ids.map((id, i) => [id, i])));
+    return (this.where ??= new Map(this.packed?.briefs.ids.map((id, i) => [id, i])));
   }
 
   private briefAt(i: number): ProposalBrief {
-    const p = this.packed!;
+    const p = this.packed!.briefs;
     const created = p.created[i]!;
     return {
       id: p.ids[i]!,
@@ -174,7 +181,7 @@ export class ProposalBook {
     if (i === undefined) return undefined;
     let got: ProposalRecord | undefined;
     try {
-      got = deserialize(this.packed!.bytes.subarray(this.packed!.start[i], this.packed!.end[i])) as ProposalRecord;
+      got = deserialize(this.recordBytes(i)) as ProposalRecord;
     } catch {
       got = undefined;
     }
@@ -184,6 +191,13 @@ export class ProposalBook {
     this.places.delete(id);
     this.open.set(id, got);
     return got;
+  }
+
+  /** The bytes of packed record `i` (the records are read first, if they were not: a saved reading's part that does not read throws). */
+  private recordBytes(i: number): Uint8Array {
+    const { briefs, records } = this.packed!;
+    this.bytes ??= records.bytes();
+    return this.bytes.subarray(briefs.start[i], briefs.end[i]);
   }
 
   set(id: string, r: ProposalRecord): void {
@@ -215,7 +229,11 @@ export class ProposalBook {
     return [...this.open.values()];
   }
 
-  /** The live records as they are, and every other one packed: what a saved reading keeps. */
+  /**
+   * The live records as they are, and every other one packed: what a saved
+   * reading keeps. When nothing has ended or been unpacked since the book
+   * was given its packed records, they are those, unread.
+   */
   pack(): { open: Map<string, ProposalRecord>; packed: PackedProposals } {
     const open = new Map<string, ProposalRecord>();
     const ended: (ProposalBrief & { bytes: Uint8Array })[] = [];
@@ -223,7 +241,8 @@ export class ProposalBook {
       if (isLiveState(r.state)) open.set(id, r);
       else ended.push({ ...briefOf(r), bytes: serialize(r) });
     }
-    for (const i of this.places.values()) ended.push({ ...this.briefAt(i), bytes: this.packed!.bytes.subarray(this.packed!.start[i], this.packed!.end[i]) });
+    if (this.packed && ended.length === 0 && this.places.size === this.packed.briefs.ids.length) return { open, packed: this.packed };
+    for (const i of this.places.values()) ended.push({ ...this.briefAt(i), bytes: this.recordBytes(i) });
     return { open, packed: packedOf(ended) };
   }
 
@@ -234,6 +253,7 @@ export class ProposalBook {
    */
   adopt(p: { open: Map<string, ProposalRecord>; packed: PackedProposals }): void {
     this.open = p.open;
+    if (p.packed !== this.packed) this.bytes = undefined;
     this.packed = p.packed;
     this.where = undefined;
     this.packedBriefs = undefined;

@@ -31,8 +31,8 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { everydayReading, readChunk, readSaved, savedDamaged, writeSaved, type ReadingPlace } from './saved.js';
-import { isPackedProposals, ProposalBook, type PackedProposals } from './book.js';
+import { everydayReading, partOf, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace, type SavedPart } from './saved.js';
+import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
 
@@ -151,7 +151,7 @@ interface ReplayState {
   heldLines: Map<string, { lines: string[]; by: string }>;
   executions: Map<string, ExecutionTrail>;
   /** The executions as a saved reading kept them, while nothing has asked for them (a command that runs nothing never does). */
-  executionsPacked(): Uint8Array | undefined;
+  executionsPacked(): SavedPart | undefined;
   runs: Map<string, RunTrail>;
   runsFinished: { agent: string; at: Date }[];
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
@@ -269,22 +269,24 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
   let executions: Map<string, ExecutionTrail> | undefined;
   // Where a record that does not unpack is dropped from (a full reading's records are packed once it is saved there).
   const kept = place ?? everydayReading(repo);
+  const settled = saved && { briefs: saved.settled, records: savedPart(kept, saved.settledRecords, 'records of the proposals that ended') };
+  const executionsPart = saved && savedPart(kept, saved.executions, 'record of executions');
   return {
     repo,
     root,
     blobs,
     judge: new SignatureJudge(),
     trusted: saved?.trusted ?? new Map(),
-    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, saved?.settled, (what) => savedDamaged(kept, what))),
+    tracker: new ProposalTracker(blobs, new ProposalBook(saved?.records, settled, (what) => savedDamaged(kept, what))),
     untrusted: saved?.untrusted ?? [],
     strays: saved?.strays ?? [],
     findings: saved?.findings ?? [],
     markers: saved?.markers ?? new Map(),
     heldLines: saved?.heldLines ?? new Map(),
     get executions() {
-      return (executions ??= saved ? unpackExecutions(kept, saved.executions) : new Map());
+      return (executions ??= executionsPart ? unpackExecutions(kept, executionsPart.bytes()) : new Map());
     },
-    executionsPacked: () => (executions ? undefined : saved?.executions),
+    executionsPacked: () => (executions ? undefined : executionsPart),
     runs: saved?.runs ?? new Map(),
     runsFinished: saved?.runsFinished ?? [],
     trustedLog: saved?.trustedLog ?? [],
@@ -314,11 +316,12 @@ type SavedState = Pick<
   afterHead: ApproverSet;
   timelineCount: number;
   commitCount: number;
-  /** The live proposals' records; the others are packed in `settled` (history/book.ts). */
+  /** The live proposals' records; the others are packed: their briefs in `settled` (history/book.ts), their records in the part `settledRecords`. */
   records: Map<string, ProposalRecord>;
-  settled: PackedProposals;
-  /** The executions' Map, serialized on its own: deserialized only when a command asks for it. */
-  executions: Uint8Array;
+  settled: PackedBriefs;
+  settledRecords: string;
+  /** The part that holds the executions' Map, serialized: read only when a command asks for it. */
+  executions: string;
 };
 
 function unpackExecutions(place: ReadingPlace, bytes: Uint8Array): Map<string, ExecutionTrail> {
@@ -347,8 +350,9 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.commitCount === 'number' &&
     s.ids?.length === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
-    isPackedProposals(s.settled) &&
-    s.executions instanceof Uint8Array &&
+    isPackedBriefs(s.settled) &&
+    typeof s.settledRecords === 'string' &&
+    typeof s.executions === 'string' &&
     arrays.every((a) => Array.isArray(a))
   );
 }
@@ -393,6 +397,8 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
   const st = states.get(gov)!;
   const head = gov.head;
   const packed = st.tracker.records.pack();
+  const executions = st.executionsPacked() ?? partOf(serialize(st.executions));
+  const parts = [packed.packed.records, executions];
   const state: SavedState = {
     head,
     root: st.root,
@@ -406,31 +412,39 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     findings: st.findings,
     markers: st.markers,
     heldLines: st.heldLines,
-    executions: st.executionsPacked() ?? serialize(st.executions),
+    executions: executions.name,
     runs: st.runs,
     runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
     ids: st.ids,
     rootSet: st.rootSet,
     records: packed.open,
-    settled: packed.packed,
+    settled: packed.packed.briefs,
+    settledRecords: packed.packed.records.name,
   };
   st.tracker.records.adopt(packed); // what ended leaves memory (save is called before a reading is handed out)
   const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
   const chunks = st.earlier?.chunks ?? [];
   const carried = st.place?.dir === place.dir && (!place.digests || chunks.every((c) => st.place?.digests?.has(c)));
   if (chunks.length + 1 <= MAX_CHUNKS && (carried || !st.earlier)) {
-    const written = writeSaved(place, head, state, chunks, own);
+    const written = writeSaved(place, head, state, chunks, own, parts);
     return written && new Map([...chunks.map((c): [string, string] => [c, st.place?.digests?.get(c) ?? '']), ...written]);
   }
   const all = st.earlier!.load();
-  return writeSaved(place, head, state, [], {
-    commits: [...all.commits, ...own.commits],
-    timeline: [...all.timeline, ...own.timeline],
-    judgedBy: new Map([...all.judgedBy, ...own.judgedBy]),
-    after: new Map([...all.after, ...own.after]),
-    verdicts: new Map([...all.verdicts, ...own.verdicts]),
-  });
+  return writeSaved(
+    place,
+    head,
+    state,
+    [],
+    {
+      commits: [...all.commits, ...own.commits],
+      timeline: [...all.timeline, ...own.timeline],
+      judgedBy: new Map([...all.judgedBy, ...own.judgedBy]),
+      after: new Map([...all.after, ...own.after]),
+      verdicts: new Map([...all.verdicts, ...own.verdicts]),
+    },
+    parts,
+  );
 }
 
 /**

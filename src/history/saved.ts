@@ -7,12 +7,16 @@
 // simply grow from it) means a full reading, never a refusal.
 //
 // The files, under .git/ga/reading/: "state", one line "ga-reading <build>",
-// one line of JSON naming the chunks, then a v8 serialization of the state
-// every command reads (the proposals, the trusted files, the markers ...);
-// and the chunks, each a v8 serialization of what grows with every commit
-// (the commits as read, the approvers each was judged against, the
-// verdicts), read only when a command asks for older commits. A chunk is
-// never rewritten: a save writes one more and a new state naming it.
+// one line of JSON naming the chunks and the parts, then a v8 serialization
+// of the state every command reads (the live proposals, the trusted files,
+// the markers ...); the chunks, each a v8 serialization of what grows with
+// every commit (the commits as read, the approvers each was judged against,
+// the verdicts), read only when a command asks for older commits; and the
+// parts, bytes the state keeps in files of their own because they grow with
+// history and few commands need them (the records of the proposals that
+// ended, the executions), each named by its sha256 and read when first asked
+// for. A chunk is never rewritten: a save writes one more and a new state
+// naming it; a part is written only when no file has its name yet.
 //
 // The same files may live in another place: a signed checkpoint of
 // ga verify (verify/checkpoint.ts) keeps a reading of its own, whose files
@@ -28,7 +32,7 @@ import type { Repo } from '../git/repo.js';
 import { readRegular, writeFileAtomic } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** Where a saved reading lives. */
 export interface ReadingPlace {
@@ -48,6 +52,25 @@ export const sha256 = (...data: Buffer[]): string => {
 };
 const MAX_FILE = 4 * 1024 * 1024 * 1024;
 const CHUNK = /^chunk-[0-9a-f]{40,64}-\d+-\d+$/;
+const PART = /^part-([0-9a-f]{64})$/;
+
+/** Bytes a saved state keeps in a file of its own: its name (from its sha256), and the bytes, made or read when needed. */
+export interface SavedPart {
+  name: string;
+  bytes: () => Buffer;
+}
+
+/** `bytes` as a part. */
+export function partOf(bytes: Buffer): SavedPart {
+  return { name: `part-${sha256(bytes)}`, bytes: () => bytes };
+}
+
+/** The files a state names, from its second line; undefined when that is not what it holds. */
+function namesOf(line: Buffer): { chunks: string[]; parts: string[] } | undefined {
+  const names = JSON.parse(line.toString('utf8')) as { chunks?: unknown; parts?: unknown } | null;
+  const list = (a: unknown, re: RegExp): a is string[] => Array.isArray(a) && a.every((n) => typeof n === 'string' && re.test(n));
+  return names && list(names.chunks, CHUNK) && list(names.parts, PART) ? { chunks: names.chunks, parts: names.parts } : undefined;
+}
 
 let build: string | undefined;
 /**
@@ -72,7 +95,8 @@ function thisBuild(): string | undefined {
 /**
  * The saved state (if `fits` accepts it) and the names of its chunks;
  * undefined when there is none this build wrote, or (a place with digests)
- * when the state does not have its digest or names a chunk without one.
+ * when the state does not have its digest or names a chunk or a part
+ * without one.
  */
 export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => state is T): { state: T; chunks: string[] } | undefined {
   const bytes = readRegular(stateFile(place), MAX_FILE);
@@ -83,11 +107,11 @@ export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => stat
     const second = bytes.indexOf(10, first + 1);
     const ours = thisBuild();
     if (!ours || first < 0 || second < 0 || bytes.subarray(0, first).toString('utf8') !== `ga-reading ${ours}`) return undefined;
-    const chunks = JSON.parse(bytes.subarray(first + 1, second).toString('utf8')) as unknown;
-    if (!Array.isArray(chunks) || !chunks.every((n) => typeof n === 'string' && CHUNK.test(n))) return undefined;
-    if (place.digests && !chunks.every((n: string) => place.digests!.has(n))) return undefined;
+    const names = namesOf(bytes.subarray(first + 1, second));
+    if (!names) return undefined;
+    if (place.digests && ![...names.chunks, ...names.parts].every((n) => place.digests!.has(n))) return undefined;
     const state = deserialize(bytes.subarray(second + 1)) as unknown;
-    return fits(state) ? { state, chunks: chunks as string[] } : undefined;
+    return fits(state) ? { state, chunks: names.chunks } : undefined;
   } catch {
     return undefined;
   }
@@ -105,17 +129,54 @@ export function readChunk<T>(place: ReadingPlace, name: string, fits: (part: unk
   }
 }
 
-/** Chunks no state names are removed once they are this old (a command that read the state before may still read them). */
+/**
+ * A part's bytes, when its file is there and (a place with digests) has the
+ * digest the place gives it. Whether they mean anything is the caller's to
+ * judge.
+ */
+function readPart(place: ReadingPlace, name: string): Buffer | undefined {
+  const digest = PART.exec(name)?.[1];
+  const bytes = digest ? readRegular(join(place.dir, name), MAX_FILE) : undefined;
+  if (!bytes || (place.digests && (place.digests.get(name) !== digest || sha256(bytes) !== digest))) return undefined;
+  return bytes;
+}
+
+/**
+ * The part `name` of the reading in `place`, read when its bytes are first
+ * asked for; one that does not read then is a damaged reading (`what` names
+ * it; see savedDamaged).
+ */
+export function savedPart(place: ReadingPlace, name: string, what: string): SavedPart {
+  return {
+    name,
+    bytes: () => {
+      const bytes = readPart(place, name);
+      if (!bytes) throw savedDamaged(place, what);
+      return bytes;
+    },
+  };
+}
+
+/** Chunks and parts no state names are removed once they are this old (a command that read the state before may still read them). */
 const STALE_MS = 10 * 60 * 1000;
 
 /**
  * Saves the state at commit `head`, naming the earlier chunks and `chunk`,
- * written as one more; chunks no longer named, and old enough, are removed.
- * Returns the sha256 of the two files written ("state", and the new chunk by
- * name), or undefined when it could not save: a failure to save is no
- * failure of the command.
+ * written as one more, and the `parts` it keeps (each written unless a file
+ * of its name is there). Chunks and parts that neither this state nor the
+ * one it replaces names, and old enough, are removed: a command that read
+ * the state replaced may still read what it named. Returns the sha256 of
+ * the state, the new chunk and each part, by name, or undefined when it
+ * could not save: a failure to save is no failure of the command.
  */
-export function writeSaved(place: ReadingPlace, head: string, state: unknown, chunks: string[], chunk: unknown): Map<string, string> | undefined {
+export function writeSaved(
+  place: ReadingPlace,
+  head: string,
+  state: unknown,
+  chunks: string[],
+  chunk: unknown,
+  parts: SavedPart[],
+): Map<string, string> | undefined {
   const dir = place.dir;
   const ours = thisBuild();
   if (!ours) return undefined;
@@ -123,22 +184,41 @@ export function writeSaved(place: ReadingPlace, head: string, state: unknown, ch
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const name = `chunk-${head}-${process.pid}-${Date.now()}`;
-    const named = [...chunks, name];
+    const named = { chunks: [...chunks, name], parts: parts.map((p) => p.name) };
     const write = (file: string, ...data: Buffer[]) => {
       digests.set(file === stateFile(place) ? 'state' : name, sha256(...data));
       writeFileAtomic(file, ...data);
     };
+    for (const p of parts) {
+      const file = join(dir, p.name);
+      if (!statSync(file, { throwIfNoEntry: false })?.isFile()) writeFileAtomic(file, p.bytes());
+      digests.set(p.name, PART.exec(p.name)![1]!);
+    }
     write(join(dir, name), serialize(chunk));
+    const kept = new Set([...named.chunks, ...named.parts, ...namesBefore(place)]);
     write(stateFile(place), Buffer.from(`ga-reading ${ours}\n${JSON.stringify(named)}\n`, 'utf8'), serialize(state));
     const now = Date.now();
     for (const f of readdirSync(dir)) {
-      if (!CHUNK.test(f) || named.includes(f)) continue;
+      if (!(CHUNK.test(f) || PART.test(f)) || kept.has(f)) continue;
       const p = join(dir, f);
       if (now - statSync(p).mtimeMs > STALE_MS) rmSync(p, { force: true });
     }
     return digests;
   } catch {
     return undefined;
+  }
+}
+
+/** The chunks and parts the state now in `place` names (none when it names none this build can read). */
+function namesBefore(place: ReadingPlace): string[] {
+  try {
+    const head = readRegular(stateFile(place), 64 * 1024); // the two lines before the state are far shorter
+    const first = head?.indexOf(10) ?? -1;
+    const second = head && first >= 0 ? head.indexOf(10, first + 1) : -1;
+    const names = second > 0 ? namesOf(head!.subarray(first + 1, second)) : undefined;
+    return names ? [...names.chunks, ...names.parts] : [];
+  } catch {
+    return [];
   }
 }
 

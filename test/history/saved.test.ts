@@ -2,12 +2,13 @@
 // reading the last one saved. Whatever it is taken on to must judge exactly
 // as a full reading of the same history does, and anything about it that
 // does not fit must mean a full reading.
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
-import type { PackedProposals, ProposalRecord } from '../../src/history/book.js';
+import type { PackedBriefs, ProposalRecord } from '../../src/history/book.js';
 import { loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
@@ -18,7 +19,10 @@ beforeEach(() => {
 });
 afterEach(() => sb.cleanup());
 
-const stateFile = (dir: string) => join(dir, '.git', 'ga', 'reading', 'state');
+const readingDir = (dir: string) => join(dir, '.git', 'ga', 'reading');
+const stateFile = (dir: string) => join(readingDir(dir), 'state');
+/** The saved state's packed proposals: their briefs, and the part that holds their records. */
+type Settled = { records: Map<string, ProposalRecord>; settled: PackedBriefs; settledRecords: string };
 
 /** The saved state, and how to write it back in its place (its header kept): what a forger with write access to .git/ does. */
 function savedState<T>(dir: string): { state: T; rewrite: () => void } {
@@ -94,7 +98,7 @@ describe('the saved reading', () => {
     expect(gov.proposals.get(a)!.state).toBe('executed');
     expect(gov.proposals.get(b)!.approval!.valid).toBe(false);
     expect(gov.markers.get('noop')!.resumed).toBeDefined();
-    const named = JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as string[];
+    const named = (JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as { chunks: string[] }).chunks;
     expect(named.length).toBeGreaterThan(0);
     expect(named.length).toBeLessThan(16); // read and saved again as one on the way
     for (const n of named) expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).toContain(n);
@@ -147,7 +151,7 @@ describe('the saved reading', () => {
     writeFileSync(stateFile(dir), Buffer.concat([state.subarray(0, state.indexOf(10, state.indexOf(10) + 1) + 1), Buffer.from('garbage')]));
     expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
     // the full reading saved a good state again; now its chunk is damaged
-    const named = JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as string[];
+    const named = (JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as { chunks: string[] }).chunks;
     for (const n of named) writeFileSync(join(dir, '.git', 'ga', 'reading', n), 'garbage');
     const gov = await reading(dir);
     expect(gov.proposals.get(id)!.state).toBe('pending'); // the state alone answers this
@@ -203,7 +207,7 @@ describe('the saved reading', () => {
     ])
       expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
     const full = await reading(dir, true); // saved here
-    const { state, rewrite } = savedState<{ records: Map<string, unknown>; settled: PackedProposals }>(dir);
+    const { state } = savedState<Settled>(dir);
     expect([...state.records.keys()]).toEqual([waiting]);
     expect(Object.fromEntries(state.settled.ids.map((id, k) => [id, state.settled.states[k]]))).toEqual({ [done]: 'executed', [refused]: 'rejected' });
     const gov = await reading(dir);
@@ -221,9 +225,10 @@ describe('the saved reading', () => {
     expect((await ga(['-C', dir, 'list', '--state', 'rejected'])).out).toContain(refused);
     expect((await ga(['-C', dir, 'show', done.slice(0, -2)])).out).toContain('executed');
 
-    // With the packed records made unreadable, every command that needs only the live ones still answers in full ...
-    state.settled.bytes.fill(0);
-    rewrite();
+    // The records are a part of their own, which a command that needs only the live ones never reads: made unreadable, ...
+    const part = join(readingDir(dir), state.settledRecords);
+    expect(state.settledRecords).toMatch(/^part-[0-9a-f]{64}$/);
+    writeFileSync(part, Buffer.alloc(readFileSync(part).length));
     for (const args of [['list'], ['status'], ['scoreboard'], ['execute', '--all'], ['show', waiting]]) {
       const r = await ga(['-C', dir, ...args]);
       expect(r, args.join(' ')).toMatchObject({ code: 0 });
@@ -241,13 +246,15 @@ describe('the saved reading', () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH.replace('Publish the launch post', 'Wire 50000 USD to mallory'))).last;
     await reading(dir, true);
-    const { state, rewrite } = savedState<{ records: Map<string, ProposalRecord>; settled: PackedProposals }>(dir);
+    const { state, rewrite } = savedState<Settled>(dir);
     const record = { ...state.records.get(id)!, state: 'rejected' as const };
     const packed = serialize(record);
     const s = state.settled;
-    const n = s.bytes.length;
+    const bytes = Buffer.concat([readFileSync(join(readingDir(dir), state.settledRecords)), packed]);
+    const n = bytes.length - packed.length;
+    state.settledRecords = `part-${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(join(readingDir(dir), state.settledRecords), bytes);
     state.settled = {
-      bytes: Buffer.concat([s.bytes, packed]),
       ids: [...s.ids, id],
       states: [...s.states, 'rejected'],
       agents: [...s.agents, 'noop'],
@@ -263,5 +270,45 @@ describe('the saved reading', () => {
     expect(gov.savedAt).toBeUndefined();
     expect(gov.proposals.get(id)!.state).toBe('pending');
     expect((await ga(['-C', dir, 'list'])).out).toMatch(/Wire 50000 USD to mallory/);
+  });
+  it('writes a part only when its bytes changed, and removes one only when neither the new state nor the one it replaced names it', async () => {
+    const dir = await initRepo(sb);
+    const done = (await propose(dir, PUBLISH)).last;
+    for (const args of [
+      ['approve', done],
+      ['execute', done],
+    ])
+      expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
+    await reading(dir, true);
+    const first = savedState<Settled & { executions: string }>(dir).state;
+    const parts = () => readdirSync(readingDir(dir)).filter((f) => f.startsWith('part-'));
+    expect(parts()).toEqual(expect.arrayContaining([first.settledRecords, first.executions]));
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const f of parts()) utimesSync(join(readingDir(dir), f), hourAgo, hourAgo);
+    const age = (f: string) => Date.now() - statSync(join(readingDir(dir), f)).mtimeMs;
+
+    // A proposal that waits changes neither part: both are named again, and neither is written anew.
+    const waiting = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    await reading(dir, true);
+    const second = savedState<Settled & { executions: string }>(dir).state;
+    expect([second.settledRecords, second.executions]).toEqual([first.settledRecords, first.executions]);
+    expect(age(first.settledRecords)).toBeGreaterThan(3000_000);
+
+    // One that ends changes the records: a new part, and the old one stays while the state replaced names it ...
+    expect(await ga(['-C', dir, 'reject', waiting, '--reason', 'no'])).toMatchObject({ code: 0 });
+    await reading(dir, true);
+    const third = savedState<Settled>(dir).state;
+    expect(third.settledRecords).not.toBe(first.settledRecords);
+    expect(parts()).toContain(first.settledRecords);
+    // ... and goes, being old, once no state that a command may be reading names it.
+    await propose(dir, PUBLISH.replace('launch post', 'third post'));
+    await reading(dir, true);
+    expect(parts()).not.toContain(first.settledRecords);
+    expect(parts()).toContain(third.settledRecords);
+    const gov = await reading(dir);
+    expect(gov.savedAt).toBeDefined();
+    expect(gov.proposals.get(done)!.state).toBe('executed');
+    expect(gov.proposals.get(waiting)!.state).toBe('rejected');
+    expect(gov.executions.get(done)).toBeDefined();
   });
 });

@@ -276,6 +276,23 @@ describe('nothing but a good signature makes ga verify take a checkpoint', () =>
     expect(v.findings.some((f) => f.commit === hidden[0])).toBe(false);
   });
 
+  it('a part of the reading (the executions) changed under its signed name: never taken as it is', async () => {
+    const { repo, hidden } = await checkpointed();
+    const state = readFileSync(join(dir(repo), 'state'));
+    const { executions } = deserialize(state.subarray(state.indexOf(10, state.indexOf(10) + 1) + 1)) as { executions: string };
+    // Well-formed, and says nothing ran: only its digest tells it from the part signed.
+    const file = join(dir(repo), executions);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(executions.slice('part-'.length));
+    writeFileSync(file, serialize(new Map()));
+    const stopped = await verify(repo);
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.err).toMatch(/record of executions in the saved reading .* is damaged: it was removed; run the command again/);
+    const v = await verify(repo);
+    expect(v.from).toBeUndefined();
+    expect(reported(v, hidden)).toBe(true);
+    expect(sorted(v.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
+  });
+
   it("the checks' state emptied: the append-only check's findings, and a commit's trailers", async () => {
     const { repo, hidden } = await checkpointed();
     const file = join(dir(repo), 'checks');
