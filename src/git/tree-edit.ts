@@ -7,16 +7,21 @@
 // (the index update that follows is index-file.ts's).
 import { InternalError } from '../errors.js';
 import type { ObjectWriter } from './loose.js';
-import { objectId, parseTree, type ObjectStore, type TreeEntry } from './objects.js';
+import { CorruptObjectError, objectId, type ObjectStore, type TreeEntry } from './objects.js';
 
 const TREE = '40000';
+const TREE_MODE = Buffer.from(TREE, 'latin1');
+const SLASH = 0x2f;
 
 /** A change to one path: a blob with its mode, or the removal of whatever is there (a file or a whole directory). */
 export type TreeEdit = { path: string; blob: string; mode: string } | { path: string; remove: true };
 
 interface Dir {
-  /** The directory's entries as they will be written, by name. */
-  entries: Map<string, TreeEntry>;
+  /** The directory's tree as it was read (its entries in git's order), or nothing for a new one. */
+  body: Buffer;
+  oid: string | undefined;
+  /** Entries set (or, null, removed) by name: the rest is copied from `body` as it is. */
+  changes: Map<string, TreeEntry | null>;
   /** Subdirectories with edits under them, by name. */
   subdirs: Map<string, Dir>;
 }
@@ -31,16 +36,15 @@ export async function editTree(store: ObjectStore, write: ObjectWriter, base: st
   for (const e of edits) {
     const parts = e.path.split('/');
     if (parts.some((p) => p === '' || p === '.' || p === '..' || p.toLowerCase() === '.git')) throw new InternalError(`not a path ga commits: ${e.path}`);
-    const dir = await directoryOf(store, root, parts.slice(0, -1), 'remove' in e);
+    const dir = await directoryOf(store, root, parts.slice(0, -1), 'remove' in e, idLength / 2);
     if (!dir) continue;
     const name = parts.at(-1)!;
     dir.subdirs.delete(name);
-    if ('remove' in e) dir.entries.delete(name);
-    else dir.entries.set(name, { mode: e.mode, name, oid: e.blob });
+    dir.changes.set(name, 'remove' in e ? null : { mode: e.mode, name, oid: e.blob });
   }
   const written: { oid: string; body: Buffer }[] = [];
   const top = serialize(root, idLength, written);
-  if (root.entries.size === 0) written.push({ oid: top, body: Buffer.alloc(0) }); // everything removed: the empty tree
+  if (top === undefined) written.push({ oid: objectId('tree', Buffer.alloc(0), idLength), body: Buffer.alloc(0) }); // everything removed: the empty tree
   const got = await write(
     'tree',
     written.map((t) => t.body),
@@ -48,7 +52,7 @@ export async function editTree(store: ObjectStore, write: ObjectWriter, base: st
   written.forEach((t, i) => {
     if (got[i] !== t.oid) throw new InternalError(`tree ${got[i] ?? '(none)'} was written where ga computed ${t.oid}`);
   });
-  return top;
+  return top ?? written.at(-1)!.oid;
 }
 
 /**
@@ -56,12 +60,12 @@ export async function editTree(store: ObjectStore, write: ObjectWriter, base: st
  * a path that is not a directory (undefined); a file where a written file
  * needs a directory is replaced by one, as update-index --replace would.
  */
-async function directoryOf(store: ObjectStore, root: Dir, names: string[], removing: boolean): Promise<Dir | undefined> {
+async function directoryOf(store: ObjectStore, root: Dir, names: string[], removing: boolean, idBytes: number): Promise<Dir | undefined> {
   let dir = root;
   for (const name of names) {
     let sub = dir.subdirs.get(name);
     if (!sub) {
-      const at = dir.entries.get(name);
+      const at = dir.changes.has(name) ? dir.changes.get(name) : find(dir, name, idBytes);
       if (removing && at?.mode !== TREE) return undefined;
       sub = await load(store, at?.mode === TREE ? at.oid : undefined);
       dir.subdirs.set(name, sub);
@@ -72,23 +76,100 @@ async function directoryOf(store: ObjectStore, root: Dir, names: string[], remov
 }
 
 async function load(store: ObjectStore, tree: string | undefined): Promise<Dir> {
-  // Parsed here and not kept by the store: a daemon commits for weeks, and each version of a wide directory is read once.
-  const entries = tree ? parseTree((await store.rawTrees([tree]))[0]!, tree) : [];
-  return { entries: new Map(entries.map((e) => [e.name, e])), subdirs: new Map() };
+  // Kept as read, not parsed: a wide directory (proposals/executed/ holds every proposal ever executed) is edited by copying around the change.
+  const body = tree ? (await store.rawTrees([tree]))[0]! : Buffer.alloc(0);
+  return { body, oid: tree, changes: new Map(), subdirs: new Map() };
 }
 
-/** Queues the edited subdirectories first (children before parents), then this one unless it ends up empty; returns its id. */
-function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buffer }[]): string {
+/** One entry of a tree body: where it starts, its name's bytes, whether it is a directory, where the next one starts. */
+interface At {
+  start: number;
+  nameStart: number;
+  nameEnd: number;
+  tree: boolean;
+  end: number;
+}
+
+/** The entry of `body` at `pos`; a malformed one is a corrupt tree. */
+function entryAt(body: Buffer, pos: number, idBytes: number, oid: string | undefined): At {
+  const sp = body.indexOf(32, pos);
+  const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
+  if (sp < 0 || nul < 0 || nul + 1 + idBytes > body.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
+  const tree = sp - pos === TREE_MODE.length && body.compare(TREE_MODE, 0, TREE_MODE.length, pos, sp) === 0;
+  return { start: pos, nameStart: sp + 1, nameEnd: nul, tree, end: nul + 1 + idBytes };
+}
+
+/** The entry named `name` in the directory as it was read. */
+function find(dir: Dir, name: string, idBytes: number): TreeEntry | undefined {
+  const want = Buffer.from(name, 'utf8');
+  for (let pos = 0; pos < dir.body.length;) {
+    const e = entryAt(dir.body, pos, idBytes, dir.oid);
+    if (e.nameEnd - e.nameStart === want.length && dir.body.compare(want, 0, want.length, e.nameStart, e.nameEnd) === 0) {
+      return {
+        mode: dir.body.toString('latin1', e.start, e.nameStart - 1),
+        name,
+        oid: dir.body.toString('hex', e.nameEnd + 1, e.end),
+      };
+    }
+    pos = e.end;
+  }
+  return undefined;
+}
+
+/** git's order of tree entries: by name, a directory's name read as "name/". */
+function compareKey(body: Buffer, e: At, key: Buffer): number {
+  const n = e.nameEnd - e.nameStart;
+  for (let i = 0; ; i++) {
+    const a = i < n ? body[e.nameStart + i]! : i === n && e.tree ? SLASH : -1;
+    const b = i < key.length ? key[i]! : -1;
+    if (a !== b) return a - b;
+    if (a === -1) return 0;
+  }
+}
+
+/**
+ * Queues the edited subdirectories first (children before parents), then
+ * this one unless it ends up empty; returns its id, or undefined when it is
+ * empty. The new body is the old one with the changed entries taken out and
+ * the new ones put in their places in git's order, the rest copied as it
+ * is.
+ */
+function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buffer }[]): string | undefined {
   for (const [name, sub] of dir.subdirs) {
     const oid = serialize(sub, idLength, written);
     // git never keeps an empty directory: a directory whose last file went goes too.
-    if (sub.entries.size === 0) dir.entries.delete(name);
-    else dir.entries.set(name, { mode: TREE, name, oid });
+    dir.changes.set(name, oid === undefined ? null : { mode: TREE, name, oid });
   }
-  const key = (e: TreeEntry) => Buffer.from(e.mode === TREE ? `${e.name}/` : e.name, 'utf8');
-  const sorted = [...dir.entries.values()].map((e) => ({ e, k: key(e) })).sort((a, b) => Buffer.compare(a.k, b.k));
-  const body = Buffer.concat(sorted.flatMap(({ e }) => [Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex')]));
-  const oid = objectId('tree', body, idLength);
-  if (dir.entries.size > 0) written.push({ oid, body });
+  const idBytes = idLength / 2;
+  const added = [...dir.changes.values()]
+    .filter((e): e is TreeEntry => e !== null)
+    .map((e) => ({
+      key: Buffer.from(e.mode === TREE ? `${e.name}/` : e.name, 'utf8'),
+      bytes: Buffer.concat([Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex')]),
+    }))
+    .sort((a, b) => Buffer.compare(a.key, b.key));
+  const changed = new Set([...dir.changes.keys()].map((n) => Buffer.from(n, 'utf8').toString('latin1')));
+  const parts: Buffer[] = [];
+  let from = 0; // the start of the old bytes not yet copied
+  let next = 0; // the next added entry
+  const body = dir.body;
+  for (let pos = 0; pos < body.length && (next < added.length || changed.size > 0);) {
+    const e = entryAt(body, pos, idBytes, dir.oid);
+    while (next < added.length && compareKey(body, e, added[next]!.key) > 0) {
+      parts.push(body.subarray(from, e.start), added[next++]!.bytes);
+      from = e.start;
+    }
+    if (changed.delete(body.toString('latin1', e.nameStart, e.nameEnd))) {
+      parts.push(body.subarray(from, e.start));
+      from = e.end;
+    }
+    pos = e.end;
+  }
+  parts.push(body.subarray(from));
+  while (next < added.length) parts.push(added[next++]!.bytes);
+  const out = Buffer.concat(parts);
+  if (out.length === 0) return undefined;
+  const oid = objectId('tree', out, idLength);
+  written.push({ oid, body: out });
   return oid;
 }

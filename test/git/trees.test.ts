@@ -251,6 +251,14 @@ describe('editTree', () => {
     const tree = await editTree(store, writer(), base, edits, 40);
     expect(tree).toBe(gitEdit(base, edits));
     expect(run(['rev-parse', `${tree}:audit/a`])).toBe(run(['rev-parse', `${base}:audit/a`]));
+    // Inside the wide directory: one entry in, one out, one changed, one turned into a directory; the rest copied as it is.
+    const inside: TreeEdit[] = [
+      { path: 'audit/a/00999x.json', mode: '100644', blob: blob(3) },
+      { path: 'audit/a/01000.json', remove: true },
+      { path: 'audit/a/00000.json', mode: '100755', blob: blob(1) },
+      { path: 'audit/a/01999.json/y', mode: '100644', blob: blob(2) },
+    ];
+    expect(await editTree(store, writer(), base, inside, 40)).toBe(gitEdit(base, inside));
     expect(
       await editTree(
         store,
