@@ -8,10 +8,10 @@
 // or for all of them. A command that walks only the live proposals never
 // reads the ended ones. What a record holds is named here;
 // history/proposals.ts tells each proposal's life into it.
-import { deserialize, serialize } from 'node:v8';
 import { isLiveState, type LiveState, type ProposalState } from '../layout/layout.js';
 import type { Proposal } from '../schema/proposal.js';
-import { partOf, type SavedPart } from './saved.js';
+import { isPackedIndex, PackedMap, type PackedIndex } from './packed.js';
+import type { SavedPart } from './saved.js';
 
 export interface ProposalStep {
   commit: string;
@@ -66,8 +66,7 @@ export interface ProposalBrief {
  * among the records, column by column (a few arrays of strings and numbers
  * deserialize some twenty times faster than as many objects).
  */
-export interface PackedBriefs {
-  ids: string[];
+export interface PackedBriefs extends PackedIndex {
   states: (ProposalState | undefined)[];
   agents: (string | undefined)[];
   /** created_at in ms, NaN when unknown. */
@@ -75,8 +74,6 @@ export interface PackedBriefs {
   last: (string | undefined)[];
   /** 1 when validly submitted. */
   valid: Uint8Array;
-  start: Uint32Array;
-  end: Uint32Array;
 }
 
 export function briefOf(r: ProposalRecord): ProposalBrief {
@@ -97,63 +94,38 @@ export interface PackedProposals {
 }
 
 export function isPackedBriefs(x: unknown): x is PackedBriefs {
-  const p = x as Partial<PackedBriefs> | undefined;
-  if (typeof p !== 'object' || !Array.isArray(p.ids)) return false;
+  if (!isPackedIndex(x)) return false;
+  const p = x as PackedIndex & Partial<PackedBriefs>;
   const n = p.ids.length;
   return (
     [p.states, p.agents, p.last].every((a) => Array.isArray(a) && a.length === n) &&
-    [p.created, p.valid, p.start, p.end].every((a) => ArrayBuffer.isView(a) && (a as Uint8Array).length === n)
+    [p.created, p.valid].every((a) => ArrayBuffer.isView(a) && (a as Uint8Array).length === n)
   );
 }
 
-function packedOf(briefs: (ProposalBrief & { bytes: Uint8Array })[]): PackedProposals {
-  const n = briefs.length;
-  const p: PackedBriefs = {
-    ids: briefs.map((b) => b.id),
-    states: briefs.map((b) => b.state),
-    agents: briefs.map((b) => b.agent),
-    created: Float64Array.from(briefs, (b) => b.createdAt ?? NaN),
-    last: briefs.map((b) => b.lastCommit),
-    valid: Uint8Array.from(briefs, (b) => (b.submittedValid ? 1 : 0)),
-    start: new Uint32Array(n),
-    end: new Uint32Array(n),
-  };
-  let at = 0;
-  briefs.forEach((b, i) => {
-    p.start[i] = at;
-    p.end[i] = at += b.bytes.length;
-  });
-  return { briefs: p, records: partOf(Buffer.concat(briefs.map((b) => b.bytes))) };
-}
+const isRecordOf = (id: string, x: unknown): x is ProposalRecord => {
+  const r = x as Partial<ProposalRecord> | null;
+  return typeof r === 'object' && r !== null && r.id === id && Array.isArray(r.steps);
+};
 
 export class ProposalBook {
-  private open: Map<string, ProposalRecord>;
-  private packed: PackedProposals | undefined;
-  /** The packed records' bytes, once read. */
-  private bytes: Uint8Array | undefined;
-  /** Where each record still packed is, by id, and the briefs of all that were packed: built when first asked. */
-  private where: Map<string, number> | undefined;
+  private records: PackedMap<ProposalRecord>;
+  /** The briefs of the records packed when the book was given them. */
+  private packedAt: PackedBriefs | undefined;
+  /** Those briefs as objects: built when first asked. */
   private packedBriefs: ProposalBrief[] | undefined;
 
   /**
    * `open`: records as they are; `packed`: ended ones, unpacked on demand.
    * `damaged` gives the error a record that does not unpack throws (history/saved.ts drops the saved reading).
    */
-  constructor(
-    open?: Map<string, ProposalRecord>,
-    packed?: PackedProposals,
-    private readonly damaged: (what: string) => Error = (what) => new Error(`the ${what} is damaged`),
-  ) {
-    this.open = open ?? new Map();
-    this.packed = packed;
-  }
-
-  private get places(): Map<string, number> {
-    return (this.where ??= new Map(this.packed?.briefs.ids.map((id, i) => [id, i])));
+  constructor(open?: Map<string, ProposalRecord>, packed?: PackedProposals, damaged: (what: string) => Error = (what) => new Error(`the ${what} is damaged`)) {
+    this.records = new PackedMap(open, packed && { index: packed.briefs, part: packed.records }, isRecordOf, (id) => damaged(`record of proposal ${id}`));
+    this.packedAt = packed?.briefs;
   }
 
   private briefAt(i: number): ProposalBrief {
-    const p = this.packed!.briefs;
+    const p = this.packedAt!;
     const created = p.created[i]!;
     return {
       id: p.ids[i]!,
@@ -166,56 +138,33 @@ export class ProposalBook {
   }
 
   get size(): number {
-    return this.open.size + this.places.size;
+    return this.records.size;
   }
 
   has(id: string): boolean {
-    return this.open.has(id) || this.places.has(id);
+    return this.records.has(id);
   }
 
   /** The record of `id`, unpacked if it was packed. */
   get(id: string): ProposalRecord | undefined {
-    const r = this.open.get(id);
-    if (r) return r;
-    const i = this.places.get(id);
-    if (i === undefined) return undefined;
-    let got: ProposalRecord | undefined;
-    try {
-      got = deserialize(this.recordBytes(i)) as ProposalRecord;
-    } catch {
-      got = undefined;
-    }
-    if (typeof got !== 'object' || got === null || got.id !== id || !Array.isArray(got.steps)) {
-      throw this.damaged(`record of proposal ${id}`);
-    }
-    this.places.delete(id);
-    this.open.set(id, got);
-    return got;
-  }
-
-  /** The bytes of packed record `i` (the records are read first, if they were not: a saved reading's part that does not read throws). */
-  private recordBytes(i: number): Uint8Array {
-    const { briefs, records } = this.packed!;
-    this.bytes ??= records.bytes();
-    return this.bytes.subarray(briefs.start[i], briefs.end[i]);
+    return this.records.get(id);
   }
 
   set(id: string, r: ProposalRecord): void {
-    this.places.delete(id);
-    this.open.set(id, r);
+    this.records.set(id, r);
   }
 
   /** What is known of every proposal without unpacking it. */
   *briefs(): IterableIterator<ProposalBrief> {
-    for (const r of this.open.values()) yield briefOf(r);
-    const places = this.places;
-    this.packedBriefs ??= [...places.values()].map((i) => this.briefAt(i));
-    for (const b of this.packedBriefs) if (places.has(b.id)) yield b;
+    for (const r of this.records.openValues()) yield briefOf(r);
+    const still = this.records.stillPacked;
+    this.packedBriefs ??= [...still.values()].map((i) => this.briefAt(i));
+    for (const b of this.packedBriefs) if (still.has(b.id)) yield b;
   }
 
   /** The proposals in pending/ or approved/, or in `state` only (never packed). */
   live(state?: LiveState): ProposalRecord[] {
-    return [...this.open.values()].filter((r) => (state ? r.state === state : isLiveState(r.state)));
+    return [...this.records.openValues()].filter((r) => (state ? r.state === state : isLiveState(r.state)));
   }
 
   /** The records of `ids` that exist, unpacked as needed. */
@@ -225,8 +174,7 @@ export class ProposalBook {
 
   /** Every record, unpacking all of them: for the commands whose answer is about every proposal (verify, a report). */
   all(): ProposalRecord[] {
-    for (const id of [...this.places.keys()]) this.get(id);
-    return [...this.open.values()];
+    return [...this.records].map(([, r]) => r);
   }
 
   /**
@@ -235,15 +183,23 @@ export class ProposalBook {
    * was given its packed records, they are those, unread.
    */
   pack(): { open: Map<string, ProposalRecord>; packed: PackedProposals } {
-    const open = new Map<string, ProposalRecord>();
-    const ended: (ProposalBrief & { bytes: Uint8Array })[] = [];
-    for (const [id, r] of this.open) {
-      if (isLiveState(r.state)) open.set(id, r);
-      else ended.push({ ...briefOf(r), bytes: serialize(r) });
-    }
-    if (this.packed && ended.length === 0 && this.places.size === this.packed.briefs.ids.length) return { open, packed: this.packed };
-    for (const i of this.places.values()) ended.push({ ...this.briefAt(i), bytes: this.recordBytes(i) });
-    return { open, packed: packedOf(ended) };
+    const p = this.records.pack((r) => isLiveState(r.state));
+    if (p.packed.index === this.packedAt) return { open: p.open, packed: { briefs: this.packedAt, records: p.packed.part } };
+    const briefs = p.packed.index.ids.map((id, k) => (p.from[k] === undefined ? briefOf(this.records.get(id)!) : this.briefAt(p.from[k])));
+    return {
+      open: p.open,
+      packed: {
+        briefs: {
+          ...p.packed.index,
+          states: briefs.map((b) => b.state),
+          agents: briefs.map((b) => b.agent),
+          created: Float64Array.from(briefs, (b) => b.createdAt ?? NaN),
+          last: briefs.map((b) => b.lastCommit),
+          valid: Uint8Array.from(briefs, (b) => (b.submittedValid ? 1 : 0)),
+        },
+        records: p.packed.part,
+      },
+    };
   }
 
   /**
@@ -252,10 +208,8 @@ export class ProposalBook {
    * which goes on for days, walks only the live ones at each sweep).
    */
   adopt(p: { open: Map<string, ProposalRecord>; packed: PackedProposals }): void {
-    this.open = p.open;
-    if (p.packed !== this.packed) this.bytes = undefined;
-    this.packed = p.packed;
-    this.where = undefined;
+    this.records.adopt({ open: p.open, packed: { index: p.packed.briefs, part: p.packed.records } });
+    this.packedAt = p.packed.briefs;
     this.packedBriefs = undefined;
   }
 }

@@ -5,7 +5,6 @@
 // merges are judged as DESIGN "Merges" says: what a merge brings in counts
 // when valid at its own parent and at the merge's first parent, and what it
 // adds of its own counts only when the merge is signed by an approver.
-import { deserialize, serialize } from 'node:v8';
 import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readHead } from '../git/head.js';
@@ -31,8 +30,9 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { everydayReading, partOf, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace, type SavedPart } from './saved.js';
+import { everydayReading, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
 import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
+import { isPackedIndex, PackedMap, type Lookup, type PackedIndex } from './packed.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
 
@@ -107,7 +107,7 @@ export interface Governance {
   markers: Map<string, MarkerState>;
   /** Per ledger path: lines that a merge dropped without counting, so they still count. */
   heldLines: Map<string, { lines: string[]; by: string }>;
-  executions: Map<string, ExecutionTrail>;
+  executions: Lookup<ExecutionTrail>;
   /** Runs by run id, from their run-started and run-finished commits. */
   runs: Map<string, RunTrail>;
   /** Each run-finished event on the first parents, oldest first: the agent and the commit's time. */
@@ -149,9 +149,8 @@ interface ReplayState {
   findings: ReplayFinding[];
   markers: Map<string, MarkerState>;
   heldLines: Map<string, { lines: string[]; by: string }>;
-  executions: Map<string, ExecutionTrail>;
-  /** The executions as a saved reading kept them, while nothing has asked for them (a command that runs nothing never does). */
-  executionsPacked(): SavedPart | undefined;
+  /** Packed as a saved reading kept them: a trail is read when asked for (a command that runs nothing never asks). */
+  executions: PackedMap<ExecutionTrail>;
   runs: Map<string, RunTrail>;
   runsFinished: { agent: string; at: Date }[];
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
@@ -266,11 +265,10 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
 
 function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: ReadingPlace): ReplayState {
   const blobs = new BlobReader(repo);
-  let executions: Map<string, ExecutionTrail> | undefined;
   // Where a record that does not unpack is dropped from (a full reading's records are packed once it is saved there).
   const kept = place ?? everydayReading(repo);
   const settled = saved && { briefs: saved.settled, records: savedPart(kept, saved.settledRecords, 'records of the proposals that ended') };
-  const executionsPart = saved && savedPart(kept, saved.executions, 'record of executions');
+  const executions = saved && { index: saved.executionsIndex, part: savedPart(kept, saved.executions, 'record of executions') };
   return {
     repo,
     root,
@@ -283,10 +281,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
     findings: saved?.findings ?? [],
     markers: saved?.markers ?? new Map(),
     heldLines: saved?.heldLines ?? new Map(),
-    get executions() {
-      return (executions ??= executionsPart ? unpackExecutions(kept, executionsPart.bytes()) : new Map());
-    },
-    executionsPacked: () => (executions ? undefined : executionsPart),
+    executions: new PackedMap(undefined, executions, isTrail, (id) => savedDamaged(kept, `record of the execution of ${id}`)),
     runs: saved?.runs ?? new Map(),
     runsFinished: saved?.runsFinished ?? [],
     trustedLog: saved?.trustedLog ?? [],
@@ -320,20 +315,15 @@ type SavedState = Pick<
   records: Map<string, ProposalRecord>;
   settled: PackedBriefs;
   settledRecords: string;
-  /** The part that holds the executions' Map, serialized: read only when a command asks for it. */
+  /** The part that holds the executions' trails, each serialized on its own (history/packed.ts), and where each one is in it. */
   executions: string;
+  executionsIndex: PackedIndex;
 };
 
-function unpackExecutions(place: ReadingPlace, bytes: Uint8Array): Map<string, ExecutionTrail> {
-  let m: unknown;
-  try {
-    m = deserialize(bytes);
-  } catch {
-    m = undefined;
-  }
-  if (m instanceof Map) return m as Map<string, ExecutionTrail>;
-  throw savedDamaged(place, 'record of executions');
-}
+const isTrail = (_id: string, x: unknown): x is ExecutionTrail => {
+  const t = x as Partial<ExecutionTrail> | null;
+  return typeof t === 'object' && t !== null && Array.isArray(t.claims) && Array.isArray(t.outcomes);
+};
 
 function isSavedState(x: unknown): x is SavedState {
   const s = x as Partial<SavedState> | undefined;
@@ -353,6 +343,7 @@ function isSavedState(x: unknown): x is SavedState {
     isPackedBriefs(s.settled) &&
     typeof s.settledRecords === 'string' &&
     typeof s.executions === 'string' &&
+    isPackedIndex(s.executionsIndex) &&
     arrays.every((a) => Array.isArray(a))
   );
 }
@@ -397,8 +388,8 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
   const st = states.get(gov)!;
   const head = gov.head;
   const packed = st.tracker.records.pack();
-  const executions = st.executionsPacked() ?? partOf(serialize(st.executions));
-  const parts = [packed.packed.records, executions];
+  const executions = st.executions.pack();
+  const parts = [packed.packed.records, executions.packed.part];
   const state: SavedState = {
     head,
     root: st.root,
@@ -412,7 +403,8 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     findings: st.findings,
     markers: st.markers,
     heldLines: st.heldLines,
-    executions: executions.name,
+    executions: executions.packed.part.name,
+    executionsIndex: executions.packed.index,
     runs: st.runs,
     runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
@@ -422,7 +414,9 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     settled: packed.packed.briefs,
     settledRecords: packed.packed.records.name,
   };
-  st.tracker.records.adopt(packed); // what ended leaves memory (save is called before a reading is handed out)
+  // What ended, and every trail, leaves memory (save is called before a reading is handed out).
+  st.tracker.records.adopt(packed);
+  st.executions.adopt(executions);
   const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
   const chunks = st.earlier?.chunks ?? [];
   const carried = st.place?.dir === place.dir && (!place.digests || chunks.every((c) => st.place?.digests?.has(c)));
@@ -725,9 +719,7 @@ function governanceOf(st: ReplayState, head: string, rootCommit: Commit): Govern
     proposals: st.tracker.records,
     markers: st.markers,
     heldLines: st.heldLines,
-    get executions() {
-      return st.executions;
-    },
+    executions: st.executions,
     runs: st.runs,
     runsFinished: [...st.runsFinished],
     trustedLog: st.trustedLog,

@@ -28,6 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
+import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
 import { readRegular, writeFileAtomic } from '../runtime/files.js';
 
@@ -230,9 +231,13 @@ function dropSaved(place: ReadingPlace): void {
 /**
  * A part of the saved reading (`what`) that did not read back when a command
  * asked for it, after the state was trusted: the saved reading is dropped,
- * and the command stops with this error; the next one reads afresh.
+ * and the command stops with this error (exit 1: it did nothing, as with a
+ * damaged ledger); the next one reads afresh.
  */
-export function savedDamaged(place: ReadingPlace, what: string): Error {
+export function savedDamaged(place: ReadingPlace, what: string): GovernanceRefusal {
   dropSaved(place);
-  return new Error(`the ${what} in the saved reading ${place.dir} is damaged: it was removed; run the command again (it reads all of history)`);
+  return new GovernanceRefusal(
+    `the ${what} in the saved reading ${place.dir} is damaged: it was removed; run the command again (it reads all of history)`,
+    'damaged-reading',
+  );
 }
