@@ -378,68 +378,73 @@ function holds(file: string, oid: string, idLength: number): boolean {
   }
 }
 
-interface CacheTreeNode {
-  name: string;
-  entries: number;
-  oid?: Buffer;
-  children: CacheTreeNode[];
-}
-
 /**
  * The cache tree with each changed entry's path invalidated as git's
  * cache_tree_invalidate_path does it: every directory on the way marked
- * invalid, and a subtree of the entry's own name dropped. Undefined drops
- * the extension (one git cannot have written); git rebuilds it at the next
- * write-tree.
+ * invalid (its entry count -1, its tree id gone), and a subtree of the
+ * entry's own name dropped. The rest is copied as it is, a subtree at a
+ * time. Undefined drops the extension (one git cannot have written); git
+ * rebuilds it at the next write-tree.
  */
 function invalidateCacheTree(body: Buffer, paths: string[], idBytes: number): Buffer | undefined {
-  let at = 0;
-  const read = (): CacheTreeNode | undefined => {
+  const out: Buffer[] = [];
+  /** The node at `at`: its name, where its children start, how many; undefined when it is not one git writes. */
+  const header = (at: number) => {
     const nul = body.indexOf(0, at);
-    const nl = body.indexOf(10, nul);
-    if (nul < 0 || nl < 0) return undefined;
-    const name = body.toString('utf8', at, nul);
+    const nl = nul < 0 ? -1 : body.indexOf(10, nul);
+    if (nl < 0) return undefined;
     const m = /^(-?\d+) (\d+)$/.exec(body.toString('latin1', nul + 1, nl));
     if (!m) return undefined;
-    at = nl + 1;
-    const node: CacheTreeNode = { name, entries: Number(m[1]), children: [] };
-    if (node.entries >= 0) {
-      if (at + idBytes > body.length) return undefined;
-      node.oid = body.subarray(at, at + idBytes);
-      at += idBytes;
-    }
-    for (let k = Number(m[2]); k > 0; k--) {
-      const child = read();
-      if (!child) return undefined;
-      node.children.push(child);
-    }
-    return node;
+    const valid = Number(m[1]) >= 0;
+    const children = nl + 1 + (valid ? idBytes : 0);
+    return children > body.length ? undefined : { name: body.toString('utf8', at, nul), nameEnd: nul, children, count: Number(m[2]) };
   };
-  const root = read();
-  if (!root || at !== body.length) return undefined;
-  for (const path of paths) {
-    let node: CacheTreeNode | undefined = root;
-    const parts = path.split('/');
-    for (let k = 0; node; k++) {
-      node.entries = -1;
-      node.oid = undefined;
-      const i: number = node.children.findIndex((ch) => ch.name === parts[k]);
-      if (i < 0) break;
-      if (k === parts.length - 1) {
-        node.children.splice(i, 1);
-        break;
+  /** Where the subtree at `at` ends. */
+  const skip = (at: number): number | undefined => {
+    const h = header(at);
+    let next: number | undefined = h?.children;
+    for (let k = h?.count ?? 0; k > 0 && next !== undefined; k--) next = skip(next);
+    return next;
+  };
+  /** Writes the subtree at `at` with `through` (the rest of each path that runs through it) invalidated; where it ends. */
+  const edit = (at: number, through: string[][]): number | undefined => {
+    const h = header(at);
+    if (!h) return undefined;
+    const kept: Buffer[] = [];
+    let kids = 0;
+    let next: number | undefined = h.children;
+    for (let k = h.count; k > 0; k--) {
+      const child = next!;
+      const name = header(child)?.name;
+      const mine = through.filter((p) => p[0] === name);
+      if (mine.length === 0) {
+        next = skip(child);
+        if (next !== undefined) kept.push(body.subarray(child, next));
+      } else if (mine.some((p) => p.length === 1)) {
+        next = skip(child); // the path's own subtree goes
+        kids--;
+      } else {
+        const at = out.length;
+        next = edit(
+          child,
+          mine.map((p) => p.slice(1)),
+        );
+        kept.push(...out.splice(at));
       }
-      node = node.children[i];
+      if (next === undefined) return undefined;
+      kids++;
     }
-  }
-  const out: Buffer[] = [];
-  const write = (n: CacheTreeNode) => {
-    out.push(Buffer.from(`${n.name}\0${n.entries} ${n.children.length}\n`, 'utf8'));
-    if (n.oid) out.push(n.oid);
-    n.children.forEach(write);
+    out.push(body.subarray(at, h.nameEnd), Buffer.from(`\0-1 ${kids}\n`, 'latin1'), ...kept);
+    return next;
   };
-  write(root);
-  return Buffer.concat(out);
+  const end = paths.length
+    ? edit(
+        0,
+        paths.map((p) => p.split('/')),
+      )
+    : skip(0);
+  if (end !== body.length) return undefined;
+  return paths.length ? Buffer.concat(out) : body;
 }
 
 /** The change for a committed file: its blob id computed here, as git hash-object computed it for the commit. */
