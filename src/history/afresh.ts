@@ -25,7 +25,7 @@ export async function approvalsHoldAfresh(
   head: string,
   records: Iterable<ProposalRecord>,
   approvers: Approver[],
-  timeline: ReadonlySet<string>,
+  timeline: { has(id: string): boolean },
 ): Promise<boolean> {
   const { objects } = repo;
   const judge = new SignatureJudge();

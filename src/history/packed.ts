@@ -40,11 +40,15 @@ export interface Lookup<T> extends Iterable<[string, T]> {
   has(id: string): boolean;
 }
 
+/** Values read alone before the whole part is. */
+const RANGED = 32;
+
 export class PackedMap<T> implements Lookup<T> {
   private open: Map<string, T>;
   private packed: Packed | undefined;
-  /** The part's bytes, once read. */
+  /** The part's bytes, once read; how many values were read alone before. */
   private bytes: Buffer | undefined;
+  private ranged = 0;
   /** Where each value still packed is in the index, by id: built when first asked. */
   private where: Map<string, number> | undefined;
 
@@ -115,9 +119,18 @@ export class PackedMap<T> implements Lookup<T> {
     yield* this.open;
   }
 
-  /** The bytes of packed value `i` (the part is read first, if it was not: a saved reading's part that does not read throws). */
+  /**
+   * The bytes of packed value `i`: read alone while few are asked for (the
+   * watchdog's loop rule asks for the last few minutes' proposals), the
+   * whole part once more are. A saved reading's part that does not read
+   * throws.
+   */
   private bytesAt(i: number): Buffer {
     const { index, part } = this.packed!;
+    if (!this.bytes && part.range && this.ranged < RANGED) {
+      this.ranged++;
+      return part.range(index.start[i]!, index.end[i]!);
+    }
     this.bytes ??= part.bytes();
     return this.bytes.subarray(index.start[i], index.end[i]);
   }
@@ -164,7 +177,10 @@ export class PackedMap<T> implements Lookup<T> {
    */
   adopt(p: { open: Map<string, T>; packed: Packed }): void {
     this.open = p.open;
-    if (p.packed.part.name !== this.packed?.part.name) this.bytes = undefined;
+    if (p.packed.part.name !== this.packed?.part.name) {
+      this.bytes = undefined;
+      this.ranged = 0;
+    }
     this.packed = p.packed;
     this.where = undefined;
   }

@@ -32,6 +32,7 @@ import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
 import { everydayReading, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
 import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
+import { isSavedIds, TimelineIds, type Places, type SavedIds } from './ids.js';
 import { isPackedIndex, PackedMap, type Lookup, type PackedIndex } from './packed.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
@@ -155,7 +156,7 @@ interface ReplayState {
   runsFinished: { agent: string; at: Date }[];
   trustedLog: { commit: string; path: string; blob: string | undefined }[];
   /** Every timeline commit's id, in order (earlier ones included): a place in the timeline without reading older commits. */
-  ids: string[];
+  ids: TimelineIds;
   /** The first-parent commits after the root, and the timeline, replayed in this process (after `earlier`'s). */
   commits: Commit[];
   timeline: Commit[];
@@ -167,9 +168,6 @@ interface ReplayState {
   earlier?: Earlier;
   /** Where that saved reading lives. */
   place?: ReadingPlace;
-  /** Each timeline commit's place, filled as far as `placed` (the timeline only grows). */
-  places: Map<string, number>;
-  placed: number;
 }
 
 /** The part of a saved reading that grows with every commit: kept as it was saved, read when asked for. */
@@ -285,15 +283,13 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
     runs: saved?.runs ?? new Map(),
     runsFinished: saved?.runsFinished ?? [],
     trustedLog: saved?.trustedLog ?? [],
-    ids: saved?.ids ?? [],
+    ids: new TimelineIds(saved?.ids),
     commits: [],
     timeline: [],
     judgedBy: new Map(),
     after: new Map(),
     rootSet: saved?.rootSet ?? NO_APPROVERS,
     place,
-    places: new Map(),
-    placed: 0,
   };
 }
 
@@ -304,8 +300,9 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
  */
 type SavedState = Pick<
   ReplayState,
-  'root' | 'trusted' | 'untrusted' | 'strays' | 'findings' | 'markers' | 'heldLines' | 'runs' | 'runsFinished' | 'trustedLog' | 'ids' | 'rootSet'
+  'root' | 'trusted' | 'untrusted' | 'strays' | 'findings' | 'markers' | 'heldLines' | 'runs' | 'runsFinished' | 'trustedLog' | 'rootSet'
 > & {
+  ids: SavedIds;
   head: string;
   rootCommit: Commit;
   afterHead: ApproverSet;
@@ -328,7 +325,7 @@ const isTrail = (_id: string, x: unknown): x is ExecutionTrail => {
 function isSavedState(x: unknown): x is SavedState {
   const s = x as Partial<SavedState> | undefined;
   const maps = [s?.trusted, s?.markers, s?.heldLines, s?.runs, s?.records];
-  const arrays = [s?.untrusted, s?.strays, s?.findings, s?.trustedLog, s?.runsFinished, s?.ids];
+  const arrays = [s?.untrusted, s?.strays, s?.findings, s?.trustedLog, s?.runsFinished];
   return (
     typeof s === 'object' &&
     typeof s.head === 'string' &&
@@ -338,7 +335,8 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.afterHead?.key === 'string' &&
     typeof s.timelineCount === 'number' &&
     typeof s.commitCount === 'number' &&
-    s.ids?.length === s.timelineCount &&
+    isSavedIds(s.ids) &&
+    s.ids.raw.length === s.ids.width * s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     isPackedBriefs(s.settled) &&
     typeof s.settledRecords === 'string' &&
@@ -408,7 +406,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     runs: st.runs,
     runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
-    ids: st.ids,
+    ids: st.ids.saved(),
     rootSet: st.rootSet,
     records: packed.open,
     settled: packed.packed.briefs,
@@ -456,7 +454,7 @@ async function fromSaved(repo: Repo, head: string, place: ReadingPlace, saves: b
   // What its approvals rest on is checked against the repository itself (history/afresh.ts).
   const st = newState(repo, root, state, place);
   const approvers = await st.blobs.approversOf(state.trusted.get(APPROVERS_PATH)?.blob);
-  if (!(await approvalsHoldAfresh(repo, state.head, state.records.values(), approvers, new Set(state.ids)))) return undefined;
+  if (!(await approvalsHoldAfresh(repo, state.head, state.records.values(), approvers, st.ids.places(state.timelineCount)))) return undefined;
   let part: EarlierPart | undefined;
   st.earlier = {
     head: state.head,
@@ -757,16 +755,16 @@ export function commitsAfter(gov: Governance, id: string): Commit[] | undefined 
   return at < 0 ? undefined : gov.commits.slice(at + 1);
 }
 
+export type { Places } from './ids.js';
+
 /**
- * Each commit's place in the timeline, by id: built once per reading, and
- * only extended for the commits a daemon's reading added since.
+ * Each commit's place in the timeline, by id, as far as this reading goes
+ * (history/ids.ts: no map of all of history for a command that asks for a
+ * few).
  */
-export function placesInTimeline(gov: Governance): ReadonlyMap<string, number> {
+export function placesInTimeline(gov: Governance): Places {
   const st = states.get(gov);
-  if (!st) return new Map(gov.timeline.map((c, i) => [c.id, i]));
-  const end = timelineLength(gov);
-  for (; st.placed < end; st.placed++) st.places.set(st.ids[st.placed]!, st.placed);
-  return st.places;
+  return st ? st.ids.places(timelineLength(gov)) : new Map(gov.timeline.map((c, i) => [c.id, i]));
 }
 
 /** How many commits the timeline holds, without reading older commits. */

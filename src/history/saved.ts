@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { GovernanceRefusal } from '../errors.js';
 import type { Repo } from '../git/repo.js';
-import { readRegular, writeFileAtomic } from '../runtime/files.js';
+import { readRegular, readRegularRange, writeFileAtomic } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
 const FORMAT = 3;
@@ -59,6 +59,8 @@ const PART = /^part-([0-9a-f]{64})$/;
 export interface SavedPart {
   name: string;
   bytes: () => Buffer;
+  /** Bytes `start` to `end` alone, read from the file (a place whose files have no digests to check). */
+  range?: (start: number, end: number) => Buffer;
 }
 
 /** `bytes` as a part. */
@@ -144,11 +146,12 @@ function readPart(place: ReadingPlace, name: string): Buffer | undefined {
 
 /**
  * The part `name` of the reading in `place`, read when its bytes are first
- * asked for; one that does not read then is a damaged reading (`what` names
- * it; see savedDamaged).
+ * asked for (or, in a place without digests, a range at a time); one that
+ * does not read then is a damaged reading (`what` names it; see
+ * savedDamaged).
  */
 export function savedPart(place: ReadingPlace, name: string, what: string): SavedPart {
-  return {
+  const part: SavedPart = {
     name,
     bytes: () => {
       const bytes = readPart(place, name);
@@ -156,6 +159,14 @@ export function savedPart(place: ReadingPlace, name: string, what: string): Save
       return bytes;
     },
   };
+  // Where a file's digest is to be checked, it is read whole.
+  if (place.digests || !PART.test(name)) return part;
+  part.range = (start, end) => {
+    const bytes = readRegularRange(join(place.dir, name), start, end - start);
+    if (!bytes) throw savedDamaged(place, what);
+    return bytes;
+  };
+  return part;
 }
 
 /** Chunks and parts no state names are removed once they are this old (a command that read the state before may still read them). */

@@ -51,10 +51,11 @@ export function readUpTo(fd: number, limit: number, sizeHint = 0): Buffer {
 }
 
 /**
- * The bytes of a regular file, or undefined when there is none (missing, or
- * anything else in its place). At most `maxBytes` are read.
+ * `read` on the open descriptor of a regular file (never following a
+ * symbolic link), or undefined when there is none (missing, or anything else
+ * in its place) or reading it fails.
  */
-export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer | undefined {
+function withRegular<T>(path: string, read: (fd: number, st: Stats) => T | undefined): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
@@ -63,13 +64,33 @@ export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer |
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
-    return readUpTo(fd, maxBytes, st.size);
+    return st.isFile() ? read(fd, st) : undefined;
   } catch {
     return undefined;
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The bytes of a regular file, or undefined when there is none (missing, or
+ * anything else in its place). At most `maxBytes` are read.
+ */
+export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer | undefined {
+  return withRegular(path, (fd, st) => readUpTo(fd, maxBytes, st.size));
+}
+
+/** `n` bytes of a regular file from offset `at`, or undefined when there is no such file or it is shorter. */
+export function readRegularRange(path: string, at: number, n: number): Buffer | undefined {
+  return withRegular(path, (fd) => {
+    const buf = Buffer.allocUnsafe(n);
+    for (let got = 0; got < n;) {
+      const r = readSync(fd, buf, got, n - got, at + got);
+      if (r === 0) return undefined;
+      got += r;
+    }
+    return buf;
+  });
 }
 
 /** What reading a file named on the command line gave: its bytes, or why not. */

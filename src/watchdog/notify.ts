@@ -45,8 +45,9 @@ export interface Notified {
 
 /** The events recorded by the commits after timeline position `from`, in history's order. */
 export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
-  const order = placesInTimeline(gov);
   const recent = timelineFrom(gov, from + 1); // the commits at places from + 1 on
+  // Their places: nothing older is news, so nothing older needs one.
+  const order = new Map(recent.map((c, k) => [c.id, from + 1 + k]));
   const found: { at: number; e: NotifyEvent }[] = [];
   const add = (commit: string, e: Omit<NotifyEvent, 'key' | 'commit' | 'at' | 'repo'>) => {
     const i = order.get(commit);
@@ -54,7 +55,7 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
     const key = `${commit} ${e.event} ${e.proposal ?? e.agent ?? e.path ?? ''}`;
     found.push({ at: i, e: { ...e, key, commit, at: recent[i - from - 1]!.committedAt.toISOString(), repo: gov.repo.root } });
   };
-  const after = (commit: string) => (order.get(commit) ?? -1) > from;
+  const after = (commit: string) => order.has(commit);
   // Steps are in timeline order: a proposal with nothing new has its last step before `from` (most of them, on a long history).
   const touched = [...gov.proposals.briefs()].filter((b) => b.lastCommit !== undefined && after(b.lastCommit)).map((b) => b.id);
   for (const r of gov.proposals.pick(touched)) {

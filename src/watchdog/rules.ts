@@ -3,7 +3,7 @@
 import { loadTrustedAgent, trustedAgentIds, type TrustedAgent } from '../agents/trusted.js';
 import { budgetOf } from '../budget/budget.js';
 import { GaError } from '../errors.js';
-import { placesInTimeline, type Governance } from '../history/replay.js';
+import { placesInTimeline, type Governance, type Places } from '../history/replay.js';
 import { listRuns, readToolCalls } from '../runtime/records.js';
 import type { PauseReason } from '../schema/pause.js';
 import type { Proposal } from '../schema/proposal.js';
@@ -38,7 +38,7 @@ export interface Judgement {
  * only new evidence does.
  */
 class Resumes {
-  private order?: ReadonlyMap<string, number>;
+  private order?: Places;
   constructor(private readonly gov: Governance) {}
 
   private resumed(agent: string) {
