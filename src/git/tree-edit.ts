@@ -1,10 +1,11 @@
 // A commit's tree built from its parent's by rewriting only the trees on the
 // changed paths: each directory that holds a change is read (verified), its
-// entries edited, and the new trees written bottom-up (loose.ts: in process,
-// or by one `git hash-object -t tree`). The cost is the
-// size of the directories on those paths, not of the repository: building
-// an event commit's tree costs the same at 100,000 audit files as at none
-// (the index update that follows is index-file.ts's).
+// bytes copied around the entries that change (a wide directory, such as
+// proposals/executed/, is never parsed into entries), and the new trees
+// written bottom-up (loose.ts: in process, or by one `git hash-object -t
+// tree`). The cost is the size of the directories on those paths, not of
+// the repository: building an event commit's tree costs the same at 100,000
+// audit files as at none (the index update that follows is index-file.ts's).
 import { InternalError } from '../errors.js';
 import type { ObjectWriter } from './loose.js';
 import { CorruptObjectError, objectId, type ObjectStore, type TreeEntry } from './objects.js';

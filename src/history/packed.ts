@@ -71,11 +71,6 @@ export class PackedMap<T> implements Lookup<T> {
     return (this.where ??= new Map(this.packed?.index.ids.map((id, i) => [id, i])));
   }
 
-  /** The index the packed values were given with (undefined: none). */
-  get index(): PackedIndex | undefined {
-    return this.packed?.index;
-  }
-
   get size(): number {
     return this.open.size + this.stillPacked.size;
   }
