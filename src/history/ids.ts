@@ -68,8 +68,9 @@ export class TimelineIds {
   /** The place of `id`, if it is one of these. */
   placeOf(id: string): number | undefined {
     const own = this.ownPlaces.get(id);
-    if (own !== undefined || !this.width || id.length !== this.width * 2 || !/^[0-9a-f]+$/.test(id)) return own;
+    if (own !== undefined) return own;
     if (this.rawPlaces) return this.rawPlaces.get(id);
+    if (!this.width || id.length !== this.width * 2 || !/^[0-9a-f]+$/.test(id)) return undefined;
     if (++this.scanned > SCANNED) {
       this.rawPlaces = new Map();
       for (let i = 0; i < this.savedCount; i++) this.rawPlaces.set(this.at(i)!, i);

@@ -220,8 +220,8 @@ export function latestReading(repo: Repo): Governance | undefined {
 }
 
 export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promise<Governance> {
-  // HEAD from the ref files (git is asked when they are not plain); the commit itself is read verified below.
-  const head = opts.at ? await resolveCommit(repo, opts.at) : await readHead(repo);
+  // HEAD (ga verify's tip, too) from the ref files (git is asked when they are not plain); the commit itself is read verified below.
+  const head = opts.at && opts.at !== 'HEAD' ? await resolveCommit(repo, opts.at) : await readHead(repo);
   if (!head) throw new GovernanceRefusal(`${repo.root} has no commits: run ga init there first`);
   // Only a reading of HEAD under the clone's own pin is saved, and goes on from the saved one.
   const saves = !opts.at && !opts.trust && !opts.from;
