@@ -33,6 +33,7 @@ import { readChain, readChainSince, type Change, type Commit } from './chain.js'
 import { everydayReading, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
 import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
 import { isSavedIds, TimelineIds, type Places, type SavedIds } from './ids.js';
+export type { Places } from './ids.js';
 import { isPackedIndex, PackedMap, type Lookup, type PackedIndex } from './packed.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
@@ -754,8 +755,6 @@ export function commitsAfter(gov: Governance, id: string): Commit[] | undefined 
   const at = gov.commits.findIndex((c) => c.id === id);
   return at < 0 ? undefined : gov.commits.slice(at + 1);
 }
-
-export type { Places } from './ids.js';
 
 /**
  * Each commit's place in the timeline, by id, as far as this reading goes

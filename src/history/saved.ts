@@ -68,11 +68,19 @@ export function partOf(bytes: Buffer): SavedPart {
   return { name: `part-${sha256(bytes)}`, bytes: () => bytes };
 }
 
-/** The files a state names, from its second line; undefined when that is not what it holds. */
-function namesOf(line: Buffer): { chunks: string[]; parts: string[] } | undefined {
-  const names = JSON.parse(line.toString('utf8')) as { chunks?: unknown; parts?: unknown } | null;
+/**
+ * A state file's first two lines: the build that wrote it, and the files it
+ * names; and where its serialized state starts. Undefined when that is not
+ * what it holds (throws on a second line that is not JSON).
+ */
+function stateHeader(bytes: Buffer): { build: string; chunks: string[]; parts: string[]; body: number } | undefined {
+  const first = bytes.indexOf(10);
+  const second = first < 0 ? -1 : bytes.indexOf(10, first + 1);
+  if (second < 0) return undefined;
+  const names = JSON.parse(bytes.toString('utf8', first + 1, second)) as { chunks?: unknown; parts?: unknown } | null;
   const list = (a: unknown, re: RegExp): a is string[] => Array.isArray(a) && a.every((n) => typeof n === 'string' && re.test(n));
-  return names && list(names.chunks, CHUNK) && list(names.parts, PART) ? { chunks: names.chunks, parts: names.parts } : undefined;
+  if (!names || !list(names.chunks, CHUNK) || !list(names.parts, PART)) return undefined;
+  return { build: bytes.toString('utf8', 0, first), chunks: names.chunks, parts: names.parts, body: second + 1 };
 }
 
 let build: string | undefined;
@@ -106,15 +114,12 @@ export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => stat
   if (!bytes) return undefined;
   if (place.digests && sha256(bytes) !== place.digests.get('state')) return undefined;
   try {
-    const first = bytes.indexOf(10);
-    const second = bytes.indexOf(10, first + 1);
     const ours = thisBuild();
-    if (!ours || first < 0 || second < 0 || bytes.subarray(0, first).toString('utf8') !== `ga-reading ${ours}`) return undefined;
-    const names = namesOf(bytes.subarray(first + 1, second));
-    if (!names) return undefined;
-    if (place.digests && ![...names.chunks, ...names.parts].every((n) => place.digests!.has(n))) return undefined;
-    const state = deserialize(bytes.subarray(second + 1)) as unknown;
-    return fits(state) ? { state, chunks: names.chunks } : undefined;
+    const header = stateHeader(bytes);
+    if (!ours || !header || header.build !== `ga-reading ${ours}`) return undefined;
+    if (place.digests && ![...header.chunks, ...header.parts].every((n) => place.digests!.has(n))) return undefined;
+    const state = deserialize(bytes.subarray(header.body)) as unknown;
+    return fits(state) ? { state, chunks: header.chunks } : undefined;
   } catch {
     return undefined;
   }
@@ -225,10 +230,8 @@ export function writeSaved(
 function namesBefore(place: ReadingPlace): string[] {
   try {
     const head = readRegular(stateFile(place), 64 * 1024); // the two lines before the state are far shorter
-    const first = head?.indexOf(10) ?? -1;
-    const second = head && first >= 0 ? head.indexOf(10, first + 1) : -1;
-    const names = second > 0 ? namesOf(head!.subarray(first + 1, second)) : undefined;
-    return names ? [...names.chunks, ...names.parts] : [];
+    const header = head && stateHeader(head);
+    return header ? [...header.chunks, ...header.parts] : [];
   } catch {
     return [];
   }
