@@ -163,6 +163,18 @@ export function fixedClock(iso: string): Clock & { set(iso: string): void } {
   return { now: () => now, set: (s: string) => void (now = new Date(s)) };
 }
 
+/**
+ * Budgets count spend in UTC calendar windows (a day, a month). A test that
+ * spends now and then looks up to `spanMs` ahead expects one window; when the
+ * next UTC midnight is closer than that, it waits until just past it, so the
+ * test never straddles two windows (once a day at most, for `spanMs`).
+ */
+export async function clearOfUtcMidnight(spanMs: number): Promise<void> {
+  const DAY = 86_400_000;
+  const left = DAY - (Date.now() % DAY);
+  if (left < spanMs) await new Promise((r) => setTimeout(r, left + 1000));
+}
+
 /** Commits on any ref that carry `event` for proposal `id`. */
 export function eventCommits(repo: string, event: string, id: string): string[] {
   return git(repo, 'log', '--all', '--format=%H', '--all-match', `--grep=^Ga-Event: ${event}$`, `--grep=^Ga-Proposal: ${id}$`).split('\n').filter(Boolean);

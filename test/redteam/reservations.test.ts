@@ -6,7 +6,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fixedClock, ga, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { clearOfUtcMidnight, fixedClock, ga, git, initRepo, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { background, commitGoverned, until } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -67,23 +67,31 @@ describe('class: reservations are history', () => {
     expect(next.code, next.out + next.err).toBe(0);
   });
 
-  it('the reservation of a runner that died holds until its lease runs out, then counts as spent in full', async () => {
-    const { repo, workspace } = await workerRepo();
-    const first = background(['-C', repo, 'run', 'worker']);
-    await until(() => existsSync(join(workspace, 'started')), 30_000, 'the first run to start');
-    first.child.kill('SIGKILL');
-    await first.exited;
-    writeFileSync(join(workspace, 'go'), ''); // let the orphaned agent end
-    const during = await ga(['-C', repo, 'run', 'worker']);
-    expect(during.code, during.out + during.err).toBe(1);
-    expect(during.err).toMatch(/reserved/);
-    // After the lease (the 60 s time limit plus the grace) nothing is reserved any more, but the run never said what it
-    // spent: it counts as having spent its whole reservation, so deleting an uncommitted ledger line frees nothing.
-    const later = fixedClock(new Date(Date.now() + 125_000).toISOString());
-    const board = JSON.parse((await ga(['-C', repo, '--json', 'scoreboard'], later)).out) as { agent: string; budget: { usd: number; reserved_usd: number } }[];
-    expect(board.find((r) => r.agent === 'worker')!.budget).toMatchObject({ reserved_usd: 0, usd: 0.6 });
-    const after = await ga(['-C', repo, '--json', 'run', 'worker'], later);
-    expect(after.code, after.out + after.err).toBe(1);
-    expect(after.err).toMatch(/over budget: \$0\.6000 spent and \$0\.0000 reserved/);
-  });
+  it(
+    'the reservation of a runner that died holds until its lease runs out, then counts as spent in full',
+    async () => {
+      await clearOfUtcMidnight(5 * 60_000); // the run's reservation and the look 125 s ahead in one budget day
+      const { repo, workspace } = await workerRepo();
+      const first = background(['-C', repo, 'run', 'worker']);
+      await until(() => existsSync(join(workspace, 'started')), 30_000, 'the first run to start');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      writeFileSync(join(workspace, 'go'), ''); // let the orphaned agent end
+      const during = await ga(['-C', repo, 'run', 'worker']);
+      expect(during.code, during.out + during.err).toBe(1);
+      expect(during.err).toMatch(/reserved/);
+      // After the lease (the 60 s time limit plus the grace) nothing is reserved any more, but the run never said what it
+      // spent: it counts as having spent its whole reservation, so deleting an uncommitted ledger line frees nothing.
+      const later = fixedClock(new Date(Date.now() + 125_000).toISOString());
+      const board = JSON.parse((await ga(['-C', repo, '--json', 'scoreboard'], later)).out) as {
+        agent: string;
+        budget: { usd: number; reserved_usd: number };
+      }[];
+      expect(board.find((r) => r.agent === 'worker')!.budget).toMatchObject({ reserved_usd: 0, usd: 0.6 });
+      const after = await ga(['-C', repo, '--json', 'run', 'worker'], later);
+      expect(after.code, after.out + after.err).toBe(1);
+      expect(after.err).toMatch(/over budget: \$0\.6000 spent and \$0\.0000 reserved/);
+    },
+    60_000 + 5 * 60_000,
+  );
 });

@@ -12,20 +12,26 @@ import type { Clock } from '../../src/clock.js';
 import { openRepo } from '../../src/git/repo.js';
 import { appendCharge } from '../../src/ledger/ledger.js';
 import { parsePause } from '../../src/schema/pause.js';
-import { auditRecords, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, clearOfUtcMidnight, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 
 let sb: Sandbox;
 let repo: string;
 let T0: number;
-beforeEach(async () => {
-  sb = sandbox(['alice']);
-  repo = await initRepo(sb);
-  T0 = Math.floor(Date.now() / 1000) * 1000;
-});
+const MIN = 60_000;
+beforeEach(
+  async () => {
+    // Every spend here and the sweep that counts it fall within T0 + 3 minutes: one budget day. (T0 is now, not some
+    // fixed noon: the rules also read the commits' own times, and the clock must not run behind them.)
+    await clearOfUtcMidnight(6 * MIN);
+    sb = sandbox(['alice']);
+    repo = await initRepo(sb);
+    T0 = Math.floor(Date.now() / 1000) * 1000;
+  },
+  60_000 + 6 * MIN,
+);
 afterEach(() => sb.cleanup());
 
 const at = (offsetMs: number) => fixedClock(new Date(T0 + offsetMs).toISOString());
-const MIN = 60_000;
 
 /** Commits on the branch with their parsed trailers, newest first. */
 function commits(): { id: string; subject: string; body: string; events: ReturnType<typeof parseTrailers> }[] {
