@@ -450,7 +450,15 @@ async function fromSaved(repo: Repo, head: string, place: ReadingPlace, saves: b
   const saved = readSaved(place, isSavedState);
   if (!saved) return undefined;
   const { state, chunks } = saved;
-  const root = await trustRootAfterGrowth(repo, state.root, head);
+  // The commits since, read verified and linked to the saved head (none when HEAD has not moved).
+  const since = head === state.head ? [] : await readChainSince(repo, head, state.head);
+  if (!since || (head !== state.head && since.length === 0)) return undefined;
+  const root = await trustRootAfterGrowth(
+    repo,
+    state.root,
+    head,
+    since.map((c) => c.id),
+  );
   if (!root) return undefined;
   // What its approvals rest on is checked against the repository itself (history/afresh.ts).
   const st = newState(repo, root, state, place);
@@ -475,8 +483,6 @@ async function fromSaved(repo: Repo, head: string, place: ReadingPlace, saves: b
     await assertHistoryIsWhole(repo, head, { from: head, merges: false });
     return governanceOf(st, head, state.rootCommit);
   }
-  const since = await readChainSince(repo, head, state.head);
-  if (!since || since.length === 0) return undefined;
   await replayCommits(st, since);
   const gov = governanceOf(st, head, state.rootCommit);
   if (saves) save(gov, place);
@@ -799,8 +805,16 @@ export async function extendGovernance(prev: Governance, reload: () => Promise<G
   if (head === prev.head) return prev;
   const commits = await readChainSince(prev.repo, head, prev.head); // checked whole as it grew
   if (!commits || commits.length === 0) return reload();
-  // Read verified and linked to the earlier reading: the root found then still stands, unless the pin changed.
-  if (!(await trustRootAfterGrowth(prev.repo, st.root, head))) return reload();
+  // Read verified and linked to the earlier reading: the root found then still stands, unless the pin changed or a new commit takes over.
+  if (
+    !(await trustRootAfterGrowth(
+      prev.repo,
+      st.root,
+      head,
+      commits.map((c) => c.id),
+    ))
+  )
+    return reload();
   await replayCommits(st, commits);
   return governanceOf(st, head, prev.rootCommit);
 }

@@ -58,19 +58,23 @@ export function pinnedTrustRoot(repo: Repo): string | undefined {
 }
 
 /**
- * The trust root of a history that only grew at its tip (every new commit
- * read verified and linked to `prev`'s reading): a pin that has not changed
- * still stands, and so does the first self-attesting commit, which is the
- * oldest one and cannot move when commits are added after it. Undefined when
- * it must be found afresh (the pin changed, or the root was trusted on first
- * use and a later commit may now be self-attesting).
+ * The trust root of a history that only grew at its tip by `grown` (the new
+ * first-parent commits, oldest first, read verified and linked to `prev`'s
+ * reading): a pin that has not changed still stands, and so does the first
+ * self-attesting commit, which is the oldest one and cannot move when commits
+ * are added after it. A root trusted on first use stands while none of the
+ * new commits attests itself (the ones before were read when it was found, or
+ * as it grew, and none did). Undefined when it must be found afresh (the pin
+ * changed or went, or a new commit attests itself and takes over).
  */
-export async function trustRootAfterGrowth(repo: Repo, prev: TrustRoot, head: string): Promise<TrustRoot | undefined> {
+export async function trustRootAfterGrowth(repo: Repo, prev: TrustRoot, head: string, grown: readonly string[]): Promise<TrustRoot | undefined> {
   const pinned = localConfig(repo, TRUST_ROOT_KEY);
   if (pinned !== undefined) return prev.source === 'pinned' && prev.commit === pinned ? prev : undefined;
-  if (prev.source !== 'first-self-attesting') return undefined;
+  if (prev.source === 'pinned') return undefined;
   // Unpinned, HEAD must still be a governance repository (findTrustRoot says so when not).
-  return (await repo.objects.entryAt((await repo.objects.commit(head)).tree, POLICIES_DIR)) ? prev : undefined;
+  if (!(await repo.objects.entryAt((await repo.objects.commit(head)).tree, POLICIES_DIR))) return undefined;
+  if (prev.source === 'first-use' && (await new Attestation(repo).first(await repo.objects.commitsOf([...grown])))) return undefined;
+  return prev;
 }
 
 /**
@@ -183,24 +187,38 @@ const BATCH = 256;
  * commit, ga init's, is the one, and nothing more is read.
  */
 async function firstSelfAttesting(repo: Repo, chain: string[], before: number): Promise<string | undefined> {
-  const judge = new SignatureJudge();
-  const lists = new Map<string, Promise<ApproverSet>>();
-  const approversOf = async (c: CommitObject): Promise<ApproverSet> => {
-    const entry = await repo.objects.entryAt(c.tree, APPROVERS_PATH);
-    if (!entry || entry.mode === '40000' || entry.mode === '160000') return NO_APPROVERS;
-    let set = lists.get(entry.oid);
-    if (!set) lists.set(entry.oid, (set = readApprovers(repo, entry.oid)));
-    return set;
-  };
+  const attestation = new Attestation(repo);
   const end = Math.min(before, chain.length);
   for (let i = 0; i < end; i = i === 0 ? 1 : i + BATCH) {
-    for (const c of await verified(repo, chain, i, i === 0 ? 1 : Math.min(end, i + BATCH))) {
-      if (!c.signature) continue;
-      const set = await approversOf(c);
-      if (set.list.length && (await judge.judge(fromObject(c), set)).status === 'good') return c.oid;
-    }
+    const first = await attestation.first(await verified(repo, chain, i, i === 0 ? 1 : Math.min(end, i + BATCH)));
+    if (first) return first;
   }
   return undefined;
+}
+
+/** Which commits attest themselves: signed by a key their own tree lists in policies/approvers (lists memoised by blob). */
+class Attestation {
+  private readonly judge = new SignatureJudge();
+  private readonly lists = new Map<string, Promise<ApproverSet>>();
+  constructor(private readonly repo: Repo) {}
+
+  /** The first of `commits` (oldest first, read verified) that attests itself. */
+  async first(commits: CommitObject[]): Promise<string | undefined> {
+    for (const c of commits) {
+      if (!c.signature) continue;
+      const set = await this.approversOf(c);
+      if (set.list.length && (await this.judge.judge(fromObject(c), set)).status === 'good') return c.oid;
+    }
+    return undefined;
+  }
+
+  private async approversOf(c: CommitObject): Promise<ApproverSet> {
+    const entry = await this.repo.objects.entryAt(c.tree, APPROVERS_PATH);
+    if (!entry || entry.mode === '40000' || entry.mode === '160000') return NO_APPROVERS;
+    let set = this.lists.get(entry.oid);
+    if (!set) this.lists.set(entry.oid, (set = readApprovers(this.repo, entry.oid)));
+    return set;
+  }
 }
 
 /** The approvers a blob lists; a malformed file lists nobody (as the replay reads it), a missing or corrupt object is refused. */

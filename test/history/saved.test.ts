@@ -143,6 +143,36 @@ describe('the saved reading', () => {
     expect(await told(gov)).toEqual(await told(await reading(dir, true)));
   });
 
+  it('over a root trusted on first use, goes on while no new commit attests itself; one that does takes over, as a full reading finds', async () => {
+    sb.unsigned();
+    const dir = join(sb.dir, 'nokey');
+    expect((await ga(['init', dir])).code).toBe(0);
+    const id = (await propose(dir, PUBLISH)).last;
+    const proposed = git(dir, 'rev-parse', 'HEAD');
+    const second = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    expect((await reading(dir, true)).root.source).toBe('first-use'); // saved
+    // An older commit made unreadable: only a reading that goes on from the saved one does not notice.
+    const loose = join(dir, '.git', 'objects', proposed.slice(0, 2), proposed.slice(2));
+    const bytes = readFileSync(loose);
+    chmodSync(loose, 0o644);
+    writeFileSync(loose, Buffer.from('not an object'));
+    const third = (await propose(dir, PUBLISH.replace('launch post', 'third post'))).last;
+    const grown = await reading(dir);
+    expect(grown.root.source).toBe('first-use');
+    expect([id, second, third].map((p) => grown.proposals.get(p)?.state)).toEqual(['pending', 'pending', 'pending']);
+    await expect(reading(dir, true)).rejects.toThrow();
+    writeFileSync(loose, bytes);
+    expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
+    // Alice lists herself in a commit she signs: it attests itself and is the root from now on.
+    sb.as('alice');
+    writeFileSync(join(dir, 'policies', 'approvers'), `${readFileSync(join(dir, 'policies', 'approvers'), 'utf8')}${sb.approverLine('alice')}`);
+    git(dir, 'add', 'policies/approvers');
+    git(dir, 'commit', '-q', '-S', '-m', 'alice approves');
+    const attested = await reading(dir);
+    expect(attested.root).toEqual({ commit: git(dir, 'rev-parse', 'HEAD'), source: 'first-self-attesting' });
+    expect(await told(attested)).toEqual(await told(await reading(dir, true)));
+  });
+
   it('a damaged state means a full reading; a damaged chunk stops the command that needs it, is removed, and the next one reads afresh', async () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH)).last;
