@@ -87,10 +87,10 @@ export function briefOf(r: ProposalRecord): ProposalBrief {
   };
 }
 
-/** The packed proposals: their briefs, and their records one after another in a part (made here, or a saved reading's, read when asked for). */
+/** The packed proposals: their briefs, and their records one after another in parts (made here, or a saved reading's, read when asked for). */
 export interface PackedProposals {
   briefs: PackedBriefs;
-  records: SavedPart;
+  records: SavedPart[];
 }
 
 export function isPackedBriefs(x: unknown): x is PackedBriefs {
@@ -120,7 +120,7 @@ export class ProposalBook {
    * `damaged` gives the error a record that does not unpack throws (history/saved.ts drops the saved reading).
    */
   constructor(open?: Map<string, ProposalRecord>, packed?: PackedProposals, damaged: (what: string) => Error = (what) => new Error(`the ${what} is damaged`)) {
-    this.records = new PackedMap(open, packed && { index: packed.briefs, part: packed.records }, isRecordOf, (id) => damaged(`record of proposal ${id}`));
+    this.records = new PackedMap(open, packed && { index: packed.briefs, parts: packed.records }, isRecordOf, (id) => damaged(`record of proposal ${id}`));
     this.packedAt = packed?.briefs;
   }
 
@@ -184,7 +184,7 @@ export class ProposalBook {
    */
   pack(): { open: Map<string, ProposalRecord>; packed: PackedProposals } {
     const p = this.records.pack((r) => isLiveState(r.state));
-    if (p.packed.index === this.packedAt) return { open: p.open, packed: { briefs: this.packedAt, records: p.packed.part } };
+    if (p.packed.index === this.packedAt) return { open: p.open, packed: { briefs: this.packedAt, records: p.packed.parts } };
     const briefs = p.packed.index.ids.map((id, k) => (p.from[k] === undefined ? briefOf(this.records.get(id)!) : this.briefAt(p.from[k])));
     return {
       open: p.open,
@@ -197,7 +197,7 @@ export class ProposalBook {
           last: briefs.map((b) => b.lastCommit),
           valid: Uint8Array.from(briefs, (b) => (b.submittedValid ? 1 : 0)),
         },
-        records: p.packed.part,
+        records: p.packed.parts,
       },
     };
   }
@@ -208,7 +208,7 @@ export class ProposalBook {
    * which goes on for days, walks only the live ones at each sweep).
    */
   adopt(p: { open: Map<string, ProposalRecord>; packed: PackedProposals }): void {
-    this.records.adopt({ open: p.open, packed: { index: p.packed.briefs, part: p.packed.records } });
+    this.records.adopt({ open: p.open, packed: { index: p.packed.briefs, parts: p.packed.records } });
     this.packedAt = p.packed.briefs;
     this.packedBriefs = undefined;
   }

@@ -1,24 +1,31 @@
 // Values by id that a saved reading keeps packed: each serialized on its own,
-// one after another in a part of the reading (history/saved.ts), with an
-// index of where each one is. The part is read when a value is first asked
-// for, and a value is deserialized only when it is asked for by id (or all
-// of them are walked): what grows with history (the records of the
-// proposals that ended, the executions) costs a command that needs a few of
-// them a few, and one that needs none nothing. Values set or unpacked stay
-// open; a save packs them again, copying those still packed as they are.
+// one after another in the parts of the reading (history/saved.ts), with an
+// index of which part each one is in and where. A part is read when a value
+// in it is first asked for, and a value is deserialized only when it is
+// asked for by id (or all of them are walked): what grows with history (the
+// records of the proposals that ended, the executions) costs a command that
+// needs a few of them a few, and one that needs none nothing. Values set or
+// unpacked stay open; a save packs them again into one new part, and leaves
+// the values still packed where they are, in the parts they are in: what a
+// save writes is what changed, not all of history (at 100,000 events the
+// records are 35 MB). Parts are merged as a binary counter merges its
+// digits: the newest into the one before it once it holds at least half as
+// much, so there are about log2 of them, each value is copied about log2
+// times over its life, and a part whose values are all gone is dropped.
 import { deserialize, serialize } from 'node:v8';
 import { partOf, type SavedPart } from './saved.js';
 
-/** Where each packed value is among the bytes of the part. */
+/** Where each packed value is: the part it is in, and its bytes there. */
 export interface PackedIndex {
   ids: string[];
+  part: Uint16Array;
   start: Uint32Array;
   end: Uint32Array;
 }
 
 export interface Packed {
   index: PackedIndex;
-  part: SavedPart;
+  parts: SavedPart[];
 }
 
 export function isPackedIndex(x: unknown): x is PackedIndex {
@@ -27,8 +34,10 @@ export function isPackedIndex(x: unknown): x is PackedIndex {
     typeof p === 'object' &&
     p !== null &&
     Array.isArray(p.ids) &&
+    p.part instanceof Uint16Array &&
     p.start instanceof Uint32Array &&
     p.end instanceof Uint32Array &&
+    p.part.length === p.ids.length &&
     p.start.length === p.ids.length &&
     p.end.length === p.ids.length
   );
@@ -40,14 +49,25 @@ export interface Lookup<T> extends Iterable<[string, T]> {
   has(id: string): boolean;
 }
 
-/** Values read alone before the whole part is. */
+/** Values read alone before a whole part is. */
 const RANGED = 32;
+/** More parts than this are merged into the one before, whatever their sizes. */
+const MAX_PARTS = 32;
+
+/** A packed value on its way into a new index: where it is, and where it was in the index it was packed at (undefined: packed now). */
+interface Entry {
+  id: string;
+  part: number;
+  start: number;
+  end: number;
+  from: number | undefined;
+}
 
 export class PackedMap<T> implements Lookup<T> {
   private open: Map<string, T>;
   private packed: Packed | undefined;
-  /** The part's bytes, once read; how many values were read alone before. */
-  private bytes: Buffer | undefined;
+  /** The parts' bytes that were read whole, by name; how many values were read alone before. */
+  private bytes = new Map<string, Buffer>();
   private ranged = 0;
   /** Where each value still packed is in the index, by id: built when first asked. */
   private where: Map<string, number> | undefined;
@@ -85,7 +105,7 @@ export class PackedMap<T> implements Lookup<T> {
     if (v !== undefined) return v;
     const i = this.stillPacked.get(id);
     if (i === undefined) return undefined;
-    const bytes = this.bytesAt(i);
+    const bytes = this.bytesAt(i); // a part that does not read throws its own error
     let got: unknown;
     try {
       got = deserialize(bytes);
@@ -116,26 +136,40 @@ export class PackedMap<T> implements Lookup<T> {
 
   /**
    * The bytes of packed value `i`: read alone while few are asked for (the
-   * watchdog's loop rule asks for the last few minutes' proposals), the
-   * whole part once more are. A saved reading's part that does not read
-   * throws.
+   * watchdog's loop rule asks for the last few minutes' proposals), its
+   * whole part once more are. A saved reading's part that does not read, or
+   * is shorter than the index says, throws.
    */
   private bytesAt(i: number): Buffer {
-    const { index, part } = this.packed!;
-    if (!this.bytes && part.range && this.ranged < RANGED) {
+    const { index, parts } = this.packed!;
+    const part = parts[index.part[i]!];
+    const start = index.start[i]!;
+    const end = index.end[i]!;
+    if (!part) throw this.damaged(index.ids[i]!);
+    if (!this.bytes.has(part.name) && part.range && this.ranged < RANGED) {
       this.ranged++;
-      return part.range(index.start[i]!, index.end[i]!);
+      return part.range(start, end);
     }
-    this.bytes ??= part.bytes();
-    return this.bytes.subarray(index.start[i], index.end[i]);
+    const bytes = this.whole(part);
+    if (end > bytes.length) throw this.damaged(index.ids[i]!);
+    return bytes.subarray(start, end);
+  }
+
+  private whole(part: SavedPart): Buffer {
+    let bytes = this.bytes.get(part.name);
+    if (!bytes) this.bytes.set(part.name, (bytes = part.bytes()));
+    return bytes;
   }
 
   /**
    * What a saved reading keeps: the open values `keep` accepts as they are,
-   * and every other one packed, in `ids` order with `from` giving each one's
-   * place in the index it was packed at before (undefined: packed now).
-   * When nothing was set or unpacked since the map was given its packed
-   * values, they are those, unread.
+   * and every other one packed. Those still packed stay where they are; the
+   * others are packed now, into a new part after the rest; then the newest
+   * parts are merged while the last holds at least half as much as the one
+   * before it (see the top of this file). `from` gives each value's place in
+   * the index it was packed at before (undefined: packed now). When nothing
+   * was set or unpacked since the map was given its packed values, they are
+   * those, unread.
    */
   pack(keep: (v: T) => boolean = () => false): { open: Map<string, T>; packed: Packed; from: (number | undefined)[] } {
     const open = new Map<string, T>();
@@ -148,21 +182,54 @@ export class PackedMap<T> implements Lookup<T> {
     if (before && fresh.length === 0 && this.stillPacked.size === before.index.ids.length) {
       return { open, packed: before, from: before.index.ids.map((_, i) => i) };
     }
-    const still = [...this.stillPacked];
-    const ids = [...fresh.map(([id]) => id), ...still.map(([id]) => id)];
-    const chunks = [...fresh.map(([, b]) => b), ...still.map(([, i]) => this.bytesAt(i))];
-    const start = new Uint32Array(ids.length);
-    const end = new Uint32Array(ids.length);
-    let at = 0;
-    chunks.forEach((b, k) => {
-      start[k] = at;
-      end[k] = at += b.length;
-    });
-    return {
-      open,
-      packed: { index: { ids, start, end }, part: partOf(Buffer.concat(chunks)) },
-      from: [...fresh.map(() => undefined), ...still.map(([, i]) => i)],
+    let parts = [...(before?.parts ?? [])];
+    let entries: Entry[] = [...this.stillPacked].map(([id, i]) => ({
+      id,
+      part: before!.index.part[i]!,
+      start: before!.index.start[i]!,
+      end: before!.index.end[i]!,
+      from: i,
+    }));
+    if (fresh.length) {
+      let at = 0;
+      for (const [id, b] of fresh) entries.push({ id, part: parts.length, start: at, end: (at += b.length), from: undefined });
+      parts.push(partOf(Buffer.concat(fresh.map(([, b]) => b))));
+    }
+    [parts, entries] = this.merged(parts, entries);
+    const index: PackedIndex = {
+      ids: entries.map((e) => e.id),
+      part: Uint16Array.from(entries, (e) => e.part),
+      start: Uint32Array.from(entries, (e) => e.start),
+      end: Uint32Array.from(entries, (e) => e.end),
     };
+    return { open, packed: { index, parts }, from: entries.map((e) => e.from) };
+  }
+
+  /** Parts no value is in dropped, and the newest merged as a binary counter merges its digits. */
+  private merged(parts: SavedPart[], entries: Entry[]): [SavedPart[], Entry[]] {
+    for (;;) {
+      const live = new Array<number>(parts.length).fill(0);
+      for (const e of entries) live[e.part]! += e.end - e.start;
+      if (live.some((n) => n === 0)) {
+        const renumber = new Map<number, number>();
+        live.forEach((n, k) => n > 0 && renumber.set(k, renumber.size));
+        parts = parts.filter((_, k) => renumber.has(k));
+        for (const e of entries) e.part = renumber.get(e.part)!;
+        continue;
+      }
+      const n = parts.length;
+      if (n < 2 || (n <= MAX_PARTS && live[n - 1]! * 2 < live[n - 2]!)) return [parts, entries];
+      // The last two become one: the values in them, one after another, in the order they were.
+      const moving = entries.filter((e) => e.part >= n - 2).sort((a, b) => a.part - b.part || a.start - b.start);
+      const chunks = moving.map((e) => this.whole(parts[e.part]!).subarray(e.start, e.end));
+      let at = 0;
+      moving.forEach((e, k) => {
+        e.part = n - 2;
+        e.start = at;
+        e.end = at += chunks[k]!.length;
+      });
+      parts = [...parts.slice(0, n - 2), partOf(Buffer.concat(chunks))];
+    }
   }
 
   /**
@@ -172,10 +239,8 @@ export class PackedMap<T> implements Lookup<T> {
    */
   adopt(p: { open: Map<string, T>; packed: Packed }): void {
     this.open = p.open;
-    if (p.packed.part.name !== this.packed?.part.name) {
-      this.bytes = undefined;
-      this.ranged = 0;
-    }
+    const names = new Set(p.packed.parts.map((part) => part.name));
+    for (const name of [...this.bytes.keys()]) if (!names.has(name)) this.bytes.delete(name);
     this.packed = p.packed;
     this.where = undefined;
   }

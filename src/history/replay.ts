@@ -266,8 +266,8 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
   const blobs = new BlobReader(repo);
   // Where a record that does not unpack is dropped from (a full reading's records are packed once it is saved there).
   const kept = place ?? everydayReading(repo);
-  const settled = saved && { briefs: saved.settled, records: savedPart(kept, saved.settledRecords, 'records of the proposals that ended') };
-  const executions = saved && { index: saved.executionsIndex, part: savedPart(kept, saved.executions, 'record of executions') };
+  const settled = saved && { briefs: saved.settled, records: saved.settledRecords.map((n) => savedPart(kept, n, 'records of the proposals that ended')) };
+  const executions = saved && { index: saved.executionsIndex, parts: saved.executions.map((n) => savedPart(kept, n, 'record of executions')) };
   return {
     repo,
     root,
@@ -309,12 +309,12 @@ type SavedState = Pick<
   afterHead: ApproverSet;
   timelineCount: number;
   commitCount: number;
-  /** The live proposals' records; the others are packed: their briefs in `settled` (history/book.ts), their records in the part `settledRecords`. */
+  /** The live proposals' records; the others are packed: their briefs in `settled` (history/book.ts), their records in the parts `settledRecords`. */
   records: Map<string, ProposalRecord>;
   settled: PackedBriefs;
-  settledRecords: string;
-  /** The part that holds the executions' trails, each serialized on its own (history/packed.ts), and where each one is in it. */
-  executions: string;
+  settledRecords: string[];
+  /** The parts that hold the executions' trails, each serialized on its own (history/packed.ts), and where each one is in them. */
+  executions: string[];
   executionsIndex: PackedIndex;
 };
 
@@ -340,8 +340,7 @@ function isSavedState(x: unknown): x is SavedState {
     s.ids.raw.length === s.ids.width * s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     isPackedBriefs(s.settled) &&
-    typeof s.settledRecords === 'string' &&
-    typeof s.executions === 'string' &&
+    [s.settledRecords, s.executions].every((names) => Array.isArray(names) && names.every((n) => typeof n === 'string')) &&
     isPackedIndex(s.executionsIndex) &&
     arrays.every((a) => Array.isArray(a))
   );
@@ -388,7 +387,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
   const head = gov.head;
   const packed = st.tracker.records.pack();
   const executions = st.executions.pack();
-  const parts = [packed.packed.records, executions.packed.part];
+  const parts = [...packed.packed.records, ...executions.packed.parts];
   const state: SavedState = {
     head,
     root: st.root,
@@ -402,7 +401,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     findings: st.findings,
     markers: st.markers,
     heldLines: st.heldLines,
-    executions: executions.packed.part.name,
+    executions: executions.packed.parts.map((p) => p.name),
     executionsIndex: executions.packed.index,
     runs: st.runs,
     runsFinished: st.runsFinished,
@@ -411,7 +410,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     rootSet: st.rootSet,
     records: packed.open,
     settled: packed.packed.briefs,
-    settledRecords: packed.packed.records.name,
+    settledRecords: packed.packed.records.map((p) => p.name),
   };
   // What ended, and every trail, leaves memory (save is called before a reading is handed out).
   st.tracker.records.adopt(packed);

@@ -22,7 +22,7 @@ afterEach(() => sb.cleanup());
 const readingDir = (dir: string) => join(dir, '.git', 'ga', 'reading');
 const stateFile = (dir: string) => join(readingDir(dir), 'state');
 /** The saved state's packed proposals: their briefs, and the part that holds their records. */
-type Settled = { records: Map<string, ProposalRecord>; settled: PackedBriefs; settledRecords: string };
+type Settled = { records: Map<string, ProposalRecord>; settled: PackedBriefs; settledRecords: string[] };
 
 /** The saved state, and how to write it back in its place (its header kept): what a forger with write access to .git/ does. */
 function savedState<T>(dir: string): { state: T; rewrite: () => void } {
@@ -255,10 +255,10 @@ describe('the saved reading', () => {
     expect((await ga(['-C', dir, 'list', '--state', 'rejected'])).out).toContain(refused);
     expect((await ga(['-C', dir, 'show', done.slice(0, -2)])).out).toContain('executed');
 
-    // The records are a part of their own, and a record is read from its own bytes (alone, while few are asked for): all the others zeroed, ...
-    const part = join(readingDir(dir), state.settledRecords);
-    expect(state.settledRecords).toMatch(/^part-[0-9a-f]{64}$/);
+    // The records are in parts of their own, and a record is read from its own bytes (alone, while few are asked for): all the others zeroed, ...
+    expect(state.settledRecords).toEqual([expect.stringMatching(/^part-[0-9a-f]{64}$/)]);
     const k = state.settled.ids.indexOf(done);
+    const part = join(readingDir(dir), state.settledRecords[state.settled.part[k]!]!);
     const records = readFileSync(part);
     const alone = Buffer.alloc(records.length);
     records.copy(alone, state.settled.start[k], state.settled.start[k], state.settled.end[k]);
@@ -287,19 +287,19 @@ describe('the saved reading', () => {
     const record = { ...state.records.get(id)!, state: 'rejected' as const };
     const packed = serialize(record);
     const s = state.settled;
-    const bytes = Buffer.concat([readFileSync(join(readingDir(dir), state.settledRecords)), packed]);
-    const n = bytes.length - packed.length;
-    state.settledRecords = `part-${createHash('sha256').update(bytes).digest('hex')}`;
-    writeFileSync(join(readingDir(dir), state.settledRecords), bytes);
+    const name = `part-${createHash('sha256').update(packed).digest('hex')}`;
+    writeFileSync(join(readingDir(dir), name), packed);
+    state.settledRecords = [...state.settledRecords, name];
     state.settled = {
       ids: [...s.ids, id],
+      part: Uint16Array.from([...s.part, state.settledRecords.length - 1]),
       states: [...s.states, 'rejected'],
       agents: [...s.agents, 'noop'],
       created: Float64Array.from([...s.created, record.proposal!.created_at.getTime()]),
       last: [...s.last, record.steps.at(-1)!.commit],
       valid: Uint8Array.from([...s.valid, 1]),
-      start: Uint32Array.from([...s.start, n]),
-      end: Uint32Array.from([...s.end, n + packed.length]),
+      start: Uint32Array.from([...s.start, 0]),
+      end: Uint32Array.from([...s.end, packed.length]),
     };
     state.records.delete(id);
     rewrite();
@@ -317,9 +317,9 @@ describe('the saved reading', () => {
     ])
       expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
     await reading(dir, true);
-    const first = savedState<Settled & { executions: string }>(dir).state;
+    const first = savedState<Settled & { executions: string[] }>(dir).state;
     const parts = () => readdirSync(readingDir(dir)).filter((f) => f.startsWith('part-'));
-    expect(parts()).toEqual(expect.arrayContaining([first.settledRecords, first.executions]));
+    expect(parts()).toEqual(expect.arrayContaining([...first.settledRecords, ...first.executions]));
     const hourAgo = new Date(Date.now() - 3600_000);
     for (const f of parts()) utimesSync(join(readingDir(dir), f), hourAgo, hourAgo);
     const age = (f: string) => Date.now() - statSync(join(readingDir(dir), f)).mtimeMs;
@@ -327,21 +327,23 @@ describe('the saved reading', () => {
     // A proposal that waits changes neither part: both are named again, and neither is written anew.
     const waiting = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
     await reading(dir, true);
-    const second = savedState<Settled & { executions: string }>(dir).state;
+    const second = savedState<Settled & { executions: string[] }>(dir).state;
     expect([second.settledRecords, second.executions]).toEqual([first.settledRecords, first.executions]);
-    expect(age(first.settledRecords)).toBeGreaterThan(3000_000);
+    const [firstRecords] = first.settledRecords as [string];
+    expect(age(firstRecords)).toBeGreaterThan(3000_000);
 
-    // One that ends changes the records: a new part, and the old one stays while the state replaced names it ...
+    // One that ends changes the records: a new part (the two records, as small, merged into one), and the old one stays while the state replaced names it ...
     expect(await ga(['-C', dir, 'reject', waiting, '--reason', 'no'])).toMatchObject({ code: 0 });
     await reading(dir, true);
     const third = savedState<Settled>(dir).state;
-    expect(third.settledRecords).not.toBe(first.settledRecords);
-    expect(parts()).toContain(first.settledRecords);
+    expect(third.settledRecords).toHaveLength(1);
+    expect(third.settledRecords).not.toContain(firstRecords);
+    expect(parts()).toContain(firstRecords);
     // ... and goes, being old, once no state that a command may be reading names it.
     await propose(dir, PUBLISH.replace('launch post', 'third post'));
     await reading(dir, true);
-    expect(parts()).not.toContain(first.settledRecords);
-    expect(parts()).toContain(third.settledRecords);
+    expect(parts()).not.toContain(firstRecords);
+    expect(parts()).toContain(third.settledRecords[0]);
     const gov = await reading(dir);
     expect(gov.savedAt).toBeDefined();
     expect(gov.proposals.get(done)!.state).toBe('executed');

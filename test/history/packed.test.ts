@@ -1,0 +1,111 @@
+// PackedMap (history/packed.ts): values packed into parts, saved and taken
+// on again. Whatever is set, unpacked and packed in whatever order, a map
+// made from what was saved answers as a plain Map does; what a save writes
+// is what changed (the values still packed stay in the parts they are in),
+// and the parts stay about log2 of the values in number.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PackedMap, type Packed } from '../../src/history/packed.js';
+import type { SavedPart } from '../../src/history/saved.js';
+
+type V = { id: string; n: number; pad: string };
+const fits = (id: string, x: unknown): x is V => typeof x === 'object' && x !== null && (x as V).id === id;
+const damaged = (id: string) => new Error(`damaged ${id}`);
+
+/** The parts as a saved reading's place holds them: written once by name, read back from there (whole or a range). */
+class Place {
+  files = new Map<string, Buffer>();
+  written = 0;
+  save(p: Packed): Packed {
+    for (const part of p.parts) {
+      if (this.files.has(part.name)) continue;
+      const bytes = part.bytes();
+      this.files.set(part.name, Buffer.from(bytes));
+      this.written += bytes.length;
+    }
+    return { index: p.index, parts: p.parts.map((part) => this.part(part.name)) };
+  }
+  part(name: string): SavedPart {
+    return { name, bytes: () => this.files.get(name)!, range: (s, e) => Buffer.from(this.files.get(name)!.subarray(s, e)) };
+  }
+}
+
+const value = (id: string, n: number): V => ({ id, n, pad: 'x'.repeat(200) });
+
+describe('packed values', () => {
+  it('answer as a plain Map after any mix of sets, unpacks and saves, read by a new map from the saved parts', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), id: fc.integer({ min: 0, max: 60 }), n: fc.integer() }),
+      fc.record({ kind: fc.constant('get' as const), id: fc.integer({ min: 0, max: 60 }) }),
+      fc.record({ kind: fc.constant('save' as const), keepEven: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const place = new Place();
+        const model = new Map<string, V>();
+        let map = new PackedMap<V>(undefined, undefined, fits, damaged);
+        for (const o of ops) {
+          if (o.kind === 'set') {
+            map.set(`p${o.id}`, value(`p${o.id}`, o.n));
+            model.set(`p${o.id}`, value(`p${o.id}`, o.n));
+          } else if (o.kind === 'get') {
+            expect(map.get(`p${o.id}`)).toEqual(model.get(`p${o.id}`));
+          } else {
+            const p = map.pack((v) => o.keepEven && v.n % 2 === 0);
+            expect(p.packed.parts.length).toBeLessThanOrEqual(32);
+            const saved = { open: p.open, packed: place.save(p.packed) };
+            map.adopt(saved);
+            // Another command, from what was saved.
+            map = new PackedMap<V>(new Map(saved.open), saved.packed, fits, damaged);
+          }
+          expect(map.size).toBe(model.size);
+        }
+        expect(new Map(map)).toEqual(model);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a save writes what changed: one more value among many leaves their part as it is, and the parts stay few', () => {
+    const place = new Place();
+    let map = new PackedMap<V>(undefined, undefined, fits, damaged);
+    const save = () => {
+      const p = map.pack();
+      const packed = place.save(p.packed);
+      map = new PackedMap<V>(new Map(), packed, fits, damaged);
+      return packed;
+    };
+    for (let i = 0; i < 1000; i++) map.set(`p${i}`, value(`p${i}`, i));
+    const big = save();
+    expect(big.parts).toHaveLength(1);
+    const once = place.written;
+    let most = 0;
+    let oldest = big.parts[0]!.name;
+    let rewritten = 0;
+    for (let i = 1000; i < 2000; i++) {
+      map.set(`p${i}`, value(`p${i}`, i));
+      const packed = save();
+      most = Math.max(most, packed.parts.length);
+      // The first thousand stay where they were until half as many have joined them (a binary counter's carry).
+      if (i < 1400) expect(packed.parts[0]!.name).toBe(big.parts[0]!.name);
+      if (packed.parts[0]!.name !== oldest) rewritten++;
+      oldest = packed.parts[0]!.name;
+    }
+    expect(rewritten).toBeLessThanOrEqual(2);
+    // A thousand saves of one value each wrote about log2(1000) times the new values' bytes, not the old part again each time.
+    expect(place.written - once).toBeLessThan(12 * once);
+    expect(most).toBeLessThanOrEqual(12);
+    for (let i = 0; i < 2000; i += 97) expect(map.get(`p${i}`)).toEqual(value(`p${i}`, i));
+  });
+
+  it('a value whose part is not there, or shorter than the index says, is damaged', () => {
+    const place = new Place();
+    const map = new PackedMap<V>(undefined, undefined, fits, damaged);
+    map.set('a', value('a', 1));
+    const packed = place.save(map.pack().packed);
+    const short: Packed = { index: packed.index, parts: [{ name: packed.parts[0]!.name, bytes: () => Buffer.alloc(3) }] };
+    expect(() => new PackedMap<V>(undefined, short, fits, damaged).get('a')).toThrow('damaged a');
+    const gone: Packed = { index: packed.index, parts: [] };
+    expect(() => new PackedMap<V>(undefined, gone, fits, damaged).get('a')).toThrow('damaged a');
+  });
+});
