@@ -4,8 +4,9 @@
 // signed approvals; bench/history.mjs, ending now), the two taking turns
 // trial by trial (BENCH_N trials, 7 by default), and the ratio of the
 // medians is printed against the target (1.25x at 10,000 events,
-// 1.5x at 100,000). BENCH_100K=1 adds a 100,000-event history (about 30
-// minutes to generate: 20,000 signatures).
+// 1.5x at 100,000). BENCH_100K=1 adds a 100,000-event history (about 45
+// minutes to generate here: 20,000 signatures, and 12 GB of loose objects
+// before they are packed).
 // BENCH_STEP sets the seconds between generated events (below).
 //
 // The watchdog daemon's sweep after one new commit is timed in process (the
