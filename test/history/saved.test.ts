@@ -102,7 +102,7 @@ describe('the saved reading', () => {
     expect(named.length).toBeGreaterThan(0);
     expect(named.length).toBeLessThan(16); // read and saved again as one on the way
     for (const n of named) expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).toContain(n);
-  });
+  }, 180_000); // some 30 steps, each read twice: 17 s alone, up to 63 s beside the other test files in CI
 
   it('is what the next command reads: an older commit made unreadable goes unnoticed by it, and a full reading refuses', async () => {
     const dir = await initRepo(sb);
