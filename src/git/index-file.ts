@@ -459,3 +459,76 @@ export function indexChange(
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : (content ?? Buffer.alloc(0));
   return { path, blob: { oid: objectId('blob', bytes, idLength), mode: mode ?? '100644' } };
 }
+
+/** One entry of the index as `git ls-files -s` prints it. */
+export interface IndexEntry {
+  path: string;
+  mode: string;
+  oid: string;
+  stage: number;
+}
+
+/**
+ * The index's entries at or under `dirs` (paths without a trailing slash), as
+ * `git ls-files -s -- <dirs>` lists them, read in process: the entries are
+ * hopped over, the checksum is checked, and only those under `dirs` are
+ * decoded (git parses all of them: 150 ms at 100,000 audit files).
+ * Undefined when this module does not read this index (see the top of this
+ * file; a missing index included): the caller asks git.
+ */
+export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number): IndexEntry[] | undefined {
+  if (['core.sparseCheckout', 'core.splitIndex'].some((key) => localSettingOn(repo.local, key))) return undefined;
+  const file = join(repo.gitDir, 'index');
+  let input: number;
+  try {
+    input = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(input);
+    if (!st.isFile()) return undefined;
+    const idBytes = idLength / 2;
+    const bodyEnd = st.size - idBytes;
+    if (bodyEnd < 12) return undefined;
+    const window = new Window(input, bodyEnd, createHash(idLength === 64 ? 'sha256' : 'sha1'));
+    const parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
+    if (!parsed) return undefined;
+    const stored = Buffer.alloc(idBytes);
+    if (!window.digest().equals(stored.subarray(0, readAt(input, stored, bodyEnd, idBytes)))) return undefined;
+    const { starts } = parsed;
+    const count = starts.length - 1;
+    const entry = (i: number) => {
+      const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
+      readAt(input, b, starts[i]!, b.length);
+      return b;
+    };
+    const name = (i: number) => entryName(entry(i), 0, idBytes, parsed.version);
+    /** Which entries: from the first not below `from`, while `within` holds of their names. */
+    const at = new Set<number>();
+    const take = (from: Buffer, within: (path: Buffer) => boolean) => {
+      for (let i = lowerBound(name, count, from); i < count && within(name(i)); i++) at.add(i);
+    };
+    for (const dir of dirs) {
+      // As a pathspec matches: the path itself (a file where the directory is meant), and what is under it.
+      const self = Buffer.from(dir, 'utf8');
+      take(self, (path) => path.equals(self));
+      const under = Buffer.from(`${dir}/`, 'utf8');
+      take(under, (path) => startsWith(path, under));
+    }
+    // In the index's order, as git lists them.
+    return [...at]
+      .sort((a, b) => a - b)
+      .map((i) => {
+        const e = entry(i);
+        return {
+          path: entryName(e, 0, idBytes, parsed.version).toString('utf8'),
+          mode: e.readUInt32BE(24).toString(8),
+          oid: e.toString('hex', STAT_BYTES, STAT_BYTES + idBytes),
+          stage: stage(e, idBytes),
+        };
+      });
+  } finally {
+    closeSync(input);
+  }
+}

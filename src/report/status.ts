@@ -15,7 +15,9 @@ import type { Governance } from '../history/replay.js';
 import { pauseState } from '../agents/paused.js';
 import { AGENTS_DIR, APPROVERS_PATH, isAgentDir, isGovernedPath, POLICIES_DIR } from '../layout/layout.js';
 import { listFilesAt, localConfig } from '../git/repo.js';
-import { fileKind } from '../runtime/files.js';
+import { fileKind, readRegular } from '../runtime/files.js';
+import { indexEntriesUnder, type IndexEntry } from '../git/index-file.js';
+import { objectId } from '../git/objects.js';
 import { watchdogHealth, type WatchdogHealth } from '../runtime/liveness.js';
 
 export interface UntrustedEdit {
@@ -59,12 +61,9 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
     add({ path, kind: 'untrusted-commit', commit: u?.commit, why: u?.why ?? 'HEAD holds a version that is not trusted' });
   }
   // The index: what the next plain `git commit` would carry.
-  const staged = await git(['ls-files', '-s', '-z', '--', POLICIES_DIR, AGENTS_DIR], { cwd: repo.root, allowFailure: true });
+  const staged = await stagedUnder(gov, [POLICIES_DIR, AGENTS_DIR]);
   const index = new Map<string, string>();
-  for (const entry of staged.stdout.toString('utf8').split('\0')) {
-    const m = /^(\d+) ([0-9a-f]+) \d\t(.*)$/s.exec(entry);
-    if (m && isGovernedPath(m[3]!)) index.set(m[3]!, m[2]!);
-  }
+  for (const e of staged ?? []) if (isGovernedPath(e.path)) index.set(e.path, e.oid);
   for (const [path, oid] of index) {
     if (oid !== (head.get(path) ?? gov.trusted.get(path)?.blob) && oid !== gov.trusted.get(path)?.blob) {
       add({
@@ -77,13 +76,15 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
     }
   }
   for (const path of head.keys())
-    if (!index.has(path) && staged.code === 0) add({ path, kind: 'staged', why: 'removed from the index: a plain git commit would delete it' });
+    if (!index.has(path) && staged) add({ path, kind: 'staged', why: 'removed from the index: a plain git commit would delete it' });
   // The work tree: regular files hashed; anything else named.
   const { files, odd } = listGovernedWorkFiles(repo.root);
   for (const o of odd) add({ path: o.path, kind: 'not-a-file', why: `a ${o.kind} where a governed file is expected (ignored)` });
-  const hashed = files.length
-    ? (await git(['hash-object', '--no-filters', '--stdin-paths'], { cwd: repo.root, input: files.join('\n') + '\n' })).stdout.toString().trim().split('\n')
-    : [];
+  // As git hash-object --no-filters hashes them: the bytes as they are (a file that went meanwhile hashes to nothing).
+  const hashed = files.map((f) => {
+    const bytes = readRegular(join(repo.root, f));
+    return bytes && objectId('blob', bytes, gov.head.length);
+  });
   files.forEach((f, i) => {
     if (gov.trusted.get(f)?.blob !== hashed[i] && head.get(f) !== hashed[i]) {
       add({ path: f, kind: 'uncommitted', why: gov.trusted.has(f) ? 'differs from its trusted version (ignored)' : 'has no trusted version (ignored)' });
@@ -93,6 +94,21 @@ export async function untrustedEdits(gov: Governance): Promise<UntrustedEdit[]> 
     if (fileKind(join(repo.root, path)) === 'missing') add({ path, kind: 'uncommitted', why: 'deleted in the work tree (the trusted version stays in force)' });
   }
   return edits;
+}
+
+/** The index's entries under `dirs` (every stage), read in process where it can be (git/index-file.ts); undefined when the index does not read. */
+async function stagedUnder(gov: Governance, dirs: string[]): Promise<IndexEntry[] | undefined> {
+  const read = indexEntriesUnder(gov.repo, dirs, gov.head.length);
+  if (read) return read;
+  const listed = await git(['ls-files', '-s', '-z', '--', ...dirs], { cwd: gov.repo.root, allowFailure: true });
+  if (listed.code !== 0) return undefined;
+  return listed.stdout
+    .toString('utf8')
+    .split('\0')
+    .flatMap((entry) => {
+      const m = /^(\d+) ([0-9a-f]+) (\d)\t(.*)$/s.exec(entry);
+      return m ? [{ path: m[4]!, mode: m[1]!, oid: m[2]!, stage: Number(m[3]) }] : [];
+    });
 }
 
 /** Governed files in the work tree: regular ones to hash, and anything else (links, FIFOs) to name; links are never followed. */

@@ -7,7 +7,10 @@
 // sha256 repositories. An entry whose file changed in the second the index
 // was written is smudged, as git does, or git status would take the change
 // for clean; an index this module does not know (version 4, split) is left
-// to git, and ga's commit still leaves git status clean.
+// to git, and ga's commit still leaves git status clean. Read in process,
+// the entries under some directories are the ones `git ls-files -s` lists,
+// conflicts (stages 1 to 3) included; an index this module does not read is
+// left to git.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +18,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commitEvent } from '../../src/git/commit.js';
-import { indexChange, updateIndex, type IndexChange } from '../../src/git/index-file.js';
+import { indexChange, indexEntriesUnder, updateIndex, type IndexChange } from '../../src/git/index-file.js';
 import { openRepo } from '../../src/git/repo.js';
 
 const env = {
@@ -259,5 +262,64 @@ describe('the index after an event commit, in process', () => {
     expect(updateIndex(repo, [a], 40)).toBe('locked');
     expect(readFileSync(join(dir, '.git', 'index.lock'), 'utf8')).toBe(''); // not ours to remove
     repo.objects.close();
+  });
+});
+
+/** `git ls-files -s -z -- dirs`, as entries. */
+function lsFiles(dir: string, dirs: string[]): { path: string; mode: string; oid: string; stage: number }[] {
+  return git(dir, ['ls-files', '-s', '-z', '--', ...dirs])
+    .split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const m = /^(\d+) ([0-9a-f]+) (\d)\t(.*)$/s.exec(line)!;
+      return { path: m[4]!, mode: m[1]!, oid: m[2]!, stage: Number(m[3]) };
+    });
+}
+
+describe('the index read in process', () => {
+  it(
+    'lists under some directories what git ls-files -s lists, conflicts included, for random indexes',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(pathArb, modeArb, fc.integer({ min: 0, max: 5 }), fc.constantFrom(0, 0, 0, 1, 2, 3)), { maxLength: 16 }),
+          fc.subarray(NAMES, { minLength: 1 }),
+          fc.constantFrom<'sha1' | 'sha256'>('sha1', 'sha256'),
+          async (entries, under, format) => {
+            const dir = repoDir(format);
+            // Staged straight into the index, stages 1 to 3 as a conflict leaves them (git refuses what cannot be, and keeps the rest).
+            const lines = entries.map(([p, mode, n, stage]) => `${mode} ${hash(dir, n)} ${stage}\t${p}`);
+            if (lines.length) git(dir, ['update-index', '--add', '--index-info'], lines.join('\n') + '\n', undefined, true);
+            if (!existsSync(join(dir, '.git', 'index'))) git(dir, ['read-tree', '--empty']);
+            const repo = await openRepo(dir);
+            const ours = indexEntriesUnder(repo, under, format === 'sha256' ? 64 : 40);
+            repo.objects.close();
+            expect(ours).toEqual(lsFiles(dir, under));
+            rmSync(dir, { recursive: true, force: true });
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+    RUNS * 1_000 + 30_000,
+  );
+
+  it('leaves an index of version 4, a split one or a damaged one to git', async () => {
+    for (const setup of [['update-index', '--index-version', '4'], ['config', 'core.splitIndex', 'true'], ['damage']]) {
+      const dir = repoDir();
+      const files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`agents/a${i}/agent.toml`, { mode: '100644' as const, n: i % 3 }]));
+      commitFiles(dir, files);
+      git(dir, ['read-tree', 'HEAD']);
+      let repo = await openRepo(dir);
+      expect(indexEntriesUnder(repo, ['agents'], 40)).toEqual(lsFiles(dir, ['agents']));
+      repo.objects.close();
+      const file = join(dir, '.git', 'index');
+      if (setup[0] === 'damage') writeFileSync(file, Buffer.from(readFileSync(file).map((b, i) => (i === 500 ? b ^ 1 : b))));
+      else git(dir, setup);
+      if (setup[0] === 'config') git(dir, ['update-index', '--split-index']);
+      repo = await openRepo(dir);
+      expect(indexEntriesUnder(repo, ['agents'], 40)).toBeUndefined();
+      repo.objects.close();
+    }
   });
 });
