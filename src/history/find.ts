@@ -5,13 +5,13 @@
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import type { Governance } from './replay.js';
 import type { ProposalRecord } from './proposals.js';
-import { ASSIGNED_ID, checkProposalRef, isLiveState } from '../layout/layout.js';
+import { ASSIGNED_ID, checkProposalRef, type ProposalState } from '../layout/layout.js';
 
 /** The one proposal `ref` names: its exact id, else the one validly submitted id it prefixes (exit 2 if none or several). */
 export function findProposal(gov: Governance, ref: string): ProposalRecord {
   checkProposalRef(ref);
   // Prefixes are matched on what is known of each proposal without unpacking it (history/book.ts).
-  const candidates = [...gov.proposals.briefs()].filter((r) => r.submittedValid && ASSIGNED_ID.test(r.id) && r.id.startsWith(ref));
+  const candidates = gov.proposals.briefs({ idPrefix: ref }).filter((r) => r.submittedValid && ASSIGNED_ID.test(r.id));
   const exact = gov.proposals.get(ref);
   if (exact && (exact.submittedValid || !candidates.some((r) => r.id !== ref))) return exact;
   if (candidates.length === 1) return gov.proposals.get(candidates[0]!.id)!;
@@ -33,10 +33,7 @@ export function requireSubmitted(r: ProposalRecord, what: string): void {
 
 /** Proposals present at HEAD, newest first, optionally filtered (those that ended are unpacked only when asked for). */
 export function listProposals(gov: Governance, filter: { state?: string; agent?: string; all?: boolean } = {}): ProposalRecord[] {
-  const wanted = [...gov.proposals.briefs()]
-    .filter((r) => r.state !== undefined)
-    .filter((r) => (filter.state ? r.state === filter.state : filter.all || isLiveState(r.state)))
-    .filter((r) => !filter.agent || r.agent === filter.agent)
-    .sort((a, b) => (a.id < b.id ? 1 : -1));
+  const state = (filter.state as ProposalState | undefined) ?? (filter.all ? 'present' : 'live');
+  const wanted = gov.proposals.briefs({ state, agent: filter.agent || undefined }).sort((a, b) => (a.id < b.id ? 1 : -1));
   return gov.proposals.pick(wanted.map((r) => r.id));
 }

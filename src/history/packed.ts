@@ -17,6 +17,7 @@ import { partOf, type SavedPart } from './saved.js';
 
 /** Where each packed value is: the part it is in, and its bytes there. */
 export interface PackedIndex {
+  /** In ascending order (as JavaScript compares strings), each once: a value is found by binary search. */
   ids: string[];
   part: Uint16Array;
   start: Uint32Array;
@@ -39,8 +40,21 @@ export function isPackedIndex(x: unknown): x is PackedIndex {
     p.end instanceof Uint32Array &&
     p.part.length === p.ids.length &&
     p.start.length === p.ids.length &&
-    p.end.length === p.ids.length
+    p.end.length === p.ids.length &&
+    p.ids.every((id, i) => typeof id === 'string' && (i === 0 || p.ids![i - 1]! < id))
   );
+}
+
+/** The first place in `ids` (ascending) whose id is not below `id`. */
+export function lowerBound(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** What a reader of packed values may do: ask for one, or walk them all. */
@@ -69,8 +83,9 @@ export class PackedMap<T> implements Lookup<T> {
   /** The parts' bytes that were read whole, by name; how many values were read alone before. */
   private bytes = new Map<string, Buffer>();
   private ranged = 0;
-  /** Where each value still packed is in the index, by id: built when first asked. */
-  private where: Map<string, number> | undefined;
+  /** 1 for each value of the index that is no longer packed (set or unpacked since), and how many. */
+  private gone: Uint8Array;
+  private goneCount = 0;
 
   /**
    * `fits` says whether what a value unpacked to is one (for `id`); one that
@@ -84,26 +99,50 @@ export class PackedMap<T> implements Lookup<T> {
   ) {
     this.open = open ?? new Map();
     this.packed = packed;
+    this.gone = new Uint8Array(packed?.index.ids.length ?? 0);
   }
 
-  /** The values still packed: each id and its place in the index. */
-  get stillPacked(): Map<string, number> {
-    return (this.where ??= new Map(this.packed?.index.ids.map((id, i) => [id, i])));
+  /** The index of the packed values (some of which may have been set or unpacked since: see isPacked). */
+  get index(): PackedIndex | undefined {
+    return this.packed?.index;
+  }
+
+  /** Whether value `i` of the index is still packed. */
+  isPacked(i: number): boolean {
+    return this.gone[i] === 0;
+  }
+
+  /** Where `id` is in the index, if it is still packed there. */
+  private placeOf(id: string): number | undefined {
+    const ids = this.packed?.index.ids;
+    if (!ids) return undefined;
+    const i = lowerBound(ids, id);
+    return ids[i] === id && this.gone[i] === 0 ? i : undefined;
+  }
+
+  private unpacked(i: number): void {
+    this.gone[i] = 1;
+    this.goneCount++;
+  }
+
+  /** How many values are still packed. */
+  get packedCount(): number {
+    return this.gone.length - this.goneCount;
   }
 
   get size(): number {
-    return this.open.size + this.stillPacked.size;
+    return this.open.size + this.packedCount;
   }
 
   has(id: string): boolean {
-    return this.open.has(id) || this.stillPacked.has(id);
+    return this.open.has(id) || this.placeOf(id) !== undefined;
   }
 
   /** The value of `id`, unpacked if it was packed. */
   get(id: string): T | undefined {
     const v = this.open.get(id);
     if (v !== undefined) return v;
-    const i = this.stillPacked.get(id);
+    const i = this.placeOf(id);
     if (i === undefined) return undefined;
     const bytes = this.bytesAt(i); // a part that does not read throws its own error
     let got: unknown;
@@ -113,13 +152,16 @@ export class PackedMap<T> implements Lookup<T> {
       got = undefined;
     }
     if (!this.fits(id, got)) throw this.damaged(id);
-    this.stillPacked.delete(id);
+    this.unpacked(i);
     this.open.set(id, got);
     return got;
   }
 
   set(id: string, v: T): void {
-    this.stillPacked.delete(id);
+    if (!this.open.has(id)) {
+      const i = this.placeOf(id);
+      if (i !== undefined) this.unpacked(i);
+    }
     this.open.set(id, v);
   }
 
@@ -130,7 +172,8 @@ export class PackedMap<T> implements Lookup<T> {
 
   /** Every value, unpacking all of them. */
   *[Symbol.iterator](): IterableIterator<[string, T]> {
-    for (const id of [...this.stillPacked.keys()]) this.get(id);
+    const ids = this.packed?.index.ids ?? [];
+    for (let i = 0; i < ids.length; i++) if (this.gone[i] === 0) this.get(ids[i]!);
     yield* this.open;
   }
 
@@ -179,23 +222,23 @@ export class PackedMap<T> implements Lookup<T> {
       else fresh.push([id, serialize(v)]);
     }
     const before = this.packed;
-    if (before && fresh.length === 0 && this.stillPacked.size === before.index.ids.length) {
+    if (before && fresh.length === 0 && this.goneCount === 0) {
       return { open, packed: before, from: before.index.ids.map((_, i) => i) };
     }
     let parts = [...(before?.parts ?? [])];
-    let entries: Entry[] = [...this.stillPacked].map(([id, i]) => ({
-      id,
-      part: before!.index.part[i]!,
-      start: before!.index.start[i]!,
-      end: before!.index.end[i]!,
-      from: i,
-    }));
+    let entries: Entry[] = [];
+    before?.index.ids.forEach((id, i) => {
+      if (this.gone[i] === 0) entries.push({ id, part: before.index.part[i]!, start: before.index.start[i]!, end: before.index.end[i]!, from: i });
+    });
     if (fresh.length) {
+      fresh.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       let at = 0;
       for (const [id, b] of fresh) entries.push({ id, part: parts.length, start: at, end: (at += b.length), from: undefined });
       parts.push(partOf(Buffer.concat(fresh.map(([, b]) => b))));
     }
     [parts, entries] = this.merged(parts, entries);
+    // Two ascending runs, the still packed and the fresh: the sort merges them.
+    entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const index: PackedIndex = {
       ids: entries.map((e) => e.id),
       part: Uint16Array.from(entries, (e) => e.part),
@@ -242,6 +285,7 @@ export class PackedMap<T> implements Lookup<T> {
     const names = new Set(p.packed.parts.map((part) => part.name));
     for (const name of [...this.bytes.keys()]) if (!names.has(name)) this.bytes.delete(name);
     this.packed = p.packed;
-    this.where = undefined;
+    this.gone = new Uint8Array(p.packed.index.ids.length);
+    this.goneCount = 0;
   }
 }

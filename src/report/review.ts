@@ -68,7 +68,10 @@ export async function reviewCard(gov: Governance, r: ProposalRecord, clock: Cloc
   const pause = await pauseState(gov, p.agent);
   const similar: ReviewCard['similar'] = [];
   // The agent's proposals newest first, unpacked one by one until five of the same type are found.
-  const ofAgent = [...gov.proposals.briefs()].filter((o) => o.id !== r.id && o.agent === p.agent).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const ofAgent = gov.proposals
+    .briefs({ agent: p.agent })
+    .filter((o) => o.id !== r.id)
+    .sort((a, b) => (a.id < b.id ? 1 : -1));
   for (const b of ofAgent) {
     if (similar.length === 5) break;
     const o = gov.proposals.get(b.id);

@@ -13,7 +13,7 @@ import { git } from '../git/exec.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import type { Governance } from '../history/replay.js';
 import { pauseState } from '../agents/paused.js';
-import { AGENTS_DIR, APPROVERS_PATH, isAgentDir, isGovernedPath, POLICIES_DIR } from '../layout/layout.js';
+import { AGENTS_DIR, APPROVERS_PATH, isAgentDir, isGovernedPath, POLICIES_DIR, PROPOSAL_STATES } from '../layout/layout.js';
 import { listFilesAt, localConfig } from '../git/repo.js';
 import { fileKind, readRegular } from '../runtime/files.js';
 import { indexEntriesUnder, type IndexEntry } from '../git/index-file.js';
@@ -160,8 +160,9 @@ export async function scoreboard(gov: Governance, clock: Clock, only?: string[])
   for (const id of trustedAgentIds(gov).filter((a) => !only || only.includes(a))) {
     const runs = gov.runsFinished.filter((r) => r.agent === id).map((r) => r.at.getTime());
     const proposals: Record<string, number> = {};
-    for (const r of gov.proposals.briefs()) {
-      if (r.agent === id && r.state) proposals[r.state] = (proposals[r.state] ?? 0) + 1;
+    for (const state of PROPOSAL_STATES) {
+      const n = gov.proposals.count({ agent: id, state });
+      if (n) proposals[state] = n;
     }
     const pause = await pauseState(gov, id);
     try {

@@ -55,9 +55,8 @@ export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
     const key = `${commit} ${e.event} ${e.proposal ?? e.agent ?? e.path ?? ''}`;
     found.push({ at: i, e: { ...e, key, commit, at: recent[i - from - 1]!.committedAt.toISOString(), repo: gov.repo.root } });
   };
-  const after = (commit: string) => order.has(commit);
   // Steps are in timeline order: a proposal with nothing new has its last step before `from` (most of them, on a long history).
-  const touched = [...gov.proposals.briefs()].filter((b) => b.lastCommit !== undefined && after(b.lastCommit)).map((b) => b.id);
+  const touched = gov.proposals.briefs({ lastIn: new Set(order.keys()) }).map((b) => b.id);
   for (const r of gov.proposals.pick(touched)) {
     const about = { proposal: r.id, agent: r.proposal?.agent, action_type: r.proposal?.action_type, title: r.proposal?.title };
     for (const s of r.steps) {

@@ -146,7 +146,7 @@ function repeatedProposals(gov: Governance, s: WatchdogSettings, now: Date, resu
   // A streak that pauses ends within loop_window of now and spans at most loop_window: nothing older can be in it,
   // and nothing older can break it (a run is broken only by different work between two of its own proposals).
   const since = now.getTime() - 2 * s.loop_window;
-  const recent = [...gov.proposals.briefs()].filter((b) => b.createdAt !== undefined && b.createdAt >= since).map((b) => b.id);
+  const recent = gov.proposals.briefs({ createdSince: since }).map((b) => b.id);
   for (const r of gov.proposals.pick(recent)) {
     if (!r.proposal) continue;
     // Submitted before the agent's last resume: the person has seen these (its place in history, not the time the agent wrote, decides).

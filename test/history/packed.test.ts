@@ -49,6 +49,7 @@ describe('packed values', () => {
             map.set(`p${o.id}`, value(`p${o.id}`, o.n));
             model.set(`p${o.id}`, value(`p${o.id}`, o.n));
           } else if (o.kind === 'get') {
+            expect(map.has(`p${o.id}`)).toBe(model.has(`p${o.id}`));
             expect(map.get(`p${o.id}`)).toEqual(model.get(`p${o.id}`));
           } else {
             const p = map.pack((v) => o.keepEven && v.n % 2 === 0);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
-import type { PackedBriefs, ProposalRecord } from '../../src/history/book.js';
+import { briefOf, packBriefs, type PackedBriefs, type ProposalRecord } from '../../src/history/book.js';
+import { PROPOSAL_STATES } from '../../src/layout/layout.js';
 import { loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
@@ -239,7 +240,10 @@ describe('the saved reading', () => {
     const full = await reading(dir, true); // saved here
     const { state } = savedState<Settled>(dir);
     expect([...state.records.keys()]).toEqual([waiting]);
-    expect(Object.fromEntries(state.settled.ids.map((id, k) => [id, state.settled.states[k]]))).toEqual({ [done]: 'executed', [refused]: 'rejected' });
+    expect(Object.fromEntries(state.settled.ids.map((id, k) => [id, PROPOSAL_STATES[state.settled.states[k]! - 1]]))).toEqual({
+      [done]: 'executed',
+      [refused]: 'rejected',
+    });
     const gov = await reading(dir);
     expect(gov.savedAt).toBeDefined();
     expect(gov.proposals.live().map((r) => r.id)).toEqual([waiting]);
@@ -290,17 +294,9 @@ describe('the saved reading', () => {
     const name = `part-${createHash('sha256').update(packed).digest('hex')}`;
     writeFileSync(join(readingDir(dir), name), packed);
     state.settledRecords = [...state.settledRecords, name];
-    state.settled = {
-      ids: [...s.ids, id],
-      part: Uint16Array.from([...s.part, state.settledRecords.length - 1]),
-      states: [...s.states, 'rejected'],
-      agents: [...s.agents, 'noop'],
-      created: Float64Array.from([...s.created, record.proposal!.created_at.getTime()]),
-      last: [...s.last, record.steps.at(-1)!.commit],
-      valid: Uint8Array.from([...s.valid, 1]),
-      start: Uint32Array.from([...s.start, 0]),
-      end: Uint32Array.from([...s.end, packed.length]),
-    };
+    expect(s.ids).toEqual([]); // nothing has ended: the forged record is the only one packed
+    const index = { ids: [id], part: Uint16Array.of(state.settledRecords.length - 1), start: Uint32Array.of(0), end: Uint32Array.of(packed.length) };
+    state.settled = packBriefs(index, [briefOf(record)]);
     state.records.delete(id);
     rewrite();
     const gov = await reading(dir);

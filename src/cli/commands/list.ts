@@ -1,4 +1,4 @@
-import { isLiveState, PROPOSAL_STATES } from '../../layout/layout.js';
+import { PROPOSAL_STATES } from '../../layout/layout.js';
 import type { ProposalRecord } from '../../history/proposals.js';
 import type { Governance } from '../../history/replay.js';
 import type { Waiting } from '../../hub/review.js';
@@ -9,9 +9,7 @@ import { table } from '../format.js';
 
 /** Proposals at HEAD that have ended, of `agent` if named. */
 function endedCount(gov: Governance, agent: string | undefined): number {
-  let n = 0;
-  for (const b of gov.proposals.briefs()) if (b.state && !isLiveState(b.state) && (!agent || b.agent === agent)) n++;
-  return n;
+  return gov.proposals.count({ state: 'ended', agent: agent || undefined });
 }
 
 /** Waiting proposals that pass the filters. */
