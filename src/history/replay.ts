@@ -782,13 +782,25 @@ export function timelineIds(gov: Governance): readonly string[] {
   return st ? st.ids.slice(0, timelineLength(gov)) : gov.timeline.map((c) => c.id);
 }
 
-/** The timeline's commits from place `from` on (older commits of a saved reading are read only when `from` reaches back to them). */
-export function timelineFrom(gov: Governance, from: number): Commit[] {
+/** A timeline commit as far as its id, time and message go. */
+export type CommitHeader = Pick<Commit, 'id' | 'committedAt' | 'message'>;
+
+/**
+ * The timeline's commits from place `from` on, as far as their ids, times
+ * and messages go. Those this process did not replay (older than a saved
+ * reading it went on from) are read from git by id, a commit each, not from
+ * the saved reading's chunks: a few commits before the reading was saved
+ * cost a few commits, not all of history.
+ */
+export async function timelineHeadersFrom(gov: Governance, from: number): Promise<CommitHeader[]> {
   const st = states.get(gov);
   const earlier = st?.earlier?.timelineCount ?? 0;
   const own = ownTimeline.get(gov);
-  if (!st || !own || from < earlier) return gov.timeline.slice(Math.max(0, from));
-  return own.slice(from - earlier);
+  from = Math.max(0, from);
+  if (!st || !own) return gov.timeline.slice(from);
+  if (from >= earlier) return own.slice(from - earlier);
+  const older = await gov.repo.objects.commitsOf(st.ids.slice(from, earlier));
+  return [...older.map((c) => ({ id: c.oid, committedAt: c.committedAt, message: c.message })), ...own];
 }
 
 /**

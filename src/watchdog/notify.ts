@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrailers } from '../audit/events.js';
-import { placesInTimeline, timelineFrom, type Governance } from '../history/replay.js';
+import { placesInTimeline, timelineHeadersFrom, type Governance } from '../history/replay.js';
 import { runCommand } from '../runtime/process.js';
 import { readNotifyState, writeNotifyState } from '../runtime/records.js';
 import type { NotifyKind, NotifySettings } from '../schema/notify.js';
@@ -44,8 +44,8 @@ export interface Notified {
 }
 
 /** The events recorded by the commits after timeline position `from`, in history's order. */
-export function eventsAfter(gov: Governance, from: number): NotifyEvent[] {
-  const recent = timelineFrom(gov, from + 1); // the commits at places from + 1 on
+export async function eventsAfter(gov: Governance, from: number): Promise<NotifyEvent[]> {
+  const recent = await timelineHeadersFrom(gov, from + 1); // the commits at places from + 1 on
   // Their places: nothing older is news, so nothing older needs one.
   const order = new Map(recent.map((c, k) => [c.id, from + 1 + k]));
   const found: { at: number; e: NotifyEvent }[] = [];
@@ -99,7 +99,7 @@ export async function sendNotifications(gov: Governance, settings: NotifySetting
   }
   const done = new Set(state.done);
   const sent: Notified[] = [];
-  for (const e of eventsAfter(gov, from)) {
+  for (const e of await eventsAfter(gov, from)) {
     if (done.has(e.key)) continue;
     for (const cmd of settings.notify.filter((n) => n.on.includes(e.event))) sent.push(await notifyOne(gov, e, cmd.command, cmd.timeout));
     done.add(e.key);

@@ -3,9 +3,10 @@
 // POSTs it to a real HTTP server on 127.0.0.1, as a Slack webhook would be
 // called. Each event once, across restarts; nothing of the past at first; an
 // unsigned notify.toml runs nothing; a failing command is reported and does
-// not hold the others back.
+// not hold the others back. The events since the last sweep are read from
+// those commits alone, even when a command saved its reading after them.
 import { createServer, type Server } from 'node:http';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
@@ -98,6 +99,24 @@ describe('notifications', () => {
     await sweep();
     expect(existsSync(planted)).toBe(false);
     expect(received.slice(before)).toEqual([expect.objectContaining({ event: 'verify-finding', path: 'policies/notify.toml', rule: 'governed-file' })]);
+  }, 60_000);
+
+  it('events since the last sweep that a saved reading already holds are read from their own commits, not from all of history', async () => {
+    await sweep();
+    const before = received.length;
+    const ids = [
+      (await propose(repo, PUBLISH.replace('launch post', 'first of two'))).last,
+      (await propose(repo, PUBLISH.replace('launch post', 'second of two'))).last,
+    ];
+    // A command reads all of history and saves its reading at HEAD: the two submissions are in its older commits now.
+    rmSync(join(repo, '.git', 'ga', 'reading'), { recursive: true, force: true });
+    expect((await ga(['-C', repo, 'list'])).code).toBe(0);
+    const chunks = readdirSync(join(repo, '.git', 'ga', 'reading')).filter((f) => f.startsWith('chunk-'));
+    expect(chunks.length).toBeGreaterThan(0);
+    // Those older commits, as the reading keeps them, made unreadable: the sweep must not need them.
+    for (const c of chunks) writeFileSync(join(repo, '.git', 'ga', 'reading', c), 'damaged');
+    await sweep();
+    expect(received.slice(before)).toEqual(ids.map((id) => expect.objectContaining({ event: 'proposal-waiting', proposal: id })));
   }, 60_000);
 
   it('a record under .ga/ that names no commit of this history (a rewrite, or a planted file) floods nothing: it starts again from HEAD', async () => {
