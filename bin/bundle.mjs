@@ -2,6 +2,8 @@
 // The build's bundle step: dist/cli/main.js (tsc's output) into dist/bundle,
 // one module graph that a command loads only the parts of it runs.
 //
+// It also names the build (dist/build-id), for dist/ and the bundle alike.
+//
 // Two things are done here that esbuild's command line cannot say:
 //
 // - The MCP SDK stays out of the bundle (loaded from node_modules by `ga
@@ -13,7 +15,8 @@
 //   constants are made on first use instead (deferred below). The build fails
 //   if a new version of string-width no longer has the shape this expects,
 //   so the saving cannot quietly disappear.
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -69,4 +72,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     banner: { js: "import { createRequire as __gaRequire } from 'node:module'; const require = __gaRequire(import.meta.url);" },
     plugins: [deferAtLoad],
   });
+  // This build, named once for dist/ and the bundle alike (history/saved.ts): a reading saved by one is taken on by the other.
+  await writeFile(join(root, 'dist/build-id'), `${Date.now()}-${randomBytes(8).toString('hex')}\n`);
 }

@@ -257,7 +257,7 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const gov = governanceOf(st, head, rootCommit!);
   if (saves) {
     latest.set(repo, gov);
-    save(gov, everydayReading(repo));
+    if (save(gov, everydayReading(repo))) savedAfresh.add(gov);
   }
   return gov;
 }
@@ -368,12 +368,15 @@ const MAX_CHUNKS = 16;
  */
 const SAVE_EVERY = 16;
 
-/** Saves `gov`'s reading: its state, the earlier chunks as they were saved, and what this process replayed as one more chunk. */
-function save(gov: Governance, place: ReadingPlace): void {
+/** Saves `gov`'s reading: its state, the earlier chunks as they were saved, and what this process replayed as one more chunk. Whether it did. */
+function save(gov: Governance, place: ReadingPlace): boolean {
   const st = states.get(gov)!;
-  if (st.earlier && st.commits.length < SAVE_EVERY) return;
-  saveReading(gov, place);
+  if (st.earlier && st.commits.length < SAVE_EVERY) return false;
+  return saveReading(gov, place) !== undefined;
 }
+
+/** Full readings of all of history that were saved as they were made: see LiveReading. */
+const savedAfresh = new WeakSet<Governance>();
 
 /**
  * Saves `gov`'s reading in `place` now, and says what is there: the sha256
@@ -848,7 +851,12 @@ export class LiveReading {
   async current(): Promise<Governance> {
     const prev = this.gov;
     this.gov = undefined;
-    const read = () => loadGovernance(this.repo, { fresh: this.opts.fresh });
+    const read = async () => {
+      const gov = await loadGovernance(this.repo, { fresh: this.opts.fresh });
+      // A full reading holds every commit of history in memory (some 260 MB at 100,000 events), which a daemon would
+      // carry, and collect garbage through, for days; the reading it saved holds what is asked for. Go on from that.
+      return !this.opts.fresh && savedAfresh.has(gov) ? await loadGovernance(this.repo) : gov;
+    };
     const next = prev ? await extendGovernance(prev, read) : await read();
     this.gov = next;
     return next;

@@ -86,16 +86,21 @@ function stateHeader(bytes: Buffer): { build: string; chunks: string[]; parts: s
 let build: string | undefined;
 /**
  * This build of ga: its version (package.json, two levels up from dist/bundle/
- * and dist/history/ alike) and this module's own file by size and time (the
- * build writes every file anew). Nothing known: no saved reading is read or
- * written.
+ * and dist/history/ alike) and the name the build gave itself (dist/build-id,
+ * one level up from both: the bundled command and a program that imports
+ * dist/ take on each other's readings), or, run from the sources, this
+ * module's own file by size and time. Nothing known: no saved reading is
+ * read or written.
  */
 function thisBuild(): string | undefined {
   if (build === undefined) {
     try {
       const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version;
+      const named = readRegular(fileURLToPath(new URL('../build-id', import.meta.url)), 256)
+        ?.toString('utf8')
+        .trim();
       const st = statSync(fileURLToPath(import.meta.url));
-      build = `${FORMAT}:${String(version)}:${st.size}:${Math.round(st.mtimeMs)}`;
+      build = `${FORMAT}:${String(version)}:${named || `${st.size}:${Math.round(st.mtimeMs)}`}`;
     } catch {
       build = '';
     }

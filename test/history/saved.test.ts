@@ -2,16 +2,17 @@
 // reading the last one saved. Whatever it is taken on to must judge exactly
 // as a full reading of the same history does, and anything about it that
 // does not fit must mean a full reading.
-import { chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
 import { briefOf, packBriefs, type PackedBriefs, type ProposalRecord } from '../../src/history/book.js';
 import { PROPOSAL_STATES } from '../../src/layout/layout.js';
-import { loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
-import { ga, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
+import { LiveReading, loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
+import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -345,5 +346,33 @@ describe('the saved reading', () => {
     expect(gov.proposals.get(done)!.state).toBe('executed');
     expect(gov.proposals.get(waiting)!.state).toBe('rejected');
     expect(gov.executions.get(done)).toBeDefined();
+  });
+
+  it("a daemon's live reading that had to read all of history goes on from the reading it saved, not from all of history in memory; the executor's never does", async () => {
+    const dir = await initRepo(sb);
+    const id = (await propose(dir, PUBLISH)).last;
+    rmSync(readingDir(dir), { recursive: true, force: true });
+    const repo = await openRepo(dir);
+    const live = await new LiveReading(repo).current();
+    expect(live.savedAt).toBe(live.head); // taken on from the reading saved at HEAD
+    expect(await told(live)).toEqual(await told(await reading(dir, true)));
+    expect(live.proposals.get(id)!.state).toBe('pending');
+    rmSync(readingDir(dir), { recursive: true, force: true });
+    const executor = await new LiveReading(await openRepo(dir), { fresh: true }).current();
+    expect(executor.savedAt).toBeUndefined();
+    expect(readdirSync(readingDir(dir))).toContain('state'); // saved all the same, for the commands that follow
+  });
+
+  it('is taken on by a program that imports the build (dist/) as by the bundled command: one build, one name', async () => {
+    const dir = await initRepo(sb);
+    await propose(dir, PUBLISH);
+    expect((await gaProcess(['-C', dir, 'list'])).code).toBe(0); // the bundled command saves its reading here
+    const dist = (p: string) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
+    const [{ openRepo: open }, { loadGovernance: load }] = (await Promise.all([dist('git/repo.js'), dist('history/replay.js')])) as [
+      { openRepo: typeof openRepo },
+      { loadGovernance: typeof loadGovernance },
+    ];
+    const gov = await load(await open(dir));
+    expect(gov.savedAt).toBeDefined(); // went on from it
   });
 });
