@@ -7,7 +7,10 @@
 // 1.5x at 100,000). BENCH_100K=1 adds a 100,000-event history (about 45
 // minutes to generate here: 20,000 signatures, and 12 GB of loose objects
 // before they are packed).
-// BENCH_STEP sets the seconds between generated events (below).
+// BENCH_STEP sets the seconds between generated events (below). BENCH_KEEP=1
+// keeps the sandbox; BENCH_REUSE=<that directory> measures on the histories
+// it holds (new fresh repositories are made, the long ones are not made
+// again: they are longer by the commands each run adds).
 //
 // The watchdog daemon's sweep after one new commit is timed in process (the
 // daemon keeps its reading and extends it), beside `ga watchdog --once`.
@@ -16,7 +19,7 @@
 // of 100,000 audit files against one on a fresh repository, beside plain
 // `git add` + `git commit` of one file on each.
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Dir, Generator, n, Objects, run } from './history.mjs';
@@ -28,7 +31,8 @@ const SIZES = [10_000, ...(process.env.BENCH_100K ? [100_000] : [])];
 // them (an audit hour directory holds about 20 files). BENCH_STEP=1 packs them into hours: a burst, whose
 // hour directories hold thousands of files each, read again at every event.
 const STEP = Number(process.env.BENCH_STEP ?? 180);
-const { dir, key } = sandbox('flat');
+const REUSE = process.env.BENCH_REUSE;
+const { dir, key } = sandbox('flat', REUSE);
 const ga = (repo, ...args) => run(process.execPath, [BIN, '-C', repo, ...args]).stdout;
 const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
@@ -129,11 +133,13 @@ async function daemonSweeps(repo) {
 
 function history(events) {
   const repo = join(dir, `h${events}`);
+  rmSync(repo, { recursive: true, force: true });
   run(process.execPath, [BIN, 'init', repo]);
   return repo;
 }
 
 async function long(events) {
+  if (REUSE && existsSync(join(dir, `h${events}`))) return join(dir, `h${events}`);
   const repo = history(events);
   const t = process.hrtime.bigint();
   // The events end about now, as a deployment's last three weeks do (not three weeks into the future: the watchdog's loop rule reads the recent ones).
@@ -150,6 +156,7 @@ async function long(events) {
 
 /** A repository with `count` audit files (one commit on top of ga init), checked out. */
 function auditFiles(count) {
+  if (REUSE && existsSync(join(dir, `haudit${count}`))) return join(dir, `haudit${count}`);
   const repo = history(`audit${count}`);
   const objects = new Objects(join(repo, '.git'));
   const tree = new Dir();
@@ -225,6 +232,6 @@ try {
   console.log(`${"ga's event commit (commitEvent)".padEnd(36)} ${f(small.ga)} ${f(wide.ga).padStart(20)}   ${(wide.ga / small.ga).toFixed(2)}x`);
   console.log(`${'git add + git commit (one file)'.padEnd(36)} ${f(small.git)} ${f(wide.git).padStart(20)}   ${(wide.git / small.git).toFixed(2)}x`);
 } finally {
-  if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
+  if (process.env.BENCH_KEEP || REUSE) console.log(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
 }

@@ -23,13 +23,14 @@ export function run(file, args, opts = {}) {
  * A temporary directory with alice's SSH key and a git config of its own
  * (GIT_CONFIG_GLOBAL), so that nothing of the user's is read or written.
  */
-export function sandbox(name) {
-  const dir = mkdtempSync(join(tmpdir(), `ga-bench-${name}-`));
+export function sandbox(name, kept) {
+  const dir = kept ?? mkdtempSync(join(tmpdir(), `ga-bench-${name}-`));
   for (const k of Object.keys(process.env)) if (k.startsWith('GIT_')) delete process.env[k];
   delete process.env.GA_AGENT;
   process.env.GIT_CONFIG_GLOBAL = join(dir, 'gitconfig');
   process.env.GIT_CONFIG_NOSYSTEM = '1';
   const key = join(dir, 'alice');
+  if (kept) return { dir, key }; // a sandbox kept from an earlier run: its key and config as they are
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice', '-f', key]);
   writeFileSync(
     process.env.GIT_CONFIG_GLOBAL,
