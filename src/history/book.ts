@@ -166,8 +166,9 @@ export function isPackedBriefs(x: unknown): x is PackedBriefs {
     p.agents.every((a) => a <= p.agentNames!.length) &&
     p.states.every((s) => s <= PROPOSAL_STATES.length) &&
     Buffer.isBuffer(p.last) &&
-    typeof p.width === 'number' &&
-    p.last.length === n * p.width
+    Number.isInteger(p.width) &&
+    p.width! > 0 &&
+    p.last.length === n * p.width!
   );
 }
 
