@@ -190,21 +190,22 @@ async function eventCommits(repo) {
   const { commitEvent } = await dist('git/commit.js');
   const r = await openRepo(repo);
   const ga = [];
+  const run_ = Date.now().toString(36); // new paths each run: a kept repository (BENCH_REUSE) already has the last run's
   for (let i = 0; i <= N; i++) {
     const t = process.hrtime.bigint();
     await commitEvent(r, async () => ({
       message: `bench event ${i}\n`,
       sign: false,
-      files: [{ path: `audit/noop/2026-12-01/00/20261201T000000${String(i).padStart(3, '0')}Z-0000000${i % 10}.json`, content: `{"n":${i}}\n` }],
+      files: [{ path: `audit/noop/2026-12-01/00/20261201T000000${String(i).padStart(3, '0')}Z-${run_}${i % 10}.json`, content: `{"n":${i}}\n` }],
     }));
     if (i) ga.push(ms(t));
   }
   r.objects.close();
   const git = [];
   for (let i = 0; i <= N; i++) {
-    writeFileSync(join(repo, `plain-${i}.txt`), `${i}\n`);
+    writeFileSync(join(repo, `plain-${run_}-${i}.txt`), `${i}\n`);
     const t = process.hrtime.bigint();
-    run('git', ['add', `plain-${i}.txt`], { cwd: repo });
+    run('git', ['add', `plain-${run_}-${i}.txt`], { cwd: repo });
     run('git', ['commit', '-q', '--no-gpg-sign', '-m', `plain ${i}`], { cwd: repo });
     if (i) git.push(ms(t));
   }
