@@ -779,10 +779,10 @@ export function timelineLength(gov: Governance): number {
   return timelineLengths.get(gov) ?? gov.timeline.length;
 }
 
-/** The ids of the timeline's commits, in order, without reading older commits. */
-export function timelineIds(gov: Governance): readonly string[] {
+/** The ids of the timeline's commits, in order, from place `from` on, without reading older commits. */
+export function timelineIds(gov: Governance, from = 0): readonly string[] {
   const st = states.get(gov);
-  return st ? st.ids.slice(0, timelineLength(gov)) : gov.timeline.map((c) => c.id);
+  return st ? st.ids.slice(from, timelineLength(gov)) : gov.timeline.slice(from).map((c) => c.id);
 }
 
 /** A timeline commit as far as its id, time and message go. */

@@ -560,6 +560,35 @@ describe('ga run: the ledger', () => {
     expect(trailers(repo)[0]).toMatchObject({ event: 'run-refused', agent: 'tester' });
   });
 
+  it('remembers where it found the ledger had only grown, and checks the commits since; a remembered commit gone from history means all of it again', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo);
+    recordFile();
+    expect((await ga(['-C', repo, 'run', 'tester'])).code).toBe(0);
+    const checked = join(repo, '.git', 'ga', 'ledger-checked', 'tester.json');
+    const before = git(repo, 'rev-parse', 'HEAD');
+    expect((await ga(['-C', repo, 'run', 'tester'])).code).toBe(0);
+    // Checked before the second run started: through the HEAD it started at, with the lines the ledger had there.
+    const at = JSON.parse(readFileSync(checked, 'utf8')) as { through: string; lines: number };
+    expect(at.through).toBe(before);
+    expect(at.lines).toBe(git(repo, 'show', `${before}:ledger/tester.jsonl`).split('\n').filter(Boolean).length);
+    expect(at.lines).toBeGreaterThan(0);
+    expect((await ga(['-C', repo, 'run', 'tester'])).code).toBe(0); // checked from there on: the lines since were appended after those
+    const text = readFileSync(ledgerFile(repo, 'tester'), 'utf8');
+    writeFileSync(ledgerFile(repo, 'tester'), text.split('\n').filter(Boolean).slice(0, 1).join('\n') + '\n');
+    git(repo, 'commit', '-qam', 'a refund, the agent says');
+    // A remembered commit that is no longer in history (a rewrite), or of another root: the whole history is read, and the truncation found.
+    for (const planted of [
+      { ...at, through: '0'.repeat(40), lines: 99 },
+      { ...at, root: '1'.repeat(40), through: git(repo, 'rev-parse', 'HEAD'), lines: 1 },
+    ]) {
+      writeFileSync(checked, JSON.stringify(planted));
+      const r = await ga(['-C', repo, 'run', 'tester']);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/committed ledger was rewritten/);
+    }
+  });
+
   it('refuses a ledger that is a symbolic link', async () => {
     const repo = await initRepo(sb);
     addAgent(repo);
