@@ -152,23 +152,10 @@ class Window {
 function rewrite(root: string, input: number, st: Stats, out: number, changes: IndexChange[], idLength: number): boolean {
   const idBytes = idLength / 2;
   const algorithm = idLength === 64 ? 'sha256' : 'sha1';
-  const bodyEnd = st.size - idBytes;
-  if (bodyEnd < 12) return false;
-  const window = new Window(input, bodyEnd, createHash(algorithm));
-  const parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
-  if (!parsed) return false;
-  const checksum = window.digest();
-  const stored = Buffer.alloc(idBytes);
-  if (readAt(input, stored, bodyEnd, idBytes) !== idBytes || !checksum.equals(stored)) return false;
-
+  const read = readChecked(input, st, idLength);
+  if (!read) return false;
+  const { parsed, window, count, entry, name } = read;
   const { starts } = parsed;
-  const count = starts.length - 1;
-  const entry = (i: number) => {
-    const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
-    readAt(input, b, starts[i]!, b.length);
-    return b;
-  };
-  const name = (i: number) => entryName(entry(i), 0, idBytes, parsed.version);
 
   // Which old entries go, which new ones come in before which old entry, and
   // which paths the cache tree no longer vouches for: as git reset does it,
@@ -261,6 +248,30 @@ function rewrite(root: string, input: number, st: Stats, out: number, changes: I
   }
   writeAll(out, hash.digest());
   return true;
+}
+
+/**
+ * The index open on `input`, parsed (see parse) with its checksum checked,
+ * and its entries and their names by number; undefined for one this module
+ * does not read.
+ */
+function readChecked(input: number, st: Stats, idLength: number) {
+  const idBytes = idLength / 2;
+  const bodyEnd = st.size - idBytes;
+  if (bodyEnd < 12) return undefined;
+  const window = new Window(input, bodyEnd, createHash(idLength === 64 ? 'sha256' : 'sha1'));
+  const parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
+  if (!parsed) return undefined;
+  const checksum = window.digest();
+  const stored = Buffer.alloc(idBytes);
+  if (readAt(input, stored, bodyEnd, idBytes) !== idBytes || !checksum.equals(stored)) return undefined;
+  const { starts } = parsed;
+  const entry = (i: number) => {
+    const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
+    readAt(input, b, starts[i]!, b.length);
+    return b;
+  };
+  return { parsed, window, count: starts.length - 1, entry, name: (i: number) => entryName(entry(i), 0, idBytes, parsed.version) };
 }
 
 /** A stage-0 entry with this blob and mode. */
@@ -487,23 +498,10 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
   }
   try {
     const st = fstatSync(input);
-    if (!st.isFile()) return undefined;
+    const read = st.isFile() ? readChecked(input, st, idLength) : undefined;
+    if (!read) return undefined;
+    const { parsed, count, entry, name } = read;
     const idBytes = idLength / 2;
-    const bodyEnd = st.size - idBytes;
-    if (bodyEnd < 12) return undefined;
-    const window = new Window(input, bodyEnd, createHash(idLength === 64 ? 'sha256' : 'sha1'));
-    const parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
-    if (!parsed) return undefined;
-    const stored = Buffer.alloc(idBytes);
-    if (!window.digest().equals(stored.subarray(0, readAt(input, stored, bodyEnd, idBytes)))) return undefined;
-    const { starts } = parsed;
-    const count = starts.length - 1;
-    const entry = (i: number) => {
-      const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
-      readAt(input, b, starts[i]!, b.length);
-      return b;
-    };
-    const name = (i: number) => entryName(entry(i), 0, idBytes, parsed.version);
     /** Which entries: from the first not below `from`, while `within` holds of their names. */
     const at = new Set<number>();
     const take = (from: Buffer, within: (path: Buffer) => boolean) => {
