@@ -57,6 +57,9 @@ export function lowerBound(ids: readonly string[], id: string): number {
   return lo;
 }
 
+/** The index's order of ids. */
+const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** What a reader of packed values may do: ask for one, or walk them all. */
 export interface Lookup<T> extends Iterable<[string, T]> {
   get(id: string): T | undefined;
@@ -100,11 +103,6 @@ export class PackedMap<T> implements Lookup<T> {
     this.open = open ?? new Map();
     this.packed = packed;
     this.gone = new Uint8Array(packed?.index.ids.length ?? 0);
-  }
-
-  /** The index of the packed values (some of which may have been set or unpacked since: see isPacked). */
-  get index(): PackedIndex | undefined {
-    return this.packed?.index;
   }
 
   /** Whether value `i` of the index is still packed. */
@@ -231,14 +229,14 @@ export class PackedMap<T> implements Lookup<T> {
       if (this.gone[i] === 0) entries.push({ id, part: before.index.part[i]!, start: before.index.start[i]!, end: before.index.end[i]!, from: i });
     });
     if (fresh.length) {
-      fresh.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      fresh.sort(([a], [b]) => byId(a, b));
       let at = 0;
       for (const [id, b] of fresh) entries.push({ id, part: parts.length, start: at, end: (at += b.length), from: undefined });
       parts.push(partOf(Buffer.concat(fresh.map(([, b]) => b))));
     }
     [parts, entries] = this.merged(parts, entries);
     // Two ascending runs, the still packed and the fresh: the sort merges them.
-    entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    entries.sort((a, b) => byId(a.id, b.id));
     const index: PackedIndex = {
       ids: entries.map((e) => e.id),
       part: Uint16Array.from(entries, (e) => e.part),
