@@ -122,6 +122,27 @@ function readAt(fd: number, start: number, length: number): Buffer {
   return buf.subarray(0, got);
 }
 
+const TORN = 'ledger-torn';
+const tornTail = (absPath: string) =>
+  new GovernanceRefusal(`${absPath} is damaged: its last line has no newline (torn by a crash or edited); ga will not add to it. Restore it with git checkout and investigate`, TORN);
+
+/**
+ * Reads an open ledger without its lock. A reader can see an append in flight
+ * (a line that crosses a page shows its first part before its end, seen on
+ * this kind of machine), so a tail without its newline is read again, from a
+ * new size, for up to about 60 ms before it counts as damage.
+ */
+function readSettled<T>(fd: number, absPath: string, read: (size: number) => T): T {
+  for (let wait = 1; ; wait *= 2) {
+    try {
+      return read(regularSize(fd, absPath));
+    } catch (e) {
+      if (wait > 32 || !(e instanceof GovernanceRefusal) || e.code !== TORN) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
+}
+
 /** The raw bytes of the last line (without its newline), reading only the tail of the file. */
 function lastLineBytes(fd: number, size: number, absPath: string): Buffer | undefined {
   if (size === 0) return undefined;
@@ -129,7 +150,7 @@ function lastLineBytes(fd: number, size: number, absPath: string): Buffer | unde
     const start = Math.max(0, size - chunk);
     const buf = readAt(fd, start, size - start);
     if (buf[buf.length - 1] !== 0x0a) {
-      throw new GovernanceRefusal(`${absPath} is damaged: its last line has no newline (torn by a crash or edited); ga will not add to it. Restore it with git checkout and investigate`);
+      throw tornTail(absPath);
     }
     // A negative offset would count from the end: a lone "\n" has no line before it.
     const nl = buf.length >= 2 ? buf.lastIndexOf(0x0a, buf.length - 2) : -1;
@@ -166,16 +187,7 @@ export function readLastLine(absPath: string): LedgerLine | undefined {
     throw e;
   }
   try {
-    // A reader without the lock can see an append in flight (seen on this kind of
-    // machine): a tail without its newline is read again before it counts as damage.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return parseLast(lastLineBytes(fd, regularSize(fd, absPath), absPath), absPath);
-      } catch (e) {
-        if (attempt >= 4 || !(e instanceof GovernanceRefusal)) throw e;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
-      }
-    }
+    return parseLast(readSettled(fd, absPath, (size) => lastLineBytes(fd, size, absPath)), absPath);
   } finally {
     closeSync(fd);
   }
@@ -278,7 +290,7 @@ function windowLines(fd: number, size: number, absPath: string, start: string): 
     const from = Math.max(0, end - chunk);
     const buf = Buffer.concat([readAt(fd, from, end - from), carry]);
     if (lastBytes === undefined && buf[buf.length - 1] !== 0x0a) {
-      throw new GovernanceRefusal(`${absPath} is damaged: its last line has no newline (torn by a crash or edited); ga will not add to it. Restore it with git checkout and investigate`);
+      throw tornTail(absPath);
     }
     const parts = buf.subarray(0, buf.length - 1).toString('utf8').split('\n');
     // The first part may be cut: keep it for the next round unless the file starts here.
@@ -309,7 +321,7 @@ export function readWindowLines(absPath: string, window: LedgerWindow, now: Date
     throw e;
   }
   try {
-    return windowLines(fd, regularSize(fd, absPath), absPath, windowStartOf(window, now)).lines;
+    return readSettled(fd, absPath, (size) => windowLines(fd, size, absPath, windowStartOf(window, now)).lines);
   } finally {
     closeSync(fd);
   }

@@ -6,10 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GovernanceRefusal } from '../../src/errors.js';
 import { openRepo, type Repo } from '../../src/git/repo.js';
-import { appendCharge, assertMatchesCommitted, readLastLine, spendInWindow, verifyLedger, type LedgerLine } from '../../src/ledger/ledger.js';
+import { appendCharge, assertMatchesCommitted, readLastLine, readWindowLines, spendInWindow, verifyLedger, type LedgerLine } from '../../src/ledger/ledger.js';
 import { ledgerPath } from '../../src/layout/layout.js';
 import { ObjectStore } from '../../src/git/objects.js';
 import { fixedClock, git, initRepo, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
@@ -201,6 +202,40 @@ describe('verifyLedger detects tampering', () => {
     expect(e.message).toContain(file());
     expect(() => readLastLine(file())).toThrow(/damaged/);
     expect(text()).toBe(whole.slice(0, -10));
+  });
+
+  it('a reader without the lock waits out an append in flight (its first part there, its end a moment later); a tail that stays torn is damage', async () => {
+    const whole = await five();
+    const now = new Date('2026-03-10T12:00:00Z');
+    // What a reader sees while another process's write of a line that crosses a page is half done.
+    const inFlight = async (read: () => unknown): Promise<unknown> => {
+      truncateSync(file(), whole.length - 10);
+      const go = new Int32Array(new SharedArrayBuffer(4));
+      const writer = new Worker(
+        `const { workerData: w, parentPort } = require('node:worker_threads');
+         const a = new Int32Array(w.go);
+         parentPort.postMessage('ready');
+         Atomics.wait(a, 0, 0);
+         Atomics.wait(a, 0, 1, 5); // the rest of the line 5 ms after the reader began
+         require('node:fs').appendFileSync(w.path, w.rest);`,
+        { eval: true, workerData: { go: go.buffer, path: file(), rest: whole.slice(-10) } },
+      );
+      await new Promise((r) => writer.once('message', r));
+      Atomics.store(go, 0, 1);
+      Atomics.notify(go, 0);
+      try {
+        return read(); // synchronous: the writer finishes while it waits
+      } finally {
+        await writer.terminate();
+      }
+    };
+    expect(await inFlight(() => readWindowLines(file(), 'day', now).map((l) => l.run))).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    expect(text()).toBe(whole);
+    expect(((await inFlight(() => readLastLine(file()))) as LedgerLine).run).toBe('r5');
+    // No writer: after its wait, the torn tail is damage, in both readers.
+    truncateSync(file(), whole.length - 10);
+    expect(() => readWindowLines(file(), 'day', now)).toThrow(/damaged: its last line has no newline/);
+    expect(() => readLastLine(file())).toThrow(/damaged: its last line has no newline/);
   });
 
   it('a line that is not a ledger line is reported', () => {
