@@ -5,16 +5,18 @@
 // audit files, most of it parsing and rehashing); here the entries are
 // hopped over, not parsed, and the rest is copied as it is. The index is
 // taken with git's own lock (index.lock, created exclusively) and read only
-// once it is held. Anything this module does not know to be safe to copy (an
+// once it is held. Its checksum is checked unless the file is the very one
+// ga last wrote (its identity and checksum noted in .git/ga/index-written). Anything this module does not know to be safe to copy (an
 // index version but 2 or 3, a split or sparse index, a mandatory extension it
 // does not know, a shared repository or a sparse checkout) is declined, and
 // the caller lets git do it.
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { InternalError } from '../errors.js';
 import { objectId } from './objects.js';
 import { localSettingOn, type Repo } from './repo.js';
+import { readRegular, writeFileAtomic } from '../runtime/files.js';
 
 /** One committed path as HEAD now has it: a blob with its mode, or nothing (the path, and anything under it, is gone). */
 export interface IndexChange {
@@ -66,11 +68,13 @@ export function updateIndex(repo: Repo, changes: IndexChange[], idLength: number
     const st = lstatSync(file, { throwIfNoEntry: false });
     if (!st?.isFile()) return 'declined';
     input = openSync(file, 'r');
-    if (!rewrite(repo.root, input, fstatSync(input), out, changes, idLength)) return 'declined';
+    const digest = rewrite(repo.root, input, fstatSync(input), out, changes, idLength, gaWrote(repo, file, input));
+    if (!digest) return 'declined';
     closeSync(out);
     out = -1;
     renameSync(lock, file);
     written = true;
+    noteWritten(repo, file, digest);
     return 'done';
   } finally {
     if (input >= 0) closeSync(input);
@@ -83,6 +87,38 @@ function overlapping(paths: string[]): boolean {
   const all = new Set(paths);
   if (all.size < paths.length) return true;
   return paths.some((p) => p.split('/').some((_, k, parts) => k > 0 && all.has(parts.slice(0, k).join('/'))));
+}
+
+/** Where ga notes the index it wrote last: that file's path, identity (device, inode, size, times to the nanosecond) and checksum. */
+const stampFile = (repo: Repo) => join(repo.commonDir, 'ga', 'index-written');
+
+function identity(file: string, fd?: number): string {
+  const st = fd === undefined ? lstatSync(file, { bigint: true }) : fstatSync(fd, { bigint: true });
+  return `${file} ${st.dev} ${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
+}
+
+/**
+ * The checksum ga wrote into the index open on `fd`, when the file is still
+ * the one it wrote (same inode, size and times: any write or rename changes
+ * its ctime, which no one can set); undefined otherwise. Such a file's
+ * checksum need not be computed again: it guards against damage on disk,
+ * not against anyone who can write .git/ (who can write a good one).
+ */
+function gaWrote(repo: Repo, file: string, fd: number): Buffer | undefined {
+  const text = readRegular(stampFile(repo), 4096)?.toString('utf8');
+  const nl = text?.lastIndexOf('\n') ?? -1;
+  if (!text || nl < 0 || text.slice(0, nl) !== identity(file, fd)) return undefined;
+  const trailer = Buffer.from(text.slice(nl + 1), 'hex');
+  return trailer.length === 20 || trailer.length === 32 ? trailer : undefined;
+}
+
+function noteWritten(repo: Repo, file: string, digest: Buffer): void {
+  try {
+    mkdirSync(join(repo.commonDir, 'ga'), { recursive: true });
+    writeFileAtomic(stampFile(repo), Buffer.from(`${identity(file)}\n${digest.toString('hex')}`, 'utf8'));
+  } catch {
+    rmSync(stampFile(repo), { force: true }); // only a note: without it, the next update checks the checksum
+  }
 }
 
 /** The bytes from `at` on, `n` of them, or fewer at the file's end. */
@@ -114,7 +150,7 @@ class Window {
   constructor(
     private readonly fd: number,
     private readonly limit: number,
-    private readonly hash: Hash,
+    private readonly hash: Hash | undefined,
   ) {}
 
   /** The buffer offset of file offset `at`, with `n` bytes there; undefined past the end of the file (one that shrank included). */
@@ -133,10 +169,11 @@ class Window {
   digest(): Buffer {
     this.at(this.limit, 0);
     this.hashTo(this.limit);
-    return this.hash.digest();
+    return this.hash!.digest();
   }
 
   private hashTo(to: number): void {
+    if (!this.hash) return;
     const upTo = Math.min(to, this.limit);
     if (upTo > this.hashed) this.hash.update(this.buf.subarray(this.hashed - this.start, upTo - this.start));
     this.hashed = Math.max(this.hashed, upTo);
@@ -144,16 +181,16 @@ class Window {
 }
 
 /**
- * Writes the new index to `out`, or returns false when the old one is not
- * one this module may edit. Two passes over the old file: one that checks
- * its checksum and finds where each entry starts, one that copies it with
- * the changes made.
+ * Writes the new index to `out` and returns its checksum, or undefined when
+ * the old one is not one this module may edit. Two passes over the old file:
+ * one that checks its checksum (unless it is `known`, see gaWrote) and finds
+ * where each entry starts, one that copies it with the changes made.
  */
-function rewrite(root: string, input: number, st: Stats, out: number, changes: IndexChange[], idLength: number): boolean {
+function rewrite(root: string, input: number, st: Stats, out: number, changes: IndexChange[], idLength: number, known: Buffer | undefined): Buffer | undefined {
   const idBytes = idLength / 2;
   const algorithm = idLength === 64 ? 'sha256' : 'sha1';
-  const read = readChecked(input, st, idLength);
-  if (!read) return false;
+  const read = readChecked(input, st, idLength, known);
+  if (!read) return undefined;
   const { parsed, window, count, entry, name } = read;
   const { starts } = parsed;
 
@@ -185,7 +222,7 @@ function rewrite(root: string, input: number, st: Stats, out: number, changes: I
   }
   for (const i of gone) {
     const e = entry(i);
-    if (stage(e, idBytes) !== 0) return false; // a conflict: git records its resolution (REUC); let git do it
+    if (stage(e, idBytes) !== 0) return undefined; // a conflict: git records its resolution (REUC); let git do it
     invalid.push(entryName(e, 0, idBytes, parsed.version).toString('utf8'));
   }
   added.sort((a, b) => a.at - b.at || Buffer.compare(a.path, b.path));
@@ -246,23 +283,24 @@ function rewrite(root: string, input: number, st: Stats, out: number, changes: I
     emit(head);
     emit(content);
   }
-  writeAll(out, hash.digest());
-  return true;
+  const digest = hash.digest();
+  writeAll(out, digest);
+  return digest;
 }
 
 /**
- * The index open on `input`, parsed (see parse) with its checksum checked,
- * and its entries and their names by number; undefined for one this module
- * does not read.
+ * The index open on `input`, parsed (see parse) with its checksum checked
+ * (or, for one ga wrote, found to be the `known` one), and its entries and
+ * their names by number; undefined for one this module does not read.
  */
-function readChecked(input: number, st: Stats, idLength: number) {
+function readChecked(input: number, st: Stats, idLength: number, known: Buffer | undefined) {
   const idBytes = idLength / 2;
   const bodyEnd = st.size - idBytes;
   if (bodyEnd < 12) return undefined;
-  const window = new Window(input, bodyEnd, createHash(idLength === 64 ? 'sha256' : 'sha1'));
+  const window = new Window(input, bodyEnd, known ? undefined : createHash(idLength === 64 ? 'sha256' : 'sha1'));
   const parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
   if (!parsed) return undefined;
-  const checksum = window.digest();
+  const checksum = known ?? window.digest();
   const stored = Buffer.alloc(idBytes);
   if (readAt(input, stored, bodyEnd, idBytes) !== idBytes || !checksum.equals(stored)) return undefined;
   const { starts } = parsed;
@@ -399,16 +437,31 @@ function holds(file: string, oid: string, idLength: number): boolean {
  */
 function invalidateCacheTree(body: Buffer, paths: string[], idBytes: number): Buffer | undefined {
   const out: Buffer[] = [];
-  /** The node at `at`: its name, where its children start, how many; undefined when it is not one git writes. */
+  /**
+   * The node at `at` ("<name>\0<entries> <subtrees>\n", then its tree id
+   * unless <entries> is negative): where its name ends, where its children
+   * start, how many; undefined when it is not one git writes. Read byte by
+   * byte: it runs once for each of thousands of directories, in a process
+   * too short-lived for a regular expression and two strings a node to pay.
+   */
   const header = (at: number) => {
-    const nul = body.indexOf(0, at);
-    const nl = nul < 0 ? -1 : body.indexOf(10, nul);
-    if (nl < 0) return undefined;
-    const m = /^(-?\d+) (\d+)$/.exec(body.toString('latin1', nul + 1, nl));
-    if (!m) return undefined;
-    const valid = Number(m[1]) >= 0;
-    const children = nl + 1 + (valid ? idBytes : 0);
-    return children > body.length ? undefined : { name: body.toString('utf8', at, nul), nameEnd: nul, children, count: Number(m[2]) };
+    const nameEnd = body.indexOf(0, at);
+    if (nameEnd < 0) return undefined;
+    let i = nameEnd + 1;
+    const negative = body[i] === 0x2d;
+    if (negative) i++;
+    const number = (): number | undefined => {
+      let n = 0;
+      const from = i;
+      for (let b = body[i]; b !== undefined && b >= 0x30 && b <= 0x39; b = body[++i]) n = n * 10 + b - 0x30;
+      return i > from ? n : undefined;
+    };
+    const entries = number();
+    if (entries === undefined || body[i++] !== 0x20) return undefined;
+    const count = number();
+    if (count === undefined || body[i++] !== 0x0a) return undefined;
+    const children = i + (negative && entries !== 0 ? 0 : idBytes);
+    return children > body.length ? undefined : { nameEnd, children, count };
   };
   /** Where the subtree at `at` ends. */
   const skip = (at: number): number | undefined => {
@@ -426,7 +479,8 @@ function invalidateCacheTree(body: Buffer, paths: string[], idBytes: number): Bu
     let next: number | undefined = h.children;
     for (let k = h.count; k > 0; k--) {
       const child = next!;
-      const name = header(child)?.name;
+      const node = header(child);
+      const name = node && body.toString('utf8', child, node.nameEnd);
       const mine = through.filter((p) => p[0] === name);
       if (mine.length === 0) {
         next = skip(child);
@@ -482,7 +536,7 @@ export interface IndexEntry {
 /**
  * The index's entries at or under `dirs` (paths without a trailing slash), as
  * `git ls-files -s -- <dirs>` lists them, read in process: the entries are
- * hopped over, the checksum is checked, and only those under `dirs` are
+ * hopped over, the checksum is checked (see gaWrote), and only those under `dirs` are
  * decoded (git parses all of them: 150 ms at 100,000 audit files).
  * Undefined when this module does not read this index (see the top of this
  * file; a missing index included): the caller asks git.
@@ -498,7 +552,7 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
   }
   try {
     const st = fstatSync(input);
-    const read = st.isFile() ? readChecked(input, st, idLength) : undefined;
+    const read = st.isFile() ? readChecked(input, st, idLength, gaWrote(repo, file, input)) : undefined;
     if (!read) return undefined;
     const { parsed, count, entry, name } = read;
     const idBytes = idLength / 2;

@@ -12,7 +12,7 @@
 // conflicts (stages 1 to 3) included; an index this module does not read is
 // left to git.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -246,6 +246,48 @@ describe('the index after an event commit, in process', () => {
       expect(readFileSync(file).equals(bad)).toBe(true);
       expect(existsSync(`${file}.lock`)).toBe(false);
     }
+    repo.objects.close();
+  });
+
+  it("notes the index it wrote; only that very file's checksum is taken from the note, any other index's is computed and checked", async () => {
+    const dir = repoDir();
+    const files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`audit/e-${i}.json`, { mode: '100644' as const, n: i % 3 }]));
+    commitFiles(dir, files);
+    git(dir, ['read-tree', 'HEAD']);
+    const file = join(dir, '.git', 'index');
+    const note = join(dir, '.git', 'ga', 'index-written');
+    const repo = await openRepo(dir);
+    const change = (i: number) => indexChange(`audit/new-${i}.json`, `{"n": ${i}}\n`, undefined, false, 40);
+    const damage = () => writeFileSync(file, Buffer.from(readFileSync(file).map((b, i) => (i === 500 ? b ^ 1 : b))));
+    const identity = () => {
+      const st = statSync(file, { bigint: true });
+      return `${file} ${st.dev} ${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
+    };
+    const trailer = () => readFileSync(file).subarray(-20).toString('hex');
+
+    // git wrote this one: no note yet. ga's update notes the file it wrote, as it is on disk.
+    expect(existsSync(note)).toBe(false);
+    expect(updateIndex(repo, [change(1)], 40)).toBe('done');
+    expect(readFileSync(note, 'utf8')).toBe(`${identity()}\n${trailer()}`);
+    // The note is taken as it stands for that file: a body changed under a note rewritten to match it is not
+    // hashed again (what the note saves), and git still reads the index ga writes from it.
+    damage();
+    writeFileSync(note, `${identity()}\n${trailer()}`);
+    expect(updateIndex(repo, [change(2)], 40)).toBe('done');
+    git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', 'audit']);
+    // Any other write makes the note stale (a new inode, size or time, and ctime, which no one can set back):
+    // the checksum is computed, the damage found, the index declined and left as it was.
+    expect(updateIndex(repo, [change(3)], 40)).toBe('done');
+    damage();
+    const damaged = readFileSync(file);
+    expect(updateIndex(repo, [change(4)], 40)).toBe('declined');
+    expect(readFileSync(file).equals(damaged)).toBe(true);
+    expect(indexEntriesUnder(repo, ['audit'], 40)).toBeUndefined();
+    // An index git rewrote (a good one) is checked and updated.
+    git(dir, ['read-tree', 'HEAD']);
+    expect(updateIndex(repo, [change(5)], 40)).toBe('done');
+    expect(indexEntriesUnder(repo, ['audit'], 40)?.map((e) => e.path)).toContain('audit/new-5.json');
+    expect(git(dir, ['ls-files', 'audit/new-5.json'])).toBe('audit/new-5.json');
     repo.objects.close();
   });
 
