@@ -91,13 +91,29 @@ interface At {
   end: number;
 }
 
-/** The entry of `body` at `pos`; a malformed one is a corrupt tree. */
+/**
+ * The entry of `body` at `pos` ("<mode> <name>\0<id>"); a malformed one is a
+ * corrupt tree. Read byte by byte, with no call into Buffer's methods: it
+ * runs over every entry of a wide directory (tens of thousands) in a process
+ * too short-lived for those calls to have been compiled, where a plain loop
+ * is soon compiled in place.
+ */
 function entryAt(body: Buffer, pos: number, idBytes: number, oid: string | undefined): At {
-  const sp = body.indexOf(32, pos);
-  const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
-  if (sp < 0 || nul < 0 || nul + 1 + idBytes > body.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
-  const tree = sp - pos === TREE_MODE.length && body.compare(TREE_MODE, 0, TREE_MODE.length, pos, sp) === 0;
+  let sp = pos;
+  while (sp < body.length && body[sp] !== 0x20 && body[sp] !== 0) sp++;
+  let nul = sp + 1;
+  while (nul < body.length && body[nul] !== 0) nul++;
+  if (sp === pos || body[sp] !== 0x20 || nul + 1 + idBytes > body.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
+  const tree =
+    sp - pos === TREE_MODE.length && body[pos] === 0x34 && body[pos + 1] === 0x30 && body[pos + 2] === 0x30 && body[pos + 3] === 0x30 && body[pos + 4] === 0x30;
   return { start: pos, nameStart: sp + 1, nameEnd: nul, tree, end: nul + 1 + idBytes };
+}
+
+/** Whether the entry's name is `name`'s bytes. */
+function named(body: Buffer, e: At, name: Buffer): boolean {
+  if (e.nameEnd - e.nameStart !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (body[e.nameStart + i] !== name[i]) return false;
+  return true;
 }
 
 /** The entry named `name` in the directory as it was read. */
@@ -105,7 +121,7 @@ function find(dir: Dir, name: string, idBytes: number): TreeEntry | undefined {
   const want = Buffer.from(name, 'utf8');
   for (let pos = 0; pos < dir.body.length;) {
     const e = entryAt(dir.body, pos, idBytes, dir.oid);
-    if (e.nameEnd - e.nameStart === want.length && dir.body.compare(want, 0, want.length, e.nameStart, e.nameEnd) === 0) {
+    if (named(dir.body, e, want)) {
       return {
         mode: dir.body.toString('latin1', e.start, e.nameStart - 1),
         name,
@@ -117,7 +133,7 @@ function find(dir: Dir, name: string, idBytes: number): TreeEntry | undefined {
   return undefined;
 }
 
-/** git's order of tree entries: by name, a directory's name read as "name/". */
+/** git's order of tree entries: by name, a directory's name read as "name/". The sign of the entry against `key`. */
 function compareKey(body: Buffer, e: At, key: Buffer): number {
   const n = e.nameEnd - e.nameStart;
   for (let i = 0; ; i++) {
@@ -149,18 +165,21 @@ function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buf
       bytes: Buffer.concat([Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex')]),
     }))
     .sort((a, b) => Buffer.compare(a.key, b.key));
-  const changed = new Set([...dir.changes.keys()].map((n) => Buffer.from(n, 'utf8').toString('latin1')));
+  // The names whose old entry goes (each is either removed or replaced by one of `added`), compared as bytes.
+  const changed = [...dir.changes.keys()].map((n) => Buffer.from(n, 'utf8'));
   const parts: Buffer[] = [];
   let from = 0; // the start of the old bytes not yet copied
   let next = 0; // the next added entry
   const body = dir.body;
-  for (let pos = 0; pos < body.length && (next < added.length || changed.size > 0);) {
+  for (let pos = 0; pos < body.length && (next < added.length || changed.length > 0);) {
     const e = entryAt(body, pos, idBytes, dir.oid);
     while (next < added.length && compareKey(body, e, added[next]!.key) > 0) {
       parts.push(body.subarray(from, e.start), added[next++]!.bytes);
       from = e.start;
     }
-    if (changed.delete(body.toString('latin1', e.nameStart, e.nameEnd))) {
+    const k = changed.findIndex((name) => named(body, e, name));
+    if (k >= 0) {
+      changed.splice(k, 1);
       parts.push(body.subarray(from, e.start));
       from = e.end;
     }
