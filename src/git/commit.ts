@@ -8,7 +8,7 @@ import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs
 import { dirname, join } from 'node:path';
 import { GovernanceRefusal, InternalError } from '../errors.js';
 import { runtimeDir, withRepoLock } from '../runtime/lock.js';
-import { git } from './exec.js';
+import { git, traced } from './exec.js';
 import { ZERO_OID } from './objects.js';
 import { editTree, type TreeEdit } from './tree-edit.js';
 import { objectWriter, type ObjectWriter } from './loose.js';
@@ -127,7 +127,7 @@ async function writeCommitOnce(repo: Repo, head: string | undefined, plan: Commi
   const base = head ? (await repo.objects.commit(head)).tree : undefined;
   const idLength = base ? base.length : await idLengthOf(repo);
   const write = objectWriter(repo, tmp, idLength);
-  const tree = await editTree(repo.objects, write, base, await edits(plan.files, write), idLength);
+  const tree = await traced('tree built and written', async () => editTree(repo.objects, write, base, await edits(plan.files, write), idLength));
   const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
   const identity: Record<string, string> = plan.identity
     ? {
@@ -221,7 +221,7 @@ async function syncIndex(repo: Repo, files: FileWrite[], idLength: number): Prom
   const until = Date.now() + INDEX_WAIT_MS;
   for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
     let why: string;
-    const inProcess = updateIndexOrDecline(repo, changes, idLength);
+    const inProcess = traced('index updated in process', () => updateIndexOrDecline(repo, changes, idLength));
     if (inProcess === 'done') return;
     if (inProcess === 'locked') why = 'index.lock exists';
     else {

@@ -9,8 +9,22 @@ import { InternalError, UsageError } from '../errors.js';
 
 let sshKeygenPath: string | undefined;
 
-/** GA_TRACE=1 prints every program ga starts, with its duration, on stderr. */
+/** GA_TRACE=1 prints every program ga starts, and the steps it takes in process that grow with a repository, with their durations, on stderr. */
 const TRACE = Boolean(process.env.GA_TRACE);
+
+function traceLine(started: number, what: string): void {
+  process.stderr.write(`ga trace: +${started.toFixed(0)} ms ${(performance.now() - started).toFixed(1)} ms  ${what}\n`);
+}
+
+/** Runs `fn`; under GA_TRACE, says how long it took, as `what`. */
+export function traced<T>(what: string, fn: () => T): T {
+  if (!TRACE) return fn();
+  const started = performance.now();
+  const r = fn();
+  if (r instanceof Promise) return r.finally(() => traceLine(started, what)) as T;
+  traceLine(started, what);
+  return r;
+}
 
 /** Absolute path of ssh-keygen, looked up once on PATH. */
 export function sshKeygen(): string {
@@ -116,11 +130,12 @@ export function runProgram(file: string, args: string[], opts: RunOptions & { ba
       if (timer) clearTimeout(timer);
       if (timedOut) err.push(Buffer.from(`timed out after ${opts.timeoutMs} ms\n`));
       if (TRACE)
-        process.stderr.write(
-          `ga trace: +${started.toFixed(0)} ms ${(performance.now() - started).toFixed(1)} ms  ${file.split('/').pop()} ${args
+        traceLine(
+          started,
+          `${file.split('/').pop()} ${args
             .filter((a, i) => a !== '-c' && args[i - 1] !== '-c')
             .join(' ')
-            .slice(0, 120)}\n`,
+            .slice(0, 120)}`,
         );
       const result = { code: timedOut ? 124 : (code ?? 128), stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') };
       if (result.code !== 0 && !opts.allowFailure) {

@@ -8,6 +8,7 @@
 import { parseTrailers } from '../audit/events.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readHead } from '../git/head.js';
+import { traced } from '../git/exec.js';
 import { assertHistoryIsWhole, listFilesAt, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import type { SignatureResult } from '../git/signature.js';
 import {
@@ -229,7 +230,7 @@ export async function loadGovernance(repo: Repo, opts: LoadOptions = {}): Promis
   const place = opts.from ?? (saves ? everydayReading(repo) : undefined);
   if (place && !opts.fresh) {
     // A saved reading that does not fit, or that fails to go on, is dropped for a full reading: that one refuses if history is wrong.
-    const gov = await fromSaved(repo, head, place, saves).catch(() => undefined);
+    const gov = await traced('history read from the saved reading', () => fromSaved(repo, head, place, saves)).catch(() => undefined);
     if (gov) {
       if (saves) latest.set(repo, gov);
       return gov;
