@@ -6,10 +6,11 @@
 // hopped over, not parsed, and the rest is copied as it is. The index is
 // taken with git's own lock (index.lock, created exclusively) and read only
 // once it is held. Its checksum is checked unless the file is the very one
-// ga last wrote (its identity and checksum noted in .git/ga/index-written). Anything this module does not know to be safe to copy (an
-// index version but 2 or 3, a split or sparse index, a mandatory extension it
-// does not know, a shared repository or a sparse checkout) is declined, and
-// the caller lets git do it.
+// ga last wrote (its identity and checksum noted in .git/ga/index-written).
+// Anything this module does not know to be safe to copy (an index version
+// but 2 or 3, a split or sparse index, a mandatory extension it does not
+// know, a shared repository or a sparse checkout) is declined, and the
+// caller lets git do it.
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
@@ -542,8 +543,9 @@ export interface IndexEntry {
 /**
  * The index's entries at or under `dirs` (paths without a trailing slash), as
  * `git ls-files -s -- <dirs>` lists them, read in process: the entries are
- * hopped over, the checksum is checked (see gaWrote), and only those under `dirs` are
- * decoded (git parses all of them: 150 ms at 100,000 audit files).
+ * hopped over, the checksum is checked (see gaWrote), and only those under
+ * `dirs` are decoded (git parses all of them: 150 ms at 100,000 audit
+ * files).
  * Undefined when this module does not read this index (see the top of this
  * file; a missing index included): the caller asks git.
  */
