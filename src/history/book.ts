@@ -10,7 +10,7 @@
 // history/proposals.ts tells each proposal's life into it.
 import { isLiveState, PROPOSAL_STATES, type LiveState, type ProposalState } from '../layout/layout.js';
 import type { Proposal } from '../schema/proposal.js';
-import { isPackedIndex, lowerBound, PackedMap, type PackedIndex } from './packed.js';
+import { idAt, idCount, isPackedIndex, lowerBound, PackedMap, type PackedIndex } from './packed.js';
 import type { SavedPart } from './saved.js';
 
 export interface ProposalStep {
@@ -154,7 +154,7 @@ export interface PackedProposals {
 export function isPackedBriefs(x: unknown): x is PackedBriefs {
   if (!isPackedIndex(x)) return false;
   const p = x as PackedIndex & Partial<PackedBriefs>;
-  const n = p.ids.length;
+  const n = idCount(p.ids);
   return (
     p.states instanceof Uint8Array &&
     p.agents instanceof Uint32Array &&
@@ -197,7 +197,7 @@ export class ProposalBook {
     const state = p.states[i]!;
     const agent = p.agents[i]!;
     return {
-      id: p.ids[i]!,
+      id: idAt(p.ids, i),
       state: state ? PROPOSAL_STATES[state - 1] : undefined,
       agent: agent ? p.agentNames[agent - 1] : undefined,
       createdAt: Number.isNaN(created) ? undefined : created,
@@ -218,13 +218,13 @@ export class ProposalBook {
   private *packedMatching(q: BriefQuery): IterableIterator<number> {
     const p = this.packedAt;
     if (!p) return;
-    const n = p.ids.length;
+    const n = idCount(p.ids);
     let from = 0;
     let to = n;
     if (q.idPrefix !== undefined) {
       from = lowerBound(p.ids, q.idPrefix);
       to = from;
-      while (to < n && p.ids[to]!.startsWith(q.idPrefix)) to++;
+      while (to < n && idAt(p.ids, to).startsWith(q.idPrefix)) to++;
     }
     const agent = q.agent === undefined ? undefined : p.agentNames.indexOf(q.agent) + 1;
     if (agent === 0) return; // no packed proposal is that agent's
@@ -307,7 +307,7 @@ export class ProposalBook {
   pack(): { open: Map<string, ProposalRecord>; packed: PackedProposals } {
     const p = this.records.pack((r) => isLiveState(r.state));
     if (p.packed.index === this.packedAt) return { open: p.open, packed: { briefs: this.packedAt, records: p.packed.parts } };
-    const briefs = p.packed.index.ids.map((id, k) => (p.from[k] === undefined ? briefOf(this.records.get(id)!) : this.briefAt(p.from[k])));
+    const briefs = p.from.map((from, k) => (from === undefined ? briefOf(this.records.get(idAt(p.packed.index.ids, k))!) : this.briefAt(from)));
     return { open: p.open, packed: { briefs: packBriefs(p.packed.index, briefs), records: p.packed.parts } };
   }
 

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openRepo } from '../../src/git/repo.js';
 import { briefOf, packBriefs, type PackedBriefs, type ProposalRecord } from '../../src/history/book.js';
 import { PROPOSAL_STATES } from '../../src/layout/layout.js';
+import { allIds, sortedIds } from '../../src/history/packed.js';
 import { LiveReading, loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
@@ -241,7 +242,7 @@ describe('the saved reading', () => {
     const full = await reading(dir, true); // saved here
     const { state } = savedState<Settled>(dir);
     expect([...state.records.keys()]).toEqual([waiting]);
-    expect(Object.fromEntries(state.settled.ids.map((id, k) => [id, PROPOSAL_STATES[state.settled.states[k]! - 1]]))).toEqual({
+    expect(Object.fromEntries(allIds(state.settled.ids).map((id, k) => [id, PROPOSAL_STATES[state.settled.states[k]! - 1]]))).toEqual({
       [done]: 'executed',
       [refused]: 'rejected',
     });
@@ -262,7 +263,7 @@ describe('the saved reading', () => {
 
     // The records are in parts of their own, and a record is read from its own bytes (alone, while few are asked for): all the others zeroed, ...
     expect(state.settledRecords).toEqual([expect.stringMatching(/^part-[0-9a-f]{64}$/)]);
-    const k = state.settled.ids.indexOf(done);
+    const k = allIds(state.settled.ids).indexOf(done);
     const part = join(readingDir(dir), state.settledRecords[state.settled.part[k]!]!);
     const records = readFileSync(part);
     const alone = Buffer.alloc(records.length);
@@ -295,8 +296,8 @@ describe('the saved reading', () => {
     const name = `part-${createHash('sha256').update(packed).digest('hex')}`;
     writeFileSync(join(readingDir(dir), name), packed);
     state.settledRecords = [...state.settledRecords, name];
-    expect(s.ids).toEqual([]); // nothing has ended: the forged record is the only one packed
-    const index = { ids: [id], part: Uint16Array.of(state.settledRecords.length - 1), start: Uint32Array.of(0), end: Uint32Array.of(packed.length) };
+    expect(allIds(s.ids)).toEqual([]); // nothing has ended: the forged record is the only one packed
+    const index = { ids: sortedIds([id]), part: Uint16Array.of(state.settledRecords.length - 1), start: Uint32Array.of(0), end: Uint32Array.of(packed.length) };
     state.settled = packBriefs(index, [briefOf(record)]);
     state.records.delete(id);
     rewrite();
