@@ -44,14 +44,22 @@ export function isSortedIds(x: unknown): x is SortedIds {
   if (typeof s !== 'object' || s === null || typeof s.text !== 'string' || !(s.starts instanceof Uint32Array) || s.starts.length < 1) return false;
   const { text, starts } = s as SortedIds;
   if (starts[0] !== 0 || starts[starts.length - 1] !== text.length) return false;
-  let before: string | undefined;
   for (let i = 0; i + 1 < starts.length; i++) {
     if (starts[i + 1]! <= starts[i]!) return false; // no empty id
-    const id = text.slice(starts[i], starts[i + 1]);
-    if (before !== undefined && !(before < id)) return false;
-    before = id;
+    if (i > 0 && !below(text, starts[i - 1]!, starts[i]!, starts[i + 1]!)) return false;
   }
   return true;
+}
+
+/** Whether text[a, b) < text[b, c), as JavaScript compares strings (by UTF-16 code units), without making either. */
+function below(text: string, a: number, b: number, c: number): boolean {
+  const n = Math.min(b - a, c - b);
+  for (let k = 0; k < n; k++) {
+    const x = text.charCodeAt(a + k);
+    const y = text.charCodeAt(b + k);
+    if (x !== y) return x < y;
+  }
+  return b - a < c - b;
 }
 
 /** Where each packed value is: the part it is in, and its bytes there. */
