@@ -231,12 +231,16 @@ describe('the index after an event commit, in process', () => {
     }
   });
 
-  it('declines a damaged index (cut short, a bit flipped) and leaves it as it was, lock and all', async () => {
+  /** A repository of 40 committed audit files, its index written by git; the index file's path. */
+  function auditIndexed(): { dir: string; file: string } {
     const dir = repoDir();
-    const files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`audit/e-${i}.json`, { mode: '100644' as const, n: i % 3 }]));
-    commitFiles(dir, files);
+    commitFiles(dir, new Map(Array.from({ length: 40 }, (_, i) => [`audit/e-${i}.json`, { mode: '100644' as const, n: i % 3 }])));
     git(dir, ['read-tree', 'HEAD']);
-    const file = join(dir, '.git', 'index');
+    return { dir, file: join(dir, '.git', 'index') };
+  }
+
+  it('declines a damaged index (cut short, a bit flipped) and leaves it as it was, lock and all', async () => {
+    const { dir, file } = auditIndexed();
     const good = readFileSync(file);
     const repo = await openRepo(dir);
     const change = indexChange('audit/new.json', '{}\n', undefined, false, 40);
@@ -250,11 +254,7 @@ describe('the index after an event commit, in process', () => {
   });
 
   it("notes the index it wrote; only that very file's checksum is taken from the note, any other index's is computed and checked", async () => {
-    const dir = repoDir();
-    const files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`audit/e-${i}.json`, { mode: '100644' as const, n: i % 3 }]));
-    commitFiles(dir, files);
-    git(dir, ['read-tree', 'HEAD']);
-    const file = join(dir, '.git', 'index');
+    const { dir, file } = auditIndexed();
     const note = join(dir, '.git', 'ga', 'index-written');
     const repo = await openRepo(dir);
     const change = (i: number) => indexChange(`audit/new-${i}.json`, `{"n": ${i}}\n`, undefined, false, 40);
