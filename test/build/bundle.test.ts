@@ -4,6 +4,7 @@
 // copies yargs, cliui and wrap-ansi load are bundled here and compared on
 // text that takes every path (ASCII, ANSI colours, wide CJK, emoji sequences,
 // combining and zero-width marks).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,5 +69,12 @@ describe('the bundle step', () => {
     expect(source).toContain('const b = /y/u;');
     expect(source).toMatch(/const a = \{ test: /);
     expect(source).toMatch(/const s = \{ segment: /);
+  });
+
+  it("bin/ga.js loads the bundle with the build's code cache, which V8 takes, and the bundle has no import() a cached script could not make", () => {
+    // In a node of its own, as bin/ga.js runs: V8 takes a code cache only under the flags it was made with.
+    const probe = `import('./bin/load.mjs').then((m) => { const r = m.loadBundle('dist/bundle/ga.cjs'); console.log(JSON.stringify({ cached: r.cached, run: typeof r.exports.run })); })`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8' }))).toEqual({ cached: true, run: 'function' });
+    expect(readFileSync(join(ROOT, 'dist/bundle/ga.cjs'), 'utf8')).not.toMatch(/\bimport\(/);
   });
 });
