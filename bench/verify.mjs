@@ -13,6 +13,10 @@
 // and git log %G? (git checks every signature); node -e 0, the floor of any
 // command.
 //
+// Events are BENCH_STEP seconds apart (180 by default, as in bench/flat.mjs:
+// three weeks, about 20 files to an audit hour directory), ending about now;
+// BENCH_STEP=1 packs them into a burst whose hour directories hold thousands
+// of files, each read again at every event after the checkpoint.
 // BENCH_APPROVALS=200 makes a history ten times smaller; BENCH_KEEP=1 keeps
 // the temporary directory.
 import { rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,7 @@ import { BIN, sandbox } from './lib.mjs';
 
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 2000);
 const EXPIRED = Math.floor(APPROVALS / 2);
+const STEP = Number(process.env.BENCH_STEP ?? 180);
 const { dir, key } = sandbox('verify');
 
 // ---- the run ----------------------------------------------------------------
@@ -54,12 +59,13 @@ try {
 
   console.log(`ga verify bench, ${new Date().toISOString()}: ${n(APPROVALS * 4 + EXPIRED * 2)} events, ${n(APPROVALS)} signed approvals`);
   let t = process.hrtime.bigint();
-  const gen = new Generator(repo, `${key}.pub`);
+  const events = APPROVALS * 4 + EXPIRED * 2;
+  const gen = new Generator(repo, `${key}.pub`, { step: STEP, start: Math.floor(Date.now() / 1000) - events * STEP - 60 });
   await gen.append(() => gen.history(APPROVALS, EXPIRED));
   const genS = Number(process.hrtime.bigint() - t) / 1e9;
   const du = run('du', ['-sm', join(repo, '.git')]).stdout.split('\t')[0];
   console.log(
-    `generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S) in ${fmt(genS)}; .git is ${du} MB of loose objects, ${n(gen.auditFiles)} audit files`,
+    `generated ${n(gen.commits)} commits (${n(gen.signed)} signed with git commit-tree -S), one every ${STEP} s, in ${fmt(genS)}; .git is ${du} MB of loose objects, ${n(gen.auditFiles)} audit files`,
   );
   // A repository that lives this long is packed (git gc --auto; ga's watchdog runs it): time that one.
   run('git', ['gc', '-q'], { cwd: repo });
