@@ -289,6 +289,11 @@ export class ProposalBook {
     return [...this.records.openValues()].filter((r) => (state ? r.state === state : isLiveState(r.state)));
   }
 
+  /** The ids of the records that are open: the live ones, and each one set or unpacked since the book was given its packed records. */
+  openIds(): IterableIterator<string> {
+    return this.records.openIds();
+  }
+
   /** The records of `ids` that exist, unpacked as needed. */
   pick(ids: Iterable<string>): ProposalRecord[] {
     return [...ids].flatMap((id) => this.get(id) ?? []);

@@ -214,6 +214,11 @@ export class PackedMap<T> implements Lookup<T> {
     return this.open.values();
   }
 
+  /** The ids of the open values: all of them but those still as they were packed. */
+  openIds(): IterableIterator<string> {
+    return this.open.keys();
+  }
+
   /** Every value, unpacking all of them. */
   *[Symbol.iterator](): IterableIterator<[string, T]> {
     const ids = this.packed?.index.ids;

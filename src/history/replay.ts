@@ -110,7 +110,8 @@ export interface Governance {
   markers: Map<string, MarkerState>;
   /** Per ledger path: lines that a merge dropped without counting, so they still count. */
   heldLines: Map<string, { lines: string[]; by: string }>;
-  executions: Lookup<ExecutionTrail>;
+  /** By proposal id; `openIds` names those that are not as a saved reading packed them (set or read since). */
+  executions: Lookup<ExecutionTrail> & { openIds(): Iterable<string> };
   /** Runs by run id, from their run-started and run-finished commits. */
   runs: Map<string, RunTrail>;
   /** Each run-finished event on the first parents, oldest first: the agent and the commit's time. */

@@ -61,13 +61,34 @@ export type AppendState = z.output<typeof appendStateSchema>;
 /** A commit's Ga- trailers that ga verify checks, by commit id. */
 export type TrailersOf = [string, { event?: string; proposal?: string; agent?: string }[]];
 
-/** What the checks that read every commit had read at the checkpoint: the append-only check's state, and each commit's trailers. */
+/**
+ * The trailers a checkpoint keeps: the agents trusted then, and the commits
+ * whose trailers had a finding (judged again at every run: a later commit
+ * may make one go). Every other trailer named a known event, a proposal of
+ * history (which stays one) and one of those agents: it stays good while
+ * each of them is trusted, and all are judged again once one is not.
+ */
+export interface TrailerState {
+  agents: string[];
+  doubtful: TrailersOf[];
+}
+
+/** The findings of the proposal and execution rules, by proposal id (those with any). */
+export type ProposalFindingsOf = [string, { commit: string; path: string; rule: string; explanation: string }[]];
+
+/**
+ * What the checks that read every commit had read at the checkpoint: the
+ * append-only check's state, the trailers' (TrailerState), and each proposal's
+ * findings (those the checkpoint's reading packed are taken from here while
+ * they stay packed: nothing since has touched them).
+ */
 export interface ChecksState {
   append: AppendState;
-  trailers: TrailersOf[];
+  trailers: TrailerState;
+  proposals: ProposalFindingsOf[];
 }
 /** Raised whenever what the checks' file holds changes shape or meaning. */
-const CHECKS_FORMAT = 1;
+const CHECKS_FORMAT = 2;
 
 /** One link of the chain: what it says, as signed. */
 interface Link {
@@ -183,17 +204,25 @@ export async function readCheckpoints(repo: Repo): Promise<Chain> {
 /**
  * The checks' state, when the file has the digest the link signs. What a
  * good link names was written by ga; only its shape is checked here, once
- * for a file of this format (the trailers, one entry per commit, are left
- * as written: checking each costs more than the rest of a run's reading).
+ * for a file of this format (the doubtful trailers and the proposals'
+ * findings are left as written).
  */
 function readChecks(repo: Repo, digest: string): ChecksState | undefined {
   const bytes = readRegular(checksFile(repo), 1024 * 1024 * 1024);
   if (!bytes || sha256(bytes) !== digest) return undefined;
   try {
-    const j = JSON.parse(bytes.toString('utf8')) as { format?: unknown; append?: unknown; trailers?: unknown };
-    if (j.format !== CHECKS_FORMAT || !Array.isArray(j.trailers)) return undefined;
+    const j = JSON.parse(bytes.toString('utf8')) as {
+      format?: unknown;
+      append?: unknown;
+      trailers?: { agents?: unknown; doubtful?: unknown };
+      proposals?: unknown;
+    };
+    if (j.format !== CHECKS_FORMAT || !Array.isArray(j.proposals) || !Array.isArray(j.trailers?.doubtful)) return undefined;
+    if (!Array.isArray(j.trailers.agents) || !j.trailers.agents.every((a) => typeof a === 'string')) return undefined;
     const append = appendStateSchema.safeParse(j.append);
-    return append.success ? { append: append.data, trailers: j.trailers as ChecksState['trailers'] } : undefined;
+    return append.success
+      ? { append: append.data, trailers: j.trailers as ChecksState['trailers'], proposals: j.proposals as ChecksState['proposals'] }
+      : undefined;
   } catch {
     return undefined;
   }

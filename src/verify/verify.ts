@@ -5,7 +5,8 @@ import { GaError, GovernanceRefusal, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
 import { configGet, listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
-import { commitCount, commitsAfter, loadGovernance, placesInTimeline, type Commit, type Governance } from '../history/replay.js';
+import { commitCount, commitsAfter, loadGovernance, placesInTimeline, type Commit, type ExecutionTrail, type Governance } from '../history/replay.js';
+import type { ProposalRecord } from '../history/proposals.js';
 import {
   agentConfigPath,
   agentOfLedgerPath,
@@ -24,7 +25,17 @@ import { verifyLedger } from '../ledger/ledger.js';
 import { appendProblem } from '../ledger/history.js';
 import { readHighWater } from '../trust/highwater.js';
 import { appendDiffs } from './appended.js';
-import { readCheckpoints, signCheckpoint, type AppendState, type Chain, type Checkpoint, type ChecksState, type TrailersOf } from './checkpoint.js';
+import {
+  readCheckpoints,
+  signCheckpoint,
+  type AppendState,
+  type Chain,
+  type Checkpoint,
+  type ChecksState,
+  type ProposalFindingsOf,
+  type TrailersOf,
+  type TrailerState,
+} from './checkpoint.js';
 
 export interface VerifyFinding {
   commit: string;
@@ -73,8 +84,11 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
   let early: EarlyPatches | undefined;
   let chain: Chain | undefined;
   let from: Checkpoint | undefined;
+  let upstream: Promise<string | undefined> | undefined;
   try {
     repo = typeof dir === 'string' ? await openRepo(dir) : dir;
+    upstream = upstreamOf(repo); // asked now, while history is read (a failure is met where it is awaited)
+    upstream.catch(() => undefined);
     const tip = opts.range?.includes('..') ? opts.range.split(/\.\.\.?/)[1] || 'HEAD' : 'HEAD';
     const whole = !opts.range && !opts.trust;
     if (opts.checkpoint && !whole) throw new UsageError('ga verify --checkpoint signs a checkpoint of all of history: give no range and no --trust');
@@ -96,18 +110,18 @@ export async function verifyRepository(dir: string | Repo, opts: VerifyOptions =
     if (!inRange || inRange.has(commit) || commit === '-') findings.push({ commit, path, rule, explanation });
   };
 
-  findings.push(...(await historyFindings(gov, opts.trust)));
+  findings.push(...(await historyFindings(gov, opts.trust, await upstream)));
   for (const u of gov.untrusted) add(u.commit, u.path, 'governed-file', `change ignored: ${u.why}`);
   for (const u of gov.strays) add(u.commit, u.path, 'proposal-file', u.why);
   for (const f of gov.findings) add(f.commit, f.path, f.rule, f.why);
-  proposalFindings(gov, add);
+  const proposals = proposalFindings(gov, add, from && gov.savedAt === from.commit ? from.checks?.proposals : undefined);
   const append = await appendOnlyFindings(gov, add, [LEDGER_DIR, AUDIT_DIR], { saved: from?.checks?.append, early, windows: await trustedWindows(gov) });
   const trailers = trailerFindings(gov, add, from?.checks);
   const result: VerifyResult = { root: gov.root.commit, head: gov.head, checked: inRange ? inRange.size : commitCount(gov) + 1, findings };
   if (from && gov.savedAt === from.commit) result.from = { commit: from.commit, principal: from.principal };
   if (opts.checkpoint) {
     if (!chain) throw new GovernanceRefusal(`no checkpoint written: the trust root's approvers could not be read in ${repo.root}`);
-    result.signed = await signCheckpoint(repo, gov, { append, trailers }, chain);
+    result.signed = await signCheckpoint(repo, gov, { append, trailers, proposals }, chain);
   }
   return result;
 }
@@ -118,8 +132,15 @@ async function rangeCommits(repo: Repo, range: string): Promise<Set<string>> {
   return new Set(r.stdout.toString().split('\n').filter(Boolean));
 }
 
-/** The history itself: the pinned root, and nothing dropped that a remote or ga has seen. */
-async function historyFindings(gov: Governance, trust: string | undefined): Promise<VerifyFinding[]> {
+/** The commit the branch's upstream names, if it has one. */
+async function upstreamOf(repo: Repo): Promise<string | undefined> {
+  const r = await git(['rev-parse', '-q', '--verify', '@{upstream}'], { cwd: repo.root, allowFailure: true });
+  const remote = r.stdout.toString().trim();
+  return r.code === 0 && remote ? remote : undefined;
+}
+
+/** The history itself: the pinned root, and nothing dropped that a remote (`remote`, the upstream's commit) or ga has seen. */
+async function historyFindings(gov: Governance, trust: string | undefined, remote: string | undefined): Promise<VerifyFinding[]> {
   const out: VerifyFinding[] = [];
   const repo = gov.repo;
   const contains = async (commit: string) => (await git(['merge-base', '--is-ancestor', commit, gov.head], { cwd: repo.root, allowFailure: true })).code === 0;
@@ -127,9 +148,7 @@ async function historyFindings(gov: Governance, trust: string | undefined): Prom
     const pinned = await resolveCommit(repo, trust);
     if (!(await contains(pinned))) out.push({ commit: pinned, path: '-', rule: 'history', explanation: `HEAD does not descend from the trust root ${trust}` });
   }
-  const upstream = await git(['rev-parse', '-q', '--verify', '@{upstream}'], { cwd: repo.root, allowFailure: true });
-  const remote = upstream.stdout.toString().trim();
-  if (upstream.code === 0 && remote && !(await contains(remote))) {
+  if (remote && !(await contains(remote))) {
     const dropped = (await git(['rev-list', '--count', `${gov.head}..${remote}`], { cwd: repo.root })).stdout.toString().trim();
     out.push({
       commit: remote,
@@ -152,17 +171,46 @@ async function historyFindings(gov: Governance, trust: string | undefined): Prom
 
 export type Add = (commit: string, path: string, rule: string, explanation: string) => void;
 
-function proposalFindings(gov: Governance, add: Add): void {
+/**
+ * The proposal and execution rules, judged per proposal id. Going on from a
+ * checkpoint (`saved`, its findings by id), an id whose record and trail are
+ * both still as the checkpoint's reading packed them keeps the findings the
+ * checkpoint had: nothing since has touched either, and their commits keep
+ * their places in the timeline. Every other id is judged now. Returns the
+ * findings by id, for the next checkpoint.
+ */
+function proposalFindings(gov: Governance, add: Add, saved: ProposalFindingsOf[] | undefined): ProposalFindingsOf[] {
   const order = placesInTimeline(gov);
-  for (const r of gov.proposals.all()) {
+  const byId = new Map<string, VerifyFinding[]>();
+  const to = (id: string) => (commit: string, path: string, rule: string, explanation: string) => {
+    const list = byId.get(id) ?? [];
+    list.push({ commit, path, rule, explanation });
+    byId.set(id, list);
+  };
+  let records: ProposalRecord[];
+  let trails: Iterable<[string, ExecutionTrail]>;
+  if (saved) {
+    const touched = new Set([...gov.proposals.openIds(), ...gov.executions.openIds()]);
+    for (const [id, findings] of saved) if (!touched.has(id)) byId.set(id, findings);
+    records = gov.proposals.pick(touched);
+    trails = [...touched].flatMap((id): [string, ExecutionTrail][] => {
+      const t = gov.executions.get(id);
+      return t ? [[id, t]] : [];
+    });
+  } else {
+    records = gov.proposals.all();
+    trails = gov.executions;
+  }
+  for (const r of records) {
+    const found = to(r.id);
     let outcomes = 0;
     for (const s of r.steps) {
       const path = s.kind === 'approved' || s.kind === 'auto-approved' ? proposalPath('approved', r.id) : anyProposalPath(r.id);
       if ((s.kind === 'approved' || s.kind === 'auto-approved' || s.kind === 'approval-recorded') && s.valid === false)
-        add(s.commit, path, 'approval', `${r.id}: ${s.why ?? 'not a valid approval'}`);
-      if (s.kind === 'changed') add(s.commit, anyProposalPath(r.id), 'proposal-file', s.why ?? 'changed outside the rules');
+        found(s.commit, path, 'approval', `${r.id}: ${s.why ?? 'not a valid approval'}`);
+      if (s.kind === 'changed') found(s.commit, anyProposalPath(r.id), 'proposal-file', s.why ?? 'changed outside the rules');
       if (s.kind === 'submitted' && s.valid === false)
-        add(
+        found(
           s.commit,
           proposalPath('pending', r.id),
           'proposal-file',
@@ -172,18 +220,19 @@ function proposalFindings(gov: Governance, add: Add): void {
         outcomes++;
         const claim = gov.executions.get(r.id)?.claims[0];
         if (!claim || (order.get(claim.commit) ?? Infinity) > (order.get(s.commit) ?? -1))
-          add(s.commit, proposalPath(s.kind, r.id), 'execution', `moved to ${s.kind}/ without an earlier claim`);
-        if (outcomes > 1) add(s.commit, proposalPath(s.kind, r.id), 'execution', 'a second outcome for one proposal');
+          found(s.commit, proposalPath(s.kind, r.id), 'execution', `moved to ${s.kind}/ without an earlier claim`);
+        if (outcomes > 1) found(s.commit, proposalPath(s.kind, r.id), 'execution', 'a second outcome for one proposal');
       }
     }
   }
   // A claim that no executor could have made: of a proposal that was never validly approved before it.
-  for (const [id, trail] of gov.executions) {
+  for (const [id, trail] of trails) {
+    const found = to(id);
     const r = gov.proposals.get(id);
     const approvedAt = r?.approval?.valid ? order.get(r.approval.commit) : undefined;
     for (const claim of trail.claims) {
       if (approvedAt === undefined || (order.get(claim.commit) ?? -1) < approvedAt) {
-        add(
+        found(
           claim.commit,
           proposalPath('approved', id),
           'execution',
@@ -191,8 +240,11 @@ function proposalFindings(gov: Governance, add: Add): void {
         );
       }
     }
-    if (trail.claims.length > 1) add(trail.claims[1]!.commit, proposalPath('approved', id), 'execution', `a second claim of ${id}`);
+    if (trail.claims.length > 1) found(trail.claims[1]!.commit, proposalPath('approved', id), 'execution', `a second claim of ${id}`);
   }
+  const out = [...byId].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [, findings] of out) for (const f of findings) add(f.commit, f.path, f.rule, f.explanation);
+  return out;
 }
 
 /** The window of each agent's trusted agent.toml, for each commit of the timeline (ledger lines must name it). */
@@ -395,24 +447,34 @@ function auditMatchesTrailers(c: Commit, added: AuditAdded[], add: Add): void {
 
 /**
  * Every trailer names a known event, a proposal of history and a trusted
- * agent (as at HEAD: a later commit may make an earlier finding go). The
- * trailers of the commits a checkpoint had read come from it; returns them
- * all, for the next checkpoint.
+ * agent (as at HEAD: a later commit may make an earlier finding go). Going
+ * on from a checkpoint (`saved`), its doubtful trailers are judged again
+ * with those of the commits since, and the rest stand while every agent it
+ * trusted still is (TrailerState); otherwise every commit's are judged.
+ * Returns what the next checkpoint keeps.
  */
-function trailerFindings(gov: Governance, add: Add, saved: ChecksState | undefined): TrailersOf[] {
+function trailerFindings(gov: Governance, add: Add, saved: ChecksState | undefined): TrailerState {
   const agents = new Set(['ga', ...trustedAgentIds(gov)]);
   const since = saved ? commitsAfter(gov, saved.append.commit) : undefined;
-  const all: TrailersOf[] = since ? [...saved!.trailers] : [];
-  for (const c of since ?? gov.commits) {
-    const ts = parseTrailers(c.message).map(({ event, proposal, agent }) => ({ event, proposal, agent }));
-    if (ts.length) all.push([c.id, ts]);
-  }
-  for (const [commit, ts] of all) {
+  const stand = since && saved!.trailers.agents.every((a) => agents.has(a));
+  const doubtful: TrailersOf[] = [];
+  const judge = (commit: string, ts: TrailersOf[1]) => {
+    let found = false;
+    const finding = (explanation: string) => {
+      add(commit, '-', 'trailer', explanation);
+      found = true;
+    };
     for (const t of ts) {
-      if (!t.event || !(EVENTS as readonly string[]).includes(t.event)) add(commit, '-', 'trailer', `unknown Ga-Event "${t.event ?? ''}"`);
-      if (t.proposal && !gov.proposals.has(t.proposal)) add(commit, '-', 'trailer', `Ga-Proposal ${t.proposal} names no proposal in history`);
-      if (t.agent && !agents.has(t.agent)) add(commit, '-', 'trailer', `Ga-Agent ${t.agent} names no trusted agent`);
+      if (!t.event || !(EVENTS as readonly string[]).includes(t.event)) finding(`unknown Ga-Event "${t.event ?? ''}"`);
+      if (t.proposal && !gov.proposals.has(t.proposal)) finding(`Ga-Proposal ${t.proposal} names no proposal in history`);
+      if (t.agent && !agents.has(t.agent)) finding(`Ga-Agent ${t.agent} names no trusted agent`);
     }
+    if (found) doubtful.push([commit, ts]);
+  };
+  if (stand) for (const [commit, ts] of saved!.trailers.doubtful) judge(commit, ts);
+  for (const c of stand ? since : gov.commits) {
+    const ts = parseTrailers(c.message).map(({ event, proposal, agent }) => ({ event, proposal, agent }));
+    if (ts.length) judge(c.id, ts);
   }
-  return all;
+  return { agents: [...agents].sort(), doubtful };
 }

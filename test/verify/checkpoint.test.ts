@@ -6,7 +6,7 @@
 // chain that does not start at the trust root, a history rewritten.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -154,6 +154,30 @@ describe('ga verify goes on from a signed checkpoint', () => {
     expect(sorted(next.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
   });
 
+  it("a proposal's findings from before the checkpoint are kept, and one touched after it is judged again", async () => {
+    const repo = await initRepo(sb);
+    const a = await submit(repo);
+    expect((await ga(['-C', repo, 'approve', a, '--reason', 'fine'])).code).toBe(0);
+    expect((await ga(['-C', repo, 'execute', a])).code).toBe(0);
+    const b = await submit(repo);
+    expect((await ga(['-C', repo, 'reject', b, '--reason', 'no'])).code).toBe(0);
+    // A claim of b, which was never approved: a finding on a proposal that has ended, packed in the checkpoint's reading.
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', `claim\n\nGa-Event: proposal-claimed\nGa-Proposal: ${b}`);
+    const claimB = git(repo, 'rev-parse', 'HEAD');
+    const ofB = (f: Finding) => f.commit === claimB && f.rule === 'execution' && f.explanation.startsWith(`a claim of ${b}, which is not validly approved`);
+    expect((await verify(repo, '--checkpoint')).findings.filter(ofB)).toHaveLength(1);
+
+    // After it: a second claim of a, executed before the checkpoint.
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', `claim again\n\nGa-Event: proposal-claimed\nGa-Proposal: ${a}`);
+    const claimA = git(repo, 'rev-parse', 'HEAD');
+    await submit(repo);
+    const went = await verify(repo);
+    expect(went.from).toBeDefined();
+    expect(went.findings.filter(ofB)).toHaveLength(1);
+    expect(went.findings.filter((f) => f.commit === claimA && f.explanation === `a second claim of ${a}`)).toHaveLength(1);
+    expect(sorted(went.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
+  });
+
   it('a chain goes on with an approver added later; a key that is not an approver where the link is judged signs nothing', async () => {
     const repo = await initRepo(sb);
     sb.as('mallory');
@@ -194,6 +218,24 @@ describe('ga verify goes on from a signed checkpoint', () => {
     const went = await verify(repo);
     expect(went.from).toBeDefined();
     expect(went.findings.some(newbie)).toBe(false);
+    expect(sorted(went.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
+  });
+
+  it('an agent trusted at the checkpoint and removed after it: the trailers that name it, before and after, are findings', async () => {
+    const repo = await initRepo(sb);
+    await activity(repo);
+    const signed = await verify(repo, '--checkpoint');
+    expect(signed.findings.filter((f) => f.rule === 'trailer')).toEqual([]);
+    // The commits after the root (whose trailers are not judged: the root is trusted as it is) that name noop.
+    const root = git(repo, 'rev-list', '--max-parents=0', 'HEAD');
+    const naming = git(repo, 'log', '--format=%H', '--grep=^Ga-Agent: noop$', `${root}..HEAD`).split('\n').filter(Boolean);
+    expect(naming.length).toBeGreaterThan(3);
+    git(repo, 'rm', '-r', '-q', 'agents/noop');
+    git(repo, 'commit', '-q', '-S', '-m', 'remove agent noop');
+    const went = await verify(repo);
+    expect(went.from).toBeDefined();
+    const flagged = new Set(went.findings.filter((f) => f.rule === 'trailer' && f.explanation === 'Ga-Agent noop names no trusted agent').map((f) => f.commit));
+    expect([...flagged].sort()).toEqual([...naming].sort());
     expect(sorted(went.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
   });
 
@@ -284,23 +326,35 @@ describe('nothing but a good signature makes ga verify take a checkpoint', () =>
     const file = join(dir(repo), executions);
     expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(executions.slice('part-'.length));
     writeFileSync(file, serialize(new Map()));
-    const stopped = await verify(repo);
-    expect(stopped.code).toBe(1);
-    expect(stopped.err).toMatch(/"code":"damaged-reading".*record of executions in the saved reading .* is damaged: it was removed; run the command again/);
+    // Not read while no commit since touches what it holds: the verdict stands on the findings the signed checks hold.
+    const untouched = await verify(repo);
+    expect(untouched.from).toBeDefined();
+    expect(reported(untouched, hidden)).toBe(true);
+    expect(sorted(untouched.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
+    // A claim of the proposal executed before the checkpoint: its trail is read, and the part is found not to be the one signed.
+    const executed = git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/executed/')
+      .split('\n')
+      .find((p) => p.endsWith('.toml'))!
+      .replace(/^.*\//, '')
+      .replace(/\.toml$/, '');
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', `claim again\n\nGa-Event: proposal-claimed\nGa-Proposal: ${executed}`);
+    const claim = git(repo, 'rev-parse', 'HEAD');
+    // The checkpoint's reading is dropped, and all of history read instead.
     const v = await verify(repo);
     expect(v.from).toBeUndefined();
-    expect(reported(v, hidden)).toBe(true);
+    expect(existsSync(join(dir(repo), 'state'))).toBe(false);
+    expect(reported(v, [...hidden, claim])).toBe(true);
     expect(sorted(v.findings)).toEqual(sorted((await verify(repo, '--no-cache')).findings));
   });
 
-  it("the checks' state emptied: the append-only check's findings, and a commit's trailers", async () => {
+  it("the checks' state emptied: the append-only check's findings, and the agents the trailers stand on", async () => {
     const { repo, hidden } = await checkpointed();
     const file = join(dir(repo), 'checks');
-    const st = JSON.parse(readFileSync(file, 'utf8')) as { append: { findings: unknown[] }; trailers: unknown[] };
+    const st = JSON.parse(readFileSync(file, 'utf8')) as { append: { findings: unknown[] }; trailers: { agents: string[] } };
     expect(st.append.findings.length).toBeGreaterThan(0);
-    expect(st.trailers.length).toBeGreaterThan(0);
+    expect(st.trailers.agents).toEqual(['ga', 'noop']);
     st.append.findings = [];
-    st.trailers = [];
+    st.trailers.agents = [];
     writeFileSync(file, JSON.stringify(st));
     const v = await verify(repo);
     expect(v.findings.some((f) => f.commit === hidden[1] && f.rule === 'audit-append-only')).toBe(true);
