@@ -28,6 +28,12 @@ export const NONE = '000000';
 const NULL_OID = '0000000000000000000000000000000000000000';
 /** Commits whose trees are read at once: enough to pipeline, few enough that a wide directory's versions fit in memory. */
 const CHUNK = 128;
+/**
+ * Chunks read at the same time: each reads one tree level at a time, and
+ * while ga compares one chunk's level, cat-file reads another's (one lane
+ * left the two processes waiting on each other by turns).
+ */
+const LANES = 3;
 
 /** blob (regular or executable), symlink, gitlink, tree: a change between kinds is a type change (T). */
 const kind = (mode: string) => (mode === TREE ? 'tree' : mode === '120000' ? 'link' : mode === '160000' ? 'gitlink' : 'blob');
@@ -222,16 +228,23 @@ function merge(j: Job, xs: Entry[], ys: Entry[], next: Job[]): void {
  */
 export async function diffTrees(store: ObjectStore, pairs: { old: string | undefined; new: string | undefined }[]): Promise<Change[][]> {
   const results = pairs.map(() => [] as Change[]);
-  for (let from = 0; from < pairs.length; from += CHUNK) {
-    let level: Job[] = [];
-    for (let i = from; i < Math.min(pairs.length, from + CHUNK); i++) {
-      const p = pairs[i]!;
-      if (p.old !== p.new) level.push({ out: results[i]!, dir: '', old: p.old, new: p.new });
+  // A few commits' worth to each lane at least: consecutive commits share a version of each tree they both read.
+  const size = Math.min(CHUNK, Math.max(16, Math.ceil(pairs.length / LANES)));
+  let next = 0;
+  const lane = async () => {
+    for (let from = next; from < pairs.length; from = next) {
+      next = from + size;
+      let level: Job[] = [];
+      for (let i = from; i < Math.min(pairs.length, from + size); i++) {
+        const p = pairs[i]!;
+        if (p.old !== p.new) level.push({ out: results[i]!, dir: '', old: p.old, new: p.new });
+      }
+      // Where each version's entries start, kept while the chunk is read: a directory's next version is compared against it.
+      const starts = new Map<string, Int32Array>();
+      while (level.length) level = await diffLevel(store, level, starts);
     }
-    // Where each version's entries start, kept while the chunk is read: a directory's next version is compared against it.
-    const starts = new Map<string, Int32Array>();
-    while (level.length) level = await diffLevel(store, level, starts);
-  }
+  };
+  await Promise.all(Array.from({ length: LANES }, lane));
   for (const r of results) r.sort((p, q) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0));
   return results;
 }
