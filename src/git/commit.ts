@@ -83,6 +83,7 @@ export function commitEvent(
       const commit = await writeCommit(repo, head, plan);
       const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
       if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
+      (repo.made ??= new Map()).set(commit, { parent: head, paths: plan.files.map((f) => f.path) });
       if (onHead) {
         syncWorkTree(repo, plan.files);
         await syncIndex(repo, plan.files, commit.length).catch((e: Error) => process.emitWarning(`the index was not updated after ga's commit: ${e.message}`));

@@ -26,6 +26,8 @@ export interface Repo {
   config?: Promise<ConfigSnapshot>;
   /** Verified objects: every read of history goes through here. */
   objects: ObjectStore;
+  /** The commits this process made here (git/commit.ts), by id: each one's parent and the paths it wrote. */
+  made?: Map<string, { parent: string | undefined; paths: string[] }>;
 }
 
 /** Every config value with its scope; the last one of a key wins, as in git. */

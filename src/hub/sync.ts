@@ -81,15 +81,28 @@ export async function hubOf(repo: Repo, gov?: Governance): Promise<Hub | undefin
 /**
  * The reading this command already made, when the commits added since (its
  * own, as a rule) are read verified, are no merges and leave hub.toml alone:
- * the hub it trusts is then the same, without another walk of history.
+ * the hub it trusts is then the same, without another walk of history. The
+ * commits this process made itself need no reading: it wrote them, and knows
+ * their parents and paths.
  */
 async function readingStillGood(repo: Repo): Promise<Governance | undefined> {
   const last = latestReading(repo);
   const head = last && (await readHead(repo));
   if (!last || !head) return undefined;
-  if (head === last.head) return last;
+  if (head === last.head || madeHereLeavingHub(repo, head, last.head)) return last;
   const since = await readChainSince(repo, head, last.head).catch(() => undefined);
   return since?.every((c) => !c.merge && c.changes.every((ch) => ch.path !== HUB_PATH)) ? last : undefined;
+}
+
+/** Whether `head` is reached from `from` by commits this process made, none of which wrote hub.toml (or a directory holding it). */
+function madeHereLeavingHub(repo: Repo, head: string, from: string): boolean {
+  const touchesHub = (path: string) => path === HUB_PATH || HUB_PATH.startsWith(`${path}/`);
+  for (let at: string | undefined = head; at !== from;) {
+    const own: { parent: string | undefined; paths: string[] } | undefined = at === undefined ? undefined : repo.made?.get(at);
+    if (!own || own.paths.some(touchesHub)) return false;
+    at = own.parent;
+  }
+  return true;
 }
 
 async function isAncestor(repo: Repo, a: string, b: string): Promise<boolean> {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { background, commitGoverned, countingHook, HOOK, runsOf, sleep, until } from '../helpers/scene.js';
+import { commitEvent } from '../../src/git/commit.js';
 import { openRepo } from '../../src/git/repo.js';
 import { loadGovernance } from '../../src/history/replay.js';
 import { hubOf } from '../../src/hub/sync.js';
@@ -478,6 +479,25 @@ describe('the hub a command publishes to', () => {
       // A signed hub.toml since: the earlier reading no longer answers, and the hub it names is the one.
       commitGoverned(sb, a, { 'policies/hub.toml': 'url = "file:///nowhere/hub.git"\nbranch = "main"\n' }, 'a hub');
       expect((await hubOf(repo))?.urls).toEqual(['file:///nowhere/hub.git']);
+    } finally {
+      repo.objects.close();
+    }
+  });
+
+  it('follows commits this process made itself without reading them, but not one of them that wrote hub.toml', async () => {
+    const a = await initRepo(sb);
+    const repo = await openRepo(a);
+    try {
+      await loadGovernance(repo);
+      const own = (path: string, content: string, sign: boolean) =>
+        commitEvent(repo, async () => ({ message: `write ${path}\n`, files: [{ path, content }], sign }));
+      const note = await own('notes/one.txt', 'one\n', false);
+      expect(repo.made?.get(note.commit)?.paths).toEqual(['notes/one.txt']);
+      expect(await hubOf(repo)).toBeUndefined();
+      // Signed by an approver, in this process: the reading made before it no longer says which hub.
+      await own('policies/hub.toml', 'url = "file:///elsewhere/hub.git"\nbranch = "main"\n', true);
+      await own('notes/two.txt', 'two\n', false);
+      expect((await hubOf(repo))?.urls).toEqual(['file:///elsewhere/hub.git']);
     } finally {
       repo.objects.close();
     }
