@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { loadBundle } from './load.mjs';
+import { cacheOf, loadBundle } from './load.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -82,7 +82,7 @@ async function warm(outfile, dir) {
   } finally {
     process.stdout.write = write;
   }
-  await writeFile(outfile.replace(/\.cjs$/, '.cache'), script.createCachedData());
+  await writeFile(cacheOf(outfile), script.createCachedData());
 }
 
 const outfile = join(root, 'dist/bundle/ga.cjs');
@@ -119,7 +119,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '-
       process.stderr.write(
         `bundle: the warm-up for the code cache failed, so it holds less: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}\n`,
       );
-      await writeFile(outfile.replace(/\.cjs$/, '.cache'), loadBundle(outfile, { cache: false }).script.createCachedData());
+      await writeFile(cacheOf(outfile), loadBundle(outfile, { cache: false }).script.createCachedData());
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -9,6 +9,9 @@ import Module, { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import vm from 'node:vm';
 
+/** The code cache of the bundle `file` (dist/bundle/ga.cjs: dist/bundle/ga.cache). */
+export const cacheOf = (file) => file.replace(/\.cjs$/, '.cache');
+
 /** The bundle's exports, and whether V8 took its code cache. `cache: false` compiles without one. */
 export function loadBundle(path, { cache = true } = {}) {
   const file = resolve(path);
@@ -16,7 +19,7 @@ export function loadBundle(path, { cache = true } = {}) {
   let cachedData;
   if (cache) {
     try {
-      cachedData = readFileSync(file.replace(/\.cjs$/, '.cache'));
+      cachedData = readFileSync(cacheOf(file));
     } catch {
       cachedData = undefined;
     }

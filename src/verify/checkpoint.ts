@@ -74,7 +74,7 @@ export interface TrailerState {
 }
 
 /** The findings of the proposal and execution rules, by proposal id (those with any). */
-export type ProposalFindingsOf = [string, { commit: string; path: string; rule: string; explanation: string }[]];
+export type ProposalFindingsOf = [string, AppendState['findings']];
 
 /**
  * What the checks that read every commit had read at the checkpoint: the
