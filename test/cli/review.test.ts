@@ -41,7 +41,9 @@ describe('ga review', () => {
     const keys = (...k: string[]) => void tmux('send-keys', ...k);
     const type = (text: string) => void tmux('send-keys', '-l', text);
     try {
-      let s = await until(/1 of 2: Publish the launch post/, 'the first card');
+      // Each wait names the prompt drawn after the text it checks: the terminal
+      // may show a card's first lines before its last ones.
+      let s = await until(new RegExp(`1 of 2: Publish the launch post[\\s\\S]*Decide ${first}`), 'the first card');
       expect(s).toContain('publish_content is on never_auto_approve');
       expect(s).toMatch(/agent\s+noop  \(active\)/);
       expect(s).toMatch(/quorum\s+0 of 1 approvals so far/);
@@ -51,11 +53,11 @@ describe('ga review', () => {
       await until(/Reason \(optional/, 'the reason prompt');
       type('looks right');
       keys('Enter');
-      s = await until(/2 of 2: second \\e\[2J\\e\[31mRED/, 'the second card, its escape codes made visible');
+      s = await until(new RegExp(`2 of 2: second \\\\e\\[2J\\\\e\\[31mRED[\\s\\S]*Decide ${second}`), 'the second card, its escape codes made visible');
       expect(s).toContain(`approved ${first} in signed commit`);
       expect(s).toMatch(new RegExp(`similar[\\s\\S]*${first}\\s+approved`));
       keys('Down', 'Down', 'Down', 'Enter'); // show the raw file
-      s = await until(new RegExp(`proposals/pending/${second}\\.toml, as submitted`), 'the raw file');
+      s = await until(new RegExp(`proposals/pending/${second}\\.toml, as submitted[\\s\\S]*Decide ${second}`), 'the raw file');
       expect(s).toMatch(/id = "/);
       keys('Down', 'Enter'); // reject
       await until(/Reason for rejecting \(required\)/, 'the rejection prompt');
