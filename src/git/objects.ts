@@ -1,11 +1,17 @@
-// The object store as ga reads it: every object is fetched through one
-// long-lived `git cat-file --batch` and checked against its id before it is
-// used (git's reader does not check; a rewritten loose object or a forged
-// pack entry keeps its id). Trees and commits are parsed here, in process,
-// so a path is resolved through verified trees only.
+// The object store as ga reads it: every object is checked against its id
+// before it is used (git's reader does not check; a rewritten loose object or
+// a forged pack entry keeps its id). A loose object is read in process, as
+// git's reader does (inflate the file at objects/xx/yyyy); everything else
+// (packs, and anything the in-process reader cannot read) comes through one
+// long-lived `git cat-file --batch`. Trees and commits are parsed here, in
+// process, so a path is resolved through verified trees only.
 import { createHash } from 'node:crypto';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
+import { readRegular } from '../runtime/files.js';
 import { startGit } from './exec.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
@@ -68,6 +74,65 @@ interface Batch {
   reject(e: Error): void;
 }
 
+/** The largest loose object read in process; a larger one (or one that claims to be) is cat-file's. */
+const LOOSE_MAX = 64 * 1024 * 1024;
+const TYPES = new Set<string>(['blob', 'tree', 'commit', 'tag']);
+
+/**
+ * The loose objects of one object directory, read in process. Which objects
+ * are loose is listed once per fan-out directory, on first need: a packed
+ * repository has none, and costs nothing. An object missing from the list
+ * (written since, or never loose) or that cannot be read here (packed and
+ * pruned since, not a regular file, not inflatable, not its id) is left to
+ * cat-file, whose answer is checked the same way: this reader only ever
+ * answers with an object whose content is its id.
+ */
+class LooseObjects {
+  private fanOut: Set<string> | undefined;
+  private readonly names = new Map<string, Set<string>>();
+
+  constructor(private readonly dir: string) {}
+
+  private listed(prefix: string): Set<string> | undefined {
+    this.fanOut ??= new Set(list(this.dir).filter((n) => n.length === 2));
+    if (!this.fanOut.has(prefix)) return undefined;
+    let names = this.names.get(prefix);
+    if (!names) this.names.set(prefix, (names = new Set(list(join(this.dir, prefix)))));
+    return names;
+  }
+
+  read(oid: string): GitObject | undefined {
+    const prefix = oid.slice(0, 2);
+    const rest = oid.slice(2);
+    if (!this.listed(prefix)?.has(rest)) return undefined;
+    const file = readRegular(join(this.dir, prefix, rest), LOOSE_MAX);
+    if (!file) return undefined;
+    let raw: Buffer;
+    try {
+      // An output buffer near the object's size: zlib's default (16 KiB, fresh for each object) costs more than the inflating.
+      raw = inflateSync(file, { chunkSize: Math.min(64 * 1024, Math.max(256, file.length * 3)), maxOutputLength: LOOSE_MAX + 64 });
+    } catch {
+      return undefined;
+    }
+    const nul = raw.indexOf(0);
+    const header = nul > 0 && nul < 32 ? raw.subarray(0, nul).toString('latin1') : '';
+    const sp = header.indexOf(' ');
+    const type = header.slice(0, sp);
+    const content = raw.subarray(nul + 1);
+    if (sp < 0 || !TYPES.has(type) || header.slice(sp + 1) !== String(content.length)) return undefined;
+    if (objectId(type, content, oid.length) !== oid) return undefined;
+    return { oid, type: type as ObjectType, content };
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * One cat-file process per repository, asked in order: requests are
  * pipelined, and answers come back in the order asked. The process is
@@ -79,8 +144,15 @@ export class ObjectStore {
   private buf: Buffer = Buffer.alloc(0);
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly commits = new Map<string, CommitObject>();
+  private readonly loose: LooseObjects | undefined;
 
-  constructor(private readonly cwd: string) {}
+  /** `objectsDir`: the repository's object directory, whose loose objects are read in process (without it, all go through cat-file). */
+  constructor(
+    private readonly cwd: string,
+    objectsDir?: string,
+  ) {
+    this.loose = objectsDir ? new LooseObjects(objectsDir) : undefined;
+  }
 
   private start(): ChildProcessWithoutNullStreams {
     const child = startGit(['cat-file', '--batch'], { cwd: this.cwd });
@@ -172,6 +244,17 @@ export class ObjectStore {
   getMany(oids: string[]): Promise<(GitObject | undefined)[]> {
     if (oids.length === 0) return Promise.resolve([]);
     for (const oid of oids) if (!OID.test(oid)) return Promise.reject(new InternalError(`not an object id: ${oid}`));
+    if (!this.loose) return this.fromCatFile(oids);
+    const got = oids.map((o) => this.loose!.read(o));
+    const rest = oids.filter((_, i) => !got[i]);
+    if (!rest.length) return Promise.resolve(got);
+    return this.fromCatFile(rest).then((more) => {
+      let k = 0;
+      return got.map((o) => o ?? more[k++]);
+    });
+  }
+
+  private fromCatFile(oids: string[]): Promise<(GitObject | undefined)[]> {
     this.child ??= this.start();
     this.setRef(true);
     const child = this.child;

@@ -32,21 +32,29 @@ export function fileKind(path: string): FileKind {
 export function readUpTo(fd: number, limit: number, sizeHint = 0): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
+  // The size fstat gave sizes the first buffer, one byte over, so that the read that sees the end lands in the same
+  // buffer (a fresh buffer of 64 KiB for a file of 200 bytes is costly where memory is slow to map in).
+  let chunk = Buffer.allocUnsafe(Math.min(sizeHint > 0 ? sizeHint + 1 : 64 * 1024, limit));
+  let at = 0;
   while (total < limit) {
-    // The size fstat gave sizes the first read only (one read for a large file), and one byte more to see its end.
-    const chunk = Buffer.allocUnsafe(Math.min(Math.max(64 * 1024, sizeHint + 1 - total), limit - total));
+    if (at === chunk.length) {
+      chunks.push(chunk);
+      chunk = Buffer.allocUnsafe(Math.min(64 * 1024, limit - total));
+      at = 0;
+    }
     let n: number;
     try {
-      n = readSync(fd, chunk, 0, chunk.length, null);
+      n = readSync(fd, chunk, at, chunk.length - at, null);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // a non-blocking pipe with nothing yet
       continue;
     }
     if (n === 0) break;
-    chunks.push(chunk.subarray(0, n));
+    at += n;
     total += n;
   }
+  if (at) chunks.push(chunk.subarray(0, at));
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 

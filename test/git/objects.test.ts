@@ -1,0 +1,108 @@
+// The object store reads loose objects in process and the rest through
+// cat-file: for any mix of loose and packed objects it must answer exactly
+// what git stores, answer loose objects without a git process at all, and
+// never answer a loose file whose content is not its id (cat-file's answer,
+// checked in turn, decides).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CorruptObjectError, ObjectStore } from '../../src/git/objects.js';
+
+let dir: string;
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+const run = (args: string[], input?: string | Buffer): string => execFileSync('git', args, { cwd: dir, env, input, encoding: 'utf8' }).trim();
+const objects = () => join(dir, '.git', 'objects');
+const write = (content: string, type = 'blob') => run(['hash-object', '-w', '-t', type, '--stdin'], content);
+const looseFile = (oid: string) => join(objects(), oid.slice(0, 2), oid.slice(2));
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ga-objects-'));
+  run(['init', '-q']);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the object store', () => {
+  it('answers what cat-file answers for any mix of loose, packed and missing objects', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.string({ maxLength: 3000 }), fc.boolean()), { minLength: 1, maxLength: 12 }), fc.nat(), async (items, seed) => {
+        const packed = items.filter(([, p]) => p).map(([c]) => write(`packed ${seed} ${c}`));
+        if (packed.length) {
+          run(['repack', '-a', '-d', '-q']);
+          run(['prune-packed']);
+        }
+        const loose = items.filter(([, p]) => !p).map(([c]) => write(`loose ${seed} ${c}`));
+        const missing = 'f'.repeat(40);
+        const ask = [...packed, ...loose, missing, ...loose.slice(0, 1)].reverse();
+        const store = new ObjectStore(dir, objects());
+        try {
+          const got = await store.getMany(ask);
+          expect(got.map((o) => o && { oid: o.oid, type: o.type, content: o.content.toString('utf8') })).toEqual(
+            ask.map((oid) =>
+              oid === missing ? undefined : { oid, type: 'blob', content: execFileSync('git', ['cat-file', 'blob', oid], { cwd: dir, env, encoding: 'utf8' }) },
+            ),
+          );
+        } finally {
+          store.close();
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('reads loose objects without starting git, and asks git for the rest', async () => {
+    const blob = write('a loose blob\n');
+    const tree = run(['mktree'], `100644 blob ${blob}\tfile\n`);
+    // No git can run in a directory that does not exist: only the in-process reader can answer.
+    const store = new ObjectStore(join(dir, 'nowhere'), objects());
+    try {
+      expect((await store.tree(tree)).map((e) => [e.name, e.oid])).toEqual([['file', blob]]);
+      expect((await store.blob(blob)).toString()).toBe('a loose blob\n');
+      run(['repack', '-a', '-d', '-q']);
+      run(['prune-packed']);
+      const later = write('written after the store listed the loose objects\n');
+      await expect(store.get(later)).rejects.toThrow(/cat-file/);
+    } finally {
+      store.close();
+    }
+    // With git to ask: an object packed and pruned since its directory was listed, and one written since.
+    const store2 = new ObjectStore(dir, objects());
+    try {
+      const blob2 = write('loose at first\n');
+      expect((await store2.blob(blob2)).toString()).toBe('loose at first\n');
+      run(['repack', '-a', '-d', '-q']);
+      run(['prune-packed']);
+      const fresh = write('new since the listing\n');
+      expect((await store2.getMany([blob2, blob, fresh])).map((o) => o?.content.toString())).toEqual([
+        'loose at first\n',
+        'a loose blob\n',
+        'new since the listing\n',
+      ]);
+    } finally {
+      store2.close();
+    }
+  });
+
+  it('never answers a loose file whose content is not its id: git is asked, and its answer is checked', async () => {
+    const blob = write('the trusted content\n');
+    const file = looseFile(blob);
+    chmodSync(file, 0o644);
+    writeFileSync(file, deflateSync(Buffer.from('blob 19\0the forged content\n')));
+    const store = new ObjectStore(dir, objects());
+    try {
+      await expect(store.blob(blob)).rejects.toThrow(CorruptObjectError);
+    } finally {
+      store.close();
+    }
+    // The verdict is the one a store without the in-process reader gives.
+    const catFileOnly = new ObjectStore(dir);
+    try {
+      await expect(catFileOnly.blob(blob)).rejects.toThrow(CorruptObjectError);
+    } finally {
+      catFileOnly.close();
+    }
+  });
+});
