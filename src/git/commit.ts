@@ -13,6 +13,8 @@ import { ZERO_OID } from './objects.js';
 import { editTree, type TreeEdit } from './tree-edit.js';
 import { objectWriter, type ObjectWriter } from './loose.js';
 import { indexChange, updateIndex, type IndexChange, type IndexUpdate } from './index-file.js';
+import { commitBody, gitKeepsMessage, identities, type Identity } from './commit-object.js';
+import { swapRef } from './ref-swap.js';
 import { readHead } from './head.js';
 import { headRef, type Repo } from './repo.js';
 
@@ -30,10 +32,7 @@ export interface FileWrite {
   keepWorktree?: boolean;
 }
 
-export interface Identity {
-  name: string;
-  email: string;
-}
+export type { Identity } from './commit-object.js';
 
 export interface CommitPlan {
   message: string;
@@ -80,9 +79,17 @@ export function commitEvent(
       const head = onHead ? await readHead(repo) : await refCommit(repo, ref);
       const plan = await build(head);
       if (!plan) return undefined;
-      const commit = await writeCommit(repo, head, plan);
-      const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
-      if (swapped.code !== 0) continue; // a commit landed outside ga: rebuild on top of it
+      const { commit, committer } = await writeCommitRetrying(repo, head, plan);
+      // In process where the ref is plain (git/ref-swap.ts), else git; either swaps only from `head`.
+      const inProcess =
+        head && committer
+          ? await traced('ref moved in process', () => swapRef(repo, { ref, from: head, to: commit, message: 'ga', who: committer }))
+          : undefined;
+      if (inProcess === 'moved') continue; // a commit landed outside ga: rebuild on top of it
+      if (inProcess === undefined) {
+        const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
+        if (swapped.code !== 0) continue;
+      }
       (repo.made ??= new Map()).set(commit, { parent: head, paths: plan.files.map((f) => f.path) });
       if (onHead) {
         syncWorkTree(repo, plan.files);
@@ -106,6 +113,10 @@ async function refCommit(repo: Repo, ref: string): Promise<string | undefined> {
  * again and the commit built again, never a crash.
  */
 export async function writeCommit(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
+  return (await writeCommitRetrying(repo, head, plan)).commit;
+}
+
+async function writeCommitRetrying(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<Written> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await writeCommitOnce(repo, head, plan);
@@ -122,13 +133,19 @@ export async function writeCommit(repo: Repo, head: string | undefined, plan: Co
   }
 }
 
-async function writeCommitOnce(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<string> {
+async function writeCommitOnce(repo: Repo, head: string | undefined, plan: CommitPlan): Promise<Written> {
   const tmp = join(runtimeDir(repo), 'tmp');
   mkdirSync(tmp, { recursive: true });
   const base = head ? (await repo.objects.commit(head)).tree : undefined;
   const idLength = base ? base.length : await idLengthOf(repo);
   const write = objectWriter(repo, tmp, idLength);
   const tree = await traced('tree built and written', async () => editTree(repo.objects, write, base, await edits(plan.files, write), idLength));
+  // An unsigned commit of a plain identity is written in process, as git's commit-tree writes it; a signed one is git's (it runs ssh-keygen).
+  const idents = await identities(repo, plan.identity);
+  if (idents && !plan.sign && gitKeepsMessage(plan.message)) {
+    const [commit] = await write('commit', [commitBody(tree, head, idents, plan.message)]);
+    return { commit: commit!, committer: idents.committer };
+  }
   const args = ['commit-tree', tree, ...(head ? ['-p', head] : []), plan.sign ? '-S' : '--no-gpg-sign', '-F', '-'];
   const identity: Record<string, string> = plan.identity
     ? {
@@ -145,7 +162,13 @@ async function writeCommitOnce(repo: Repo, head: string | undefined, plan: Commi
     if (plan.sign) throw new GovernanceRefusal(`signing the commit failed (${why}); check git config user.signingkey and that the key is readable`);
     throw new InternalError(`git commit-tree failed: ${why}`);
   }
-  return r.stdout.toString().trim();
+  return { commit: r.stdout.toString().trim(), committer: idents?.committer };
+}
+
+interface Written {
+  commit: string;
+  /** Who committed, and when (`Name <email> <seconds> <zone>`), for the reflog; undefined when git alone knows (its identity rules). */
+  committer?: string;
 }
 
 /** The length of the repository's ids, for its first commit: 64 in a sha256 repository, else 40. */

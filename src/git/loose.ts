@@ -12,23 +12,32 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { InternalError } from '../errors.js';
 import { git } from './exec.js';
-import { objectId } from './objects.js';
+import { objectId, type ObjectStore } from './objects.js';
 import { localSettingOn, type ConfigSnapshot } from './repo.js';
 
 /** Writes objects of one type; their ids, in order. */
-export type ObjectWriter = (type: 'blob' | 'tree', bodies: Buffer[]) => Promise<string[]>;
+export type ObjectWriter = (type: 'blob' | 'tree' | 'commit', bodies: Buffer[]) => Promise<string[]>;
 
 /**
  * The writer for a repository: in process where it may be, else `git
  * hash-object -w --no-filters` over files under `tmp`, whose ids must be the
  * ones computed here.
  */
-export function objectWriter(repo: { root: string; commonDir: string; local: ConfigSnapshot }, tmp: string, idLength: number): ObjectWriter {
+export function objectWriter(
+  repo: { root: string; commonDir: string; local: ConfigSnapshot; objects?: ObjectStore },
+  tmp: string,
+  idLength: number,
+): ObjectWriter {
   const inProcess = !localSettingOn(repo.local, 'core.sharedRepository');
   return async (type, bodies) => {
     if (inProcess) {
       try {
-        return bodies.map((b) => writeLoose(join(repo.commonDir, 'objects'), type, b, idLength));
+        // The store reads what it is told was written here in process, as it reads the loose objects it listed.
+        return bodies.map((b) => {
+          const oid = writeLoose(join(repo.commonDir, 'objects'), type, b, idLength);
+          repo.objects?.wroteLoose(oid);
+          return oid;
+        });
       } catch {
         // git gets to try (and says what is wrong, should it fail too)
       }
@@ -61,7 +70,7 @@ function writeLoose(objects: string, type: string, body: Buffer, idLength: numbe
   return oid;
 }
 
-async function hashObjects(cwd: string, tmp: string, type: 'blob' | 'tree', bodies: Buffer[], idLength: number): Promise<string[]> {
+async function hashObjects(cwd: string, tmp: string, type: 'blob' | 'tree' | 'commit', bodies: Buffer[], idLength: number): Promise<string[]> {
   if (!bodies.length) return [];
   mkdirSync(tmp, { recursive: true });
   const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;

@@ -101,6 +101,14 @@ class LooseObjects {
     return names;
   }
 
+  /** An object this process has just written loose: read in process from now on, whether or not its directory was listed. */
+  wrote(oid: string): void {
+    const prefix = oid.slice(0, 2);
+    if (!this.fanOut) return; // the first listing will find it
+    this.fanOut.add(prefix);
+    this.names.get(prefix)?.add(oid.slice(2));
+  }
+
   read(oid: string): GitObject | undefined {
     const prefix = oid.slice(0, 2);
     const rest = oid.slice(2);
@@ -238,6 +246,11 @@ export class ObjectStore {
     w.resolve = () => undefined;
     w.reject = () => undefined;
     this.answer(w, undefined);
+  }
+
+  /** An object this process wrote loose (git/loose.ts). */
+  wroteLoose(oid: string): void {
+    this.loose?.wrote(oid);
   }
 
   /** Reads objects by full id, verified; a missing object maps to undefined. */
