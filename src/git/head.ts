@@ -23,7 +23,12 @@ export function readRefFromFiles(repo: Repo, ref: string): string | undefined {
   if (ref.split('/').includes('..')) return undefined;
   const loose = readRegularText(join(repo.commonDir, ref), 4096)?.trim();
   if (loose && OID.test(loose)) return loose;
-  const packed = readRegularText(join(repo.commonDir, 'packed-refs'), 64 * 1024 * 1024);
+  return packedRef(repo, ref);
+}
+
+/** The commit packed-refs names for `ref`; undefined when it names none (or cannot be read). */
+export function packedRef(repo: Repo, ref: string): string | undefined {
+  const packed = readRegularText(join(repo.commonDir, 'packed-refs'), 256 * 1024 * 1024);
   const line = packed?.split('\n').find((l) => l.endsWith(` ${ref}`));
   const oid = line?.split(' ')[0];
   return oid && OID.test(oid) ? oid : undefined;

@@ -15,6 +15,7 @@
 import { appendFileSync, closeSync, constants, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readRegularText, fileKind } from '../runtime/files.js';
+import { packedRef } from './head.js';
 import { OID } from './objects.js';
 import { localSettingOn, type Repo } from './repo.js';
 
@@ -82,11 +83,7 @@ function currentValue(repo: Repo, ref: string, file: string): string | undefined
     const id = text?.endsWith('\n') ? text.slice(0, -1) : undefined;
     return id !== undefined && OID.test(id) ? id : undefined;
   }
-  if (kind !== 'missing') return undefined;
-  const packed = readRegularText(join(repo.commonDir, 'packed-refs'), 256 * 1024 * 1024);
-  const line = packed?.split('\n').find((l) => l.endsWith(` ${ref}`));
-  const id = line?.slice(0, line.indexOf(' '));
-  return id !== undefined && OID.test(id) ? id : undefined;
+  return kind === 'missing' ? packedRef(repo, ref) : undefined;
 }
 
 /**
