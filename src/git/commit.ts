@@ -70,6 +70,7 @@ export function commitEvent(
   target: CommitTarget = {},
 ): Promise<CommitResult | undefined> {
   return withRepoLock(repo, async () => {
+    let locked: string | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const checkedOut = await headRef(repo).catch(() => undefined);
       const ref = target.ref ?? checkedOut;
@@ -85,9 +86,11 @@ export function commitEvent(
         head && committer
           ? await traced('ref moved in process', () => swapRef(repo, { ref, from: head, to: commit, message: 'ga', who: committer }))
           : undefined;
-      if (inProcess === 'moved') continue; // a commit landed outside ga: rebuild on top of it
+      locked = inProcess === 'locked' ? ref : undefined;
+      if (inProcess === 'moved' || inProcess === 'locked') continue; // a commit landed outside ga (or is landing): rebuild on top of it
       if (inProcess === undefined) {
         const swapped = await git(['update-ref', '-m', 'ga', ref, commit, head ?? ZERO_OID], { cwd: repo.root, allowFailure: true });
+        locked = /\.lock'?: File exists/.test(swapped.stderr) ? ref : undefined;
         if (swapped.code !== 0) continue;
       }
       (repo.made ??= new Map()).set(commit, { parent: head, paths: plan.files.map((f) => f.path) });
@@ -96,6 +99,11 @@ export function commitEvent(
         await syncIndex(repo, plan.files, commit.length).catch((e: Error) => process.emitWarning(`the index was not updated after ga's commit: ${e.message}`));
       }
       return { commit, parent: head };
+    }
+    if (locked) {
+      throw new GovernanceRefusal(
+        `${join(repo.commonDir, `${locked}.lock`)} stayed in place while ga tried to commit: another git process is updating the branch, or one was killed while it did; if no git process is running, remove that file and try again`,
+      );
     }
     throw new GovernanceRefusal('the branch kept moving while ga tried to commit; try again');
   });

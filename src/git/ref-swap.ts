@@ -38,8 +38,8 @@ export interface RefSwap {
   who: string;
 }
 
-/** 'swapped'; 'moved' when the ref no longer names `from` (or another process held it); undefined: not done here, ask git. */
-export async function swapRef(repo: Repo, s: RefSwap): Promise<'swapped' | 'moved' | undefined> {
+/** 'swapped'; 'moved' when the ref no longer names `from`; 'locked' when another process held its lock throughout; undefined: not done here, ask git. */
+export async function swapRef(repo: Repo, s: RefSwap): Promise<'swapped' | 'moved' | 'locked' | undefined> {
   if (!plainBranch(s.ref) || !OID.test(s.from) || !OID.test(s.to) || s.from.length !== s.to.length) return undefined;
   if (localSettingOn(repo.local, 'core.sharedRepository') || fileKind(join(repo.commonDir, 'reftable')) !== 'missing') return undefined;
   if (/[\n\0]/.test(s.message) || /[\n\0]/.test(s.who)) return undefined;
@@ -51,7 +51,7 @@ export async function swapRef(repo: Repo, s: RefSwap): Promise<'swapped' | 'move
       fd = openSync(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
-      if (Date.now() >= until) return 'moved';
+      if (Date.now() >= until) return 'locked';
       await new Promise((r) => setTimeout(r, 5));
     }
   }

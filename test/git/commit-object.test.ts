@@ -14,7 +14,7 @@ import { commitBody, gitKeepsMessage, identities, zoneOf } from '../../src/git/c
 import { objectId } from '../../src/git/objects.js';
 import { swapRef } from '../../src/git/ref-swap.js';
 import { openRepo, type Repo } from '../../src/git/repo.js';
-import { BIN, PUBLISH, initRepo, sandbox } from '../helpers/fixture.js';
+import { BIN, PUBLISH, initRepo, propose, sandbox } from '../helpers/fixture.js';
 
 let dir: string;
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: '/nonexistent' };
@@ -132,11 +132,30 @@ describe('the branch moved in process', () => {
     run(['pack-refs', '--all']);
     expect(existsSync(join(dir, '.git/refs/heads/main'))).toBe(false);
     writeFileSync(join(dir, '.git/refs/heads/main.lock'), '');
-    expect(await swap(first, second)).toBe('moved');
+    expect(await swap(first, second)).toBe('locked');
     expect(readFileSync(join(dir, '.git/refs/heads/main.lock'), 'utf8')).toBe(''); // the other holder's lock, left alone
     rmSync(join(dir, '.git/refs/heads/main.lock'));
     expect(await swap(first, second)).toBe('swapped');
     expect(run(['rev-parse', 'main'])).toBe(second);
+  });
+
+  it('a lock a killed process left on the branch: ga refuses with exit 1 naming the file, and commits once it is gone', async () => {
+    const sb = sandbox(['alice']);
+    try {
+      const gov = await initRepo(sb);
+      const lock = join(gov, '.git/refs/heads/main.lock');
+      writeFileSync(lock, '');
+      const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: gov, encoding: 'utf8' }).trim();
+      const refused = await propose(gov, PUBLISH);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain(`${lock} stayed in place while ga tried to commit`);
+      expect(execFileSync('git', ['rev-parse', 'HEAD'], { cwd: gov, encoding: 'utf8' }).trim()).toBe(head);
+      rmSync(lock);
+      expect((await propose(gov, PUBLISH)).code).toBe(0);
+      expect(execFileSync('git', ['log', '-1', '--format=%s'], { cwd: gov, encoding: 'utf8' })).toMatch(/^propose /);
+    } finally {
+      sb.cleanup();
+    }
   });
 
   it('leaves to git what it does not do: a symbolic ref, a name git would refuse, a shared repository', async () => {
