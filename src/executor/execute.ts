@@ -12,7 +12,7 @@ import { leaseUntil, rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
-import { loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
+import { loadGovernance, placesInTimeline, type ExecutionTrail, type Governance } from '../history/replay.js';
 import { newId, proposalPath } from '../layout/layout.js';
 import { hostname } from 'node:os';
 import { historyRewound, raiseHighWater } from '../trust/highwater.js';
@@ -63,8 +63,17 @@ export async function readForExecution(repo: Repo): Promise<Governance> {
 }
 
 export async function requireWholeHistory(gov: Governance): Promise<void> {
-  const rewound = await historyRewound(gov.repo, gov.head);
+  const rewound = await historyRewound(gov.repo, gov.head, behindReading(gov));
   if (rewound) throw new GovernanceRefusal(`nothing is executed: ${rewound}`);
+}
+
+/**
+ * Commits behind the reading's HEAD, from its own timeline (read verified); for a commit of this process,
+ * those behind the reading's HEAD when the commits it made stand on that HEAD. Looked up on first need.
+ */
+function behindReading(gov: Governance): (mark: string, below?: string) => boolean {
+  let places: ReturnType<typeof placesInTimeline> | undefined;
+  return (mark, below = gov.head) => below === gov.head && (places ??= placesInTimeline(gov)).has(mark);
 }
 
 /** Runs every proposal in approved/ of a reading made for execution. */
@@ -234,7 +243,7 @@ async function decide(
     };
   });
   // What this clone has claimed or settled, a reset must not undo.
-  if (landed) await raiseHighWater(repo, landed.commit).catch(() => undefined);
+  if (landed) await raiseHighWater(repo, landed.commit, { behind: behindReading(gov) }).catch(() => undefined);
   if (decision.kind === 'claimed' && landed) decision = { kind: 'claimed', commit: landed.commit };
   return decision;
 }
@@ -290,7 +299,7 @@ async function runClaimed(
     },
     at: opts.clock.now(),
   });
-  await raiseHighWater(repo, landed.commit).catch(() => undefined);
+  await raiseHighWater(repo, landed.commit, { behind: behindReading(gov) }).catch(() => undefined);
   return {
     id: r.id,
     result: state,

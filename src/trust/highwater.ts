@@ -21,7 +21,14 @@ const highWaterFile = (repo: Repo) => join(repo.commonDir, 'ga', 'high-water');
 export async function raiseHighWater(
   repo: Repo,
   commit: string,
-  opts: { reset?: boolean; /** Commits known (read verified) to be behind `commit`: no need to ask git. */ behind?: (mark: string) => boolean } = {},
+  opts: {
+    reset?: boolean;
+    /**
+     * Commits known (read verified) to be behind `commit`: no need to ask git. `below`: the first commit under
+     * `commit` that this process did not make (`commit` itself when it made none of them).
+     */
+    behind?: (mark: string, below: string | undefined) => boolean;
+  } = {},
 ): Promise<void> {
   // What happens on other branches does not count (a commit ga landed on the governed branch while HEAD is elsewhere does).
   if (!(await onGovernedBranch(repo))) {
@@ -29,7 +36,8 @@ export async function raiseHighWater(
     if (r.code !== 0) return;
   }
   const mark = readHighWater(repo);
-  if (mark && mark !== commit && !opts.reset && !opts.behind?.(mark)) {
+  const own = ownChain(repo, commit);
+  if (mark && mark !== commit && !opts.reset && !own.made.has(mark) && own.below !== mark && !opts.behind?.(mark, own.below)) {
     const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
     if (r.code !== 0) return;
   }
@@ -40,15 +48,29 @@ export async function raiseHighWater(
   renameSync(tmp, file);
 }
 
+/**
+ * The commits this process made that `commit` stands on, `commit` included (Repo.made: it wrote them, and knows
+ * their parents), and the first commit under them it did not make. A mark among them, or that commit, is behind.
+ */
+function ownChain(repo: Repo, commit: string): { made: Set<string>; below: string | undefined } {
+  const made = new Set<string>();
+  let at: string | undefined = commit;
+  while (at !== undefined && repo.made?.has(at) && !made.has(at)) {
+    made.add(at);
+    at = repo.made.get(at)!.parent;
+  }
+  return { made, below: at };
+}
+
 export function readHighWater(repo: Repo): string | undefined {
   const text = readRegularText(highWaterFile(repo), 4096)?.trim();
   return text && /^[0-9a-f]{40,64}$/.test(text) ? text : undefined;
 }
 
-/** True when HEAD still contains the newest commit ga has seen. */
-export async function headContainsHighWater(repo: Repo, head: string): Promise<{ ok: boolean; mark?: string }> {
+/** True when HEAD still contains the newest commit ga has seen. `behind`: commits known (read verified) to be behind HEAD. */
+export async function headContainsHighWater(repo: Repo, head: string, behind?: (mark: string) => boolean): Promise<{ ok: boolean; mark?: string }> {
   const mark = readHighWater(repo);
-  if (!mark || mark === head) return { ok: true, mark };
+  if (!mark || mark === head || behind?.(mark)) return { ok: true, mark };
   const contains = async (tip: string) => (await git(['merge-base', '--is-ancestor', mark, tip], { cwd: repo.root, allowFailure: true })).code === 0;
   if (await contains(head)) return { ok: true, mark };
   // A reading made a moment ago, overtaken by a commit another ga process just landed (and marked): not a rewrite,
@@ -62,8 +84,8 @@ export async function headContainsHighWater(repo: Repo, head: string): Promise<{
 }
 
 /** Why history no longer holds what this clone has seen, or undefined. */
-export async function historyRewound(repo: Repo, head: string): Promise<string | undefined> {
-  const hw = await headContainsHighWater(repo, head);
+export async function historyRewound(repo: Repo, head: string, behind?: (mark: string) => boolean): Promise<string | undefined> {
+  const hw = await headContainsHighWater(repo, head, behind);
   return hw.ok
     ? undefined
     : `HEAD no longer contains ${hw.mark!.slice(0, 12)}, the newest commit ga has seen here: history was reset or rewritten; check it (ga verify), then ga resume`;
