@@ -27,7 +27,33 @@ export interface Repo {
   /** Verified objects: every read of history goes through here. */
   objects: ObjectStore;
   /** The commits this process made here (git/commit.ts), by id: each one's parent and the paths it wrote. */
-  made?: Map<string, { parent: string | undefined; paths: string[] }>;
+  made?: Map<string, MadeCommit>;
+}
+
+/** A commit this process made: its parent and the paths it wrote. */
+export interface MadeCommit {
+  parent: string | undefined;
+  paths: string[];
+}
+
+/**
+ * The commits this process made that `commit` stands on, newest first,
+ * `commit` included, down to `stop` or to the first commit it did not make
+ * (`below`: that commit, or `stop`). Repo.made knows their parents and the
+ * paths each wrote, so nothing is read.
+ */
+export function madeChain(repo: Repo, commit: string, stop?: string): { chain: { id: string; paths: string[] }[]; below: string | undefined } {
+  const chain: { id: string; paths: string[] }[] = [];
+  const seen = new Set<string>();
+  let at: string | undefined = commit;
+  while (at !== undefined && at !== stop && !seen.has(at)) {
+    const own: MadeCommit | undefined = repo.made?.get(at);
+    if (!own) break;
+    seen.add(at);
+    chain.push({ id: at, paths: own.paths });
+    at = own.parent;
+  }
+  return { chain, below: at };
 }
 
 /** Every config value with its scope; the last one of a key wins, as in git. */

@@ -18,7 +18,7 @@ import { git, gitText } from '../git/exec.js';
 import { readHead } from '../git/head.js';
 import { fetchHub, hubRef, pushBranch, pushHub, type Hub } from '../git/remote.js';
 import { openReview, type ReviewOpened } from './hosts.js';
-import { headRef, readBlobs, type Repo } from '../git/repo.js';
+import { headRef, madeChain, readBlobs, type Repo } from '../git/repo.js';
 import { publicKeyLine, signingSetup } from '../git/signing.js';
 import { signingKey } from '../git/sshsig.js';
 import { readChainSince } from '../history/chain.js';
@@ -97,12 +97,8 @@ async function readingStillGood(repo: Repo): Promise<Governance | undefined> {
 /** Whether `head` is reached from `from` by commits this process made, none of which wrote hub.toml (or a directory holding it). */
 function madeHereLeavingHub(repo: Repo, head: string, from: string): boolean {
   const touchesHub = (path: string) => path === HUB_PATH || HUB_PATH.startsWith(`${path}/`);
-  for (let at: string | undefined = head; at !== from;) {
-    const own: { parent: string | undefined; paths: string[] } | undefined = at === undefined ? undefined : repo.made?.get(at);
-    if (!own || own.paths.some(touchesHub)) return false;
-    at = own.parent;
-  }
-  return true;
+  const { chain, below } = madeChain(repo, head, from);
+  return below === from && chain.every((c) => !c.paths.some(touchesHub));
 }
 
 async function isAncestor(repo: Repo, a: string, b: string): Promise<boolean> {

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../git/exec.js';
 import { readHead } from '../git/head.js';
-import type { Repo } from '../git/repo.js';
+import { madeChain, type Repo } from '../git/repo.js';
 import { readRegularText } from '../runtime/files.js';
 import { governedBranch, onGovernedBranch } from './branch.js';
 
@@ -36,8 +36,9 @@ export async function raiseHighWater(
     if (r.code !== 0) return;
   }
   const mark = readHighWater(repo);
-  const own = ownChain(repo, commit);
-  if (mark && mark !== commit && !opts.reset && !own.made.has(mark) && own.below !== mark && !opts.behind?.(mark, own.below)) {
+  // A mark among the commits this process made under `commit`, or the one they stand on, is behind it.
+  const own = madeChain(repo, commit);
+  if (mark && mark !== commit && !opts.reset && !own.chain.some((c) => c.id === mark) && own.below !== mark && !opts.behind?.(mark, own.below)) {
     const r = await git(['merge-base', '--is-ancestor', mark, commit], { cwd: repo.root, allowFailure: true });
     if (r.code !== 0) return;
   }
@@ -46,20 +47,6 @@ export async function raiseHighWater(
   const tmp = `${file}.${process.pid}`;
   writeFileSync(tmp, `${commit}\n`);
   renameSync(tmp, file);
-}
-
-/**
- * The commits this process made that `commit` stands on, `commit` included (Repo.made: it wrote them, and knows
- * their parents), and the first commit under them it did not make. A mark among them, or that commit, is behind.
- */
-function ownChain(repo: Repo, commit: string): { made: Set<string>; below: string | undefined } {
-  const made = new Set<string>();
-  let at: string | undefined = commit;
-  while (at !== undefined && repo.made?.has(at) && !made.has(at)) {
-    made.add(at);
-    at = repo.made.get(at)!.parent;
-  }
-  return { made, below: at };
 }
 
 export function readHighWater(repo: Repo): string | undefined {
