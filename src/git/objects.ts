@@ -101,6 +101,11 @@ class LooseObjects {
     return names;
   }
 
+  /** Whether `oid` is listed loose (read here unless its file has gone since). */
+  has(oid: string): boolean {
+    return this.listed(oid.slice(0, 2))?.has(oid.slice(2)) ?? false;
+  }
+
   /** An object this process has just written loose: read in process from now on, whether or not its directory was listed. */
   wrote(oid: string): void {
     const prefix = oid.slice(0, 2);
@@ -110,10 +115,8 @@ class LooseObjects {
   }
 
   read(oid: string): GitObject | undefined {
-    const prefix = oid.slice(0, 2);
-    const rest = oid.slice(2);
-    if (!this.listed(prefix)?.has(rest)) return undefined;
-    const file = readRegular(join(this.dir, prefix, rest), LOOSE_MAX);
+    if (!this.has(oid)) return undefined;
+    const file = readRegular(join(this.dir, oid.slice(0, 2), oid.slice(2)), LOOSE_MAX);
     if (!file) return undefined;
     let raw: Buffer;
     try {
@@ -251,6 +254,11 @@ export class ObjectStore {
   /** An object this process wrote loose (git/loose.ts). */
   wroteLoose(oid: string): void {
     this.loose?.wrote(oid);
+  }
+
+  /** Whether commit `oid` is read without asking cat-file: read before, or loose. */
+  commitAtHand(oid: string): boolean {
+    return this.commits.has(oid) || (this.loose?.has(oid) ?? false);
   }
 
   /** Reads objects by full id, verified; a missing object maps to undefined. */

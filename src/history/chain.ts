@@ -114,14 +114,16 @@ export async function readChainSince(repo: Repo, tip: string, from: string): Pro
 
 /** Commits walked in process before git is asked: a daemon's reading grows by one or a few at a time. */
 const WALK = 64;
-/** Commits walked before git is asked as well, the walk going on until one of the two has the answer. */
+/** Commits read through cat-file before git is asked as well, the walk going on until one of the two has the answer. */
 const ASK_AFTER = 8;
 
 /**
  * The first-parent ids after `from` up to `tip`, oldest first: walked
  * through verified commits, and listed by git as well once the walk has
- * gone ASK_AFTER commits without reaching `from` (whichever answers first
- * is taken); undefined when git cannot list them.
+ * asked cat-file for ASK_AFTER commits without reaching `from` (whichever
+ * answers first is taken); undefined when git cannot list them. Loose
+ * commits (those made here since the last repack) are read in process,
+ * where the walk costs less than starting git.
  */
 async function firstParentsSince(repo: Repo, tip: string, from: string): Promise<string[] | undefined> {
   const list = async () => {
@@ -129,12 +131,13 @@ async function firstParentsSince(repo: Repo, tip: string, from: string): Promise
     return { ids: r.code === 0 ? r.stdout.toString('utf8').split('\n').filter(Boolean).reverse() : undefined };
   };
   const walked: string[] = [];
+  let asked = 0;
   let listing: Promise<{ ids: string[] | undefined }> | undefined;
   let listed = false;
   for (let id: string | undefined = tip; id !== undefined && walked.length < WALK && !listed; id = (await repo.objects.commit(id)).parents[0]) {
     if (id === from) return walked.reverse();
     walked.push(id);
-    if (walked.length === ASK_AFTER) {
+    if (!repo.objects.commitAtHand(id) && ++asked === ASK_AFTER) {
       listing = list();
       listing.then(() => (listed = true)).catch(() => undefined); // a failure is met where the listing is awaited
     }

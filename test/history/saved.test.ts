@@ -193,6 +193,22 @@ describe('the saved reading', () => {
     expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
   });
 
+  it('walks the commits since it in process while they are loose, and asks git to list them once they are packed', async () => {
+    const dir = await initRepo(sb);
+    await propose(dir, PUBLISH);
+    expect((await gaProcess(['-C', dir, 'list'])).code).toBe(0); // the bundled command saves its reading here
+    for (let i = 0; i < 12; i++) git(dir, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', `note ${i}`);
+    const listed = async () => {
+      const r = await gaProcess(['-C', dir, 'list'], { env: { GA_TRACE: '1' } });
+      expect(r.code).toBe(0);
+      return /git rev-list --first-parent/.test(r.err);
+    };
+    expect(await listed()).toBe(false); // 12 loose commits: read here, no git started for them
+    git(dir, 'repack', '-adq');
+    git(dir, 'prune-packed');
+    expect(await listed()).toBe(true); // packed: more than 8 through cat-file, so git lists them as well
+  });
+
   it('a saved reading that calls a forged approval valid is checked against the repository: show says it is not valid, and the hook does not run', async () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH)).last;
