@@ -1,9 +1,11 @@
 // The object store as ga reads it: every object is checked against its id
 // before it is used (git's reader does not check; a rewritten loose object or
 // a forged pack entry keeps its id). A loose object is read in process, as
-// git's reader does (inflate the file at objects/xx/yyyy); everything else
-// (packs, and anything the in-process reader cannot read) comes through one
-// long-lived `git cat-file --batch`. Trees and commits are parsed here, in
+// git's reader does (inflate the file at objects/xx/yyyy); so are the first
+// few packed objects a command asks for (git/packs.ts), while it asks for a
+// few at a time; everything else (many packed objects, and anything the
+// in-process readers cannot read) comes through one long-lived
+// `git cat-file --batch`. Trees and commits are parsed here, in
 // process, so a path is resolved through verified trees only.
 import { createHash } from 'node:crypto';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -13,6 +15,7 @@ import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
 import { readRegular } from '../runtime/files.js';
 import { startGit } from './exec.js';
+import { PackedObjects } from './packs.js';
 
 export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
@@ -73,6 +76,10 @@ interface Batch {
   resolve(o: (GitObject | undefined)[]): void;
   reject(e: Error): void;
 }
+
+/** Packed objects read in process, in all and in one request, before cat-file is asked instead (see fromPacks). */
+const PACKED_HERE = 512;
+const PACKED_AT_ONCE = 64;
 
 /** The largest loose object read in process; a larger one (or one that claims to be) is cat-file's. */
 const LOOSE_MAX = 64 * 1024 * 1024;
@@ -156,13 +163,17 @@ export class ObjectStore {
   private readonly trees = new Map<string, TreeEntry[]>();
   private readonly commits = new Map<string, CommitObject>();
   private readonly loose: LooseObjects | undefined;
+  private readonly packs: PackedObjects | undefined;
+  /** Packed objects read in process so far. */
+  private packedHere = 0;
 
-  /** `objectsDir`: the repository's object directory, whose loose objects are read in process (without it, all go through cat-file). */
+  /** `objectsDir`: the repository's object directory, whose loose objects (and a few packed ones) are read in process (without it, all go through cat-file). */
   constructor(
     private readonly cwd: string,
     objectsDir?: string,
   ) {
     this.loose = objectsDir ? new LooseObjects(objectsDir) : undefined;
+    this.packs = objectsDir ? new PackedObjects(objectsDir) : undefined;
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -267,12 +278,34 @@ export class ObjectStore {
     for (const oid of oids) if (!OID.test(oid)) return Promise.reject(new InternalError(`not an object id: ${oid}`));
     if (!this.loose) return this.fromCatFile(oids);
     const got = oids.map((o) => this.loose!.read(o));
+    if (got.includes(undefined)) this.fromPacks(oids, got);
     const rest = oids.filter((_, i) => !got[i]);
     if (!rest.length) return Promise.resolve(got);
     return this.fromCatFile(rest).then((more) => {
       let k = 0;
       return got.map((o) => o ?? more[k++]);
     });
+  }
+
+  /**
+   * Fills in `got` from the packs, in process, while cat-file is not running
+   * and the objects asked for are few: the first PACKED_HERE of a command's,
+   * in requests of at most PACKED_AT_ONCE (many at once, as a full reading
+   * of history asks, stream faster through cat-file beside this process).
+   */
+  private fromPacks(oids: string[], got: (GitObject | undefined)[]): void {
+    const missing = got.filter((o) => !o).length;
+    if (!this.packs || this.child || missing > PACKED_AT_ONCE || this.packedHere + missing > PACKED_HERE) return;
+    try {
+      oids.forEach((oid, i) => {
+        if (got[i]) return;
+        const built = this.packs!.read(oid);
+        this.packedHere++;
+        if (built && objectId(built.type, built.content, oid.length) === oid) got[i] = { oid, type: built.type, content: built.content };
+      });
+    } finally {
+      this.packs.done();
+    }
   }
 
   private fromCatFile(oids: string[]): Promise<(GitObject | undefined)[]> {
