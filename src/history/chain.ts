@@ -112,8 +112,9 @@ export async function readChainSince(repo: Repo, tip: string, from: string): Pro
   return withChanges(repo, commits);
 }
 
-/** Commits walked in process before git is asked: a daemon's reading grows by one or a few at a time. */
+/** Commits walked before git is asked: a daemon's reading grows by one or a few at a time. Read through cat-file, then loose (read in process, and cheaper than starting git). */
 const WALK = 64;
+const WALK_LOOSE = 512;
 /** Commits read through cat-file before git is asked as well, the walk going on until one of the two has the answer. */
 const ASK_AFTER = 8;
 
@@ -123,7 +124,8 @@ const ASK_AFTER = 8;
  * asked cat-file for ASK_AFTER commits without reaching `from` (whichever
  * answers first is taken); undefined when git cannot list them. Loose
  * commits (those made here since the last repack) are read in process,
- * where the walk costs less than starting git.
+ * where the walk costs less than starting git: a checkpoint's 100 commits
+ * since are walked, not listed.
  */
 async function firstParentsSince(repo: Repo, tip: string, from: string): Promise<string[] | undefined> {
   const list = async () => {
@@ -134,7 +136,7 @@ async function firstParentsSince(repo: Repo, tip: string, from: string): Promise
   let asked = 0;
   let listing: Promise<{ ids: string[] | undefined }> | undefined;
   let listed = false;
-  for (let id: string | undefined = tip; id !== undefined && walked.length < WALK && !listed; id = (await repo.objects.commit(id)).parents[0]) {
+  for (let id: string | undefined = tip; id !== undefined && asked < WALK && walked.length < WALK_LOOSE && !listed; id = (await repo.objects.commit(id)).parents[0]) {
     if (id === from) return walked.reverse();
     walked.push(id);
     if (!repo.objects.commitAtHand(id) && ++asked === ASK_AFTER) {
