@@ -75,6 +75,8 @@ export interface PackedBriefs extends PackedIndex {
   agents: Uint32Array;
   /** created_at in ms, NaN when unknown. */
   created: Float64Array;
+  /** The places whose created_at is known, from the oldest: the watchdog's "proposed in the last minutes" is a binary search, not a walk over every proposal that ever ended. */
+  byCreated: Uint32Array;
   /** Each one's last commit as hex digits, `width` bytes apiece (zero bytes when it has none). */
   last: Buffer;
   width: number;
@@ -139,6 +141,11 @@ export function packBriefs(index: PackedIndex, briefs: ProposalBrief[]): PackedB
     agentNames,
     agents: Uint32Array.from(briefs, (b) => (b.agent === undefined ? 0 : agentCode.get(b.agent)!)),
     created: Float64Array.from(briefs, (b) => b.createdAt ?? NaN),
+    byCreated: Uint32Array.from(
+      briefs
+        .flatMap((b, i) => (b.createdAt === undefined || Number.isNaN(b.createdAt) ? [] : [i]))
+        .sort((a, b) => briefs[a]!.createdAt! - briefs[b]!.createdAt! || a - b),
+    ),
     last,
     width,
     valid: Uint8Array.from(briefs, (b) => (b.submittedValid ? 1 : 0)),
@@ -159,6 +166,8 @@ export function isPackedBriefs(x: unknown): x is PackedBriefs {
     p.states instanceof Uint8Array &&
     p.agents instanceof Uint32Array &&
     p.created instanceof Float64Array &&
+    p.byCreated instanceof Uint32Array &&
+    p.byCreated.length <= n &&
     p.valid instanceof Uint8Array &&
     [p.states, p.agents, p.created, p.valid].every((a) => a.length === n) &&
     Array.isArray(p.agentNames) &&
@@ -231,13 +240,26 @@ export class ProposalBook {
     const states = new Uint8Array(PROPOSAL_STATES.length + 1);
     states.forEach((_, code) => (states[code] = stateMatches(code ? PROPOSAL_STATES[code - 1] : undefined, q.state) ? 1 : 0));
     // Last steps among a few commits: where those commits are in the column (a native search), not every brief's read.
-    const places = q.lastIn && this.lastPlaces(q.lastIn);
+    const places = q.lastIn ? this.lastPlaces(q.lastIn) : q.createdSince !== undefined ? this.createdPlaces(q.createdSince) : undefined;
     for (const i of places ?? range(from, to)) {
       if (i < from || i >= to || !this.records.isPacked(i) || states[p.states[i]!] === 0) continue;
       if (agent !== undefined && p.agents[i] !== agent) continue;
       if (q.createdSince !== undefined && !(p.created[i]! >= q.createdSince)) continue;
       yield i;
     }
+  }
+
+  /** The places created at or after `since` (ms), in order. */
+  private createdPlaces(since: number): number[] {
+    const { created, byCreated } = this.packedAt!;
+    let lo = 0;
+    let hi = byCreated.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (created[byCreated[mid]!]! >= since) hi = mid;
+      else lo = mid + 1;
+    }
+    return Array.from(byCreated.subarray(lo)).sort((a, b) => a - b);
   }
 
   /** The places whose last commit is one of `commits`, in order. */

@@ -33,7 +33,7 @@ import type { Repo } from '../git/repo.js';
 import { readRegular, readRegularRange, writeFileAtomic } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
-const FORMAT = 6;
+const FORMAT = 7;
 
 /** Where a saved reading lives. */
 export interface ReadingPlace {
