@@ -76,8 +76,9 @@ export class TimelineIds {
       for (let i = 0; i < this.savedCount; i++) this.rawPlaces.set(this.at(i)!, i);
       return this.rawPlaces.get(id);
     }
+    // From the end: what is asked for is mostly recent (the high-water mark, the last commit a notification covered).
     const needle = Buffer.from(id, 'hex');
-    for (let at = this.raw.indexOf(needle); at >= 0; at = this.raw.indexOf(needle, at + 1)) if (at % this.width === 0) return at / this.width;
+    for (let at = this.raw.lastIndexOf(needle); at >= 0; at = at > 0 ? this.raw.lastIndexOf(needle, at - 1) : -1) if (at % this.width === 0) return at / this.width;
     return undefined;
   }
 
