@@ -11,13 +11,13 @@
 // but 2 or 3, a split or sparse index, a mandatory extension it does not
 // know, a shared repository or a sparse checkout) is declined, and the
 // caller lets git do it.
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { InternalError } from '../errors.js';
 import { objectId } from './objects.js';
 import { localSettingOn, type Repo } from './repo.js';
-import { readRegular, writeFileAtomic } from '../runtime/files.js';
+import { readFullAt, readRegular, writeFileAtomic } from '../runtime/files.js';
 
 /** One committed path as HEAD now has it: a blob with its mode, or nothing (the path, and anything under it, is gone). */
 export interface IndexChange {
@@ -122,17 +122,6 @@ function noteWritten(repo: Repo, file: string, digest: Buffer): void {
   }
 }
 
-/** The bytes from `at` on, `n` of them, or fewer at the file's end. */
-function readAt(fd: number, buf: Buffer, at: number, n: number): number {
-  let got = 0;
-  while (got < n) {
-    const r = readSync(fd, buf, got, n - got, at + got);
-    if (r === 0) break;
-    got += r;
-  }
-  return got;
-}
-
 function writeAll(fd: number, buf: Buffer): void {
   for (let at = 0; at < buf.length;) at += writeSync(fd, buf, at);
 }
@@ -161,7 +150,7 @@ class Window {
     const from = Math.min(at, this.end);
     this.hashTo(from);
     if (at - from + n > this.buf.length) this.buf = Buffer.allocUnsafe(at - from + n);
-    this.end = from + readAt(this.fd, this.buf, from, this.buf.length);
+    this.end = from + readFullAt(this.fd, this.buf, from, this.buf.length);
     this.start = from;
     return at + n <= this.end ? at - this.start : undefined;
   }
@@ -249,14 +238,14 @@ function rewrite(root: string, input: number, st: Stats, out: number, changes: I
   const buf = window.buf;
   const copy = (from: number, to: number) => {
     for (let at = from; at < to;) {
-      const n = readAt(input, buf, at, Math.min(buf.length, to - at));
+      const n = readFullAt(input, buf, at, Math.min(buf.length, to - at));
       if (n === 0) throw new InternalError('the index shrank while ga read it');
       emit(buf.subarray(0, n));
       at += n;
     }
   };
   const header = Buffer.alloc(12);
-  readAt(input, header, 0, 12);
+  readFullAt(input, header, 0, 12);
   header.writeUInt32BE(count - gone.size + added.length, 8);
   emit(header);
   const stops = [...new Set([...added.map((a) => a.at), ...gone, ...smudged.keys()])].sort((a, b) => a - b);
@@ -303,11 +292,11 @@ function readChecked(input: number, st: Stats, idLength: number, known: Buffer |
   if (!parsed) return undefined;
   const checksum = known ?? window.digest();
   const stored = Buffer.alloc(idBytes);
-  if (readAt(input, stored, bodyEnd, idBytes) !== idBytes || !checksum.equals(stored)) return undefined;
+  if (readFullAt(input, stored, bodyEnd, idBytes) !== idBytes || !checksum.equals(stored)) return undefined;
   const { starts } = parsed;
   const entry = (i: number) => {
     const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
-    readAt(input, b, starts[i]!, b.length);
+    readFullAt(input, b, starts[i]!, b.length);
     return b;
   };
   return { parsed, window, count: starts.length - 1, entry, name: (i: number) => entryName(entry(i), 0, idBytes, parsed.version) };

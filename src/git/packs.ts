@@ -13,9 +13,10 @@
 // answer against its id (git/objects.ts) and asks cat-file for anything it
 // did not answer, so a pack this reader misreads, a pack replaced under it,
 // or a format it does not know costs a process, never a wrong object.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { readBytesAt } from '../runtime/files.js';
 
 /** The largest object, and delta, built here; a larger one is cat-file's. */
 const PACKED_MAX = 1024 * 1024;
@@ -118,15 +119,7 @@ export class PackedObjects {
 
   /** Up to `n` bytes of `file` from `at` (fewer at its end). */
   private bytes(file: string, at: number, n: number): Buffer {
-    const fd = this.fd(file);
-    const buf = Buffer.allocUnsafe(n);
-    let got = 0;
-    while (got < n) {
-      const r = readSync(fd, buf, got, n - got, at + got);
-      if (r === 0) break;
-      got += r;
-    }
-    return buf.subarray(0, got);
+    return readBytesAt(this.fd(file), at, n);
   }
 
   /** Exactly `n` bytes of `file` from `at`. */

@@ -136,7 +136,11 @@ async function firstParentsSince(repo: Repo, tip: string, from: string): Promise
   let asked = 0;
   let listing: Promise<{ ids: string[] | undefined }> | undefined;
   let listed = false;
-  for (let id: string | undefined = tip; id !== undefined && asked < WALK && walked.length < WALK_LOOSE && !listed; id = (await repo.objects.commit(id)).parents[0]) {
+  for (
+    let id: string | undefined = tip;
+    id !== undefined && asked < WALK && walked.length < WALK_LOOSE && !listed;
+    id = (await repo.objects.commit(id)).parents[0]
+  ) {
     if (id === from) return walked.reverse();
     walked.push(id);
     if (!repo.objects.commitAtHand(id) && ++asked === ASK_AFTER) {

@@ -78,7 +78,8 @@ export class TimelineIds {
     }
     // From the end: what is asked for is mostly recent (the high-water mark, the last commit a notification covered).
     const needle = Buffer.from(id, 'hex');
-    for (let at = this.raw.lastIndexOf(needle); at >= 0; at = at > 0 ? this.raw.lastIndexOf(needle, at - 1) : -1) if (at % this.width === 0) return at / this.width;
+    for (let at = this.raw.lastIndexOf(needle); at >= 0; at = at > 0 ? this.raw.lastIndexOf(needle, at - 1) : -1)
+      if (at % this.width === 0) return at / this.width;
     return undefined;
   }
 

@@ -3,7 +3,7 @@
 // "how much in this window" in constant time) and the sha256 of the line
 // before it (so an edited, dropped or reordered line shows).
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { ledgerLineSchema, type ChargeSource, type LedgerLine, type LedgerWindow } from '../schema/ledger.js';
@@ -12,6 +12,7 @@ import { GovernanceRefusal, InternalError } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import { ledgerPath } from '../layout/layout.js';
 import { runtimeDir, withLock } from '../runtime/lock.js';
+import { readBytesAt } from '../runtime/files.js';
 
 
 export type { LedgerLine, LedgerWindow, ChargeSource } from '../schema/ledger.js';
@@ -111,17 +112,6 @@ function regularSize(fd: number, absPath: string): number {
   return st.size;
 }
 
-function readAt(fd: number, start: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    const n = readSync(fd, buf, got, length - got, start + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return buf.subarray(0, got);
-}
-
 const TORN = 'ledger-torn';
 const tornTail = (absPath: string) =>
   new GovernanceRefusal(`${absPath} is damaged: its last line has no newline (torn by a crash or edited); ga will not add to it. Restore it with git checkout and investigate`, TORN);
@@ -148,7 +138,7 @@ function lastLineBytes(fd: number, size: number, absPath: string): Buffer | unde
   if (size === 0) return undefined;
   for (let chunk = TAIL_CHUNK; ; chunk *= 2) {
     const start = Math.max(0, size - chunk);
-    const buf = readAt(fd, start, size - start);
+    const buf = readBytesAt(fd, start, size - start);
     if (buf[buf.length - 1] !== 0x0a) {
       throw tornTail(absPath);
     }
@@ -288,7 +278,7 @@ function windowLines(fd: number, size: number, absPath: string, start: string): 
   let carry = Buffer.alloc(0);
   for (let chunk = TAIL_CHUNK; ; chunk = Math.min(chunk * 2, 1024 * 1024)) {
     const from = Math.max(0, end - chunk);
-    const buf = Buffer.concat([readAt(fd, from, end - from), carry]);
+    const buf = Buffer.concat([readBytesAt(fd, from, end - from), carry]);
     if (lastBytes === undefined && buf[buf.length - 1] !== 0x0a) {
       throw tornTail(absPath);
     }
@@ -398,7 +388,7 @@ function readPrefix(absPath: string, length: number): { bytes: Buffer; size: num
   }
   try {
     const size = regularSize(fd, absPath);
-    return { bytes: readAt(fd, 0, Math.min(length, size)), size };
+    return { bytes: readBytesAt(fd, 0, Math.min(length, size)), size };
   } finally {
     closeSync(fd);
   }

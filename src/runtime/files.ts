@@ -91,14 +91,26 @@ export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer |
 /** `n` bytes of a regular file from offset `at`, or undefined when there is no such file or it is shorter. */
 export function readRegularRange(path: string, at: number, n: number): Buffer | undefined {
   return withRegular(path, (fd) => {
-    const buf = Buffer.allocUnsafe(n);
-    for (let got = 0; got < n;) {
-      const r = readSync(fd, buf, got, n - got, at + got);
-      if (r === 0) return undefined;
-      got += r;
-    }
-    return buf;
+    const buf = readBytesAt(fd, at, n);
+    return buf.length === n ? buf : undefined;
   });
+}
+
+/** Reads the open file's bytes from `at` into `buf` (the first `n` of it, all of it by default) until it is full or the file ends; how many were read. */
+export function readFullAt(fd: number, buf: Buffer, at: number, n = buf.length): number {
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, buf, got, n - got, at + got);
+    if (r === 0) break;
+    got += r;
+  }
+  return got;
+}
+
+/** Up to `n` bytes of the open file from `at` (fewer at its end). */
+export function readBytesAt(fd: number, at: number, n: number): Buffer {
+  const buf = Buffer.allocUnsafe(n);
+  return buf.subarray(0, readFullAt(fd, buf, at, n));
 }
 
 /** What reading a file named on the command line gave: its bytes, or why not. */
