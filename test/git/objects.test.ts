@@ -86,6 +86,23 @@ describe('the object store', () => {
     }
   });
 
+  it('keeps a wide tree it read: the version a replay read is there for the commit that edits it', async () => {
+    const blob = write('one file\n');
+    const wide = run(['mktree'], Array.from({ length: 2000 }, (_, i) => `100644 blob ${blob}\tfile-${String(i).padStart(5, '0')}\n`).join(''));
+    const narrow = run(['mktree'], `100644 blob ${blob}\tfile\n`);
+    const store = new ObjectStore(join(dir, 'nowhere'), objects());
+    try {
+      const [w, n] = await store.rawTrees([wide, narrow]);
+      expect(w!.length).toBeGreaterThan(64 * 1024);
+      for (const oid of [wide, narrow]) rmSync(looseFile(oid), { force: true });
+      expect((await store.rawTrees([wide]))[0]!.equals(w!)).toBe(true); // kept: read with no file and no git
+      await expect(store.rawTrees([narrow])).rejects.toThrow(/cat-file/); // a narrow one is read again each time
+      expect(n!.length).toBeLessThan(100);
+    } finally {
+      store.close();
+    }
+  });
+
   it('never answers a loose file whose content is not its id: git is asked, and its answer is checked', async () => {
     const blob = write('the trusted content\n');
     const file = looseFile(blob);
