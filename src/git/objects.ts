@@ -15,9 +15,9 @@ import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
 import { readRegular } from '../runtime/files.js';
 import { startGit } from './exec.js';
-import { PackedObjects } from './packs.js';
+import { PackedObjects, type ObjectType } from './packs.js';
 
-export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
+export type { ObjectType } from './packs.js';
 
 export interface GitObject {
   oid: string;

@@ -25,8 +25,8 @@ const MAX_DEPTH = 64;
 /** Delta bases kept for the next object of the same chain, in bytes. */
 const BASE_CACHE = 4 * 1024 * 1024;
 
-/** An object's type, as git/objects.ts names them. */
-type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+/** An object's type (git/objects.ts, which reads every object, names it from here). */
+export type ObjectType = 'blob' | 'tree' | 'commit' | 'tag';
 
 const TYPES: (ObjectType | undefined)[] = [undefined, 'commit', 'tree', 'blob', 'tag'];
 const OFS_DELTA = 6;
