@@ -56,3 +56,45 @@ function trimBlanks(s: string): string {
   while (end > start && (s[end - 1] === ' ' || s[end - 1] === '\t')) end--;
   return s.slice(start, end);
 }
+
+/**
+ * The files `git config --list` reads besides the repository's own, in the
+ * order git reads them (a later value wins), for the environment ga gives git
+ * (src/git/exec.ts gitEnv): the system file, unless GIT_CONFIG_NOSYSTEM says
+ * not; then $GIT_CONFIG_GLOBAL alone, or $XDG_CONFIG_HOME/git/config (else
+ * ~/.config/git/config) and ~/.gitconfig. Undefined wherever git's own answer
+ * could differ: a git whose system file is not /etc/gitconfig (only
+ * /usr/bin/git, as Debian builds it, is known to read that one), a variable
+ * git would read otherwise (a relative path, a boolean it would reject),
+ * no HOME. Ask git then.
+ */
+export function userConfigFiles(env: NodeJS.ProcessEnv, gitProgram: string | undefined): { file: string; scope: 'system' | 'global' }[] | undefined {
+  const files: { file: string; scope: 'system' | 'global' }[] = [];
+  const noSystem = flag(env.GIT_CONFIG_NOSYSTEM);
+  if (noSystem === undefined) return undefined;
+  if (!noSystem) {
+    if (gitProgram !== '/usr/bin/git') return undefined;
+    files.push({ file: '/etc/gitconfig', scope: 'system' });
+  }
+  const global = env.GIT_CONFIG_GLOBAL;
+  if (global !== undefined) {
+    if (!global.startsWith('/')) return undefined;
+    return [...files, { file: global, scope: 'global' }];
+  }
+  const home = env.HOME;
+  if (!home?.startsWith('/')) return undefined;
+  const xdg = env.XDG_CONFIG_HOME;
+  if (xdg !== undefined && xdg !== '' && !xdg.startsWith('/')) return undefined;
+  files.push({ file: `${xdg ? xdg : `${home}/.config`}/git/config`, scope: 'global' });
+  files.push({ file: `${home}/.gitconfig`, scope: 'global' });
+  return files;
+}
+
+/** A variable as git_env_bool reads it (unset is false); undefined for a value git would refuse or read as a number. */
+function flag(value: string | undefined): boolean | undefined {
+  if (value === undefined) return false;
+  const v = value.toLowerCase();
+  if (['', 'false', 'no', 'off', '0'].includes(v)) return false;
+  if (['true', 'yes', 'on', '1'].includes(v)) return true;
+  return undefined;
+}

@@ -3,7 +3,7 @@
 // inside ga, replace objects are ignored, and signing uses an absolute
 // ssh-keygen, never a program named in repository config.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { InternalError, UsageError } from '../errors.js';
 
@@ -44,9 +44,38 @@ export function sshKeygen(): string {
   throw new UsageError('ssh-keygen was not found on PATH: install OpenSSH (apt-get install openssh-client)');
 }
 
-/** Settings that would make git run other programs, forced off on every call. */
-function hardeningFlags(): string[] {
-  const flags: Record<string, string> = {
+let gitProgramPath: string | null | undefined;
+
+/**
+ * The program `git` names for ga's calls, as the kernel will run it (links
+ * resolved): the first executable `git` on PATH. Undefined when a relative
+ * or empty PATH entry comes first, or PATH is unset (the lookup is then the
+ * spawn's own to make).
+ */
+export function gitProgram(): string | undefined {
+  if (gitProgramPath !== undefined) return gitProgramPath ?? undefined;
+  gitProgramPath = null;
+  for (const dir of process.env.PATH?.split(delimiter) ?? []) {
+    if (!dir.startsWith('/')) break;
+    const candidate = join(dir, 'git');
+    try {
+      accessSync(candidate, constants.X_OK);
+    } catch {
+      continue;
+    }
+    try {
+      gitProgramPath = realpathSync(candidate);
+    } catch {
+      // left to the spawn
+    }
+    break;
+  }
+  return gitProgramPath ?? undefined;
+}
+
+/** Settings that would make git run other programs, forced off on every call (as `git -c`: the scope `command`). */
+export function hardeningSettings(): Record<string, string> {
+  return {
     'core.hooksPath': '/dev/null',
     'core.fsmonitor': 'false',
     'core.pager': 'cat',
@@ -65,7 +94,10 @@ function hardeningFlags(): string[] {
     'i18n.logOutputEncoding': 'UTF-8',
     'i18n.commitEncoding': 'UTF-8',
   };
-  return Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+}
+
+function hardeningFlags(): string[] {
+  return Object.entries(hardeningSettings()).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
 }
 
 /** Variables of the parent environment that git may see. All other GIT_* go. */

@@ -9,8 +9,8 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GovernanceRefusal, UsageError } from '../errors.js';
 import { fileKind, readRegular, readRegularText, type FileKind } from '../runtime/files.js';
-import { parseSimpleConfig } from './config-file.js';
-import { git, gitText } from './exec.js';
+import { parseSimpleConfig, userConfigFiles } from './config-file.js';
+import { git, gitProgram, gitText, hardeningSettings } from './exec.js';
 import { OID, ObjectStore } from './objects.js';
 
 export interface Repo {
@@ -336,12 +336,42 @@ async function readConfig(cwd: string): Promise<ConfigSnapshot> {
 }
 
 /**
+ * What readConfig would answer, read in process (its process was a fifth of
+ * `ga propose`): the system and global files (userConfigFiles), the
+ * repository's own (already read: repo.local), and the settings ga gives
+ * every git call. Undefined, so git is asked, when any file is not a plain
+ * regular one (a link, quotes, escapes) or has includes, or when a
+ * config.worktree may add a scope.
+ */
+export function readConfigInProcess(repo: Repo, env: NodeJS.ProcessEnv = process.env, program = gitProgram()): ConfigSnapshot | undefined {
+  if (fileKind(join(repo.gitDir, 'config.worktree')) !== 'missing') return undefined;
+  const files = userConfigFiles(env, program);
+  if (!files) return undefined;
+  const snapshot: ConfigSnapshot = new Map();
+  for (const { file, scope } of files) {
+    const kind = fileKind(file);
+    if (kind === 'missing') continue;
+    const bytes = kind === 'file' ? readRegular(file, CONFIG_READ + 1) : undefined;
+    const plain = bytes && bytes.length <= CONFIG_READ ? parseSimpleConfig(bytes.toString('utf8')) : undefined;
+    if (!plain) return undefined;
+    for (const [key, value] of plain) {
+      if (key.startsWith('include.') || key.startsWith('includeif.')) return undefined;
+      snapshot.set(key, { value, scope });
+    }
+  }
+  for (const [key, entry] of repo.local) snapshot.set(key, entry);
+  for (const [key, value] of Object.entries(hardeningSettings())) snapshot.set(key.toLowerCase(), { value, scope: 'command' });
+  return snapshot;
+}
+
+/**
  * A config value from any scope (the user's identity and signing key). A
  * Repo reads its config once per command. Anything that decides trust reads
  * `localConfig` instead: the repository's own file, no includes.
  */
 export async function configGet(repo: Repo | string, key: string): Promise<string | undefined> {
-  const snapshot = typeof repo === 'string' ? await readConfig(repo) : await (repo.config ??= readConfig(repo.root));
+  const snapshot =
+    typeof repo === 'string' ? await readConfig(repo) : await (repo.config ??= Promise.resolve(readConfigInProcess(repo) ?? readConfig(repo.root)));
   return snapshot.get(key.toLowerCase())?.value;
 }
 

@@ -6,13 +6,23 @@
 // exactly, entries in order, or undefined; never a map git would not list,
 // and never an answer where git fails. It must also answer for most plain
 // files, or it would be safe only by never answering.
+//
+// The same holds for the whole of git's config as ga reads it for a command
+// (readConfigInProcess: the system and global files, the repository's own,
+// and the settings ga gives every git call) against `git config --list
+// --show-scope -z` run as ga runs git, in the environments git reads
+// differently: GIT_CONFIG_GLOBAL, or HOME's two files with and without
+// XDG_CONFIG_HOME, with and without the system file.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSimpleConfig } from '../../src/git/config-file.js';
+import { parseSimpleConfig, userConfigFiles } from '../../src/git/config-file.js';
+import { gitProgram, hardeningSettings } from '../../src/git/exec.js';
+import { openRepo, readConfigInProcess, type Repo } from '../../src/git/repo.js';
+import { auditRecords, gaProcess, git as gitIn, initRepo, sandbox } from '../helpers/fixture.js';
 
 const home = mkdtempSync(join(tmpdir(), 'ga-config-file-'));
 const globalConfig = join(home, 'gitconfig');
@@ -214,5 +224,165 @@ describe('parseSimpleConfig', () => {
       expect(parseSimpleConfig(`[a]\n${line}\n`)).toBeUndefined();
     }
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('readConfigInProcess', () => {
+  const repoDir = mkdtempSync(join(home, 'whole-'));
+  git(['init', '-q', '-b', 'main', repoDir]);
+  git(['config', 'user.name', 'Local Name'], repoDir);
+  const flags = Object.entries(hardeningSettings()).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+
+  /** git's whole config for `env`, as ga lists it (src/git/repo.ts readConfig), scopes and all; undefined when git fails. */
+  function gitWhole(env: NodeJS.ProcessEnv): [string, { value: string; scope: string }][] | undefined {
+    let out: string;
+    try {
+      out = execFileSync('git', [...flags, 'config', '--list', '--show-scope', '-z'], { cwd: repoDir, env: { ...env, LC_ALL: 'C' }, stdio: 'pipe' }).toString(
+        'utf8',
+      );
+    } catch {
+      return undefined;
+    }
+    const parts = out.split('\0');
+    const map = new Map<string, { value: string; scope: string }>();
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const entry = parts[i + 1]!;
+      const nl = entry.indexOf('\n');
+      map.set((nl < 0 ? entry : entry.slice(0, nl)).toLowerCase(), { value: nl < 0 ? 'true' : entry.slice(nl + 1), scope: parts[i]! });
+    }
+    return [...map];
+  }
+
+  let repo: Repo;
+  let m = 0;
+  /** A fresh HOME holding the given files (relative names), and the environment that points git at it. */
+  function place(files: Record<string, string>, vars: (dir: string) => Record<string, string>): NodeJS.ProcessEnv {
+    const dir = join(home, `env-${m++}`);
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text, 'utf8');
+    }
+    mkdirSync(dir, { recursive: true });
+    return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars(dir) };
+  }
+
+  const layout = fc.constantFrom('GIT_CONFIG_GLOBAL', 'home', 'home+xdg');
+  const system = fc.constantFrom<Record<string, string>>({ GIT_CONFIG_NOSYSTEM: '1' }, { GIT_CONFIG_NOSYSTEM: 'true' }, {}, { GIT_CONFIG_NOSYSTEM: '0' });
+
+  it(
+    "answers git's own list of all its config, scopes included, or undefined",
+    async () => {
+      repo = await openRepo(repoDir);
+      let runs = 0;
+      let accepted = 0;
+      await fc.assert(
+        fc.asyncProperty(layout, system, configText, configText, async (how, sys, a, b) => {
+          runs++;
+          const env =
+            how === 'GIT_CONFIG_GLOBAL'
+              ? place({ 'g/config': a }, (d) => ({ ...sys, GIT_CONFIG_GLOBAL: join(d, 'g/config') }))
+              : how === 'home'
+                ? place({ '.config/git/config': a, '.gitconfig': b }, () => sys)
+                : place({ 'x/git/config': a, '.gitconfig': b }, (d) => ({ ...sys, XDG_CONFIG_HOME: join(d, 'x') }));
+          const ours = readConfigInProcess(repo, env, gitProgram());
+          if (ours === undefined) return;
+          accepted++;
+          const theirs = gitWhole(env);
+          expect(theirs).toBeDefined();
+          expect([...ours]).toEqual(theirs);
+        }),
+        { numRuns: Math.ceil(RUNS / 2) },
+      );
+      expect(accepted / runs).toBeGreaterThanOrEqual(0.2);
+    },
+    60_000 + RUNS * 100,
+  );
+
+  it('reads the identity and signing key a person sets with git config --global, over the system file, under the local file', async () => {
+    repo = await openRepo(repoDir);
+    const env = place({}, (d) => ({ GIT_CONFIG_GLOBAL: join(d, 'gitconfig'), GIT_CONFIG_NOSYSTEM: '1' }));
+    writeFileSync(env.GIT_CONFIG_GLOBAL!, '');
+    for (const [k, v] of [
+      ['user.name', 'Alice Example'],
+      ['user.email', 'alice@example.com'],
+      ['gpg.format', 'ssh'],
+      ['user.signingkey', '/home/alice/.ssh/id_ed25519.pub'],
+    ]) {
+      execFileSync('git', ['config', '--global', k!, v!], { env });
+    }
+    const ours = readConfigInProcess(repo, env, gitProgram());
+    expect(ours).toBeDefined();
+    expect([...ours!]).toEqual(gitWhole(env));
+    expect(ours!.get('user.email')).toEqual({ value: 'alice@example.com', scope: 'global' });
+    expect(ours!.get('user.signingkey')?.value).toBe('/home/alice/.ssh/id_ed25519.pub');
+    expect(ours!.get('user.name')).toEqual({ value: 'Local Name', scope: 'local' });
+    expect(ours!.get('core.hookspath')).toEqual({ value: '/dev/null', scope: 'command' });
+  });
+
+  it('leaves to git what it cannot read exactly: includes, a linked file, a config.worktree, a git it does not know, odd variables', async () => {
+    repo = await openRepo(repoDir);
+    const plain = '[user]\n\temail = a@example.com\n';
+    const global = (text: string, extra: Record<string, string> = {}) =>
+      place({ gitconfig: text }, (d) => ({ GIT_CONFIG_GLOBAL: join(d, 'gitconfig'), GIT_CONFIG_NOSYSTEM: '1', ...extra }));
+    expect(readConfigInProcess(repo, global(plain), gitProgram())).toBeDefined();
+    expect(readConfigInProcess(repo, global(`${plain}[include]\n\tpath = more\n`), gitProgram())).toBeUndefined();
+    expect(readConfigInProcess(repo, global(`${plain}[includeIf "gitdir:~/work/"]\n\tpath = work\n`), gitProgram())).toBeUndefined();
+    expect(readConfigInProcess(repo, global(plain, { GIT_CONFIG_NOSYSTEM: '2' }), gitProgram())).toBeUndefined();
+    expect(readConfigInProcess(repo, { ...global(plain), GIT_CONFIG_GLOBAL: 'gitconfig' }, gitProgram())).toBeUndefined();
+    expect(readConfigInProcess(repo, global(plain, { GIT_CONFIG_NOSYSTEM: '' }), '/usr/local/bin/git')).toBeUndefined(); // its system file is elsewhere
+    const linked = global('');
+    rmSync(linked.GIT_CONFIG_GLOBAL!);
+    writeFileSync(`${linked.GIT_CONFIG_GLOBAL!}.real`, plain);
+    symlinkSync(`${linked.GIT_CONFIG_GLOBAL!}.real`, linked.GIT_CONFIG_GLOBAL!);
+    expect(readConfigInProcess(repo, linked, gitProgram())).toBeUndefined();
+    expect(readConfigInProcess(repo, { PATH: '/usr/bin', GIT_CONFIG_NOSYSTEM: '1' }, gitProgram())).toBeUndefined(); // no HOME
+    writeFileSync(join(repoDir, '.git', 'config.worktree'), '[user]\n\tname = Worktree\n');
+    try {
+      expect(readConfigInProcess(await openRepo(repoDir), global(plain), gitProgram())).toBeUndefined();
+    } finally {
+      rmSync(join(repoDir, '.git', 'config.worktree'));
+    }
+  });
+
+  it('finds the files git reads in the order it reads them', () => {
+    expect(userConfigFiles({ HOME: '/h', GIT_CONFIG_NOSYSTEM: '1' }, '/usr/bin/git')).toEqual([
+      { file: '/h/.config/git/config', scope: 'global' },
+      { file: '/h/.gitconfig', scope: 'global' },
+    ]);
+    expect(userConfigFiles({ HOME: '/h', XDG_CONFIG_HOME: '/x' }, '/usr/bin/git')).toEqual([
+      { file: '/etc/gitconfig', scope: 'system' },
+      { file: '/x/git/config', scope: 'global' },
+      { file: '/h/.gitconfig', scope: 'global' },
+    ]);
+    expect(userConfigFiles({ HOME: '/h', GIT_CONFIG_GLOBAL: '/g', GIT_CONFIG_NOSYSTEM: 'yes' }, undefined)).toEqual([{ file: '/g', scope: 'global' }]);
+    expect(userConfigFiles({ HOME: '/h' }, undefined)).toBeUndefined();
+  });
+});
+
+describe('the config a command reads', () => {
+  it('ga propose reads the proposer from the config files without starting git config, and starts it for an includeIf', async () => {
+    const sb = sandbox(['alice']);
+    try {
+      const repo = await initRepo(sb);
+      const file = join(sb.dir, 'p.toml');
+      writeFileSync(file, 'agent = "noop"\naction_type = "publish_content"\ntitle = "t"\n[payload]\nn = 1\n');
+      const proposeTraced = async () => {
+        const r = await gaProcess(['-C', repo, 'propose', '--file', file], { env: { GA_TRACE: '1' } });
+        expect(r.code).toBe(0);
+        const records = auditRecords(repo, 'noop');
+        return { configStarted: /git config --list/.test(r.err), actor: records.at(-1)!.actor, author: gitIn(repo, 'log', '-1', '--format=%an <%ae>') };
+      };
+      expect(await proposeTraced()).toEqual({ configStarted: false, actor: 'human:alice@example.com', author: 'alice <alice@example.com>' });
+      // An includeIf that names this repository sets another identity: git reads it, and so does the command.
+      const other = join(sb.dir, 'work.gitconfig');
+      writeFileSync(other, '[user]\n\temail = alice@work.example\n');
+      writeFileSync(
+        process.env.GIT_CONFIG_GLOBAL!,
+        `${readFileSync(process.env.GIT_CONFIG_GLOBAL!, 'utf8')}[includeIf "gitdir:${repo}/"]\n\tpath = ${other}\n`,
+      );
+      expect(await proposeTraced()).toEqual({ configStarted: true, actor: 'human:alice@work.example', author: 'alice <alice@work.example>' });
+    } finally {
+      sb.cleanup();
+    }
   });
 });
