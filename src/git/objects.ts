@@ -13,7 +13,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
-import { readRegular } from '../runtime/files.js';
+import { fileKind, readRegular } from '../runtime/files.js';
 import { startGit } from './exec.js';
 import { PackedObjects, type ObjectType } from './packs.js';
 
@@ -90,44 +90,42 @@ const LOOSE_MAX = 64 * 1024 * 1024;
 const TYPES = new Set<string>(['blob', 'tree', 'commit', 'tag']);
 
 /**
- * The loose objects of one object directory, read in process. Which objects
- * are loose is listed once per fan-out directory, on first need: a packed
- * repository has none, and costs nothing. An object missing from the list
- * (written since, or never loose) or that cannot be read here (packed and
- * pruned since, not a regular file, not inflatable, not its id) is left to
- * cat-file, whose answer is checked the same way: this reader only ever
- * answers with an object whose content is its id.
+ * The loose objects of one object directory, read in process. Which fan-out
+ * directories exist is listed once, on first need: a packed repository has
+ * none, and costs nothing. An object is then looked for by its own path (one
+ * failed open or lstat costs less than listing its directory, which a busy
+ * repository fills with hundreds of names). An object not there (never
+ * loose, or packed and pruned since) or that cannot be read here (not a
+ * regular file, not inflatable, not its id) is left to cat-file, whose
+ * answer is checked the same way: this reader only ever answers with an
+ * object whose content is its id.
  */
 class LooseObjects {
   private fanOut: Set<string> | undefined;
-  private readonly names = new Map<string, Set<string>>();
 
   constructor(private readonly dir: string) {}
 
-  private listed(prefix: string): Set<string> | undefined {
+  /** The object's file, when its fan-out directory exists. */
+  private path(oid: string): string | undefined {
     this.fanOut ??= new Set(list(this.dir).filter((n) => n.length === 2));
-    if (!this.fanOut.has(prefix)) return undefined;
-    let names = this.names.get(prefix);
-    if (!names) this.names.set(prefix, (names = new Set(list(join(this.dir, prefix)))));
-    return names;
+    const prefix = oid.slice(0, 2);
+    return this.fanOut.has(prefix) ? join(this.dir, prefix, oid.slice(2)) : undefined;
   }
 
-  /** Whether `oid` is listed loose (read here unless its file has gone since). */
+  /** Whether `oid` is loose (read here unless its file has gone since). */
   has(oid: string): boolean {
-    return this.listed(oid.slice(0, 2))?.has(oid.slice(2)) ?? false;
+    const path = this.path(oid);
+    return path !== undefined && fileKind(path) === 'file';
   }
 
   /** An object this process has just written loose: read in process from now on, whether or not its directory was listed. */
   wrote(oid: string): void {
-    const prefix = oid.slice(0, 2);
-    if (!this.fanOut) return; // the first listing will find it
-    this.fanOut.add(prefix);
-    this.names.get(prefix)?.add(oid.slice(2));
+    this.fanOut?.add(oid.slice(0, 2)); // before the first listing, that listing will find it
   }
 
   read(oid: string): GitObject | undefined {
-    if (!this.has(oid)) return undefined;
-    const file = readRegular(join(this.dir, oid.slice(0, 2), oid.slice(2)), LOOSE_MAX);
+    const path = this.path(oid);
+    const file = path === undefined ? undefined : readRegular(path, LOOSE_MAX);
     if (!file) return undefined;
     let raw: Buffer;
     try {
