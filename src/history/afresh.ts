@@ -4,8 +4,10 @@
 // lets a hook run, nor shows a person what they approve, nor tells them
 // that something was approved, on its own word. For each proposal in
 // pending/ or approved/: its file at the saved reading's commit is the one
-// the reading has, parsed as the reading has it (a reviewer is shown, and
-// ga approve moves, that file), and no proposal file there is missing from
+// the reading has (a reviewer is shown, and ga approve moves, that file);
+// one in approved/ parses as the reading has it, and one in pending/ is
+// parsed from that file when a command first looks at what it says (the
+// saved copy is never shown); no proposal file there is missing from
 // the reading's live ones (nothing waiting is hidden); for each valid
 // approval of one in approved/, each approving commit is one of the
 // reading's timeline and carries a good signature by an approver trusted
@@ -43,6 +45,10 @@ export async function approvalsHoldAfresh(
   const checks = live.map(async (r) => {
     // What a person is shown, and what an approval moves: the file at HEAD, as the reading parsed it.
     if (!r.blob || files.get(`${r.state}/${r.id}.toml`)?.oid !== r.blob) return false;
+    if (r.state !== 'approved') {
+      if (r.proposal) parseOnFirstLook(r, texts.get(r.blob));
+      return true;
+    }
     if (r.proposal && JSON.stringify(parsed(texts.get(r.blob), r.id)) !== JSON.stringify(r.proposal)) return false;
     const approval = r.approval;
     if (r.state !== 'approved' || !approval?.valid || approval.by.length === 0) return true; // auto-approved: no person's signature
@@ -55,6 +61,28 @@ export async function approvalsHoldAfresh(
     return true;
   });
   return (await Promise.all(checks)).every(Boolean);
+}
+
+/**
+ * A proposal that waits for a decision lets nothing run, and most commands
+ * never look at another one's content (parsing them all was most of a
+ * reading's cost with a few dozen waiting): the saved copy of what it reads
+ * is dropped, and its file is parsed when a command first looks. A reviewer
+ * is shown that, never the saved reading's copy.
+ */
+function parseOnFirstLook(r: ProposalRecord, text: Buffer | undefined): void {
+  const settle = (proposal: Proposal | undefined) =>
+    Object.defineProperty(r, 'proposal', { value: proposal, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(r, 'proposal', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      const proposal = parsed(text, r.id);
+      settle(proposal);
+      return proposal;
+    },
+    set: settle,
+  });
 }
 
 function parsed(text: Buffer | undefined, id: string): Proposal | undefined {

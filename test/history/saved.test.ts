@@ -232,7 +232,7 @@ describe('the saved reading', () => {
     expect(git(dir, 'log', '--format=%s')).not.toMatch(/claim/);
   });
 
-  it('never shows a reviewer what the file is not: a saved reading that says a pending proposal reads otherwise is checked against the file', async () => {
+  it('never shows a reviewer what the file is not: a saved reading that says a pending proposal reads otherwise is not believed, the file is parsed', async () => {
     const dir = await initRepo(sb);
     const id = (await propose(dir, PUBLISH.replace('Publish the launch post', 'Wire 50000 USD to mallory'))).last;
     await reading(dir, true);
@@ -240,9 +240,12 @@ describe('the saved reading', () => {
     state.records.get(id)!.proposal.title = 'Publish the launch post';
     rewrite();
     const gov = await reading(dir);
-    expect(gov.savedAt).toBeUndefined();
+    expect(gov.savedAt).toBeDefined(); // went on from the forged reading: what it shows is the file's, parsed when looked at
     expect(gov.proposals.get(id)!.proposal!.title).toBe('Wire 50000 USD to mallory');
-    expect((await ga(['-C', dir, 'show', id])).out).toMatch(/Wire 50000 USD to mallory/);
+    const shown = (await ga(['-C', dir, 'show', id])).out;
+    expect(shown).toMatch(/Wire 50000 USD to mallory/);
+    expect(shown).not.toMatch(/Publish the launch post/);
+    expect((await ga(['-C', dir, 'list'])).out).not.toMatch(/Publish the launch post/);
   });
   it('keeps the proposals that ended packed: what asks only for the live ones never unpacks them, and what is unpacked is what a full reading tells', async () => {
     const dir = await initRepo(sb);
