@@ -203,7 +203,8 @@ describe('the saved reading', () => {
       expect(r.code).toBe(0);
       return /git rev-list --first-parent/.test(r.err);
     };
-    expect(await listed()).toBe(false); // 12 loose commits: read here, no git started for them
+    expect(await listed()).toBe(false); // 12 loose commits: read here, no git started for them (and the reading saved again)
+    for (let i = 0; i < 12; i++) git(dir, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', `more ${i}`);
     git(dir, 'repack', '-adq');
     git(dir, 'prune-packed');
     expect(await listed()).toBe(true); // packed: more than 8 through cat-file, so git lists them as well
