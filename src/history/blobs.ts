@@ -3,10 +3,11 @@
 // approves nobody; a malformed policy is the fail-closed one.
 import { readBlobs, type Repo } from '../git/repo.js';
 import { parseApprovers, type Approver } from '../schema/approvers.js';
+import { lazyValue } from '../schema/lazy.js';
 import { parsePolicy, policySchema, type Policy } from '../schema/policy.js';
 
 /** The policy used when the trusted one is missing or malformed: nothing is automatic. */
-export const FAIL_CLOSED_POLICY: Policy = policySchema.parse({});
+export const failClosedPolicy = lazyValue((): Policy => policySchema().parse({}));
 
 export class BlobReader {
   private readonly texts = new Map<string, string>();
@@ -45,14 +46,14 @@ export class BlobReader {
   }
 
   policyOf(blob: string | undefined): Promise<Policy> {
-    if (!blob) return Promise.resolve(FAIL_CLOSED_POLICY);
+    if (!blob) return Promise.resolve(failClosedPolicy());
     let p = this.policies.get(blob);
     if (!p) {
       p = this.text(blob).then((text) => {
         try {
           return parsePolicy(text);
         } catch {
-          return FAIL_CLOSED_POLICY;
+          return failClosedPolicy();
         }
       });
       this.policies.set(blob, p);

@@ -40,7 +40,6 @@ import { ProposalTracker, type ProposalRecord } from './proposals.js';
 import { intersect, NO_APPROVERS, SignatureJudge, type ApproverSet } from './signatures.js';
 
 export type { Commit, Change } from './chain.js';
-export { FAIL_CLOSED_POLICY } from './blobs.js';
 
 export interface TrustedFile {
   blob: string;

@@ -156,7 +156,7 @@ function parseLine(bytes: Buffer | string): LedgerLine | string {
   } catch (e) {
     return `not JSON (${(e as Error).message})`;
   }
-  const r = ledgerLineSchema.safeParse(json);
+  const r = ledgerLineSchema().safeParse(json);
   return r.success ? r.data : z.prettifyError(r.error).replace(/\n/g, '; ');
 }
 
@@ -197,7 +197,7 @@ function nextLine(last: Buffer | undefined, spent: WindowSpend, charge: Charge, 
     window_tokens: spent.tokens + charge.input_tokens + charge.output_tokens,
     prev: last ? sha256(last) : '',
   };
-  const r = ledgerLineSchema.safeParse(line);
+  const r = ledgerLineSchema().safeParse(line);
   if (!r.success) throw new InternalError(`refusing to write a malformed ledger line for run ${charge.run}: ${z.prettifyError(r.error)}`);
   return line;
 }

@@ -26,7 +26,7 @@ export function parseSubmission(text: string | Buffer, file: string): Submission
  * most MAX_PROPOSAL_BYTES) or the fields as an object (from flags).
  */
 export async function submitProposal(repo: Repo, input: unknown, opts: { clock: Clock; file: string; text?: string }): Promise<SubmitResult> {
-  const sub = typeof input === 'string' || Buffer.isBuffer(input) ? parseSubmission(input, opts.file) : validate(submissionSchema, input, opts.file);
+  const sub = typeof input === 'string' || Buffer.isBuffer(input) ? parseSubmission(input, opts.file) : validate(submissionSchema(), input, opts.file);
   const envAgent = process.env.GA_AGENT;
   if (envAgent && sub.agent !== envAgent) {
     throw new GovernanceRefusal(`agent ${envAgent} may only propose as itself, not as ${sub.agent}`);

@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
+import { lazySchema } from '../schema/lazy.js';
 import { fileKind, readJsonHint, readRegularText } from './files.js';
 import { runtimeDir, type RepoPaths } from './lock.js';
 
@@ -29,23 +30,25 @@ function parsed<S extends z.ZodType>(schema: S, file: string, maxBytes?: number)
 
 export const runsDir = (repo: RepoPaths) => join(runtimeDir(repo), 'runs');
 
-export const runHeartbeatSchema = z.object({
-  run: z.string().min(1),
-  agent: z.string().min(1),
-  task: z.string().optional(),
-  adapter: z.string().optional(),
-  runner_pid: z.number().int(),
-  agent_pid: z.number().int().optional(),
-  started_at: z.string().optional(),
-  updated_at: z.string(),
-});
-export type RunHeartbeat = z.output<typeof runHeartbeatSchema>;
+export const runHeartbeatSchema = lazySchema(() =>
+  z.object({
+    run: z.string().min(1),
+    agent: z.string().min(1),
+    task: z.string().optional(),
+    adapter: z.string().optional(),
+    runner_pid: z.number().int(),
+    agent_pid: z.number().int().optional(),
+    started_at: z.string().optional(),
+    updated_at: z.string(),
+  }),
+);
+export type RunHeartbeat = z.output<ReturnType<typeof runHeartbeatSchema>>;
 
 export const runHeartbeatFile = (repo: RepoPaths, run: string) => join(runsDir(repo), `${run}.json`);
 export const toolCallsFile = (repo: RepoPaths, run: string) => join(runsDir(repo), `${run}.tools.jsonl`);
 
 export function readRunHeartbeat(file: string): RunHeartbeat | undefined {
-  return parsed(runHeartbeatSchema, file);
+  return parsed(runHeartbeatSchema(), file);
 }
 
 /** The runs under .ga/runs/: each heartbeat file (parsed, or undefined when unreadable) and its tool calls file, if any. */
@@ -69,7 +72,7 @@ export function listRuns(repo: RepoPaths): { run: string; file: string; heartbea
   return [...runs.values()];
 }
 
-const toolCallSchema = z.object({ name: z.string(), input: z.unknown() });
+const toolCallSchema = lazySchema(() => z.object({ name: z.string(), input: z.unknown() }));
 
 /** The tool calls a run recorded, one JSON object a line; a line that is not one is reported by number. */
 export function readToolCalls(file: string): { calls: { name: string; input: unknown }[]; badLines: number[] } {
@@ -86,7 +89,7 @@ export function readToolCalls(file: string): { calls: { name: string; input: unk
       if (i < lines.length - 1) badLines.push(i + 1); // the last line may be an append in flight
       return;
     }
-    const call = toolCallSchema.safeParse(c);
+    const call = toolCallSchema().safeParse(c);
     if (call.success) calls.push({ name: call.data.name, input: call.data.input });
     else badLines.push(i + 1);
   });
@@ -104,19 +107,21 @@ export function retireRunHeartbeat(file: string): void {
 
 // ---------------------------------------------------------------- the watchdog's heartbeat
 
-export const watchdogHeartbeatSchema = z.object({
-  pid: z.number().int(),
-  /** The process's start time (/proc/<pid>/stat field 22): a reused pid does not match it. */
-  start_ticks: z.number().int(),
-  started_at: z.string(),
-  updated_at: z.string(),
-});
-export type WatchdogHeartbeat = z.output<typeof watchdogHeartbeatSchema>;
+export const watchdogHeartbeatSchema = lazySchema(() =>
+  z.object({
+    pid: z.number().int(),
+    /** The process's start time (/proc/<pid>/stat field 22): a reused pid does not match it. */
+    start_ticks: z.number().int(),
+    started_at: z.string(),
+    updated_at: z.string(),
+  }),
+);
+export type WatchdogHeartbeat = z.output<ReturnType<typeof watchdogHeartbeatSchema>>;
 
 export const watchdogHeartbeatFile = (repo: Pick<RepoPaths, 'root'>) => join(runtimeDir(repo), 'watchdog.json');
 
 export function readWatchdogHeartbeat(repo: Pick<RepoPaths, 'root'>): WatchdogHeartbeat | undefined {
-  return parsed(watchdogHeartbeatSchema, watchdogHeartbeatFile(repo));
+  return parsed(watchdogHeartbeatSchema(), watchdogHeartbeatFile(repo));
 }
 
 export function writeWatchdogHeartbeat(repo: Pick<RepoPaths, 'root'>, hb: WatchdogHeartbeat): void {
@@ -142,12 +147,12 @@ export function writeFlagMemory(repo: RepoPaths, keys: string[]): void {
  * id), and of the commits after it, those whose keys are in `done`. A hint:
  * forged, it can only make a notification be skipped or sent twice.
  */
-export const notifyStateSchema = z.object({ through: z.string(), done: z.array(z.string()) });
-export type NotifyState = z.output<typeof notifyStateSchema>;
+export const notifyStateSchema = lazySchema(() => z.object({ through: z.string(), done: z.array(z.string()) }));
+export type NotifyState = z.output<ReturnType<typeof notifyStateSchema>>;
 export const notifyStateFile = (repo: RepoPaths) => join(runtimeDir(repo), 'notified.json');
 
 export function readNotifyState(repo: RepoPaths): NotifyState | undefined {
-  return parsed(notifyStateSchema, notifyStateFile(repo));
+  return parsed(notifyStateSchema(), notifyStateFile(repo));
 }
 
 export function writeNotifyState(repo: RepoPaths, state: NotifyState): void {
@@ -157,13 +162,13 @@ export function writeNotifyState(repo: RepoPaths, state: NotifyState): void {
 // ---------------------------------------------------------------- the hub, last reached
 
 /** When this clone last reached its hub, and the hub's tip then (for ga status; never evidence). */
-export const hubContactSchema = z.object({ reached_at: z.string(), tip: z.string().optional() });
-export type HubContact = z.output<typeof hubContactSchema>;
+export const hubContactSchema = lazySchema(() => z.object({ reached_at: z.string(), tip: z.string().optional() }));
+export type HubContact = z.output<ReturnType<typeof hubContactSchema>>;
 
 export const hubContactFile = (repo: Pick<RepoPaths, 'root'>) => join(runtimeDir(repo), 'hub.json');
 
 export function readHubContact(repo: Pick<RepoPaths, 'root'>): HubContact | undefined {
-  return parsed(hubContactSchema, hubContactFile(repo));
+  return parsed(hubContactSchema(), hubContactFile(repo));
 }
 
 export function writeHubContact(repo: Pick<RepoPaths, 'root'>, contact: HubContact): void {

@@ -1,6 +1,7 @@
 // policies/approvers: git's allowed-signers format (ssh-keygen(1), ALLOWED
 // SIGNERS), restricted to one literal principal a line, never `agent:<id>`.
 import * as z from 'zod';
+import { lazySchema } from './lazy.js';
 import { FileError } from './toml.js';
 import { APPROVERS_PATH } from '../layout/layout.js';
 
@@ -28,11 +29,13 @@ const KEY_TYPES = new Set([
   'ssh-dss',
 ]);
 const TIMESTAMP = /^\d{8}(\d{4}(\d{2})?)?Z?$/;
-const optionSchema = z.union([
-  z.object({ name: z.literal('cert-authority'), value: z.undefined().optional() }),
-  z.object({ name: z.literal('namespaces'), value: z.string().min(1) }),
-  z.object({ name: z.enum(['valid-after', 'valid-before']), value: z.string().regex(TIMESTAMP) }),
-]);
+const optionSchema = lazySchema(() =>
+  z.union([
+    z.object({ name: z.literal('cert-authority'), value: z.undefined().optional() }),
+    z.object({ name: z.literal('namespaces'), value: z.string().min(1) }),
+    z.object({ name: z.enum(['valid-after', 'valid-before']), value: z.string().regex(TIMESTAMP) }),
+  ]),
+);
 
 export function parseApprovers(text: string, file = APPROVERS_PATH): Approver[] {
   const approvers: Approver[] = [];
@@ -58,7 +61,7 @@ export function parseApprovers(text: string, file = APPROVERS_PATH): Approver[] 
     const entry: Partial<Approver> = { principal, certAuthority: false, line: at };
     if (rest[0] && !KEY_TYPES.has(rest[0].text)) {
       for (const opt of splitOptions(rest[0].text)) {
-        const parsed = optionSchema.safeParse(opt);
+        const parsed = optionSchema().safeParse(opt);
         if (!parsed.success) {
           fail(
             rest[0].column,

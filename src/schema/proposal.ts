@@ -8,6 +8,7 @@ import { stringify } from 'smol-toml';
 import * as z from 'zod';
 import { rfc3339 } from '../clock.js';
 import { actionType, agentId, instant, proposalId } from './common.js';
+import { lazySchema } from './lazy.js';
 import { FileError, locateKey, parseTomlText, validate } from './toml.js';
 
 /** The largest proposal file, submitted or stored: 1 MiB. Larger is refused before it is parsed. */
@@ -67,50 +68,51 @@ const payloadSchema = (error?: string) =>
     if (bad) ctx.addIssue({ code: 'custom', message: bad.message, path: bad.path });
   });
 
-const cost = z.strictObject({
-  tokens: z.number().int().nonnegative().default(0),
-  usd: z.number().nonnegative().default(0),
-});
-
 const text = (what: string) => z.string({ error: `expected ${what} as a string` });
 
 /** What `ga propose --file` accepts. id and created_at are assigned by ga. */
-export const submissionSchema = z.strictObject({
-  agent: agentId,
-  action_type: actionType,
-  title: text('a title').min(1, 'expected a non-empty title').max(200, 'expected a title of at most 200 characters'),
-  rationale: text('the rationale').default(''),
-  expected_outcome: text('the expected outcome').default(''),
-  reversible: z.boolean().default(true),
-  requires_approval: z.boolean().default(true),
-  expires_at: instant.optional(),
-  expected_cost: cost.default({ tokens: 0, usd: 0 }),
-  payload: payloadSchema('expected a [payload] table'),
-});
-export type Submission = z.output<typeof submissionSchema>;
+export const submissionSchema = lazySchema(() =>
+  z.strictObject({
+    agent: agentId(),
+    action_type: actionType(),
+    title: text('a title').min(1, 'expected a non-empty title').max(200, 'expected a title of at most 200 characters'),
+    rationale: text('the rationale').default(''),
+    expected_outcome: text('the expected outcome').default(''),
+    reversible: z.boolean().default(true),
+    requires_approval: z.boolean().default(true),
+    expires_at: instant().optional(),
+    expected_cost: z
+      .strictObject({ tokens: z.number().int().nonnegative().default(0), usd: z.number().nonnegative().default(0) })
+      .default({ tokens: 0, usd: 0 }),
+    payload: payloadSchema('expected a [payload] table'),
+  }),
+);
+export type Submission = z.output<ReturnType<typeof submissionSchema>>;
 
 /** A stored proposal: every field present. */
-export const proposalSchema = z.strictObject({
-  id: proposalId,
-  agent: agentId,
-  action_type: actionType,
-  title: z.string().min(1),
-  rationale: z.string(),
-  expected_outcome: z.string(),
-  reversible: z.boolean(),
-  requires_approval: z.boolean(),
-  created_at: instant,
-  expires_at: instant,
-  expected_cost: z.strictObject({ tokens: z.number().int().nonnegative(), usd: z.number().nonnegative() }),
-  payload: payloadSchema(),
-});
-export type Proposal = z.output<typeof proposalSchema>;
+export const proposalSchema = lazySchema(() =>
+  z.strictObject({
+    id: proposalId(),
+    agent: agentId(),
+    action_type: actionType(),
+    title: z.string().min(1),
+    rationale: z.string(),
+    expected_outcome: z.string(),
+    reversible: z.boolean(),
+    requires_approval: z.boolean(),
+    created_at: instant(),
+    expires_at: instant(),
+    expected_cost: z.strictObject({ tokens: z.number().int().nonnegative(), usd: z.number().nonnegative() }),
+    payload: payloadSchema(),
+  }),
+);
+export type Proposal = z.output<ReturnType<typeof proposalSchema>>;
 
 /** A stored proposal file (from history): refused unparsed when over MAX_PROPOSAL_BYTES. */
 export function parseProposal(text: string | Buffer, file: string): Proposal {
   checkProposalSize(text, file);
   const t = decode(text, file);
-  return validate(proposalSchema, parseTomlText(t, file), file, t);
+  return validate(proposalSchema(), parseTomlText(t, file), file, t);
 }
 
 /** A submission given as TOML (`ga propose --file`): the same bounds, and no id or created_at (ga assigns them). */
@@ -121,7 +123,7 @@ export function parseSubmissionText(text: string | Buffer, file: string): Submis
   for (const key of ['id', 'created_at'] as const) {
     if (key in data) throw new FileError(file, locateKey(t, [key]), undefined, `${key}: is assigned by ga; remove it from the submission`);
   }
-  return validate(submissionSchema, data, file, t);
+  return validate(submissionSchema(), data, file, t);
 }
 
 function decode(text: string | Buffer, file: string): string {

@@ -26,6 +26,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { lazySchema } from '../schema/lazy.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readBlobs, type Repo } from '../git/repo.js';
 import { verifySignature } from '../git/signature.js';
@@ -49,14 +50,16 @@ const chainFile = (repo: Repo) => join(checkpointDir(repo), 'chain');
 const checksFile = (repo: Repo) => join(checkpointDir(repo), 'checks');
 
 /** Where the append-only check stopped: its line counts, the ledgers' text, and its findings so far. */
-export const appendStateSchema = z.object({
-  root: z.string(),
-  commit: z.string(),
-  lineCount: z.array(z.tuple([z.string(), z.number()])),
-  ledgers: z.array(z.tuple([z.string(), z.object({ text: z.string(), addedBy: z.array(z.string()) })])),
-  findings: z.array(z.object({ commit: z.string(), path: z.string(), rule: z.string(), explanation: z.string() })),
-});
-export type AppendState = z.output<typeof appendStateSchema>;
+export const appendStateSchema = lazySchema(() =>
+  z.object({
+    root: z.string(),
+    commit: z.string(),
+    lineCount: z.array(z.tuple([z.string(), z.number()])),
+    ledgers: z.array(z.tuple([z.string(), z.object({ text: z.string(), addedBy: z.array(z.string()) })])),
+    findings: z.array(z.object({ commit: z.string(), path: z.string(), rule: z.string(), explanation: z.string() })),
+  }),
+);
+export type AppendState = z.output<ReturnType<typeof appendStateSchema>>;
 
 /** A commit's Ga- trailers that ga verify checks, by commit id. */
 export type TrailersOf = [string, { event?: string; proposal?: string; agent?: string }[]];
@@ -219,7 +222,7 @@ function readChecks(repo: Repo, digest: string): ChecksState | undefined {
     };
     if (j.format !== CHECKS_FORMAT || !Array.isArray(j.proposals) || !Array.isArray(j.trailers?.doubtful)) return undefined;
     if (!Array.isArray(j.trailers.agents) || !j.trailers.agents.every((a) => typeof a === 'string')) return undefined;
-    const append = appendStateSchema.safeParse(j.append);
+    const append = appendStateSchema().safeParse(j.append);
     return append.success
       ? { append: append.data, trailers: j.trailers as ChecksState['trailers'], proposals: j.proposals as ChecksState['proposals'] }
       : undefined;

@@ -7,15 +7,18 @@
 // reports nothing is charged nothing and recorded as unmetered.
 import { join } from 'node:path';
 import * as z from 'zod';
+import { lazySchema } from '../../schema/lazy.js';
 import { startAgentProcess } from '../../runtime/process.js';
 import { boundedText, notStartedResult, type Adapter } from './types.js';
 
-const reportSchema = z.object({
-  usd: z.number().finite().nonnegative().max(1e6).optional(),
-  input_tokens: z.number().int().nonnegative().max(1e12).optional(),
-  output_tokens: z.number().int().nonnegative().max(1e12).optional(),
-  result: z.string().optional(),
-});
+const reportSchema = lazySchema(() =>
+  z.object({
+    usd: z.number().finite().nonnegative().max(1e6).optional(),
+    input_tokens: z.number().int().nonnegative().max(1e12).optional(),
+    output_tokens: z.number().int().nonnegative().max(1e12).optional(),
+    result: z.string().optional(),
+  }),
+);
 
 /** Reads fd 3 lines: the sum of the increments, the last result, and how many lines were not reports. */
 export class SpendReports {
@@ -36,7 +39,7 @@ export class SpendReports {
       this.bad++;
       return false;
     }
-    const r = reportSchema.safeParse(json);
+    const r = reportSchema().safeParse(json);
     if (!r.success) {
       this.bad++;
       return false;
