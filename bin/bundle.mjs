@@ -11,6 +11,8 @@
 // - The MCP SDK stays out of the bundle (loaded from node_modules by `ga
 //   mcp` alone): bundled, its namespace imports of zod kept every zod locale
 //   in the code every command loads.
+// - yargs' shim loads node:assert for checks it makes only on a wrong command
+//   definition (deferAssert below).
 // - string-width, which yargs and cliui use to lay out help pages, builds an
 //   Intl.Segmenter and its Unicode property regular expressions when it is
 //   loaded: some 31 ms on every command, help page or not. Those module-level
@@ -47,9 +49,31 @@ export function deferConstants(source) {
   return { source: out, deferred };
 }
 
+/**
+ * yargs' platform shim imports node:assert for two checks it makes only on
+ * a wrong command definition; loading assert's modules cost every command
+ * about a millisecond. The import becomes two functions that load it when
+ * called. The build fails if the shim no longer has that import.
+ */
+export function deferAssert(source) {
+  const line = "import { notStrictEqual, strictEqual } from 'assert'";
+  if (!source.includes(line)) return undefined;
+  return source.replace(
+    line,
+    "import { createRequire as __gaRequire } from 'node:module'\n" +
+      "const notStrictEqual = (...a) => __gaRequire(import.meta.url)('node:assert').notStrictEqual(...a)\n" +
+      "const strictEqual = (...a) => __gaRequire(import.meta.url)('node:assert').strictEqual(...a)",
+  );
+}
+
 export const deferAtLoad = {
   name: 'defer-string-width-constants',
   setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, async (args) => {
+      const source = deferAssert(await readFile(args.path, 'utf8'));
+      if (!source) return { errors: [{ text: `${args.path}: no import of assert found to defer (yargs changed shape); update bin/bundle.mjs` }] };
+      return { contents: source, loader: 'js' };
+    });
     b.onLoad({ filter: /[\\/]node_modules[\\/](?:.*[\\/])?string-width[\\/]index\.js$/ }, async (args) => {
       const { source, deferred } = deferConstants(await readFile(args.path, 'utf8'));
       if (!/const segmenter = \{ segment:/.test(source)) {

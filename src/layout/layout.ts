@@ -1,6 +1,7 @@
 // The repository layout (DESIGN "Repository layout", "Names and values"):
 // the only place that builds or parses a governance path or matches an id.
 // Writers and judges both ask here, so they can never disagree about a path.
+import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
 
 // ---------------------------------------------------------------- ids
@@ -38,7 +39,7 @@ export function checkTaskName(agent: string, task: string): string {
 export function newId(at: Date): string {
   const iso = at.toISOString(); // 2026-11-23T10:00:00.123Z
   const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}-${iso.slice(20, 23)}`;
-  const suffix = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36).padStart(7, '0').slice(-5);
+  const suffix = randomBytes(4).readUInt32LE(0).toString(36).padStart(7, '0').slice(-5); // node:crypto's: the Web Crypto global loads its own modules first
   return `${stamp}-${suffix}`;
 }
 

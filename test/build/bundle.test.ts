@@ -3,8 +3,8 @@
 // or not, the widths must be the same: both builds of the three string-width
 // copies yargs, cliui and wrap-ansi load are bundled here and compared on
 // text that takes every path (ASCII, ANSI colours, wide CJK, emoji sequences,
-// combining and zero-width marks).
-import { execFileSync } from 'node:child_process';
+// combining and zero-width marks). It also defers yargs' import of assert.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,31 @@ describe('the bundle step', () => {
     expect(source).toContain('const b = /y/u;');
     expect(source).toMatch(/const a = \{ test: /);
     expect(source).toMatch(/const s = \{ segment: /);
+  });
+
+  it("yargs' shim loads node:assert only when one of its checks runs, and its checks still check", async () => {
+    const { deferAtLoad } = (await import(pathToFileURL(join(ROOT, 'bin/bundle.mjs')).href)) as { deferAtLoad: Plugin };
+    const outfile = join(dir, 'shim.mjs');
+    const shim = join(ROOT, 'node_modules/yargs/lib/platform-shims/esm.mjs');
+    await build({
+      stdin: { contents: `export { default } from ${JSON.stringify(shim)};`, resolveDir: ROOT, loader: 'js' },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      logLevel: 'silent',
+      plugins: [deferAtLoad],
+    });
+    expect(readFileSync(outfile, 'utf8')).not.toMatch(/from "assert"|require\("assert"\)/);
+    const { assert } = ((await import(pathToFileURL(outfile).href)) as { default: { assert: Record<string, (a: unknown, b: unknown) => void> } }).default;
+    expect(() => assert.strictEqual!(1, 1)).not.toThrow();
+    expect(() => assert.strictEqual!(1, 2)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
+    expect(() => assert.notStrictEqual!(1, 1)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
+    // The built command: a command that checks nothing of the kind never loads assert.
+    const probe = `import('./bin/load.mjs').then(async (m) => { const r = m.loadBundle('dist/bundle/ga.cjs'); process.stdout.write = () => true; await r.exports.run(['--version']); console.error(JSON.stringify(process.moduleLoadList.includes('NativeModule assert'))); })`;
+    const r = spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8' });
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toBe(false);
   });
 
   it("bin/ga.js loads the bundle with the build's code cache, which V8 takes, and the bundle has no import() a cached script could not make", () => {
