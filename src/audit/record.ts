@@ -42,7 +42,7 @@ export interface PlannedEvents {
  */
 export async function recordPlanned(
   repo: Repo,
-  opts: { actor: string; at: Date; sign?: boolean; ref?: string },
+  opts: { actor: string; at: Date; sign?: boolean; ref?: string; deferIndex?: boolean },
   plan: (head: string | undefined) => Promise<PlannedEvents | undefined>,
 ): Promise<CommitResult | undefined> {
   const identity = await actorIdentity(repo, opts.actor);
@@ -55,7 +55,7 @@ export async function recordPlanned(
       sign: opts.sign ?? false,
       identity,
     };
-  }, { ref: opts.ref });
+  }, { ref: opts.ref, deferIndex: opts.deferIndex });
 }
 
 /**

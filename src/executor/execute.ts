@@ -95,6 +95,7 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
   // The trusted hooks are copied while the claim is committed: the hook starts right after it.
   const prepared = r.proposal && !early ? prepareHooks(gov, r.proposal.agent) : undefined;
   prepared?.catch(() => undefined); // observed below; never an unhandled rejection if the claim fails first
+  let indexSync: (() => Promise<void>) | undefined;
   try {
     const step = await decide(gov, r, opts, timeoutMs, prepared);
     if (step.kind !== 'claimed') {
@@ -103,6 +104,7 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
       if (step.result.result === 'recovered-unknown' && (await hubOf(gov.repo, gov))) await publishAfter(gov.repo, opts.clock, gov);
       return step.result;
     }
+    indexSync = step.indexSync;
     // With a hub, the claim counts only once it is in the hub: the hook starts after that, or not at all.
     const hub = await hubOf(gov.repo, gov);
     if (hub && step.commit) {
@@ -112,13 +114,15 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
         return refuse(r, p.unreachable ? 'not-run' : 'claimed', `not run: the claim did not reach the hub: ${p.why}`);
       }
     }
-    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!, Boolean(hub));
+    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!, Boolean(hub), indexSync);
     if (hub) await publishAfter(gov.repo, opts.clock, gov); // the outcome; a later ga sync publishes it if the hub is away now
     return result;
   } catch (e) {
     if (prepared) await prepared.then(discardHooks, () => undefined);
     if (e instanceof GovernanceRefusal) return refuse(r, 'not-run', e.message);
     throw e;
+  } finally {
+    await indexSync?.(); // done already, unless the hook never started
   }
 }
 
@@ -142,7 +146,8 @@ function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date
   return { kind: 'recover', claim: claim.commit };
 }
 
-type Decision = { kind: 'claimed'; commit?: string } | { kind: 'settled'; result: ExecutionResult };
+/** A claim that landed; its index is updated while the hook runs (indexSync, which the caller must call). */
+type Decision = { kind: 'claimed'; commit?: string; indexSync?: () => Promise<void> } | { kind: 'settled'; result: ExecutionResult };
 
 /** The claims and outcomes for `id` in the commits that landed after the reading (under the repository lock). */
 async function trailSince(gov: Governance, head: string | undefined, id: string): Promise<ExecutionTrail> {
@@ -179,7 +184,7 @@ async function decide(
   let decision: Decision = { kind: 'claimed' };
   const now = opts.clock.now();
   const governed = await onGovernedBranch(repo);
-  const landed = await recordPlanned(repo, { actor: 'executor', at: now }, async (head) => {
+  const landed = await recordPlanned(repo, { actor: 'executor', at: now, deferIndex: true }, async (head) => {
     const before = gov.executions.get(r.id);
     const since = await trailSince(gov, head, r.id);
     const trail: ExecutionTrail = {
@@ -246,7 +251,8 @@ async function decide(
   });
   // What this clone has claimed or settled, a reset must not undo.
   if (landed) await raiseHighWater(repo, landed.commit, { behind: behindReading(gov) }).catch(() => undefined);
-  if (decision.kind === 'claimed' && landed) decision = { kind: 'claimed', commit: landed.commit };
+  if (decision.kind === 'claimed' && landed) decision = { kind: 'claimed', commit: landed.commit, indexSync: landed.indexSync };
+  else await landed?.indexSync?.();
   return decision;
 }
 
@@ -267,10 +273,11 @@ async function runClaimed(
   timeoutMs: number,
   prepared: PreparedHooks,
   hub: boolean,
+  claimIndexSync: (() => Promise<void>) | undefined,
 ): Promise<ExecutionResult> {
   const repo = gov.repo;
   const proposal = r.proposal!;
-  const hook = await runHook(gov, proposal, { timeoutMs, prepared });
+  const hook = await runHook(gov, proposal, { timeoutMs, prepared, whileRunning: claimIndexSync });
   // The outcome lands on the hub's state: another clone may have given the claim up meanwhile (its lease ran out).
   if (hub) await publishAfter(repo, opts.clock, gov);
   const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;

@@ -72,7 +72,12 @@ export function discardHooks(prepared: PreparedHooks): void {
   rmSync(prepared.dir, { recursive: true, force: true });
 }
 
-export async function runHook(gov: Governance, proposal: Proposal, opts: { timeoutMs: number; prepared?: PreparedHooks }): Promise<HookOutcome> {
+/** Runs the trusted hook for `proposal`; `whileRunning` (ga's own work) is done beside it, or before this returns when no program runs. */
+export async function runHook(
+  gov: Governance,
+  proposal: Proposal,
+  opts: { timeoutMs: number; prepared?: PreparedHooks; whileRunning?: () => Promise<void> },
+): Promise<HookOutcome> {
   const started = Date.now();
   const json = proposalToJson(proposal);
   const { dir, files, refused } = opts.prepared ?? (await prepareHooks(gov, proposal.agent));
@@ -123,6 +128,7 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
       input,
       env: { ...process.env, GA_PROPOSAL_FILE: proposalFile, GA_PROPOSAL_ID: proposal.id, GA_AGENT: proposal.agent, GA_REPO: gov.repo.root },
       timeoutMs: opts.timeoutMs,
+      whileRunning: opts.whileRunning,
     });
     return {
       ran: 'file',
@@ -136,5 +142,6 @@ export async function runHook(gov: Governance, proposal: Proposal, opts: { timeo
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await opts.whileRunning?.();
   }
 }

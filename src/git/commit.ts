@@ -46,11 +46,20 @@ export interface CommitPlan {
 export interface CommitResult {
   commit: string;
   parent: string | undefined;
+  /** With `deferIndex`: updates the index for the commit's paths (once, however often called); the caller must call it. */
+  indexSync?: () => Promise<void>;
 }
 
 /** Where a commit lands: HEAD's branch, or a named branch (then the work tree is synced only when HEAD is on it). */
 export interface CommitTarget {
   ref?: string;
+  /**
+   * Leave the index's update to the caller (CommitResult.indexSync): ga
+   * execute makes it while the hook runs, beside it, rather than before it
+   * starts (at 100,000 audit files the index is 16 MB, rewritten whole).
+   * The commit's paths are its own audit files, which no other commit touches.
+   */
+  deferIndex?: boolean;
 }
 
 /**
@@ -96,7 +105,13 @@ export function commitEvent(
       (repo.made ??= new Map()).set(commit, { parent: head, paths: plan.files.map((f) => f.path) });
       if (onHead) {
         syncWorkTree(repo, plan.files);
-        await syncIndex(repo, plan.files, commit.length).catch((e: Error) => process.emitWarning(`the index was not updated after ga's commit: ${e.message}`));
+        let synced: Promise<void> | undefined;
+        const indexSync = () =>
+          (synced ??= syncIndex(repo, plan.files, commit.length).catch((e: Error) =>
+            process.emitWarning(`the index was not updated after ga's commit: ${e.message}`),
+          ));
+        if (target.deferIndex) return { commit, parent: head, indexSync };
+        await indexSync();
       }
       return { commit, parent: head };
     }

@@ -294,12 +294,13 @@ export interface CommandOutcome {
 export async function runCommand(
   program: string,
   args: string[],
-  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; whileRunning?: () => Promise<void> },
 ): Promise<CommandOutcome> {
   const started = Date.now();
   const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
   await probeContainment();
   const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
+  const beside = o.whileRunning?.(); // work of ga's own, done while the program runs
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -307,5 +308,7 @@ export async function runCommand(
   }, o.timeoutMs);
   const { code, signal, started: ran } = await p.done;
   clearTimeout(timer);
-  return { started: ran, exitCode: code, signal: signal ?? undefined, timedOut, durationMs: Date.now() - started, tail: p.tail() };
+  const outcome = { started: ran, exitCode: code, signal: signal ?? undefined, timedOut, durationMs: Date.now() - started, tail: p.tail() };
+  await beside;
+  return outcome;
 }

@@ -243,6 +243,20 @@ describe('ga execute', () => {
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });
 
+  it("leaves the index as HEAD: the claim's audit file is staged while the hook runs (or at once when there is none), the outcome's after", async () => {
+    const repo = await initRepo(sb);
+    const noHook = (await propose(repo, DRAFT)).last;
+    expect((await ga(['-C', repo, 'execute', noHook])).code).toBe(0);
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    // The hook sees the claim committed; by the time the outcome lands, the index holds both.
+    commitSigned(repo, 'agents/noop/hooks/draft_content.sh', '#!/bin/sh\ngit -C "$GA_REPO" log -1 --format=%s > "$GA_REPO/../seen-by-hook"\n');
+    const hooked = (await propose(repo, DRAFT)).last;
+    expect((await ga(['-C', repo, 'execute', hooked])).code).toBe(0);
+    expect(readFileSync(join(repo, '..', 'seen-by-hook'), 'utf8')).toMatch(new RegExp(`^claim ${hooked}`));
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    expect(git(repo, 'ls-files', '--', 'audit').split('\n').length).toBe(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', '--', 'audit').split('\n').length);
+  });
+
   it('stops a hook at --timeout and records it in failed/ with outcome timeout', async () => {
     const repo = await initRepo(sb);
     commitSigned(repo, 'agents/noop/hooks/draft_content.sh', '#!/bin/sh\necho "starting"\nsleep 30\necho "never"\n');
