@@ -50,10 +50,12 @@ export function deferConstants(source) {
 }
 
 /**
- * yargs' platform shim imports node:assert for two checks it makes only on
- * a wrong command definition; loading assert's modules cost every command
- * about a millisecond. The import becomes two functions that load it when
- * called. The build fails if the shim no longer has that import.
+ * yargs' platform shim imports node:assert for two checks (strictEqual and
+ * notStrictEqual, as Object.is compares) that it makes on every command but
+ * that fail only on a wrong command definition; loading assert's modules
+ * cost every command about a millisecond. The import becomes the same two
+ * comparisons, which load assert only to throw its error. The build fails
+ * if the shim no longer has that import.
  */
 export function deferAssert(source) {
   const line = "import { notStrictEqual, strictEqual } from 'assert'";
@@ -61,8 +63,8 @@ export function deferAssert(source) {
   return source.replace(
     line,
     "import { createRequire as __gaRequire } from 'node:module'\n" +
-      "const notStrictEqual = (...a) => __gaRequire(import.meta.url)('node:assert').notStrictEqual(...a)\n" +
-      "const strictEqual = (...a) => __gaRequire(import.meta.url)('node:assert').strictEqual(...a)",
+      "const notStrictEqual = (a, b, m) => { if (Object.is(a, b)) __gaRequire(import.meta.url)('node:assert').notStrictEqual(a, b, m) }\n" +
+      "const strictEqual = (a, b, m) => { if (!Object.is(a, b)) __gaRequire(import.meta.url)('node:assert').strictEqual(a, b, m) }",
   );
 }
 

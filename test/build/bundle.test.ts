@@ -90,7 +90,10 @@ describe('the bundle step', () => {
     expect(() => assert.strictEqual!(1, 1)).not.toThrow();
     expect(() => assert.strictEqual!(1, 2)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
     expect(() => assert.notStrictEqual!(1, 1)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
-    // The built command: a command that checks nothing of the kind never loads assert.
+    expect(() => assert.notStrictEqual!(1, 2)).not.toThrow();
+    expect(() => assert.strictEqual!(NaN, NaN)).not.toThrow(); // Object.is, as assert compares
+    expect(() => assert.strictEqual!(0, -0)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
+    // The built command: its checks all pass, so assert is never loaded.
     const probe = `import('./bin/load.mjs').then(async (m) => { const r = m.loadBundle('dist/bundle/ga.cjs'); process.stdout.write = () => true; await r.exports.run(['--version']); console.error(JSON.stringify(process.moduleLoadList.includes('NativeModule assert'))); })`;
     const r = spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8' });
     expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!)).toBe(false);
