@@ -104,9 +104,11 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
       if (step.result.result === 'recovered-unknown' && (await hubOf(gov.repo, gov))) await publishAfter(gov.repo, opts.clock, gov);
       return step.result;
     }
-    indexSync = step.indexSync;
     // With a hub, the claim counts only once it is in the hub: the hook starts after that, or not at all.
     const hub = await hubOf(gov.repo, gov);
+    // A claim the hub does not take is withdrawn from the index as the claim left it: then the index is updated first.
+    if (hub) await step.indexSync?.();
+    else indexSync = step.indexSync;
     if (hub && step.commit) {
       const p = await publishAct(gov.repo, hub, step.commit, opts.clock);
       if (!p.published) {
