@@ -74,14 +74,14 @@ async function withdraw(repo: Repo, commit: string): Promise<void> {
  * for the person when it could not, undefined when published or no hub.
  */
 export async function publishAfter(repo: Repo, clock: Clock, gov?: Governance): Promise<string | undefined> {
-  if (agentContext()) return undefined;
+  // An agent never publishes; whether this is one (a walk of /proc, some milliseconds) is asked only where there is a hub.
   let hub: Hub | undefined;
   try {
     hub = await hubOf(repo, gov);
   } catch (e) {
-    return `not published: ${(e as Error).message}`;
+    return agentContext() ? undefined : `not published: ${(e as Error).message}`;
   }
-  if (!hub) return undefined;
+  if (!hub || agentContext()) return undefined;
   try {
     const r = await syncWithHub(repo, { clock, hub });
     const lines = [
