@@ -774,6 +774,23 @@ describe('ga run: pauses and the wall clock', () => {
     expect(existsSync(f)).toBe(false);
   });
 
+  it('asks git whether HEAD holds the high-water mark only when the reading does not show it: ga status after a run starts no merge-base, after a reset it does and says paused', async () => {
+    const repo = await initRepo(sb);
+    addAgent(repo);
+    recordFile();
+    expect((await ga(['-C', repo, 'run', 'tester'])).code).toBe(0);
+    git(repo, '-c', 'commit.gpgSign=false', 'commit', '-q', '--allow-empty', '-m', 'a note after the run'); // HEAD is past the mark
+    const status = () => gaProcess(['-C', repo, 'status'], { env: { GA_TRACE: '1' } });
+    const held = await status();
+    expect(held.code).toBe(0);
+    expect(held.err).not.toMatch(/merge-base/);
+    expect(held.out).not.toMatch(/history was reset or rewritten/);
+    git(repo, 'reset', '-q', '--hard', 'HEAD~3');
+    const lost = await status();
+    expect(lost.err).toMatch(/merge-base --is-ancestor/);
+    expect(lost.out).toMatch(/history was reset or rewritten/);
+  });
+
   it('refuses ga run inside an agent process (GA_AGENT set)', async () => {
     const repo = await initRepo(sb);
     addAgent(repo);
