@@ -54,10 +54,11 @@ export interface CommitResult {
 export interface CommitTarget {
   ref?: string;
   /**
-   * Leave the index's update to the caller (CommitResult.indexSync): ga
-   * execute makes it while the hook runs, beside it, rather than before it
-   * starts (at 100,000 audit files the index is 16 MB, rewritten whole).
-   * The commit's paths are its own audit files, which no other commit touches.
+   * Leave the index's update to the caller (CommitResult.indexSync), for a
+   * commit whose paths no other commit touches: ga execute's claim (its own
+   * audit file), whose update it makes while the hook runs, beside it, not
+   * before the hook starts (at 100,000 audit files the index is 16 MB,
+   * rewritten whole).
    */
   deferIndex?: boolean;
 }

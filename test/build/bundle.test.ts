@@ -30,10 +30,11 @@ const SAMPLES = [
 const dir = mkdtempSync(join(tmpdir(), 'ga-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function bundled(name: string, plugins: Plugin[]): Promise<{ widths: number[][]; source: string }> {
+/** `contents` bundled as the build bundles (with `plugins`), imported; its exports and its source. */
+async function bundleOf<T>(name: string, contents: string, plugins: Plugin[]): Promise<{ module: T; source: string }> {
   const outfile = join(dir, `${name}.mjs`);
   await build({
-    stdin: { contents: COPIES.map((c, i) => `export { default as w${i} } from '${c}';`).join('\n'), resolveDir: ROOT, loader: 'js' },
+    stdin: { contents, resolveDir: ROOT, loader: 'js' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -42,8 +43,13 @@ async function bundled(name: string, plugins: Plugin[]): Promise<{ widths: numbe
     logLevel: 'silent',
     plugins,
   });
-  const m = (await import(pathToFileURL(outfile).href)) as Record<string, (s: string) => number>;
-  return { widths: COPIES.map((_, i) => SAMPLES.map((s) => m[`w${i}`]!(s))), source: readFileSync(outfile, 'utf8') };
+  return { module: (await import(pathToFileURL(outfile).href)) as T, source: readFileSync(outfile, 'utf8') };
+}
+
+async function bundled(name: string, plugins: Plugin[]): Promise<{ widths: number[][]; source: string }> {
+  const contents = COPIES.map((c, i) => `export { default as w${i} } from '${c}';`).join('\n');
+  const { module: m, source } = await bundleOf<Record<string, (s: string) => number>>(name, contents, plugins);
+  return { widths: COPIES.map((_, i) => SAMPLES.map((s) => m[`w${i}`]!(s))), source };
 }
 
 describe('the bundle step', () => {
@@ -73,20 +79,11 @@ describe('the bundle step', () => {
 
   it("yargs' shim loads node:assert only when one of its checks runs, and its checks still check", async () => {
     const { deferAtLoad } = (await import(pathToFileURL(join(ROOT, 'bin/bundle.mjs')).href)) as { deferAtLoad: Plugin };
-    const outfile = join(dir, 'shim.mjs');
     const shim = join(ROOT, 'node_modules/yargs/lib/platform-shims/esm.mjs');
-    await build({
-      stdin: { contents: `export { default } from ${JSON.stringify(shim)};`, resolveDir: ROOT, loader: 'js' },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      logLevel: 'silent',
-      plugins: [deferAtLoad],
-    });
-    expect(readFileSync(outfile, 'utf8')).not.toMatch(/from "assert"|require\("assert"\)/);
-    const { assert } = ((await import(pathToFileURL(outfile).href)) as { default: { assert: Record<string, (a: unknown, b: unknown) => void> } }).default;
+    type Shim = { default: { assert: Record<string, (a: unknown, b: unknown) => void> } };
+    const { module, source } = await bundleOf<Shim>('shim', `export { default } from ${JSON.stringify(shim)};`, [deferAtLoad]);
+    expect(source).not.toMatch(/from "assert"|require\("assert"\)/);
+    const { assert } = module.default;
     expect(() => assert.strictEqual!(1, 1)).not.toThrow();
     expect(() => assert.strictEqual!(1, 2)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
     expect(() => assert.notStrictEqual!(1, 1)).toThrow(expect.objectContaining({ code: 'ERR_ASSERTION' }));
