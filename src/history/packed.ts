@@ -126,8 +126,15 @@ export interface Lookup<T> extends Iterable<[string, T]> {
   has(id: string): boolean;
 }
 
-/** Values read alone before a whole part is. */
+/**
+ * Values read alone before a whole part is: RANGED, or one for every
+ * RANGED_BYTES of the part, whichever is more. A read of a value costs tens
+ * of microseconds; a whole part costs some 3 ms a megabyte (a full
+ * reading's part of ended proposals is hundreds of megabytes at 100,000
+ * events, and the loop rule asks for every proposal of the last minutes).
+ */
 const RANGED = 32;
+const RANGED_BYTES = 16 * 1024;
 /** More parts than this are merged into the one before, whatever their sizes. */
 const MAX_PARTS = 32;
 
@@ -146,6 +153,9 @@ export class PackedMap<T> implements Lookup<T> {
   /** The parts' bytes that were read whole, by name; how many values were read alone before. */
   private bytes = new Map<string, Buffer>();
   private ranged = 0;
+  /** Each part's size, for the index `sizesOf` (see partSize). */
+  private readonly partSizes = new Map<number, number>();
+  private sizesOf: Packed | undefined;
   /** 1 for each value of the index that is no longer packed (set or unpacked since), and how many. */
   private gone: Uint8Array;
   private goneCount = 0;
@@ -252,13 +262,29 @@ export class PackedMap<T> implements Lookup<T> {
     const start = index.start[i]!;
     const end = index.end[i]!;
     if (!part) throw this.damaged(idAt(index.ids, i));
-    if (!this.bytes.has(part.name) && part.range && this.ranged < RANGED) {
+    if (!this.bytes.has(part.name) && part.range && this.ranged < Math.max(RANGED, this.partSize(index.part[i]!) / RANGED_BYTES)) {
       this.ranged++;
       return part.range(start, end);
     }
     const bytes = this.whole(part);
     if (end > bytes.length) throw this.damaged(idAt(index.ids, i));
     return bytes.subarray(start, end);
+  }
+
+  /** How many bytes part `p` holds, as the index says (the end of its last value). */
+  private partSize(p: number): number {
+    if (this.sizesOf !== this.packed) {
+      this.partSizes.clear();
+      this.sizesOf = this.packed;
+    }
+    let size = this.partSizes.get(p);
+    if (size === undefined) {
+      const { index } = this.packed!;
+      size = 0;
+      for (let k = 0; k < index.part.length; k++) if (index.part[k] === p && index.end[k]! > size) size = index.end[k]!;
+      this.partSizes.set(p, size);
+    }
+    return size;
   }
 
   private whole(part: SavedPart): Buffer {

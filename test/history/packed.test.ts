@@ -99,6 +99,38 @@ describe('packed values', () => {
     for (let i = 0; i < 2000; i += 97) expect(map.get(`p${i}`)).toEqual(value(`p${i}`, i));
   });
 
+  it('reads a few values of a part alone, and a part whole only once the values asked for are many for its size', () => {
+    // Counting reads: a small part is read whole after 32 values read alone; a large one only after one value for every 16 KB.
+    const countingPlace = (place: Place) => {
+      const reads = { whole: 0, ranged: 0 };
+      const parts = (p: Packed): Packed => ({
+        index: p.index,
+        parts: p.parts.map((part) => {
+          const real = place.part(part.name);
+          return { name: real.name, bytes: () => (reads.whole++, real.bytes()), range: (a: number, b: number) => (reads.ranged++, real.range!(a, b)) };
+        }),
+      });
+      return { reads, parts };
+    };
+    const packedOf = (n: number, pad: number) => {
+      const place = new Place();
+      const map = new PackedMap<V>(undefined, undefined, fits, damaged);
+      for (let i = 0; i < n; i++) map.set(`p${i}`, { id: `p${i}`, n: i, pad: 'x'.repeat(pad) });
+      const saved = place.save(map.pack().packed);
+      return { place, saved };
+    };
+    const small = packedOf(100, 200); // some 24 KB: whole after 32
+    const s = countingPlace(small.place);
+    const smallMap = new PackedMap<V>(new Map(), s.parts(small.saved), fits, damaged);
+    for (let i = 0; i < 60; i++) expect(smallMap.get(`p${i}`)?.n).toBe(i);
+    expect(s.reads).toEqual({ whole: 1, ranged: 32 });
+    const large = packedOf(300, 20_000); // some 6 MB: one value alone for every 16 KB, some 370
+    const l = countingPlace(large.place);
+    const largeMap = new PackedMap<V>(new Map(), l.parts(large.saved), fits, damaged);
+    for (let i = 0; i < 300; i++) expect(largeMap.get(`p${i}`)?.n).toBe(i);
+    expect(l.reads).toEqual({ whole: 0, ranged: 300 });
+  });
+
   it('a value whose part is not there, or shorter than the index says, is damaged', () => {
     const place = new Place();
     const map = new PackedMap<V>(undefined, undefined, fits, damaged);
