@@ -255,13 +255,23 @@ const CONFIG_READ = 1024 * 1024;
 
 /** One config file on its own: no includes followed, no other scope. Read in process when it has only the plain lines git writes, else by git. */
 async function readConfigFile(cwd: string, file: string): Promise<ConfigSnapshot> {
-  if (fileKind(file) === 'missing') return new Map();
-  const bytes = readRegular(file, CONFIG_READ + 1); // undefined for anything but a regular file: git's to judge
-  const plain = bytes && bytes.length <= CONFIG_READ ? parseSimpleConfig(bytes.toString('utf8')) : undefined; // a larger one is git's to read whole
+  const plain = plainConfigFile(file);
   if (plain) return new Map([...plain].map(([key, value]) => [key, { value, scope: 'local' }]));
   const r = await git(['config', '--file', file, '--no-includes', '--list', '-z'], { cwd, allowFailure: true });
   if (r.code !== 0 && existsSync(file)) throw new GovernanceRefusal(`${file} is not a config file git can read: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   return parseConfigList(r.stdout.toString('utf8'), 'local');
+}
+
+/**
+ * One config file read in process: its entries when it has only the plain
+ * lines git writes (parseSimpleConfig), none when it is missing; undefined
+ * for anything else (not a regular file, larger than CONFIG_READ, other
+ * lines), which is git's to read.
+ */
+function plainConfigFile(file: string): Map<string, string> | undefined {
+  if (fileKind(file) === 'missing') return new Map();
+  const bytes = readRegular(file, CONFIG_READ + 1);
+  return bytes && bytes.length <= CONFIG_READ ? parseSimpleConfig(bytes.toString('utf8')) : undefined;
 }
 
 function parseConfigList(text: string, scopeOf: string | ((i: number, parts: string[]) => string), scoped = false): ConfigSnapshot {
@@ -349,10 +359,7 @@ export function readConfigInProcess(repo: Repo, env: NodeJS.ProcessEnv = process
   if (!files) return undefined;
   const snapshot: ConfigSnapshot = new Map();
   for (const { file, scope } of files) {
-    const kind = fileKind(file);
-    if (kind === 'missing') continue;
-    const bytes = kind === 'file' ? readRegular(file, CONFIG_READ + 1) : undefined;
-    const plain = bytes && bytes.length <= CONFIG_READ ? parseSimpleConfig(bytes.toString('utf8')) : undefined;
+    const plain = plainConfigFile(file);
     if (!plain) return undefined;
     for (const [key, value] of plain) {
       if (key.startsWith('include.') || key.startsWith('includeif.')) return undefined;
