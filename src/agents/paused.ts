@@ -3,7 +3,7 @@
 // HEAD) means paused, and so does one that history says was removed by a
 // commit that does not count, and a HEAD that lost a commit this clone saw.
 import { join } from 'node:path';
-import { placesInTimeline, type Governance } from '../history/replay.js';
+import { behindReading, type Governance } from '../history/replay.js';
 import { agentDir, pausePath } from '../layout/layout.js';
 import { fileKind, readRegularText } from '../runtime/files.js';
 import { parsePause, type PauseMarker } from '../schema/pause.js';
@@ -55,7 +55,7 @@ export async function pauseState(gov: Governance, agent: string): Promise<PauseS
   }
   // A mark among the reading's first-parent commits is in HEAD: git is asked only for one that is not (a process, and at
   // 100,000 events some 40 ms of a command). The reading weighs here as the mark does: both live in .git/ga/.
-  const rewound = await historyRewound(gov.repo, gov.head, (mark) => placesInTimeline(gov).has(mark));
+  const rewound = await historyRewound(gov.repo, gov.head, behindReading(gov));
   if (rewound) return { paused: true, why: rewound };
   return { paused: false };
 }

@@ -12,7 +12,7 @@ import { leaseUntil, rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
-import { loadGovernance, placesInTimeline, type ExecutionTrail, type Governance } from '../history/replay.js';
+import { behindReading, loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
 import { newId, proposalPath } from '../layout/layout.js';
 import { hostname } from 'node:os';
 import { historyRewound, raiseHighWater } from '../trust/highwater.js';
@@ -67,15 +67,6 @@ export async function readForExecution(repo: Repo): Promise<Governance> {
 export async function requireWholeHistory(gov: Governance): Promise<void> {
   const rewound = await historyRewound(gov.repo, gov.head, behindReading(gov));
   if (rewound) throw new GovernanceRefusal(`nothing is executed: ${rewound}`);
-}
-
-/**
- * Commits behind the reading's HEAD, from its own timeline (read verified); for a commit of this process,
- * those behind the reading's HEAD when the commits it made stand on that HEAD. Looked up on first need.
- */
-function behindReading(gov: Governance): (mark: string, below?: string) => boolean {
-  let places: ReturnType<typeof placesInTimeline> | undefined;
-  return (mark, below = gov.head) => below === gov.head && (places ??= placesInTimeline(gov)).has(mark);
 }
 
 /** Runs every proposal in approved/ of a reading made for execution. */

@@ -781,6 +781,17 @@ export function placesInTimeline(gov: Governance): Places {
   return st ? st.ids.places(timelineLength(gov)) : new Map(gov.timeline.map((c, i) => [c.id, i]));
 }
 
+/**
+ * Commits behind the reading's HEAD, from its timeline; for a commit of this
+ * process, those behind the reading's HEAD when the commits it made stand on
+ * that HEAD (`below`). Looked up on first need. The high-water checks use it
+ * before asking git (merge-base).
+ */
+export function behindReading(gov: Governance): (mark: string, below?: string) => boolean {
+  let places: Places | undefined;
+  return (mark, below = gov.head) => below === gov.head && (places ??= placesInTimeline(gov)).has(mark);
+}
+
 /** How many commits the timeline holds, without reading older commits. */
 export function timelineLength(gov: Governance): number {
   return timelineLengths.get(gov) ?? gov.timeline.length;
