@@ -354,11 +354,25 @@ export class ObjectStore {
    * hashed twice by `ga execute` before).
    */
   async rawTrees(oids: string[]): Promise<Buffer[]> {
-    const todo = oids.filter((o) => o !== EMPTY_TREE && !this.wide.has(o));
+    // The kept ones are taken now: while this call waits for the others, another (a diff reads three chunks of commits
+    // at once) may read wide trees and push these out of what is kept.
+    const byId = new Map<string, Buffer>();
+    const todo: string[] = [];
+    for (const o of oids) {
+      const kept = this.wide.get(o);
+      if (kept) byId.set(o, kept);
+      else if (o !== EMPTY_TREE) todo.push(o);
+    }
     const objs = await this.need(todo, 'tree');
-    const byId = new Map(objs.map((o) => [o.oid, o.content]));
-    for (const o of objs) if (o.content.length >= WIDE_TREE) this.keepWide(o.oid, o.content);
-    return oids.map((o) => byId.get(o) ?? this.wide.get(o) ?? Buffer.alloc(0));
+    for (const o of objs) {
+      byId.set(o.oid, o.content);
+      if (o.content.length >= WIDE_TREE) this.keepWide(o.oid, o.content);
+    }
+    return oids.map((o) => {
+      const raw = byId.get(o) ?? (o === EMPTY_TREE ? Buffer.alloc(0) : undefined);
+      if (!raw) throw new InternalError(`tree ${o} was asked for and not read`);
+      return raw;
+    });
   }
 
   /** Wide trees' raw bytes, the most recently read last, WIDE_KEPT bytes in all at most. */

@@ -103,6 +103,30 @@ describe('the object store', () => {
     }
   });
 
+  it('answers a kept wide tree even when a read running beside it pushes it out of what is kept', async () => {
+    const blob = Buffer.from(write('one file\n'), 'hex');
+    // A tree of 900 KB (25,000 entries), its own names.
+    const wideTree = (k: number) => {
+      const entries = Array.from({ length: 25_000 }, (_, i) => Buffer.concat([Buffer.from(`100644 f${k}-${String(i).padStart(5, '0')}\0`), blob]));
+      return run(['hash-object', '-w', '-t', 'tree', '--stdin'], Buffer.concat(entries));
+    };
+    const wide = Array.from({ length: 11 }, (_, k) => wideTree(k));
+    const narrow = run(['mktree'], `100644 blob ${blob.toString('hex')}\tnarrow\n`);
+    const store = new ObjectStore(dir, objects());
+    try {
+      const [first] = await store.rawTrees([wide[0]!]);
+      expect(first!.length).toBeGreaterThan(850_000); // ten of them: 9 MB, more than the 8 MB kept
+      // Two reads at once, as the diff's lanes make them: the first reads ten more wide trees, which push out the one
+      // the second finds kept when it is asked; the second answers once the first has kept them.
+      const [, [again, other]] = await Promise.all([store.rawTrees(wide.slice(1)), store.rawTrees([wide[0]!, narrow])]);
+      expect((store as unknown as { wide: Map<string, Buffer> }).wide.has(wide[0]!)).toBe(false);
+      expect(again!.equals(first!)).toBe(true);
+      expect(other!.toString('latin1')).toContain('narrow');
+    } finally {
+      store.close();
+    }
+  });
+
   it('never answers a loose file whose content is not its id: git is asked, and its answer is checked', async () => {
     const blob = write('the trusted content\n');
     const file = looseFile(blob);
