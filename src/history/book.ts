@@ -77,7 +77,7 @@ export interface PackedBriefs extends PackedIndex {
   created: Float64Array;
   /** The places whose created_at is known, from the oldest: the watchdog's "proposed in the last minutes" is a binary search, not a walk over every proposal that ever ended. */
   byCreated: Uint32Array;
-  /** Each one's last commit as hex digits, `width` bytes apiece (zero bytes when it has none). */
+  /** Each one's last commit as raw bytes, `width` apiece (all zero when it has none). */
   last: Buffer;
   width: number;
   /** 1 when validly submitted. */
@@ -130,10 +130,10 @@ function stateMatches(s: ProposalState | undefined, want: BriefQuery['state']): 
 export function packBriefs(index: PackedIndex, briefs: ProposalBrief[]): PackedBriefs {
   const agentNames = [...new Set(briefs.flatMap((b) => (b.agent === undefined ? [] : [b.agent])))];
   const agentCode = new Map(agentNames.map((a, k) => [a, k + 1]));
-  const width = briefs.find((b) => b.lastCommit !== undefined)?.lastCommit!.length ?? 40;
+  const width = (briefs.find((b) => b.lastCommit !== undefined)?.lastCommit!.length ?? 40) / 2;
   const last = Buffer.alloc(briefs.length * width);
   briefs.forEach((b, i) => {
-    if (b.lastCommit?.length === width) last.write(b.lastCommit, i * width, 'latin1');
+    if (b.lastCommit?.length === width * 2) last.write(b.lastCommit, i * width, 'hex');
   });
   return {
     ...index,
@@ -217,7 +217,8 @@ export class ProposalBook {
 
   private lastAt(i: number): string | undefined {
     const { last, width } = this.packedAt!;
-    return last[i * width] === 0 ? undefined : last.toString('latin1', i * width, (i + 1) * width);
+    for (let k = i * width; k < (i + 1) * width; k++) if (last[k] !== 0) return last.toString('hex', i * width, (i + 1) * width);
+    return undefined;
   }
 
   /**
@@ -267,8 +268,8 @@ export class ProposalBook {
     const { last, width } = this.packedAt!;
     const out: number[] = [];
     for (const c of commits) {
-      if (c.length !== width) continue;
-      const needle = Buffer.from(c, 'latin1');
+      if (c.length !== width * 2 || !/^[0-9a-f]+$/.test(c)) continue;
+      const needle = Buffer.from(c, 'hex');
       for (let at = last.indexOf(needle); at >= 0; at = last.indexOf(needle, at + 1)) if (at % width === 0) out.push(at / width);
     }
     return out.sort((a, b) => a - b);
@@ -280,6 +281,11 @@ export class ProposalBook {
 
   has(id: string): boolean {
     return this.records.has(id);
+  }
+
+  /** The names of the parts the packed records are in. */
+  partNames(): string[] {
+    return this.records.partNames();
   }
 
   /** The record of `id`, unpacked if it was packed. */

@@ -1,13 +1,19 @@
 // The ids of a reading's timeline, in order: a commit's place in history
-// without reading older commits. A saved reading keeps them as one buffer of
-// raw ids (history/saved.ts), which deserializes as one object however long
-// history is; an id becomes a string only when it is asked for, and a place
-// is found by scanning the buffer until enough are asked for that a map is
-// cheaper. The ids added since (a command's few, a daemon's weeks of them)
-// are kept as strings, with their places.
+// without reading older commits. A saved reading keeps them as raw ids in a
+// part of their own (history/saved.ts), not in the state every command reads
+// (at 100,000 commits they are 2 MB, which cost every command some 10 ms to
+// read): they are read from the end, a range at a time, as far back as a
+// command asks (most ask for recent commits: the high-water mark, the
+// approvals of the proposals still waiting); a place is found by scanning
+// them until enough are asked for that a map is cheaper. An id becomes a
+// string only when it is asked for. The ids added since (a command's few, a
+// daemon's weeks of them) are kept as strings, with their places.
+import { partOf, type SavedPart } from './saved.js';
 
 /** Places looked up by scanning before the saved ids are put in a map. */
 const SCANNED = 64;
+/** The fewest ids read at a time from a saved part, going back from the end (each read at least doubles what is held). */
+const FIRST_READ = 4096;
 
 /** A commit's place in the timeline, by id. */
 export interface Places {
@@ -15,32 +21,51 @@ export interface Places {
   has(id: string): boolean;
 }
 
-/** What a saved reading keeps: the raw ids, `width` bytes each. */
+/** What a saved reading's state keeps of them: how many, `width` bytes each, and the part their bytes are in. */
 export interface SavedIds {
   width: number;
-  raw: Uint8Array;
+  count: number;
+  part: string;
+}
+
+/** The saved ids as a reading takes them on (or saves them): how many, how wide, and their bytes as a part. */
+export interface IdBytes {
+  width: number;
+  count: number;
+  part: SavedPart;
 }
 
 export function isSavedIds(x: unknown): x is SavedIds {
   const s = x as Partial<SavedIds> | null;
-  return typeof s === 'object' && s !== null && (s.width === 20 || s.width === 32) && s.raw instanceof Uint8Array && s.raw.length % s.width === 0;
+  return (
+    typeof s === 'object' && s !== null && (s.width === 20 || s.width === 32) && Number.isSafeInteger(s.count) && s.count! >= 0 && typeof s.part === 'string'
+  );
 }
 
 export class TimelineIds {
-  private readonly raw: Buffer;
+  /** The saved ids from place `heldFrom` on, as read so far. */
+  private held: Buffer = Buffer.alloc(0);
+  private heldFrom: number;
+  private readonly savedCount: number;
   private readonly width: number;
   private readonly own: string[] = [];
   private readonly ownPlaces = new Map<string, number>();
   private rawPlaces: Map<string, number> | undefined;
   private scanned = 0;
 
-  constructor(saved?: SavedIds) {
-    this.raw = saved ? Buffer.from(saved.raw.buffer, saved.raw.byteOffset, saved.raw.length) : Buffer.alloc(0);
-    this.width = saved?.width ?? 0;
+  /** `damaged` is thrown when the part's bytes are not as many as `source` says. */
+  constructor(
+    private readonly source?: IdBytes,
+    private readonly damaged: () => Error = () => new Error('the saved ids of the commits are damaged'),
+  ) {
+    this.savedCount = source?.count ?? 0;
+    this.heldFrom = this.savedCount;
+    this.width = source?.width ?? 0;
   }
 
-  private get savedCount(): number {
-    return this.width ? this.raw.length / this.width : 0;
+  /** The name of the part the saved ids are read from, if any. */
+  get partName(): string | undefined {
+    return this.source?.part.name;
   }
 
   get length(): number {
@@ -52,10 +77,34 @@ export class TimelineIds {
     this.own.push(id);
   }
 
+  /** Reads the saved ids back to place `from` (at least), unless they are held already. */
+  private hold(from: number): void {
+    if (from >= this.heldFrom) return;
+    const part = this.source!.part;
+    const w = this.width;
+    if (!part.range) {
+      const all = part.bytes();
+      if (all.length !== this.savedCount * w) throw this.damaged();
+      this.held = all;
+      this.heldFrom = 0;
+      return;
+    }
+    const to = this.heldFrom;
+    const start = Math.max(0, Math.min(from, to - Math.max(FIRST_READ, this.savedCount - to)));
+    const bytes = part.range(start * w, to * w);
+    if (bytes.length !== (to - start) * w) throw this.damaged();
+    this.held = this.held.length ? Buffer.concat([bytes, this.held]) : bytes;
+    this.heldFrom = start;
+  }
+
   at(i: number): string | undefined {
-    const saved = this.savedCount;
-    if (i < saved) return i < 0 ? undefined : this.raw.toString('hex', i * this.width, (i + 1) * this.width);
-    return this.own[i - saved];
+    if (i < 0) return undefined;
+    if (i < this.savedCount) {
+      this.hold(i);
+      const at = (i - this.heldFrom) * this.width;
+      return this.held.toString('hex', at, at + this.width);
+    }
+    return this.own[i - this.savedCount];
   }
 
   /** The ids from place `from` to `to` (not included). */
@@ -70,17 +119,26 @@ export class TimelineIds {
     const own = this.ownPlaces.get(id);
     if (own !== undefined) return own;
     if (this.rawPlaces) return this.rawPlaces.get(id);
-    if (!this.width || id.length !== this.width * 2 || !/^[0-9a-f]+$/.test(id)) return undefined;
+    if (!this.savedCount || id.length !== this.width * 2 || !/^[0-9a-f]+$/.test(id)) return undefined;
     if (++this.scanned > SCANNED) {
+      this.hold(0);
       this.rawPlaces = new Map();
       for (let i = 0; i < this.savedCount; i++) this.rawPlaces.set(this.at(i)!, i);
       return this.rawPlaces.get(id);
     }
-    // From the end: what is asked for is mostly recent (the high-water mark, the last commit a notification covered).
+    // From the end, a read at a time: what is asked for is mostly recent (the high-water mark, the last commit a notification covered).
     const needle = Buffer.from(id, 'hex');
-    for (let at = this.raw.lastIndexOf(needle); at >= 0; at = at > 0 ? this.raw.lastIndexOf(needle, at - 1) : -1)
-      if (at % this.width === 0) return at / this.width;
-    return undefined;
+    let searched = this.savedCount; // the ids from here on have been searched
+    if (this.heldFrom === searched) this.hold(searched - 1);
+    for (;;) {
+      const from = this.heldFrom;
+      const region = this.held.subarray(0, (searched - from) * this.width);
+      for (let at = region.lastIndexOf(needle); at >= 0; at = at > 0 ? region.lastIndexOf(needle, at - 1) : -1)
+        if (at % this.width === 0) return from + at / this.width;
+      if (from === 0) return undefined;
+      searched = from;
+      this.hold(from - 1);
+    }
   }
 
   /** The places of the first `end` ids. */
@@ -92,9 +150,12 @@ export class TimelineIds {
     return { get, has: (id) => get(id) !== undefined };
   }
 
-  /** All of them as a saved reading keeps them. */
-  saved(): SavedIds {
-    const width = this.raw.length ? this.width : this.own.length ? this.own[0]!.length / 2 : 20;
-    return { width, raw: Buffer.concat([this.raw, ...this.own.map((id) => Buffer.from(id, 'hex'))]) };
+  /** All of them as a saved reading keeps them: the part they were read from when none was added since, else a new one. */
+  saved(): IdBytes {
+    if (this.source && !this.own.length) return this.source;
+    const width = this.savedCount ? this.width : this.own.length ? this.own[0]!.length / 2 : 20;
+    this.hold(0);
+    const bytes = Buffer.concat([this.held, ...this.own.map((id) => Buffer.from(id, 'hex'))]);
+    return { width, count: this.length, part: partOf(bytes) };
   }
 }

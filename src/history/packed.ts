@@ -233,6 +233,11 @@ export class PackedMap<T> implements Lookup<T> {
     this.open.set(id, v);
   }
 
+  /** The names of the parts the packed values are in. */
+  partNames(): string[] {
+    return this.packed?.parts.map((p) => p.name) ?? [];
+  }
+
   /** The values that are open (set, or unpacked), as they are. */
   openValues(): IterableIterator<T> {
     return this.open.values();

@@ -31,7 +31,7 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { everydayReading, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
+import { everydayReading, keepFresh, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
 import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
 import { isSavedIds, TimelineIds, type Places, type SavedIds } from './ids.js';
 export type { Places } from './ids.js';
@@ -269,6 +269,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
   const kept = place ?? everydayReading(repo);
   const settled = saved && { briefs: saved.settled, records: saved.settledRecords.map((n) => savedPart(kept, n, 'records of the proposals that ended')) };
   const executions = saved && { index: saved.executionsIndex, parts: saved.executions.map((n) => savedPart(kept, n, 'record of executions')) };
+  const ids = saved && { width: saved.ids.width, count: saved.ids.count, part: savedPart(kept, saved.ids.part, 'ids of the commits') };
   return {
     repo,
     root,
@@ -285,7 +286,7 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
     runs: saved?.runs ?? new Map(),
     runsFinished: saved?.runsFinished ?? [],
     trustedLog: saved?.trustedLog ?? [],
-    ids: new TimelineIds(saved?.ids),
+    ids: new TimelineIds(ids, () => savedDamaged(kept, 'ids of the commits')),
     commits: [],
     timeline: [],
     judgedBy: new Map(),
@@ -338,7 +339,7 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.timelineCount === 'number' &&
     typeof s.commitCount === 'number' &&
     isSavedIds(s.ids) &&
-    s.ids.raw.length === s.ids.width * s.timelineCount &&
+    s.ids.count === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     isPackedBriefs(s.settled) &&
     [s.settledRecords, s.executions].every((names) => Array.isArray(names) && names.every((n) => typeof n === 'string')) &&
@@ -397,7 +398,8 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
   const head = gov.head;
   const packed = st.tracker.records.pack();
   const executions = st.executions.pack();
-  const parts = [...packed.packed.records, ...executions.packed.parts];
+  const ids = st.ids.saved();
+  const parts = [...packed.packed.records, ...executions.packed.parts, ids.part];
   const state: SavedState = {
     head,
     root: st.root,
@@ -416,7 +418,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     runs: st.runs,
     runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
-    ids: st.ids.saved(),
+    ids: { width: ids.width, count: ids.count, part: ids.part.name },
     rootSet: st.rootSet,
     records: packed.open,
     settled: packed.packed.briefs,
@@ -877,6 +879,21 @@ export class LiveReading {
     };
     const next = prev ? await extendGovernance(prev, read) : await read();
     this.gov = next;
+    keepInUse(next);
     return next;
   }
+}
+
+/** When each daemon's reading last marked its saved files in use. */
+const markedInUse = new WeakMap<ReplayState, number>();
+/** How often: well within the time after which files no saved state names are removed (history/saved.ts). */
+const MARK_EVERY_MS = 60 * 1000;
+
+/** Marks the saved files a daemon's reading still reads from (its chunks and parts) as in use, once a minute at most. */
+function keepInUse(gov: Governance): void {
+  const st = states.get(gov);
+  if (!st?.place || Date.now() - (markedInUse.get(st) ?? 0) < MARK_EVERY_MS) return;
+  markedInUse.set(st, Date.now());
+  const ids = st.ids.partName;
+  keepFresh(st.place, [...(st.earlier?.chunks ?? []), ...st.tracker.records.partNames(), ...st.executions.partNames(), ...(ids ? [ids] : [])]);
 }

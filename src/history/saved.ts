@@ -24,7 +24,7 @@
 // before it is used, and each chunk when it is read (a chunk that does not
 // match is a damaged reading: the command that needed it stops).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -33,7 +33,7 @@ import type { Repo } from '../git/repo.js';
 import { readRegular, readRegularRange, writeFileAtomic } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
-const FORMAT = 7;
+const FORMAT = 8;
 
 /** Where a saved reading lives. */
 export interface ReadingPlace {
@@ -181,6 +181,24 @@ export function savedPart(place: ReadingPlace, name: string, what: string): Save
 
 /** Chunks and parts no state names are removed once they are this old (a command that read the state before may still read them). */
 const STALE_MS = 10 * 60 * 1000;
+
+/**
+ * Marks the files `names` of `place` as in use now: a daemon's reading,
+ * taken on from a saved one days ago, reads its parts when first asked for,
+ * long after other commands' saves have stopped naming them (see STALE_MS).
+ */
+export function keepFresh(place: ReadingPlace, names: Iterable<string>): void {
+  if (place.digests) return; // a checkpoint's files are the signed link's, never removed as stale
+  const now = new Date();
+  for (const name of names) {
+    if (!(CHUNK.test(name) || PART.test(name))) continue;
+    try {
+      utimesSync(join(place.dir, name), now, now);
+    } catch {
+      // gone already: the reading finds out when it reads it (a damaged reading, read afresh)
+    }
+  }
+}
 
 /**
  * Saves the state at commit `head`, naming the earlier chunks and `chunk`,

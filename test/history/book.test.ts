@@ -10,7 +10,8 @@ import { briefOf, ProposalBook, type BriefQuery, type ProposalRecord } from '../
 import { PROPOSAL_STATES, type ProposalState } from '../../src/layout/layout.js';
 
 const AGENTS = ['noop', 'mailer', 'poster'];
-const COMMITS = Array.from({ length: 6 }, (_, k) => String(k).repeat(40));
+// Commit ids (git's all-zero id names no object: the packed column keeps it for "no last commit").
+const COMMITS = Array.from({ length: 6 }, (_, k) => String(k + 1).repeat(40));
 
 const recordArb = fc.record({
   n: fc.integer({ min: 0, max: 40 }),

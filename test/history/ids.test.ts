@@ -1,15 +1,37 @@
-// A reading's timeline ids (src/history/ids.ts) kept as raw bytes: every
-// place, id and slice must be what a plain array of the ids gives, through a
-// save and a reload, for sha1 and sha256 ids, whether a place is found by a
-// scan or (after enough lookups) by a map; and an id that appears in the
-// bytes only across two ids is no id of the timeline.
+// A reading's timeline ids (src/history/ids.ts) kept as raw bytes in a part
+// of their own: every place, id and slice must be what a plain array of the
+// ids gives, through a save and a reload, for sha1 and sha256 ids, whether
+// the part is read a range at a time (from the end) or whole, and whether a
+// place is found by a scan or (after enough lookups) by a map; an id that
+// appears in the bytes only across two ids is no id of the timeline; a
+// recent id is found without reading the old ones; and a part shorter than
+// the state says is a damaged reading.
 import { randomBytes } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TimelineIds } from '../../src/history/ids.js';
+import type { SavedPart } from '../../src/history/saved.js';
 
 const ids = (width: number, n: number) => Array.from({ length: n }, () => randomBytes(width).toString('hex'));
+
+/**
+ * As the next command takes them on: the state's numbers serialized and
+ * deserialized, the bytes in a part read by range (an everyday reading) or
+ * whole (a checkpoint's, whose digest is checked); `reads` gets the size of
+ * each read.
+ */
+function reload(t: TimelineIds, ranged = true, reads: number[] = [], bytesOf = (b: Buffer) => b): TimelineIds {
+  const s = t.saved();
+  const bytes = bytesOf(s.part.bytes());
+  const { width, count } = deserialize(serialize({ width: s.width, count: s.count })) as { width: number; count: number };
+  const part: SavedPart = {
+    name: s.part.name,
+    bytes: () => (reads.push(bytes.length), bytes),
+    ...(ranged ? { range: (start: number, end: number) => (reads.push(end - start), bytes.subarray(start, end)) } : {}),
+  };
+  return new TimelineIds({ width, count, part }, () => new Error('damaged'));
+}
 
 describe('TimelineIds', () => {
   it('tells what an array of the ids tells, saved and reloaded, for random timelines and lookups', () => {
@@ -19,12 +41,12 @@ describe('TimelineIds', () => {
         fc.nat({ max: 200 }),
         fc.nat({ max: 50 }),
         fc.array(fc.nat({ max: 300 }), { maxLength: 150 }),
-        (width, saved, added, asked) => {
+        fc.boolean(),
+        (width, saved, added, asked, ranged) => {
           const all = ids(width, saved + added);
           const before = new TimelineIds();
           all.slice(0, saved).forEach((id) => before.push(id));
-          // As a saved reading keeps them: serialized, then deserialized by the next command.
-          const t = new TimelineIds(deserialize(serialize(before.saved())) as ReturnType<TimelineIds['saved']>);
+          const t = reload(before, ranged);
           all.slice(saved).forEach((id) => t.push(id));
           expect(t.length).toBe(all.length);
           const end = Math.floor(all.length / 2);
@@ -37,18 +59,55 @@ describe('TimelineIds', () => {
             expect(t.at(k)).toBe(all[k]);
           }
           expect(t.slice(3, all.length - 2)).toEqual(all.slice(3, all.length - 2));
-          expect(new TimelineIds(t.saved()).slice(0, all.length)).toEqual(all);
+          expect(reload(t, ranged).slice(0, all.length)).toEqual(all);
+          expect(reload(reload(t, !ranged)).slice(0, all.length)).toEqual(all);
         },
       ),
       { numRuns: 200 },
     );
   });
 
+  it('reads a long timeline from the end, no further back than asked, and every place right however far back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 5_000, max: 40_000 }), fc.array(fc.nat(), { minLength: 1, maxLength: 80 }), (n, asked) => {
+        const all = ids(20, n);
+        const before = new TimelineIds();
+        all.forEach((id) => before.push(id));
+        const reads: number[] = [];
+        const t = reload(before, true, reads);
+        expect(t.placeOf(all[n - 1]!)).toBe(n - 1);
+        expect(t.placeOf(all[n - 100]!)).toBe(n - 100);
+        // The two most recent: one read of the last 4,096 ids, not the 2 MB of 100,000.
+        expect(reads).toEqual([4096 * 20]);
+        for (const k of asked.map((a) => a % n)) {
+          expect(t.placeOf(all[k]!)).toBe(k);
+          expect(t.at(k)).toBe(all[k]);
+        }
+        // Each read goes further back than all before it together: a few reads, never an id read twice.
+        expect(reads.length).toBeLessThanOrEqual(Math.ceil(Math.log2(n / 4096)) + 1);
+        expect(reads.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(n * 20);
+        expect(t.placeOf(randomBytes(20).toString('hex'))).toBeUndefined();
+        expect(reads.reduce((a, b) => a + b, 0)).toBe(n * 20);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('throws the damaged error for a part shorter than the state says, read by range or whole', () => {
+    const all = ids(20, 10_000);
+    const before = new TimelineIds();
+    all.forEach((id) => before.push(id));
+    const short = (b: Buffer) => b.subarray(0, b.length - 20);
+    // By range, the first read (the last ids) comes up short; whole, the length does not match.
+    expect(() => reload(before, true, [], short).placeOf(all[9_999]!)).toThrow('damaged');
+    expect(() => reload(before, false, [], short).at(5)).toThrow('damaged');
+  });
+
   it('finds no place for bytes that straddle two ids, nor for what is not an id', () => {
     const all = ids(20, 3);
     const t = new TimelineIds();
     all.forEach((id) => t.push(id));
-    const saved = new TimelineIds(t.saved());
+    const saved = reload(t);
     const straddle = all[0]!.slice(20) + all[1]!.slice(0, 20);
     for (let i = 0; i < 100; i++) expect(saved.placeOf(straddle)).toBeUndefined(); // by scan, then by map
     expect(saved.placeOf(all[2]!)).toBe(2);

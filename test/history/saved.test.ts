@@ -384,6 +384,37 @@ describe('the saved reading', () => {
     expect(readdirSync(readingDir(dir))).toContain('state'); // saved all the same, for the commands that follow
   });
 
+  it("keeps the saved files a daemon's reading reads from: other commands' saves never remove them while it runs", async () => {
+    const dir = await initRepo(sb);
+    const done = (await propose(dir, PUBLISH)).last;
+    for (const args of [
+      ['approve', done],
+      ['execute', done],
+    ])
+      expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
+    await reading(dir, true);
+    const first = savedState<Settled & { executions: string[]; ids: { part: string } }>(dir).state;
+    const files = () => readdirSync(readingDir(dir)).filter((f) => f.startsWith('part-') || f.startsWith('chunk-'));
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const f of files()) utimesSync(join(readingDir(dir), f), hourAgo, hourAgo);
+    // The daemon takes the reading on; it reads the records of the proposals that ended only when asked, much later.
+    const daemon = new LiveReading(await openRepo(dir));
+    const rootCommit = (await daemon.current()).rootCommit.id;
+    // Other commands end a proposal and save twice: the files only the daemon's reading names are old, and would go.
+    const waiting = (await propose(dir, PUBLISH.replace('launch post', 'second post'))).last;
+    expect(await ga(['-C', dir, 'reject', waiting, '--reason', 'no'])).toMatchObject({ code: 0 });
+    await reading(dir, true);
+    await propose(dir, PUBLISH.replace('launch post', 'third post'));
+    await reading(dir, true);
+    expect(savedState<Settled>(dir).state.settledRecords).not.toContain(first.settledRecords[0]);
+    expect(files()).toEqual(expect.arrayContaining([...first.settledRecords, ...first.executions, first.ids.part]));
+    const later = await daemon.current();
+    expect(later.proposals.get(done)!.state).toBe('executed');
+    expect(later.executions.get(done)).toBeDefined();
+    expect(placesInTimeline(later).get(rootCommit)).toBeUndefined(); // the root has no place: every id was read back
+    expect(placesInTimeline(later).get(later.timeline[0]!.id)).toBe(0);
+  });
+
   it('is taken on by a program that imports the build (dist/) as by the bundled command: one build, one name', async () => {
     const dir = await initRepo(sb);
     await propose(dir, PUBLISH);
