@@ -12,7 +12,7 @@
 // conflicts (stages 1 to 3) included; an index this module does not read is
 // left to git.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -154,6 +154,86 @@ describe('the index after an event commit, in process', () => {
     },
     RUNS * 1_000 + 30_000,
   );
+
+  it(
+    'goes on from its note of the index it wrote: each of a chain of updates is byte for byte the index git reset writes',
+    async () => {
+      const stepArb = fc.array(fc.tuple(pathArb, fc.option(fc.tuple(modeArb, fc.integer({ min: 0, max: 5 })), { nil: undefined })), {
+        minLength: 1,
+        maxLength: 3,
+      });
+      await fc.assert(
+        fc.asyncProperty(caseArb, fc.array(stepArb, { minLength: 2, maxLength: 4 }), async ({ base, cacheTree }, steps) => {
+          const dir = repoDir();
+          const files: Files = new Map();
+          for (const [path, mode, n] of base) if (noClash(files.keys(), path)) files.set(path, { mode, n });
+          commitFiles(dir, files);
+          git(dir, ['read-tree', 'HEAD']);
+          if (cacheTree) git(dir, ['write-tree']);
+          const file = join(dir, '.git', 'index');
+          const theirs = join(dir, '.git', 'theirs-index');
+          const note = join(dir, '.git', 'ga', 'index-entries');
+          for (const [k, step] of steps.entries()) {
+            const chosen: { path: string; write?: ['100644' | '100755', number] }[] = [];
+            for (const [path, write] of step)
+              if (
+                noClash(
+                  chosen.map((c) => c.path),
+                  path,
+                )
+              )
+                chosen.push({ path, write });
+            commitFiles(
+              dir,
+              new Map(chosen.filter((c) => c.write).map((c) => [c.path, { mode: c.write![0], n: c.write![1] }])),
+              chosen.filter((c) => !c.write).map((c) => c.path),
+            );
+            // git's answer, from the same bytes in a file of its own.
+            copyFileSync(file, theirs);
+            git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', ...chosen.map((c) => c.path)], undefined, theirs);
+            // After the first, each update starts from the file ga wrote, as its note names it.
+            const st = statSync(file, { bigint: true });
+            if (k > 0) expect(readFileSync(note).toString('utf8').split('\n')[0]).toBe(`${file} ${st.dev} ${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`);
+            const repo = await openRepo(dir);
+            const ic = chosen.map((c) => indexChange(c.path, c.write ? content(c.write[1]) : undefined, c.write?.[0], !c.write, 40));
+            expect(updateIndex(repo, ic, 40)).toBe('done');
+            repo.objects.close();
+            expect(readFileSync(file).equals(readFileSync(theirs))).toBe(true);
+          }
+          rmSync(dir, { recursive: true, force: true });
+        }),
+        { numRuns: Math.ceil(RUNS / 2) },
+      );
+    },
+    RUNS * 2_000 + 30_000,
+  );
+
+  it('keeps the racy entries in its note: one whose file changes after ga wrote the index is smudged by the next update', async () => {
+    const dir = repoDir();
+    git(dir, ['config', 'core.trustctime', 'false']);
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'first\n');
+    // Its time is ahead of the clock (a skewed clock, a file from elsewhere): racy for every index written before then.
+    const ahead = `@${Math.floor(Date.now() / 1000) + 3600}`;
+    execFileSync('touch', ['-m', '-d', ahead, notes]);
+    git(dir, ['add', 'notes.txt']);
+    git(dir, ['commit', '-q', '-m', 'notes']);
+    const repo = await openRepo(dir);
+    const event = (i: number) => {
+      const path = `audit/e-${i}.json`;
+      commitFiles(dir, new Map([[path, { mode: '100644', n: i }]]));
+      expect(updateIndex(repo, [indexChange(path, content(i), undefined, false, 40)], 40)).toBe('done');
+    };
+    event(1); // git wrote the index: walked; notes.txt is racy in the file ga writes, and unchanged (not smudged)
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 6\b/);
+    // Changed, the same size, its time put back: only the racy rule tells it from clean.
+    writeFileSync(notes, 'other\n');
+    execFileSync('touch', ['-m', '-d', ahead, notes]);
+    event(2); // from the note
+    repo.objects.close();
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
+    expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+  });
 
   it('is the index git writes in a sha256 repository, with a wide directory gaining one entry', async () => {
     const dir = repoDir('sha256');
