@@ -10,8 +10,15 @@
 // daemon's weeks of them) are kept as strings, with their places.
 import { partOf, type SavedPart } from './saved.js';
 
-/** Places looked up by scanning before the saved ids are put in a map. */
-const SCANNED = 64;
+/**
+ * How many times over the saved ids may be scanned for places, in all,
+ * before they are put in a map: a command that asks for old commits by the
+ * thousand (ga verify, ga audit) would scan them all each time, while the
+ * watchdog's loop rule asks for every proposal of its last minutes, each a
+ * scan of a few recent ids. A scan is a native search (2 MB in some 0.5
+ * ms); a map of 100,000 ids, each made a string, cost a sweep 150 ms.
+ */
+const SCAN_BUDGET = 64;
 /** The fewest ids read at a time from a saved part, going back from the end (each read at least doubles what is held). */
 const FIRST_READ = 4096;
 
@@ -51,7 +58,7 @@ export class TimelineIds {
   private readonly own: string[] = [];
   private readonly ownPlaces = new Map<string, number>();
   private rawPlaces: Map<string, number> | undefined;
-  private scanned = 0;
+  private scannedBytes = 0;
 
   /** `damaged` is thrown when the part's bytes are not as many as `source` says. */
   constructor(
@@ -120,7 +127,7 @@ export class TimelineIds {
     if (own !== undefined) return own;
     if (this.rawPlaces) return this.rawPlaces.get(id);
     if (!this.savedCount || id.length !== this.width * 2 || !/^[0-9a-f]+$/.test(id)) return undefined;
-    if (++this.scanned > SCANNED) {
+    if (this.scannedBytes > SCAN_BUDGET * this.savedCount * this.width) {
       this.hold(0);
       this.rawPlaces = new Map();
       for (let i = 0; i < this.savedCount; i++) this.rawPlaces.set(this.at(i)!, i);
@@ -133,9 +140,16 @@ export class TimelineIds {
     for (;;) {
       const from = this.heldFrom;
       const region = this.held.subarray(0, (searched - from) * this.width);
-      for (let at = region.lastIndexOf(needle); at >= 0; at = at > 0 ? region.lastIndexOf(needle, at - 1) : -1)
-        if (at % this.width === 0) return from + at / this.width;
-      if (from === 0) return undefined;
+      for (let at = region.lastIndexOf(needle); at >= 0; at = at > 0 ? region.lastIndexOf(needle, at - 1) : -1) {
+        if (at % this.width !== 0) continue;
+        const place = from + at / this.width;
+        this.scannedBytes += (this.savedCount - place) * this.width;
+        return place;
+      }
+      if (from === 0) {
+        this.scannedBytes += this.savedCount * this.width;
+        return undefined;
+      }
       searched = from;
       this.hold(from - 1);
     }

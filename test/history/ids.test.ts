@@ -4,8 +4,8 @@
 // the part is read a range at a time (from the end) or whole, and whether a
 // place is found by a scan or (after enough lookups) by a map; an id that
 // appears in the bytes only across two ids is no id of the timeline; a
-// recent id is found without reading the old ones; and a part shorter than
-// the state says is a damaged reading.
+// recent id is found without reading the old ones, however many are asked
+// for; and a part shorter than the state says is a damaged reading.
 import { randomBytes } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
@@ -91,6 +91,21 @@ describe('TimelineIds', () => {
       }),
       { numRuns: 20 },
     );
+  });
+
+  it('finds recent commits by the thousand without reading older ids or making a map of them all', () => {
+    const all = ids(20, 100_000);
+    const before = new TimelineIds();
+    all.forEach((id) => before.push(id));
+    const reads: number[] = [];
+    const t = reload(before, true, reads);
+    // The watchdog's loop rule: every proposal of its last minutes, each submitted some commits ago.
+    for (let k = 0; k < 2_000; k++) expect(t.placeOf(all[99_999 - (k % 3_000)]!)).toBe(99_999 - (k % 3_000));
+    expect(reads).toEqual([4096 * 20]);
+    // Old ones, over and over (ga verify): the rest read once, in a few reads; then, past 64 scans' worth, a map.
+    for (let k = 0; k < 200; k++) expect(t.placeOf(all[k]!)).toBe(k);
+    expect(reads.reduce((a, b) => a + b, 0)).toBe(100_000 * 20);
+    expect(reads.length).toBeLessThanOrEqual(6);
   });
 
   it('throws the damaged error for a part shorter than the state says, read by range or whole', () => {
