@@ -663,7 +663,8 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
   }
   try {
     const st = fstatSync(input);
-    const read = st.isFile() ? readChecked(input, st, idLength, gaWrote(repo, file, input)) : undefined;
+    const known = st.isFile() ? gaWrote(repo, file, input) : undefined;
+    const read = st.isFile() ? readChecked(input, st, idLength, known, known && entriesNoted(repo, file, input)) : undefined;
     if (!read) return undefined;
     const { parsed, count, entry, name } = read;
     const idBytes = idLength / 2;

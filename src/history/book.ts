@@ -241,10 +241,11 @@ export class ProposalBook {
   }
 
   /**
-   * Where the packed proposals `q` asks for are (still packed), tested on
-   * the columns: no brief is made for one that does not match.
+   * Where the packed proposals `q` asks for are (still packed), each given
+   * to `visit` in order, tested on the columns: no brief is made for one
+   * that does not match.
    */
-  private *packedMatching(q: BriefQuery): IterableIterator<number> {
+  private packedMatching(q: BriefQuery, visit: (i: number) => void): void {
     const p = this.packedAt;
     if (!p) return;
     const n = idCount(p.ids);
@@ -261,12 +262,15 @@ export class ProposalBook {
     states.forEach((_, code) => (states[code] = stateMatches(code ? PROPOSAL_STATES[code - 1] : undefined, q.state) ? 1 : 0));
     // Last steps among a few commits: where those commits are in the column (a native search), not every brief's read.
     const places = q.lastIn ? this.lastPlaces(q.lastIn) : q.createdSince !== undefined ? this.createdPlaces(q.createdSince) : undefined;
-    for (const i of places ?? range(from, to)) {
-      if (i < from || i >= to || !this.records.isPacked(i) || states[p.states[i]!] === 0) continue;
-      if (agent !== undefined && p.agents[i] !== agent) continue;
-      if (q.createdSince !== undefined && !(p.created[i]! >= q.createdSince)) continue;
-      yield i;
-    }
+    // Plain loops, no iterator: a count over the 30,000 ended proposals at 100,000 events runs in V8's interpreter.
+    const test = (i: number) => {
+      if (i < from || i >= to || !this.records.isPacked(i) || states[p.states[i]!] === 0) return;
+      if (agent !== undefined && p.agents[i] !== agent) return;
+      if (q.createdSince !== undefined && !(p.created[i]! >= q.createdSince)) return;
+      visit(i);
+    };
+    if (places) for (const i of places) test(i);
+    else for (let i = from; i < to; i++) test(i);
   }
 
   /** The places created at or after `since` (ms), in order. */
@@ -320,7 +324,7 @@ export class ProposalBook {
   briefs(q: BriefQuery = {}): ProposalBrief[] {
     const out: ProposalBrief[] = [];
     for (const r of this.records.openValues()) if (recordMatches(r, q)) out.push(briefOf(r));
-    for (const i of this.packedMatching(q)) out.push(this.briefAt(i));
+    this.packedMatching(q, (i) => out.push(this.briefAt(i)));
     return out;
   }
 
@@ -328,7 +332,7 @@ export class ProposalBook {
   count(q: BriefQuery = {}): number {
     let n = 0;
     for (const r of this.records.openValues()) if (recordMatches(r, q)) n++;
-    for (const _ of this.packedMatching(q)) n++;
+    this.packedMatching(q, () => n++);
     return n;
   }
 
@@ -373,8 +377,4 @@ export class ProposalBook {
     this.records.adopt({ open: p.open, packed: { index: p.packed.briefs, parts: p.packed.records } });
     this.packedAt = p.packed.briefs;
   }
-}
-
-function* range(from: number, to: number): IterableIterator<number> {
-  for (let i = from; i < to; i++) yield i;
 }

@@ -197,8 +197,11 @@ describe('the index after an event commit, in process', () => {
             const repo = await openRepo(dir);
             const ic = chosen.map((c) => indexChange(c.path, c.write ? content(c.write[1]) : undefined, c.write?.[0], !c.write, 40));
             expect(updateIndex(repo, ic, 40)).toBe('done');
-            repo.objects.close();
             expect(readFileSync(file).equals(readFileSync(theirs))).toBe(true);
+            // Read in process from the note, the entries are those git lists.
+            const listed = indexEntriesUnder(repo, NAMES, 40)!.map((e) => `${e.mode} ${e.oid} ${e.stage}\t${e.path}`);
+            expect(listed).toEqual(git(dir, ['ls-files', '-s']).split('\n').filter(Boolean));
+            repo.objects.close();
           }
           rmSync(dir, { recursive: true, force: true });
         }),
