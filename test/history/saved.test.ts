@@ -62,6 +62,19 @@ async function told(gov: Governance) {
 /** A reading by a new command (a fresh Repo, so nothing of this process's is remembered). */
 const reading = async (dir: string, fresh = false) => loadGovernance(await openRepo(dir), { fresh });
 
+/** A repository where one proposal was approved and executed, and the reading saved after a full reading. */
+async function oneExecuted(): Promise<{ dir: string; done: string }> {
+  const dir = await initRepo(sb);
+  const done = (await propose(dir, PUBLISH)).last;
+  for (const args of [
+    ['approve', done],
+    ['execute', done],
+  ])
+    expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
+  await reading(dir, true);
+  return { dir, done };
+}
+
 describe('the saved reading', () => {
   it('goes on from where the last command stopped and tells exactly what a full reading tells, step after step', async () => {
     const dir = await initRepo(sb);
@@ -327,14 +340,7 @@ describe('the saved reading', () => {
     expect((await ga(['-C', dir, 'list'])).out).toMatch(/Wire 50000 USD to mallory/);
   });
   it('writes a part only when its bytes changed, and removes one only when neither the new state nor the one it replaced names it', async () => {
-    const dir = await initRepo(sb);
-    const done = (await propose(dir, PUBLISH)).last;
-    for (const args of [
-      ['approve', done],
-      ['execute', done],
-    ])
-      expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
-    await reading(dir, true);
+    const { dir, done } = await oneExecuted();
     const first = savedState<Settled & { executions: string[] }>(dir).state;
     const parts = () => readdirSync(readingDir(dir)).filter((f) => f.startsWith('part-'));
     expect(parts()).toEqual(expect.arrayContaining([...first.settledRecords, ...first.executions]));
@@ -385,14 +391,7 @@ describe('the saved reading', () => {
   });
 
   it("keeps the saved files a daemon's reading reads from: other commands' saves never remove them while it runs", async () => {
-    const dir = await initRepo(sb);
-    const done = (await propose(dir, PUBLISH)).last;
-    for (const args of [
-      ['approve', done],
-      ['execute', done],
-    ])
-      expect(await ga(['-C', dir, ...args])).toMatchObject({ code: 0 });
-    await reading(dir, true);
+    const { dir, done } = await oneExecuted();
     const first = savedState<Settled & { executions: string[]; ids: { part: string } }>(dir).state;
     const files = () => readdirSync(readingDir(dir)).filter((f) => f.startsWith('part-') || f.startsWith('chunk-'));
     const hourAgo = new Date(Date.now() - 3600_000);
