@@ -215,12 +215,6 @@ class Window {
   }
 }
 
-/**
- * Writes the new index to `out` and returns its checksum, or undefined when
- * the old one is not one this module may edit. Two passes over the old file:
- * one that checks its checksum (unless it is `known`, see gaWrote) and finds
- * where each entry starts, one that copies it with the changes made.
- */
 /** What rewrite made: the new file's checksum, where its entries start, and which of them are racy once its time is known. */
 interface Written {
   digest: Buffer;
@@ -228,6 +222,13 @@ interface Written {
   racy: (indexSec: number) => number[];
 }
 
+/**
+ * Writes the new index to `out` and says what it made, or undefined when
+ * the old one is not one this module may edit. Two passes over the old file:
+ * one that checks its checksum (unless it is `known`, see gaWrote) and finds
+ * where each entry starts (unless its `note` says), one that copies it with
+ * the changes made.
+ */
 function rewrite(
   root: string,
   input: number,
@@ -368,8 +369,13 @@ function readChecked(input: number, st: Stats, idLength: number, known: Buffer |
   const idBytes = idLength / 2;
   const bodyEnd = st.size - idBytes;
   if (bodyEnd < 12) return undefined;
-  const window = new Window(input, bodyEnd, known ? undefined : createHash(idLength === 64 ? 'sha256' : 'sha1'));
-  const parsed = (known && note && noted(window, bodyEnd, note)) || parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
+  let window = new Window(input, bodyEnd, known ? undefined : createHash(idLength === 64 ? 'sha256' : 'sha1'));
+  let parsed = known && note && noted(window, bodyEnd, idBytes, note);
+  if (!parsed) {
+    // A note that does not fit the file is passed over: the entries are walked, from the start.
+    if (known && note) window = new Window(input, bodyEnd, undefined);
+    parsed = parse(window, bodyEnd, idBytes, Math.floor(st.mtimeMs / 1000));
+  }
   if (!parsed) return undefined;
   const checksum = known ?? window.digest();
   const stored = Buffer.alloc(idBytes);
@@ -462,13 +468,19 @@ function u32(b: Buffer, o: number): number {
 }
 
 /** The index as ga's note of it says (its entries not walked), or undefined when the note does not fit the file. */
-function noted(w: Window, bodyEnd: number, note: EntriesNote): Parsed | undefined {
+function noted(w: Window, bodyEnd: number, idBytes: number, note: EntriesNote): Parsed | undefined {
   const h = w.at(0, 12);
   if (h === undefined || w.buf.readUInt32BE(h) !== SIGNATURE) return undefined;
   const version = w.buf.readUInt32BE(h + 4);
   const count = w.buf.readUInt32BE(h + 8);
   const { starts, racy } = note;
   if ((version !== 2 && version !== 3) || starts.length !== count + 1 || starts[0] !== 12 || starts[count]! > bodyEnd) return undefined;
+  // Each entry as long as one can be: 8-byte steps, none shorter than an entry with a one-byte name.
+  const least = (STAT_BYTES + idBytes + 2 + 1 + 8) & ~7;
+  for (let i = 0; i < count; i++) {
+    const size = starts[i + 1]! - starts[i]!;
+    if (size < least || size % 8 !== 0) return undefined;
+  }
   if (!racy.every((i) => i >= 0 && i < count)) return undefined;
   const extensions = parseExtensions(w, starts[count]!, bodyEnd);
   return extensions && { version, starts, racy, extensions };

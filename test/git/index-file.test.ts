@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commitEvent } from '../../src/git/commit.js';
@@ -210,6 +211,31 @@ describe('the index after an event commit, in process', () => {
     },
     RUNS * 2_000 + 30_000,
   );
+
+  it('passes over a note that does not fit the file it names: the entries are walked, and the index is what git writes', async () => {
+    const { dir, file } = auditIndexed();
+    const note = join(dir, '.git', 'ga', 'index-entries');
+    const repo = await openRepo(dir);
+    const change = (i: number) => indexChange(`audit/new-${i}.json`, content(i), undefined, false, 40);
+    commitFiles(dir, new Map([['audit/new-1.json', { mode: '100644', n: 1 }]]));
+    expect(updateIndex(repo, [change(1)], 40)).toBe('done');
+    for (const forge of ['no entries', 'entries 8 bytes long']) {
+      // The note of the file as it is (its identity, where its entries end), the entries forged.
+      const bytes = readFileSync(note);
+      const nl = bytes.indexOf(10);
+      const real = (deserialize(bytes.subarray(nl + 1)) as { starts: Uint32Array }).starts;
+      const starts = forge === 'no entries' ? Uint32Array.from([12]) : real.map((s, k) => (k < real.length - 1 ? 12 + k * 8 : s));
+      writeFileSync(note, Buffer.concat([bytes.subarray(0, nl + 1), serialize({ starts, racy: [] })]));
+      const i = forge === 'no entries' ? 2 : 3;
+      commitFiles(dir, new Map([[`audit/new-${i}.json`, { mode: '100644', n: i }]]));
+      const theirs = join(dir, '.git', 'theirs-index');
+      copyFileSync(file, theirs);
+      git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', `audit/new-${i}.json`], undefined, theirs);
+      expect(updateIndex(repo, [change(i)], 40)).toBe('done');
+      expect(readFileSync(file).equals(readFileSync(theirs))).toBe(true);
+    }
+    repo.objects.close();
+  });
 
   it('keeps the racy entries in its note: one whose file changes after ga wrote the index is smudged by the next update', async () => {
     const dir = repoDir();
