@@ -11,7 +11,7 @@
 // but 2 or 3, a split or sparse index, a mandatory extension it does not
 // know, a shared repository or a sparse checkout) is declined, and the
 // caller lets git do it.
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
@@ -71,8 +71,8 @@ export function updateIndex(repo: Repo, changes: IndexChange[], idLength: number
     if (!st?.isFile()) return 'declined';
     input = openSync(file, 'r');
     const inputSt = fstatSync(input);
-    const known = gaWrote(repo, file, input);
-    const made = rewrite(repo.root, input, inputSt, out, changes, idLength, known, known && entriesNoted(repo, file, input));
+    const { known, note } = notesOf(repo, file, input);
+    const made = rewrite(repo.root, input, inputSt, out, changes, idLength, known, note);
     if (!made) return 'declined';
     closeSync(out);
     out = -1;
@@ -96,24 +96,26 @@ function overlapping(paths: string[]): boolean {
 /** Where ga notes the index it wrote last: that file's path, identity (device, inode, size, times to the nanosecond) and checksum. */
 const stampFile = (repo: Repo) => join(repo.commonDir, 'ga', 'index-written');
 
-function identity(file: string, fd?: number): string {
-  const st = fd === undefined ? lstatSync(file, { bigint: true }) : fstatSync(fd, { bigint: true });
+function identity(file: string, st: BigIntStats): string {
   return `${file} ${st.dev} ${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
 }
 
 /**
- * The checksum ga wrote into the index open on `fd`, when the file is still
- * the one it wrote (same inode, size and times: any write or rename changes
- * its ctime, which no one can set); undefined otherwise. Such a file's
+ * What ga noted of the index open on `fd`, when the file is still the one
+ * it wrote (same inode, size and times: any write or rename changes its
+ * ctime, which no one can set): the checksum it wrote into it (`known`),
+ * and where its entries start (`note`, see entriesFile). Such a file's
  * checksum need not be computed again: it guards against damage on disk,
  * not against anyone who can write .git/ (who can write a good one).
  */
-function gaWrote(repo: Repo, file: string, fd: number): Buffer | undefined {
+function notesOf(repo: Repo, file: string, fd: number): { known?: Buffer; note?: EntriesNote } {
+  const id = identity(file, fstatSync(fd, { bigint: true }));
   const text = readRegular(stampFile(repo), 4096)?.toString('utf8');
   const nl = text?.lastIndexOf('\n') ?? -1;
-  if (!text || nl < 0 || text.slice(0, nl) !== identity(file, fd)) return undefined;
+  if (!text || nl < 0 || text.slice(0, nl) !== id) return {};
   const trailer = Buffer.from(text.slice(nl + 1), 'hex');
-  return trailer.length === 20 || trailer.length === 32 ? trailer : undefined;
+  if (trailer.length !== 20 && trailer.length !== 32) return {};
+  return { known: trailer, note: entriesNoted(repo, id) };
 }
 
 /**
@@ -131,10 +133,10 @@ interface EntriesNote {
   racy: number[];
 }
 
-function entriesNoted(repo: Repo, file: string, fd: number): EntriesNote | undefined {
+function entriesNoted(repo: Repo, id: string): EntriesNote | undefined {
   const bytes = readRegular(entriesFile(repo), 1 << 30);
   const nl = bytes?.indexOf(10) ?? -1;
-  if (!bytes || nl < 0 || bytes.toString('utf8', 0, nl) !== identity(file, fd)) return undefined;
+  if (!bytes || nl < 0 || bytes.toString('utf8', 0, nl) !== id) return undefined;
   try {
     const note = deserialize(bytes.subarray(nl + 1)) as Partial<EntriesNote> | null;
     return note && note.starts instanceof Uint32Array && Array.isArray(note.racy) && note.racy.every((i) => Number.isInteger(i))
@@ -153,10 +155,10 @@ function entriesNoted(repo: Repo, file: string, fd: number): EntriesNote | undef
 function noteWritten(repo: Repo, file: string, made: Written, oldSec: number): void {
   try {
     mkdirSync(join(repo.commonDir, 'ga'), { recursive: true });
-    const st = lstatSync(file);
-    const id = identity(file);
+    const st = lstatSync(file, { bigint: true });
+    const id = identity(file, st);
     writeFileAtomic(stampFile(repo), Buffer.from(`${id}\n${made.digest.toString('hex')}`, 'utf8'));
-    const sec = Math.floor(st.mtimeMs / 1000);
+    const sec = Number(st.mtimeNs / 1_000_000_000n);
     if (sec < oldSec) rmSync(entriesFile(repo), { force: true });
     else writeFileAtomic(entriesFile(repo), Buffer.from(`${id}\n`, 'utf8'), serialize({ starts: made.starts, racy: made.racy(sec) }));
   } catch {
@@ -225,7 +227,7 @@ interface Written {
 /**
  * Writes the new index to `out` and says what it made, or undefined when
  * the old one is not one this module may edit. Two passes over the old file:
- * one that checks its checksum (unless it is `known`, see gaWrote) and finds
+ * one that checks its checksum (unless it is `known`, see notesOf) and finds
  * where each entry starts (unless its `note` says), one that copies it with
  * the changes made.
  */
@@ -658,7 +660,7 @@ export interface IndexEntry {
 /**
  * The index's entries at or under `dirs` (paths without a trailing slash), as
  * `git ls-files -s -- <dirs>` lists them, read in process: the entries are
- * hopped over, the checksum is checked (see gaWrote), and only those under
+ * hopped over, the checksum is checked (see notesOf), and only those under
  * `dirs` are decoded (git parses all of them: 150 ms at 100,000 audit
  * files).
  * Undefined when this module does not read this index (see the top of this
@@ -675,8 +677,8 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
   }
   try {
     const st = fstatSync(input);
-    const known = st.isFile() ? gaWrote(repo, file, input) : undefined;
-    const read = st.isFile() ? readChecked(input, st, idLength, known, known && entriesNoted(repo, file, input)) : undefined;
+    const { known, note } = st.isFile() ? notesOf(repo, file, input) : {};
+    const read = st.isFile() ? readChecked(input, st, idLength, known, note) : undefined;
     if (!read) return undefined;
     const { parsed, count, entry, name } = read;
     const idBytes = idLength / 2;
