@@ -109,6 +109,31 @@ const caseArb = fc.record({
   cacheTree: fc.boolean(),
 });
 
+/**
+ * ga's commit of `changes` on HEAD: the paths that do not overlap one chosen before, each written or removed (a file or
+ * a whole directory); a written path where a directory is, or under a file, swaps one for the other (--replace), as
+ * ga's tree editor does. The index changes that commit makes.
+ */
+function commitChanges(dir: string, changes: [string, ['100644' | '100755', number] | undefined][]): IndexChange[] {
+  const chosen: { path: string; write?: ['100644' | '100755', number] }[] = [];
+  for (const [path, write] of changes)
+    if (
+      noClash(
+        chosen.map((c) => c.path),
+        path,
+      )
+    )
+      chosen.push({ path, write });
+  const written: Files = new Map(chosen.filter((c) => c.write).map((c) => [c.path, { mode: c.write![0], n: c.write![1] }]));
+  commitFiles(
+    dir,
+    written,
+    chosen.filter((c) => !c.write).map((c) => c.path),
+  );
+  const idLength = git(dir, ['rev-parse', 'HEAD']).length;
+  return chosen.map((c) => indexChange(c.path, c.write ? content(c.write[1]) : undefined, c.write?.[0], !c.write, idLength));
+}
+
 /** GA_INDEX_RUNS=1000 for a longer search than the suite's. */
 const RUNS = Number(process.env.GA_INDEX_RUNS ?? 40);
 
@@ -129,22 +154,7 @@ describe('the index after an event commit, in process', () => {
           const seen = new Set<string>();
           const lines = extra.filter(([p]) => noClash(seen, p) && seen.add(p)).map(([p, n]) => `100644 ${hash(dir, n)}\t${p}`);
           if (lines.length) git(dir, ['update-index', '--add', '--index-info'], lines.join('\n') + '\n');
-          // ga's commit: non-overlapping paths, each written or removed (a file or a whole directory).
-          const chosen: { path: string; write?: ['100644' | '100755', number] }[] = [];
-          for (const [path, write] of changes)
-            if (
-              noClash(
-                chosen.map((c) => c.path),
-                path,
-              )
-            )
-              chosen.push({ path, write });
-          const written: Files = new Map(chosen.filter((c) => c.write).map((c) => [c.path, { mode: c.write![0], n: c.write![1] }]));
-          const removed = chosen.filter((c) => !c.write).map((c) => c.path);
-          // A written path where a directory is, or under a file: --replace swaps one for the other, as ga's tree editor does.
-          commitFiles(dir, written, removed);
-          const idLength = git(dir, ['rev-parse', 'HEAD']).length;
-          const ic = chosen.map((c) => indexChange(c.path, c.write ? content(c.write[1]) : undefined, c.write?.[0], !c.write, idLength));
+          const ic = commitChanges(dir, changes);
           const { git: theirs, ours, result } = await both(dir, ic);
           expect(result).toBe('done');
           expect(ours.equals(theirs)).toBe(true);
@@ -175,28 +185,14 @@ describe('the index after an event commit, in process', () => {
           const theirs = join(dir, '.git', 'theirs-index');
           const note = join(dir, '.git', 'ga', 'index-entries');
           for (const [k, step] of steps.entries()) {
-            const chosen: { path: string; write?: ['100644' | '100755', number] }[] = [];
-            for (const [path, write] of step)
-              if (
-                noClash(
-                  chosen.map((c) => c.path),
-                  path,
-                )
-              )
-                chosen.push({ path, write });
-            commitFiles(
-              dir,
-              new Map(chosen.filter((c) => c.write).map((c) => [c.path, { mode: c.write![0], n: c.write![1] }])),
-              chosen.filter((c) => !c.write).map((c) => c.path),
-            );
+            const ic = commitChanges(dir, step);
             // git's answer, from the same bytes in a file of its own.
             copyFileSync(file, theirs);
-            git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', ...chosen.map((c) => c.path)], undefined, theirs);
+            git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', ...ic.map((c) => c.path)], undefined, theirs);
             // After the first, each update starts from the file ga wrote, as its note names it.
             const st = statSync(file, { bigint: true });
             if (k > 0) expect(readFileSync(note).toString('utf8').split('\n')[0]).toBe(`${file} ${st.dev} ${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`);
             const repo = await openRepo(dir);
-            const ic = chosen.map((c) => indexChange(c.path, c.write ? content(c.write[1]) : undefined, c.write?.[0], !c.write, 40));
             expect(updateIndex(repo, ic, 40)).toBe('done');
             expect(readFileSync(file).equals(readFileSync(theirs))).toBe(true);
             // Read in process from the note, the entries are those git lists.
