@@ -31,7 +31,7 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { everydayReading, keepFresh, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
+import { chunkSizes, everydayReading, keepFresh, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
 import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
 import { isSavedIds, TimelineIds, type Places, type SavedIds } from './ids.js';
 export type { Places } from './ids.js';
@@ -360,8 +360,28 @@ function isEarlierPart(x: unknown): x is EarlierPart {
   );
 }
 
-/** Saved chunks beyond this many are read and saved again as one. */
+/**
+ * Saved chunks beyond this many are merged: the newest are read and saved
+ * again as one (see newestToMerge).
+ */
 const MAX_CHUNKS = 16;
+
+/**
+ * How many of the newest chunks (their sizes, oldest first) a save past
+ * MAX_CHUNKS reads and writes again as one, with its own commits: the
+ * newest, and each older one no larger than those newer than it together.
+ * A full reading's chunk (129 MB at 100,000 events) is so written again
+ * only once history has grown by as much since, not every 256 commits (it
+ * took a command 7 s there); each byte is written again a number of times
+ * that grows with the log of history, as a binary counter's digits flip.
+ */
+export function newestToMerge(sizes: number[]): number {
+  let k = 1;
+  let newer = sizes.at(-1) ?? 0;
+  while (k < sizes.length && sizes[sizes.length - 1 - k]! <= newer) newer += sizes[sizes.length - 1 - k++]!;
+  return k;
+}
+
 /**
  * A reading that went on from a saved one is saved again once it has gone
  * on by this many commits: a command that adds one (propose, approve ...)
@@ -430,25 +450,22 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
   const own: EarlierPart = { commits: st.commits, timeline: st.timeline, judgedBy: st.judgedBy, after: st.after, verdicts: st.judge.given };
   const chunks = st.earlier?.chunks ?? [];
   const carried = st.place?.dir === place.dir && (!place.digests || chunks.every((c) => st.place?.digests?.has(c)));
-  if (chunks.length + 1 <= MAX_CHUNKS && (carried || !st.earlier)) {
-    const written = writeSaved(place, head, state, chunks, own, parts);
-    return written && new Map([...chunks.map((c): [string, string] => [c, st.place?.digests?.get(c) ?? '']), ...written]);
-  }
-  const all = st.earlier!.load();
-  return writeSaved(
-    place,
-    head,
-    state,
-    [],
-    {
-      commits: [...all.commits, ...own.commits],
-      timeline: [...all.timeline, ...own.timeline],
-      judgedBy: new Map([...all.judgedBy, ...own.judgedBy]),
-      after: new Map([...all.after, ...own.after]),
-      verdicts: new Map([...all.verdicts, ...own.verdicts]),
-    },
-    parts,
-  );
+  const sizes = carried && chunks.length + 1 > MAX_CHUNKS ? chunkSizes(place, chunks) : undefined;
+  // Carried chunks stay as they are (but the newest, past MAX_CHUNKS); from another place, all are read and written again as one.
+  const keep = !carried && st.earlier ? 0 : chunks.length + 1 <= MAX_CHUNKS ? chunks.length : sizes ? chunks.length - newestToMerge(sizes) : 0;
+  const kept = chunks.slice(0, keep);
+  const newer = keep === chunks.length ? undefined : keep === 0 ? st.earlier!.load() : loadChunks(place, chunks.slice(keep));
+  const chunk: EarlierPart = newer
+    ? {
+        commits: [...newer.commits, ...own.commits],
+        timeline: [...newer.timeline, ...own.timeline],
+        judgedBy: new Map([...newer.judgedBy, ...own.judgedBy]),
+        after: new Map([...newer.after, ...own.after]),
+        verdicts: new Map([...newer.verdicts, ...own.verdicts]),
+      }
+    : own;
+  const written = writeSaved(place, head, state, kept, chunk, parts);
+  return written && new Map([...kept.map((c): [string, string] => [c, st.place?.digests?.get(c) ?? '']), ...written]);
 }
 
 /**

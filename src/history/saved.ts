@@ -130,6 +130,17 @@ export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => stat
   }
 }
 
+/** The size of each chunk's file, in bytes; undefined when one is not a file there. */
+export function chunkSizes(place: ReadingPlace, chunks: string[]): number[] | undefined {
+  const sizes: number[] = [];
+  for (const name of chunks) {
+    const st = CHUNK.test(name) ? statSync(join(place.dir, name), { throwIfNoEntry: false }) : undefined;
+    if (!st?.isFile()) return undefined;
+    sizes.push(st.size);
+  }
+  return sizes;
+}
+
 /** One chunk, if it reads and `fits` accepts it. */
 export function readChunk<T>(place: ReadingPlace, name: string, fits: (part: unknown) => part is T): T | undefined {
   const bytes = CHUNK.test(name) ? readRegular(join(place.dir, name), MAX_FILE) : undefined;

@@ -4,6 +4,7 @@
 // does not fit must mean a full reading.
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
@@ -12,7 +13,7 @@ import { openRepo } from '../../src/git/repo.js';
 import { briefOf, packBriefs, type PackedBriefs, type ProposalRecord } from '../../src/history/book.js';
 import { PROPOSAL_STATES } from '../../src/layout/layout.js';
 import { allIds, sortedIds } from '../../src/history/packed.js';
-import { LiveReading, loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
+import { LiveReading, loadGovernance, newestToMerge, placesInTimeline, type Governance } from '../../src/history/replay.js';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
 
@@ -75,6 +76,19 @@ async function oneExecuted(): Promise<{ dir: string; done: string }> {
   return { dir, done };
 }
 
+/** `n` empty commits on the branch, made by one git fast-import (a git commit for each would take seconds). */
+function emptyCommits(dir: string, n: number, label: string): void {
+  const branch = git(dir, 'symbolic-ref', 'HEAD');
+  const from = git(dir, 'rev-parse', 'HEAD');
+  const now = Math.floor(Date.now() / 1000);
+  let stream = '';
+  for (let i = 0; i < n; i++) {
+    const message = `${label} ${i}\n`;
+    stream += `commit ${branch}\ncommitter Tester <tester@example.com> ${now} +0000\ndata ${message.length}\n${message}${i === 0 ? `from ${from}\n` : ''}\n`;
+  }
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: dir, input: stream, env: process.env });
+}
+
 describe('the saved reading', () => {
   it('goes on from where the last command stopped and tells exactly what a full reading tells, step after step', async () => {
     const dir = await initRepo(sb);
@@ -119,6 +133,47 @@ describe('the saved reading', () => {
     expect(named.length).toBeLessThan(16); // read and saved again as one on the way
     for (const n of named) expect(readdirSync(join(dir, '.git', 'ga', 'reading'))).toContain(n);
   }, 180_000); // some 30 steps, each read twice: 17 s alone, up to 63 s beside the other test files in CI
+
+  it("past 16 chunks, saves again only the newest as one: the full reading's chunk of a long history is kept as it was", async () => {
+    const dir = await initRepo(sb);
+    emptyCommits(dir, 1500, 'long ago');
+    await reading(dir, true); // a full reading: one chunk of all 1,500 commits
+    const names = () => (JSON.parse(readFileSync(stateFile(dir), 'utf8').split('\n')[1]!) as { chunks: string[] }).chunks;
+    const [first] = names();
+    const bytes = readFileSync(join(readingDir(dir), first!));
+    const counts: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      emptyCommits(dir, 16, `step ${i}`);
+      const went = await reading(dir);
+      expect(went.savedAt).toBeDefined();
+      counts.push(names().length);
+    }
+    // Saved 40 times, 16 commits each (640 in all, fewer than the 1,500 of the first chunk): merged, but never into the first.
+    expect(Math.max(...counts)).toBe(16);
+    expect(counts.at(-1)).toBeLessThan(16);
+    expect(names()[0]).toBe(first);
+    expect(readFileSync(join(readingDir(dir), first!)).equals(bytes)).toBe(true);
+    expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
+  }, 120_000);
+
+  it('merges chunks as a binary counter does: never more than 16, each byte written again a few times over 4,000 saves', () => {
+    let sizes = [100_000]; // a full reading's chunk, then one of 16 commits (size 16) at each save
+    let rewritten = 0;
+    for (let save = 0; save < 4000; save++) {
+      if (sizes.length + 1 <= 16) sizes.push(16);
+      else {
+        const k = newestToMerge(sizes);
+        const merged = sizes.slice(-k).reduce((a, b) => a + b, 16);
+        rewritten += merged - 16;
+        sizes = [...sizes.slice(0, -k), merged];
+      }
+      expect(sizes.length).toBeLessThanOrEqual(16);
+    }
+    const total = sizes.reduce((a, b) => a + b, 0);
+    expect(total).toBe(100_000 + 4000 * 16);
+    expect(sizes[0]).toBe(100_000); // 64,000 bytes added: not yet as much as it holds
+    expect(rewritten / (total - 100_000)).toBeLessThan(6); // 2.8 times; merging all of them each time, 516 times
+  });
 
   it('is what the next command reads: an older commit made unreadable goes unnoticed by it, and a full reading refuses', async () => {
     const dir = await initRepo(sb);
