@@ -7,8 +7,11 @@
 // approvals of the proposals still waiting); a place is found by scanning
 // them until enough are asked for that a map is cheaper. An id becomes a
 // string only when it is asked for. The ids added since (a command's few, a
-// daemon's weeks of them) are kept as strings, with their places.
-import { partOf, type SavedPart } from './saved.js';
+// daemon's weeks of them) are kept as strings, with their places. A save
+// writes the ids added since as one more part, so that it never writes
+// again the 2 MB of all of them: past MAX_SEGMENTS parts, the newest are
+// written again as one (saved.ts newestToMerge, as for chunks).
+import { newestToMerge, partOf, type SavedPart } from './saved.js';
 
 /**
  * How many times over the saved ids may be scanned for places, in all,
@@ -21,6 +24,8 @@ import { partOf, type SavedPart } from './saved.js';
 const SCAN_BUDGET = 64;
 /** The fewest ids read at a time from a saved part, going back from the end (each read at least doubles what is held). */
 const FIRST_READ = 4096;
+/** Parts beyond this many are merged: the newest are written again as one. */
+const MAX_SEGMENTS = 16;
 
 /** A commit's place in the timeline, by id. */
 export interface Places {
@@ -28,26 +33,34 @@ export interface Places {
   has(id: string): boolean;
 }
 
-/** What a saved reading's state keeps of them: how many, `width` bytes each, and the part their bytes are in. */
+/** What a saved reading's state keeps of them: `width` bytes each, in parts, oldest first, each named with how many ids it holds. */
 export interface SavedIds {
   width: number;
-  count: number;
-  part: string;
+  segments: { part: string; count: number }[];
 }
 
-/** The saved ids as a reading takes them on (or saves them): how many, how wide, and their bytes as a part. */
+/** The saved ids as a reading takes them on (or saves them): how wide, and their bytes as parts. */
 export interface IdBytes {
   width: number;
-  count: number;
-  part: SavedPart;
+  segments: { part: SavedPart; count: number }[];
 }
 
 export function isSavedIds(x: unknown): x is SavedIds {
   const s = x as Partial<SavedIds> | null;
   return (
-    typeof s === 'object' && s !== null && (s.width === 20 || s.width === 32) && Number.isSafeInteger(s.count) && s.count! >= 0 && typeof s.part === 'string'
+    typeof s === 'object' &&
+    s !== null &&
+    (s.width === 20 || s.width === 32) &&
+    Array.isArray(s.segments) &&
+    s.segments.every((g: unknown) => {
+      const { part, count } = (g ?? {}) as { part?: unknown; count?: unknown };
+      return typeof part === 'string' && Number.isSafeInteger(count) && (count as number) > 0;
+    })
   );
 }
+
+/** How many ids they hold in all. */
+export const savedIdCount = (s: { segments: { count: number }[] }): number => s.segments.reduce((n, g) => n + g.count, 0);
 
 export class TimelineIds {
   /** The saved ids from place `heldFrom` on, as read so far. */
@@ -65,14 +78,14 @@ export class TimelineIds {
     private readonly source?: IdBytes,
     private readonly damaged: () => Error = () => new Error('the saved ids of the commits are damaged'),
   ) {
-    this.savedCount = source?.count ?? 0;
+    this.savedCount = source ? savedIdCount(source) : 0;
     this.heldFrom = this.savedCount;
     this.width = source?.width ?? 0;
   }
 
-  /** The name of the part the saved ids are read from, if any. */
-  get partName(): string | undefined {
-    return this.source?.part.name;
+  /** The names of the parts the saved ids are read from. */
+  get partNames(): string[] {
+    return this.source?.segments.map((g) => g.part.name) ?? [];
   }
 
   get length(): number {
@@ -87,21 +100,36 @@ export class TimelineIds {
   /** Reads the saved ids back to place `from` (at least), unless they are held already. */
   private hold(from: number): void {
     if (from >= this.heldFrom) return;
-    const part = this.source!.part;
-    const w = this.width;
-    if (!part.range) {
-      const all = part.bytes();
-      if (all.length !== this.savedCount * w) throw this.damaged();
-      this.held = all;
-      this.heldFrom = 0;
-      return;
-    }
     const to = this.heldFrom;
-    const start = Math.max(0, Math.min(from, to - Math.max(FIRST_READ, this.savedCount - to)));
-    const bytes = part.range(start * w, to * w);
-    if (bytes.length !== (to - start) * w) throw this.damaged();
+    // Parts read whole (a checkpoint's, whose digests are checked) are read back to the start at once.
+    const ranged = this.source!.segments.every((g) => g.part.range);
+    const start = ranged ? Math.max(0, Math.min(from, to - Math.max(FIRST_READ, this.savedCount - to))) : 0;
+    const bytes = this.bytesOf(start, to);
     this.held = this.held.length ? Buffer.concat([bytes, this.held]) : bytes;
     this.heldFrom = start;
+  }
+
+  /** The saved ids' bytes from place `from` to `to`, from the parts that hold them. */
+  private bytesOf(from: number, to: number): Buffer {
+    const w = this.width;
+    const pieces: Buffer[] = [];
+    let first = 0;
+    for (const { part, count } of this.source!.segments) {
+      const [a, b] = [Math.max(from, first), Math.min(to, first + count)];
+      if (a < b) {
+        let piece: Buffer;
+        if (part.range) piece = part.range((a - first) * w, (b - first) * w);
+        else {
+          const all = part.bytes();
+          if (all.length !== count * w) throw this.damaged();
+          piece = all.subarray((a - first) * w, (b - first) * w);
+        }
+        if (piece.length !== (b - a) * w) throw this.damaged();
+        pieces.push(piece);
+      }
+      first += count;
+    }
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   }
 
   at(i: number): string | undefined {
@@ -164,12 +192,22 @@ export class TimelineIds {
     return { get, has: (id) => get(id) !== undefined };
   }
 
-  /** All of them as a saved reading keeps them: the part they were read from when none was added since, else a new one. */
+  /**
+   * All of them as a saved reading keeps them: the parts they were read
+   * from, and those added since as one more (past MAX_SEGMENTS, the newest
+   * parts written again as one with them).
+   */
   saved(): IdBytes {
-    if (this.source && !this.own.length) return this.source;
-    const width = this.savedCount ? this.width : this.own.length ? this.own[0]!.length / 2 : 20;
-    this.hold(0);
-    const bytes = Buffer.concat([this.held, ...this.own.map((id) => Buffer.from(id, 'hex'))]);
-    return { width, count: this.length, part: partOf(bytes) };
+    const before = this.source?.segments ?? [];
+    if (!this.own.length) return { width: this.source?.width ?? 20, segments: before };
+    const width = this.savedCount ? this.width : this.own[0]!.length / 2;
+    const added = this.own.map((id) => Buffer.from(id, 'hex'));
+    if (before.length + 1 <= MAX_SEGMENTS) return { width, segments: [...before, { part: partOf(Buffer.concat(added)), count: this.own.length }] };
+    const k = Math.max(1, newestToMerge([...before.map((g) => g.count), this.own.length]) - 1);
+    const kept = before.slice(0, before.length - k);
+    const from = savedIdCount({ segments: kept });
+    this.hold(from);
+    const bytes = Buffer.concat([this.held.subarray((from - this.heldFrom) * this.width), ...added]);
+    return { width, segments: [...kept, { part: partOf(bytes), count: this.length - from }] };
   }
 }

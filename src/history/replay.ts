@@ -31,9 +31,20 @@ import { findTrustRoot, trustRootAfterGrowth, type TrustRoot } from '../trust/ro
 import { approvalsHoldAfresh } from './afresh.js';
 import { BlobReader } from './blobs.js';
 import { readChain, readChainSince, type Change, type Commit } from './chain.js';
-import { chunkSizes, everydayReading, keepFresh, readChunk, readSaved, savedDamaged, savedPart, writeSaved, type ReadingPlace } from './saved.js';
+import {
+  chunkSizes,
+  everydayReading,
+  newestToMerge,
+  keepFresh,
+  readChunk,
+  readSaved,
+  savedDamaged,
+  savedPart,
+  writeSaved,
+  type ReadingPlace,
+} from './saved.js';
 import { isPackedBriefs, ProposalBook, type PackedBriefs } from './book.js';
-import { isSavedIds, TimelineIds, type Places, type SavedIds } from './ids.js';
+import { isSavedIds, savedIdCount, TimelineIds, type Places, type SavedIds } from './ids.js';
 export type { Places } from './ids.js';
 import { isPackedIndex, PackedMap, type Lookup, type PackedIndex } from './packed.js';
 import { ProposalTracker, type ProposalRecord } from './proposals.js';
@@ -269,7 +280,10 @@ function newState(repo: Repo, root: TrustRoot, saved?: SavedState, place?: Readi
   const kept = place ?? everydayReading(repo);
   const settled = saved && { briefs: saved.settled, records: saved.settledRecords.map((n) => savedPart(kept, n, 'records of the proposals that ended')) };
   const executions = saved && { index: saved.executionsIndex, parts: saved.executions.map((n) => savedPart(kept, n, 'record of executions')) };
-  const ids = saved && { width: saved.ids.width, count: saved.ids.count, part: savedPart(kept, saved.ids.part, 'ids of the commits') };
+  const ids = saved && {
+    width: saved.ids.width,
+    segments: saved.ids.segments.map((g) => ({ part: savedPart(kept, g.part, 'ids of the commits'), count: g.count })),
+  };
   return {
     repo,
     root,
@@ -339,7 +353,7 @@ function isSavedState(x: unknown): x is SavedState {
     typeof s.timelineCount === 'number' &&
     typeof s.commitCount === 'number' &&
     isSavedIds(s.ids) &&
-    s.ids.count === s.timelineCount &&
+    savedIdCount(s.ids) === s.timelineCount &&
     maps.every((m) => m instanceof Map) &&
     isPackedBriefs(s.settled) &&
     [s.settledRecords, s.executions].every((names) => Array.isArray(names) && names.every((n) => typeof n === 'string')) &&
@@ -365,22 +379,6 @@ function isEarlierPart(x: unknown): x is EarlierPart {
  * again as one (see newestToMerge).
  */
 const MAX_CHUNKS = 16;
-
-/**
- * How many of the newest chunks (their sizes, oldest first) a save past
- * MAX_CHUNKS reads and writes again as one, with its own commits: the
- * newest, and each older one no larger than those newer than it together.
- * A full reading's chunk (129 MB at 100,000 events) is so written again
- * only once history has grown by as much since, not every 256 commits (it
- * took a command 7 s there); each byte is written again a number of times
- * that grows with the log of history, as a binary counter's digits flip.
- */
-export function newestToMerge(sizes: number[]): number {
-  let k = 1;
-  let newer = sizes.at(-1) ?? 0;
-  while (k < sizes.length && sizes[sizes.length - 1 - k]! <= newer) newer += sizes[sizes.length - 1 - k++]!;
-  return k;
-}
 
 /**
  * A reading that went on from a saved one is saved again once it has gone
@@ -419,7 +417,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
   const packed = st.tracker.records.pack();
   const executions = st.executions.pack();
   const ids = st.ids.saved();
-  const parts = [...packed.packed.records, ...executions.packed.parts, ids.part];
+  const parts = [...packed.packed.records, ...executions.packed.parts, ...ids.segments.map((g) => g.part)];
   const state: SavedState = {
     head,
     root: st.root,
@@ -438,7 +436,7 @@ export function saveReading(gov: Governance, place: ReadingPlace): Map<string, s
     runs: st.runs,
     runsFinished: st.runsFinished,
     trustedLog: st.trustedLog,
-    ids: { width: ids.width, count: ids.count, part: ids.part.name },
+    ids: { width: ids.width, segments: ids.segments.map((g) => ({ part: g.part.name, count: g.count })) },
     rootSet: st.rootSet,
     records: packed.open,
     settled: packed.packed.briefs,
@@ -911,6 +909,5 @@ function keepInUse(gov: Governance): void {
   const st = states.get(gov);
   if (!st?.place || Date.now() - (markedInUse.get(st) ?? 0) < MARK_EVERY_MS) return;
   markedInUse.set(st, Date.now());
-  const ids = st.ids.partName;
-  keepFresh(st.place, [...(st.earlier?.chunks ?? []), ...st.tracker.records.partNames(), ...st.executions.partNames(), ...(ids ? [ids] : [])]);
+  keepFresh(st.place, [...(st.earlier?.chunks ?? []), ...st.tracker.records.partNames(), ...st.executions.partNames(), ...st.ids.partNames]);
 }

@@ -33,7 +33,7 @@ import type { Repo } from '../git/repo.js';
 import { readRegular, readRegularRange, writeFileAtomic } from '../runtime/files.js';
 
 /** Raised whenever what a saved reading holds changes shape or meaning. */
-const FORMAT = 8;
+const FORMAT = 9;
 
 /** Where a saved reading lives. */
 export interface ReadingPlace {
@@ -128,6 +128,23 @@ export function readSaved<T>(place: ReadingPlace, fits: (state: unknown) => stat
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How many of the newest files of a kind (their sizes, oldest first) a save
+ * past the most it keeps (16 chunks, history/replay.ts; 16 parts of ids,
+ * history/ids.ts) reads and writes again as one, with what it adds: the
+ * newest, and each older one no larger than those newer than it together.
+ * A full reading's chunk (129 MB at 100,000 events) is so written again
+ * only once history has grown by as much since, not every 256 commits (it
+ * took a command 7 s there); each byte is written again a number of times
+ * that grows with the log of history, as a binary counter's digits flip.
+ */
+export function newestToMerge(sizes: number[]): number {
+  let k = 1;
+  let newer = sizes.at(-1) ?? 0;
+  while (k < sizes.length && sizes[sizes.length - 1 - k]! <= newer) newer += sizes[sizes.length - 1 - k++]!;
+  return k;
 }
 
 /** The size of each chunk's file, in bytes; undefined when one is not a file there. */

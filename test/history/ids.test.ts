@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TimelineIds } from '../../src/history/ids.js';
+import { TimelineIds, type SavedIds } from '../../src/history/ids.js';
 import type { SavedPart } from '../../src/history/saved.js';
 
 const ids = (width: number, n: number) => Array.from({ length: n }, () => randomBytes(width).toString('hex'));
@@ -23,14 +23,17 @@ const ids = (width: number, n: number) => Array.from({ length: n }, () => random
  */
 function reload(t: TimelineIds, ranged = true, reads: number[] = [], bytesOf = (b: Buffer) => b): TimelineIds {
   const s = t.saved();
-  const bytes = bytesOf(s.part.bytes());
-  const { width, count } = deserialize(serialize({ width: s.width, count: s.count })) as { width: number; count: number };
-  const part: SavedPart = {
-    name: s.part.name,
-    bytes: () => (reads.push(bytes.length), bytes),
-    ...(ranged ? { range: (start: number, end: number) => (reads.push(end - start), bytes.subarray(start, end)) } : {}),
-  };
-  return new TimelineIds({ width, count, part }, () => new Error('damaged'));
+  const kept = deserialize(serialize({ width: s.width, segments: s.segments.map((g) => ({ part: g.part.name, count: g.count })) })) as SavedIds;
+  const segments = s.segments.map((g, k) => {
+    const bytes = bytesOf(g.part.bytes());
+    const part: SavedPart = {
+      name: kept.segments[k]!.part,
+      bytes: () => (reads.push(bytes.length), bytes),
+      ...(ranged ? { range: (start: number, end: number) => (reads.push(end - start), bytes.subarray(start, end)) } : {}),
+    };
+    return { part, count: kept.segments[k]!.count };
+  });
+  return new TimelineIds({ width: kept.width, segments }, () => new Error('damaged'));
 }
 
 describe('TimelineIds', () => {
@@ -106,6 +109,26 @@ describe('TimelineIds', () => {
     for (let k = 0; k < 200; k++) expect(t.placeOf(all[k]!)).toBe(k);
     expect(reads.reduce((a, b) => a + b, 0)).toBe(100_000 * 20);
     expect(reads.length).toBeLessThanOrEqual(6);
+  });
+
+  it('saves the ids added since as one more part, never all of them again; past 16 parts, the newest are written again as one', () => {
+    const all = ids(20, 100_000 + 40 * 16);
+    const before = new TimelineIds();
+    all.slice(0, 100_000).forEach((id) => before.push(id));
+    let t = reload(before);
+    const first = t.saved().segments[0]!.part.name;
+    let written = 0;
+    for (let i = 0; i < 40; i++) {
+      const names = new Set(t.saved().segments.map((g) => g.part.name));
+      all.slice(100_000 + i * 16, 100_000 + (i + 1) * 16).forEach((id) => t.push(id));
+      const s = t.saved();
+      expect(s.segments.length).toBeLessThanOrEqual(16);
+      expect(s.segments[0]!.part.name).toBe(first); // the 2 MB of the first 100,000, never written again
+      for (const g of s.segments) if (!names.has(g.part.name)) written += g.part.bytes().length;
+      t = reload(t);
+    }
+    expect(t.slice(0, all.length)).toEqual(all);
+    expect(written).toBeLessThan(40 * 16 * 20 * 4); // a few times the bytes added (all of them each time: 40 times 2 MB)
   });
 
   it('throws the damaged error for a part shorter than the state says, read by range or whole', () => {

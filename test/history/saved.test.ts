@@ -13,7 +13,8 @@ import { openRepo } from '../../src/git/repo.js';
 import { briefOf, packBriefs, type PackedBriefs, type ProposalRecord } from '../../src/history/book.js';
 import { PROPOSAL_STATES } from '../../src/layout/layout.js';
 import { allIds, sortedIds } from '../../src/history/packed.js';
-import { LiveReading, loadGovernance, newestToMerge, placesInTimeline, type Governance } from '../../src/history/replay.js';
+import { LiveReading, loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
+import { newestToMerge } from '../../src/history/saved.js';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
 
@@ -447,7 +448,7 @@ describe('the saved reading', () => {
 
   it("keeps the saved files a daemon's reading reads from: other commands' saves never remove them while it runs", async () => {
     const { dir, done } = await oneExecuted();
-    const first = savedState<Settled & { executions: string[]; ids: { part: string } }>(dir).state;
+    const first = savedState<Settled & { executions: string[]; ids: { segments: { part: string }[] } }>(dir).state;
     const files = () => readdirSync(readingDir(dir)).filter((f) => f.startsWith('part-') || f.startsWith('chunk-'));
     const hourAgo = new Date(Date.now() - 3600_000);
     for (const f of files()) utimesSync(join(readingDir(dir), f), hourAgo, hourAgo);
@@ -461,7 +462,7 @@ describe('the saved reading', () => {
     await propose(dir, PUBLISH.replace('launch post', 'third post'));
     await reading(dir, true);
     expect(savedState<Settled>(dir).state.settledRecords).not.toContain(first.settledRecords[0]);
-    expect(files()).toEqual(expect.arrayContaining([...first.settledRecords, ...first.executions, first.ids.part]));
+    expect(files()).toEqual(expect.arrayContaining([...first.settledRecords, ...first.executions, ...first.ids.segments.map((g) => g.part)]));
     const later = await daemon.current();
     expect(later.proposals.get(done)!.state).toBe('executed');
     expect(later.executions.get(done)).toBeDefined();
