@@ -34,8 +34,8 @@ import { readChain, readChainSince, type Change, type Commit } from './chain.js'
 import {
   chunkSizes,
   everydayReading,
-  newestToMerge,
   keepFresh,
+  newestToMerge,
   readChunk,
   readSaved,
   savedDamaged,
