@@ -203,7 +203,7 @@ export class TimelineIds {
     const width = this.savedCount ? this.width : this.own[0]!.length / 2;
     const added = this.own.map((id) => Buffer.from(id, 'hex'));
     if (before.length + 1 <= MAX_SEGMENTS) return { width, segments: [...before, { part: partOf(Buffer.concat(added)), count: this.own.length }] };
-    const k = Math.max(1, newestToMerge([...before.map((g) => g.count), this.own.length]) - 1);
+    const k = newestToMerge(before.map((g) => g.count));
     const kept = before.slice(0, before.length - k);
     const from = savedIdCount({ segments: kept });
     this.hold(from);

@@ -259,8 +259,15 @@ export function writeSaved(
     };
     for (const p of parts) {
       const file = join(dir, p.name);
-      if (!statSync(file, { throwIfNoEntry: false })?.isFile()) writeFileAtomic(file, p.bytes());
-      digests.set(p.name, PART.exec(p.name)![1]!);
+      const digest = PART.exec(p.name)![1]!;
+      if (!statSync(file, { throwIfNoEntry: false })?.isFile()) {
+        // Written only as its name says: one copied from another place is read there unchecked (by range), and a
+        // damaged one would be signed into a checkpoint under its name's digest.
+        const bytes = p.bytes();
+        if (sha256(bytes) !== digest) return undefined;
+        writeFileAtomic(file, bytes);
+      }
+      digests.set(p.name, digest);
     }
     write(join(dir, name), serialize(chunk));
     const kept = new Set([...named.chunks, ...named.parts, ...namesBefore(place)]);

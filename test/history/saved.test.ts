@@ -14,7 +14,7 @@ import { briefOf, packBriefs, type PackedBriefs, type ProposalRecord } from '../
 import { PROPOSAL_STATES } from '../../src/layout/layout.js';
 import { allIds, sortedIds } from '../../src/history/packed.js';
 import { LiveReading, loadGovernance, placesInTimeline, type Governance } from '../../src/history/replay.js';
-import { newestToMerge } from '../../src/history/saved.js';
+import { newestToMerge, partOf, writeSaved } from '../../src/history/saved.js';
 import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, type Sandbox } from '../helpers/fixture.js';
 import { commitUnsigned, pendingPath, approvedPath } from '../helpers/scene.js';
 
@@ -156,6 +156,19 @@ describe('the saved reading', () => {
     expect(readFileSync(join(readingDir(dir), first!)).equals(bytes)).toBe(true);
     expect(await told(await reading(dir))).toEqual(await told(await reading(dir, true)));
   }, 120_000);
+
+  it('writes a part only as its name says: one whose bytes are not what its name hashes is not saved, nor the state', () => {
+    const place = { dir: join(sb.dir, 'place') };
+    const good = partOf(Buffer.from('the bytes its name hashes'));
+    expect(writeSaved(place, 'a'.repeat(40), { n: 1 }, [], { c: 1 }, [good])).toBeDefined();
+    expect(readdirSync(place.dir)).toContain(good.name);
+    const state = readFileSync(join(place.dir, 'state'));
+    // A part taken on from another place, damaged there: its name's digest, other bytes.
+    const damaged = { name: partOf(Buffer.from('what the name says')).name, bytes: () => Buffer.from('what the file holds') };
+    expect(writeSaved(place, 'b'.repeat(40), { n: 2 }, [], { c: 2 }, [good, damaged])).toBeUndefined();
+    expect(readdirSync(place.dir)).not.toContain(damaged.name);
+    expect(readFileSync(join(place.dir, 'state')).equals(state)).toBe(true);
+  });
 
   it('merges chunks as a binary counter does: never more than 16, each byte written again a few times over 4,000 saves', () => {
     let sizes = [100_000]; // a full reading's chunk, then one of 16 commits (size 16) at each save
