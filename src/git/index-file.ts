@@ -677,8 +677,9 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
   }
   try {
     const st = fstatSync(input);
-    const { known, note } = st.isFile() ? notesOf(repo, file, input) : {};
-    const read = st.isFile() ? readChecked(input, st, idLength, known, note) : undefined;
+    if (!st.isFile()) return undefined;
+    const { known, note } = notesOf(repo, file, input);
+    const read = readChecked(input, st, idLength, known, note);
     if (!read) return undefined;
     const { parsed, count, entry, name } = read;
     const idBytes = idLength / 2;
