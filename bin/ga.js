@@ -7,6 +7,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// A reader that stops early (ga list | head) closes the pipe: what is left to print is dropped, and the command
+// still runs to its end with its own exit code (an approval piped into head is still recorded), never a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 const argv = process.argv.slice(2);
 const help = new URL('../dist/help.txt', import.meta.url);
 const page =

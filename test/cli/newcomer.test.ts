@@ -2,11 +2,11 @@
 // runs ga as a person would (in process, or the real binary where stdin or
 // the exit matters) and reads what it printed.
 import { appendFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { BIN, ga, gaProcess, git, initRepo, propose, PUBLISH, ROOT, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 import { APPROVERS, commitGoverned, commitSigned, POLICY } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -133,6 +133,31 @@ describe('the command line speaks clearly', () => {
     const r = await gaProcess(['-C', repo, 'propose', '--file', '-'], { input: PUBLISH, env: { GA_AGENT: '' } });
     expect(r.code, r.err).toBe(0);
     expect(git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')).toContain(r.last.trim());
+  });
+
+  it('a reader that closes the pipe early (ga list | head) gets no stack trace, and the command still does its work', async () => {
+    const repo = await initRepo(sb);
+    /** The binary with its stdout a pipe whose reader is gone before ga starts (it takes 100 ms to): every write meets EPIPE. */
+    const closedStdout = (args: string[], input = '') =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, '-C', repo, ...args], { env: { ...process.env, GA_AGENT: '' } });
+        child.stdout.destroy();
+        let err = '';
+        child.stderr.on('data', (b) => (err += b));
+        child.stdin.end(input);
+        child.on('close', (code) => resolve({ code, err }));
+      });
+    const proposed = await closedStdout(['propose', '--file', '-'], PUBLISH);
+    expect(proposed, 'ga propose').toEqual({ code: 0, err: '' });
+    const pending = git(repo, 'ls-tree', '--name-only', 'HEAD', 'proposals/pending/')
+      .split('\n')
+      .filter((p) => p.endsWith('.toml'));
+    expect(pending, 'the proposal is recorded though its id could not be printed').toHaveLength(1);
+    expect(await closedStdout(['list']), 'ga list').toEqual({ code: 0, err: '' });
+    expect(await closedStdout(['show', 'no-such-id']), 'bad input keeps its exit code and its one line').toEqual({
+      code: 2,
+      err: expect.stringMatching(/^ga: no proposal id starts with "no-such-id".*\n$/),
+    });
   });
 
   it('an unterminated TOML string says so, with its line', async () => {
