@@ -13,7 +13,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
-import { fileKind, readRegular } from '../runtime/files.js';
+import { fileKind, readHashed } from '../runtime/files.js';
 import { startGit } from './exec.js';
 import { PackedObjects, type ObjectType } from './packs.js';
 
@@ -125,7 +125,7 @@ class LooseObjects {
 
   read(oid: string): GitObject | undefined {
     const path = this.path(oid);
-    const file = path === undefined ? undefined : readRegular(path, LOOSE_MAX);
+    const file = path === undefined ? undefined : readHashed(path, LOOSE_MAX);
     if (!file) return undefined;
     let raw: Buffer;
     try {

@@ -377,9 +377,26 @@ export function readConfigInProcess(repo: Repo, env: NodeJS.ProcessEnv = process
  * `localConfig` instead: the repository's own file, no includes.
  */
 export async function configGet(repo: Repo | string, key: string): Promise<string | undefined> {
-  const snapshot =
-    typeof repo === 'string' ? await readConfig(repo) : await (repo.config ??= Promise.resolve(readConfigInProcess(repo) ?? readConfig(repo.root)));
+  const snapshot = typeof repo === 'string' ? await readConfig(repo) : await configOf(repo);
   return snapshot.get(key.toLowerCase())?.value;
+}
+
+function configOf(repo: Repo): Promise<ConfigSnapshot> {
+  return (repo.config ??= Promise.resolve(readConfigInProcess(repo) ?? readConfig(repo.root)));
+}
+
+/**
+ * Whether the checked-out branch may have an upstream (`@{upstream}`): not
+ * when HEAD names no branch, nor when no scope of the config sets
+ * branch.<name>.merge, without which git knows no upstream (so git need not
+ * be asked). A key whose subsection differs only in case counts as set.
+ */
+export async function mayHaveUpstream(repo: Repo): Promise<boolean> {
+  const branch = await headRef(repo).catch(() => undefined);
+  if (!branch) return false;
+  const merge = `branch.${branch.slice('refs/heads/'.length)}.merge`.toLowerCase();
+  for (const key of (await configOf(repo)).keys()) if (key.toLowerCase() === merge) return true;
+  return false;
 }
 
 /**

@@ -4,7 +4,7 @@ import { EVENTS, parseTrailers } from '../audit/events.js';
 import { GaError, GovernanceRefusal, UsageError } from '../errors.js';
 import { git } from '../git/exec.js';
 import { firstParentPatches, type FileDiff } from '../git/log.js';
-import { configGet, listFilesAt, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
+import { configGet, listFilesAt, mayHaveUpstream, openRepo, readBlobs, resolveCommit, type Repo } from '../git/repo.js';
 import { commitCount, commitsAfter, loadGovernance, placesInTimeline, type Commit, type ExecutionTrail, type Governance } from '../history/replay.js';
 import type { ProposalRecord } from '../history/proposals.js';
 import {
@@ -134,6 +134,7 @@ async function rangeCommits(repo: Repo, range: string): Promise<Set<string>> {
 
 /** The commit the branch's upstream names, if it has one. */
 async function upstreamOf(repo: Repo): Promise<string | undefined> {
+  if (!(await mayHaveUpstream(repo))) return undefined;
   const r = await git(['rev-parse', '-q', '--verify', '@{upstream}'], { cwd: repo.root, allowFailure: true });
   const remote = r.stdout.toString().trim();
   return r.code === 0 && remote ? remote : undefined;

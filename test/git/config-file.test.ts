@@ -13,7 +13,7 @@
 // --show-scope -z` run as ga runs git, in the environments git reads
 // differently: GIT_CONFIG_GLOBAL, or HOME's two files with and without
 // XDG_CONFIG_HOME, with and without the system file.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSimpleConfig, userConfigFiles } from '../../src/git/config-file.js';
 import { gitProgram, hardeningSettings } from '../../src/git/exec.js';
-import { openRepo, readConfigInProcess, type Repo } from '../../src/git/repo.js';
+import { mayHaveUpstream, openRepo, readConfigInProcess, type Repo } from '../../src/git/repo.js';
 import { auditRecords, gaProcess, git as gitIn, initRepo, sandbox } from '../helpers/fixture.js';
 
 const home = mkdtempSync(join(tmpdir(), 'ga-config-file-'));
@@ -381,6 +381,45 @@ describe('the config a command reads', () => {
         `${readFileSync(process.env.GIT_CONFIG_GLOBAL!, 'utf8')}[includeIf "gitdir:${repo}/"]\n\tpath = ${other}\n`,
       );
       expect(await proposeTraced()).toEqual({ configStarted: true, actor: 'human:alice@work.example', author: 'alice <alice@work.example>' });
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+describe('whether a branch has an upstream', () => {
+  it('says there is none only where git finds none: from the config in process, and from git where an include may set one', async () => {
+    const sb = sandbox([]);
+    try {
+      const hub = join(sb.dir, 'hub.git');
+      const dir = join(sb.dir, 'clone');
+      const g = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+      execFileSync('git', ['init', '-q', '--bare', hub]);
+      execFileSync('git', ['init', '-q', '-b', 'main', dir]);
+      g('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'one');
+      g('remote', 'add', 'origin', hub);
+      g('push', '-q', 'origin', 'main');
+      const seen = async () => {
+        const git = spawnSync('git', ['rev-parse', '-q', '--verify', '@{upstream}'], { cwd: dir }).status === 0;
+        return { ga: await mayHaveUpstream(await openRepo(dir)), git };
+      };
+      expect(await seen(), 'pushed, no upstream set').toEqual({ ga: false, git: false });
+      g('branch', '-q', '--set-upstream-to=origin/main');
+      expect(await seen(), 'set in the repository').toEqual({ ga: true, git: true });
+      const merge = g('config', 'branch.main.merge');
+      g('config', '--unset', 'branch.main.merge');
+      expect(await seen(), 'no merge, a remote alone').toEqual({ ga: false, git: false });
+      // Set only in a file the global config includes (ga refuses includes in the repository's own): the in-process reader
+      // stops at the include, and git decides.
+      writeFileSync(join(sb.dir, 'upstream.inc'), `[branch "main"]\n\tmerge = ${merge}\n`);
+      execFileSync('git', ['config', '--global', 'include.path', join(sb.dir, 'upstream.inc')]);
+      expect(await seen(), 'set through an include').toEqual({ ga: true, git: true });
+      execFileSync('git', ['config', '--global', '--unset', 'include.path']);
+      // Set in the global file.
+      execFileSync('git', ['config', '--global', 'branch.main.merge', merge]);
+      expect(await seen(), 'set in the global config').toEqual({ ga: true, git: true });
+      g('checkout', '-q', '--detach');
+      expect(await seen(), 'HEAD detached').toEqual({ ga: false, git: false });
     } finally {
       sb.cleanup();
     }

@@ -4,7 +4,8 @@
 // never answer a loose file whose content is not its id (cat-file's answer,
 // checked in turn, decides).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -124,6 +125,37 @@ describe('the object store', () => {
       expect(other!.toString('latin1')).toContain('narrow');
     } finally {
       store.close();
+    }
+  });
+
+  it('reads a loose object of any size in process, and never waits on what stands in place of one', async () => {
+    // Larger than the buffer a loose file is first read into (64 KiB): random bytes, so that its deflated file is too.
+    const big = randomBytes(200 * 1024).toString('base64');
+    const bigOid = write(big);
+    const inProcess = new ObjectStore(join(dir, 'nowhere'), objects());
+    try {
+      expect((await inProcess.blob(bigOid)).toString('utf8')).toBe(big);
+    } finally {
+      inProcess.close();
+    }
+    // Both packed and loose, each loose file then replaced: by a FIFO whose writer holds it open (a read would block), by
+    // one that was written garbage, by a directory. The store reads none of them as the object and never waits on one:
+    // it answers from the pack (git itself gives up on such a loose file).
+    const oids = ['held', 'garbage', 'directory'].map((c) => write(`${c}\n`));
+    run(['pack-objects', '-q', join(objects(), 'pack', 'pack')], oids.join('\n') + '\n');
+    const [held, garbage, directory] = oids.map(looseFile) as [string, string, string];
+    for (const f of [held, garbage, directory]) rmSync(f);
+    execFileSync('mkfifo', [held, garbage]);
+    mkdirSync(directory);
+    const writers = [openSync(held, 'r+'), openSync(garbage, 'r+')];
+    writeSync(writers[1]!, 'not an object');
+    const store = new ObjectStore(dir, objects());
+    try {
+      const got = await store.getMany(oids);
+      expect(got.map((o) => o?.content.toString('utf8'))).toEqual(['held\n', 'garbage\n', 'directory\n']);
+    } finally {
+      store.close();
+      writers.forEach((fd) => closeSync(fd));
     }
   });
 
