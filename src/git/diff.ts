@@ -10,7 +10,7 @@
 // version's entries start is kept for the next version of the same
 // directory, so a directory that gains one file in each of n commits costs n
 // comparisons of its bytes, not n steps per entry.
-import { CorruptObjectError, type ObjectStore } from './objects.js';
+import { CorruptObjectError, indexOfByte, type ObjectStore } from './objects.js';
 
 export type ChangeStatus = 'A' | 'M' | 'D' | 'T';
 
@@ -60,7 +60,7 @@ function scanEntries(raw: Buffer, oid: string, idLength: number): Int32Array {
   let pos = 0;
   while (pos < raw.length) {
     starts.push(pos);
-    const nul = raw.indexOf(0, pos);
+    const nul = indexOfByte(raw, 0, pos);
     if (nul < 0 || nul + 1 + idLength > raw.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
     pos = nul + 1 + idLength;
   }
@@ -69,7 +69,7 @@ function scanEntries(raw: Buffer, oid: string, idLength: number): Int32Array {
 }
 
 function decodeAt(raw: Buffer, start: number, end: number, oid: string, idLength: number): Entry {
-  const sp = raw.indexOf(32, start);
+  const sp = indexOfByte(raw, 32, start);
   const nul = end - 1 - idLength;
   if (sp < 0 || sp >= nul || raw[nul] !== 0) throw new CorruptObjectError(oid, 'is not a well-formed tree');
   const mode = raw.subarray(start, sp).toString('latin1');
@@ -149,7 +149,7 @@ function decodeRange(
   let pos = from;
   let prev = before;
   while (pos < until) {
-    const nul = raw.indexOf(0, pos);
+    const nul = indexOfByte(raw, 0, pos);
     const end = nul + 1 + idLength;
     if (nul < 0 || end > raw.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
     const e = decodeAt(raw, pos, end, oid, idLength);
@@ -205,7 +205,7 @@ function diffDir(j: Job, a: Buffer, oldStarts: Int32Array, b: Buffer, newOid: st
 
 /** The sort key of the entry at `start` (its name, with "/" for a directory). */
 function entryKey(raw: Buffer, start: number, end: number, idLength: number): Buffer {
-  const sp = raw.indexOf(32, start);
+  const sp = indexOfByte(raw, 32, start);
   const nameBytes = raw.subarray(sp + 1, end - 1 - idLength);
   return raw.subarray(start, sp).toString('latin1') === TREE ? Buffer.concat([nameBytes, Buffer.from('/')]) : nameBytes;
 }

@@ -454,14 +454,27 @@ export class ObjectStore {
   }
 }
 
+const typedIndexOf = Uint8Array.prototype.indexOf;
+
+/**
+ * Where `byte` next occurs in `bytes` from `from`, or -1: V8's own search of
+ * a typed array, fast from a process's first call. Buffer's indexOf goes
+ * through JavaScript into a binding: over the 20,000 entries of a wide tree
+ * (proposals/executed/ at 100,000 events), in a process too short-lived for
+ * that path to be compiled, it took 13 ms here where this takes 5.
+ */
+export function indexOfByte(bytes: Uint8Array, byte: number, from: number): number {
+  return typedIndexOf.call(bytes, byte, from);
+}
+
 /** A tree object: `<mode> <name>\0<raw id>` entries. */
 export function parseTree(content: Buffer, oid: string): TreeEntry[] {
   const idLength = oid.length / 2;
   const entries: TreeEntry[] = [];
   let pos = 0;
   while (pos < content.length) {
-    const sp = content.indexOf(32, pos);
-    const nul = content.indexOf(0, sp + 1);
+    const sp = indexOfByte(content, 32, pos);
+    const nul = indexOfByte(content, 0, sp + 1);
     if (sp < 0 || nul < 0 || nul + 1 + idLength > content.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
     entries.push({
       mode: content.subarray(pos, sp).toString('latin1'),

@@ -8,7 +8,7 @@
 // audit files as at none (the index update that follows is index-file.ts's).
 import { InternalError } from '../errors.js';
 import type { ObjectWriter } from './loose.js';
-import { CorruptObjectError, objectId, type ObjectStore, type TreeEntry } from './objects.js';
+import { CorruptObjectError, indexOfByte, objectId, type ObjectStore, type TreeEntry } from './objects.js';
 
 const TREE = '40000';
 const TREE_MODE = Buffer.from(TREE, 'latin1');
@@ -93,17 +93,17 @@ interface At {
 
 /**
  * The entry of `body` at `pos` ("<mode> <name>\0<id>"); a malformed one is a
- * corrupt tree. Read byte by byte, with no call into Buffer's methods: it
- * runs over every entry of a wide directory (tens of thousands) in a process
- * too short-lived for those calls to have been compiled, where a plain loop
- * is soon compiled in place.
+ * corrupt tree. It runs over every entry of a wide directory (tens of
+ * thousands) in a short-lived process: the mode's few bytes are read in a
+ * plain loop, the name's end found by V8's own search (indexOfByte), never
+ * by Buffer's methods (a plain loop over the name took three times as long).
  */
 function entryAt(body: Buffer, pos: number, idBytes: number, oid: string | undefined): At {
   let sp = pos;
   while (sp < body.length && body[sp] !== 0x20 && body[sp] !== 0) sp++;
-  let nul = sp + 1;
-  while (nul < body.length && body[nul] !== 0) nul++;
-  if (sp === pos || body[sp] !== 0x20 || nul + 1 + idBytes > body.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
+  const nul = sp < body.length ? indexOfByte(body, 0, sp + 1) : -1;
+  if (sp === pos || body[sp] !== 0x20 || nul < 0 || nul + 1 + idBytes > body.length)
+    throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
   const tree =
     sp - pos === TREE_MODE.length && body[pos] === 0x34 && body[pos + 1] === 0x30 && body[pos + 2] === 0x30 && body[pos + 3] === 0x30 && body[pos + 4] === 0x30;
   return { start: pos, nameStart: sp + 1, nameEnd: nul, tree, end: nul + 1 + idBytes };
