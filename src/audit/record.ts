@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { auditRecord, commitMessage, type GaEvent } from './events.js';
 import { auditEventPath } from '../layout/layout.js';
-import { commitEvent, type CommitResult, type FileWrite, type Identity } from '../git/commit.js';
+import { commitEvent, type CommitResult, type DeferredIndex, type FileWrite, type Identity } from '../git/commit.js';
 import { configGet, type Repo } from '../git/repo.js';
 
 export interface EventRecord {
@@ -16,10 +16,13 @@ export interface EventRecord {
   at: Date;
   /** The branch it lands on (the governed one), when not HEAD's. */
   ref?: string;
+  /** An earlier commit's index update to make with this one's, if still pending (CommitTarget.carryIndex). */
+  carryIndex?: DeferredIndex;
 }
 
 export async function recordEvents(repo: Repo, rec: EventRecord): Promise<CommitResult> {
-  const planned = await recordPlanned(repo, { actor: rec.events[0]?.actor ?? 'ga', at: rec.at, sign: rec.sign, ref: rec.ref }, async (head) => ({
+  const opts = { actor: rec.events[0]?.actor ?? 'ga', at: rec.at, sign: rec.sign, ref: rec.ref, carryIndex: rec.carryIndex };
+  const planned = await recordPlanned(repo, opts, async (head) => ({
     subject: rec.subject,
     body: rec.body,
     events: rec.events,
@@ -42,7 +45,7 @@ export interface PlannedEvents {
  */
 export async function recordPlanned(
   repo: Repo,
-  opts: { actor: string; at: Date; sign?: boolean; ref?: string; deferIndex?: boolean },
+  opts: { actor: string; at: Date; sign?: boolean; ref?: string; deferIndex?: boolean; carryIndex?: DeferredIndex },
   plan: (head: string | undefined) => Promise<PlannedEvents | undefined>,
 ): Promise<CommitResult | undefined> {
   const identity = await actorIdentity(repo, opts.actor);
@@ -55,7 +58,7 @@ export async function recordPlanned(
       sign: opts.sign ?? false,
       identity,
     };
-  }, { ref: opts.ref, deferIndex: opts.deferIndex });
+  }, { ref: opts.ref, deferIndex: opts.deferIndex, carryIndex: opts.carryIndex });
 }
 
 /**

@@ -10,6 +10,7 @@ import { recordEvents, recordPlanned } from '../audit/record.js';
 import type { GaEvent } from '../audit/events.js';
 import { leaseUntil, rfc3339, type Clock } from '../clock.js';
 import { GovernanceRefusal } from '../errors.js';
+import type { DeferredIndex } from '../git/commit.js';
 import { readFileAt, type Repo } from '../git/repo.js';
 import type { ProposalRecord } from '../history/proposals.js';
 import { behindReading, loadGovernance, type ExecutionTrail, type Governance } from '../history/replay.js';
@@ -86,7 +87,7 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
   // The trusted hooks are copied while the claim is committed: the hook starts right after it.
   const prepared = r.proposal && !early ? prepareHooks(gov, r.proposal.agent) : undefined;
   prepared?.catch(() => undefined); // observed below; never an unhandled rejection if the claim fails first
-  let indexSync: (() => Promise<void>) | undefined;
+  let claimIndex: DeferredIndex | undefined;
   try {
     const step = await decide(gov, r, opts, timeoutMs, prepared);
     if (step.kind !== 'claimed') {
@@ -98,8 +99,8 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
     // With a hub, the claim counts only once it is in the hub: the hook starts after that, or not at all.
     const hub = await hubOf(gov.repo, gov);
     // A claim the hub does not take is withdrawn from the index as the claim left it: then the index is updated first.
-    if (hub) await step.indexSync?.();
-    else indexSync = step.indexSync;
+    if (hub) await step.index?.sync();
+    else claimIndex = step.index;
     if (hub && step.commit) {
       const p = await publishAct(gov.repo, hub, step.commit, opts.clock);
       if (!p.published) {
@@ -107,7 +108,7 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
         return refuse(r, p.unreachable ? 'not-run' : 'claimed', `not run: the claim did not reach the hub: ${p.why}`);
       }
     }
-    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!, Boolean(hub), indexSync);
+    const result = await runClaimed(gov, r, opts, timeoutMs, await prepared!, Boolean(hub), claimIndex);
     if (hub) await publishAfter(gov.repo, opts.clock, gov); // the outcome; a later ga sync publishes it if the hub is away now
     return result;
   } catch (e) {
@@ -115,7 +116,7 @@ async function executeRecord(gov: Governance, r: ProposalRecord, opts: ExecuteOp
     if (e instanceof GovernanceRefusal) return refuse(r, 'not-run', e.message);
     throw e;
   } finally {
-    await indexSync?.(); // done already, unless the hook never started
+    await claimIndex?.sync(); // done or carried already, unless the hook never started
   }
 }
 
@@ -139,8 +140,8 @@ function settled(r: ProposalRecord, trail: ExecutionTrail | undefined, now: Date
   return { kind: 'recover', claim: claim.commit };
 }
 
-/** A claim that landed; its index is updated while the hook runs (indexSync, which the caller must call). */
-type Decision = { kind: 'claimed'; commit?: string; indexSync?: () => Promise<void> } | { kind: 'settled'; result: ExecutionResult };
+/** A claim that landed; its index update (which the caller must see done) is made while the hook runs, or with the outcome's. */
+type Decision = { kind: 'claimed'; commit?: string; index?: DeferredIndex } | { kind: 'settled'; result: ExecutionResult };
 
 /** The claims and outcomes for `id` in the commits that landed after the reading (under the repository lock). */
 async function trailSince(gov: Governance, head: string | undefined, id: string): Promise<ExecutionTrail> {
@@ -244,8 +245,8 @@ async function decide(
   });
   // What this clone has claimed or settled, a reset must not undo.
   if (landed) await raiseHighWater(repo, landed.commit, { behind: behindReading(gov) }).catch(() => undefined);
-  if (decision.kind === 'claimed' && landed) decision = { kind: 'claimed', commit: landed.commit, indexSync: landed.indexSync };
-  else await landed?.indexSync?.();
+  if (decision.kind === 'claimed' && landed) decision = { kind: 'claimed', commit: landed.commit, index: landed.index };
+  else await landed?.index?.sync();
   return decision;
 }
 
@@ -266,11 +267,11 @@ async function runClaimed(
   timeoutMs: number,
   prepared: PreparedHooks,
   hub: boolean,
-  claimIndexSync: (() => Promise<void>) | undefined,
+  claimIndex: DeferredIndex | undefined,
 ): Promise<ExecutionResult> {
   const repo = gov.repo;
   const proposal = r.proposal!;
-  const hook = await runHook(gov, proposal, { timeoutMs, prepared, whileRunning: claimIndexSync });
+  const hook = await runHook(gov, proposal, { timeoutMs, prepared, whileRunning: claimIndex && beside(claimIndex) });
   // The outcome lands on the hub's state: another clone may have given the claim up meanwhile (its lease ran out).
   if (hub) await publishAfter(repo, opts.clock, gov);
   const outcome = hook.ran === 'none' ? 'no-hook' : hook.timedOut ? 'timeout' : hook.ok ? 'success' : `exit-${hook.exitCode ?? hook.signal ?? 'error'}`;
@@ -300,6 +301,7 @@ async function runClaimed(
       return still ? moveTo(repo, r, state, head) : [];
     },
     at: opts.clock.now(),
+    carryIndex: claimIndex,
   });
   await raiseHighWater(repo, landed.commit, { behind: behindReading(gov) }).catch(() => undefined);
   return {
@@ -308,6 +310,31 @@ async function runClaimed(
     hook,
     ...(late ? { late: true, why: 'recorded late: the claim had been given up as outcome unknown meanwhile; the file stays in failed/' } : {}),
   };
+}
+
+/**
+ * How long the index may go without the claim while a hook runs. A hook
+ * that ends sooner has the claim's index update carried into the
+ * outcome's: one rewrite of the index, not two. One that runs longer has
+ * it made beside it, so that a person's `git status` soon agrees with HEAD.
+ */
+const CLAIM_INDEX_AFTER_MS = 250;
+
+/** The claim's index update, while the hook runs (`ended` when it has): made once the hook has run CLAIM_INDEX_AFTER_MS, else left to carry. */
+function beside(claimIndex: DeferredIndex): (ended: Promise<unknown>) => Promise<void> {
+  let made: Promise<void> | undefined;
+  return (ended) =>
+    (made ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([
+        ended.then(
+          () => false,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLAIM_INDEX_AFTER_MS))),
+      ]).finally(() => clearTimeout(timer));
+      if (late) await claimIndex.sync();
+    })());
 }
 
 function refuse(r: ProposalRecord, refusal: RefusalCode, why: string): ExecutionResult {

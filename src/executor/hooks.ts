@@ -72,11 +72,15 @@ export function discardHooks(prepared: PreparedHooks): void {
   rmSync(prepared.dir, { recursive: true, force: true });
 }
 
-/** Runs the trusted hook for `proposal`; `whileRunning` (ga's own work) is done beside it, or before this returns when no program runs. */
+/**
+ * Runs the trusted hook for `proposal`; `whileRunning` (ga's own work) is
+ * done beside it, told when the program has ended, or before this returns
+ * (told at once) when no program runs.
+ */
 export async function runHook(
   gov: Governance,
   proposal: Proposal,
-  opts: { timeoutMs: number; prepared?: PreparedHooks; whileRunning?: () => Promise<void> },
+  opts: { timeoutMs: number; prepared?: PreparedHooks; whileRunning?: (ended: Promise<unknown>) => Promise<void> },
 ): Promise<HookOutcome> {
   const started = Date.now();
   const json = proposalToJson(proposal);
@@ -142,6 +146,6 @@ export async function runHook(
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await opts.whileRunning?.();
+    await opts.whileRunning?.(Promise.resolve());
   }
 }

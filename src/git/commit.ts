@@ -46,21 +46,31 @@ export interface CommitPlan {
 export interface CommitResult {
   commit: string;
   parent: string | undefined;
-  /** With `deferIndex`: updates the index for the commit's paths (once, however often called); the caller must call it. */
-  indexSync?: () => Promise<void>;
+  /** With `deferIndex`: the index's update for the commit's paths, which the caller must see done (sync) or carried. */
+  index?: DeferredIndex;
+}
+
+/** An index update left to the caller: made once, by sync, or carried into a later commit's own update. */
+export interface DeferredIndex {
+  /** Updates the index for the commit's paths, unless that is done, under way or carried; once, however often called. */
+  sync(): Promise<void>;
+  /** The commit's paths, for the next commit's update to make with its own (sync then does nothing); undefined once sync has started. */
+  carry(): FileWrite[] | undefined;
 }
 
 /** Where a commit lands: HEAD's branch, or a named branch (then the work tree is synced only when HEAD is on it). */
 export interface CommitTarget {
   ref?: string;
   /**
-   * Leave the index's update to the caller (CommitResult.indexSync), for a
+   * Leave the index's update to the caller (CommitResult.index), for a
    * commit whose paths no other commit touches: ga execute's claim (its own
-   * audit file), whose update it makes while the hook runs, beside it, not
-   * before the hook starts (at 100,000 audit files the index is 16 MB,
-   * rewritten whole).
+   * audit file). At 100,000 audit files the index is 16 MB, rewritten whole
+   * for each update: the claim's is made beside a hook that runs a while,
+   * and carried into the outcome's after a quick one (one rewrite, not two).
    */
   deferIndex?: boolean;
+  /** A deferred update (of an earlier commit on this branch) that this commit's update makes too, if it is still pending. */
+  carryIndex?: DeferredIndex;
 }
 
 /**
@@ -106,13 +116,14 @@ export function commitEvent(
       (repo.made ??= new Map()).set(commit, { parent: head, paths: plan.files.map((f) => f.path) });
       if (onHead) {
         syncWorkTree(repo, plan.files);
+        const files = [...(target.carryIndex?.carry() ?? []), ...plan.files];
         let synced: Promise<void> | undefined;
-        const indexSync = () =>
-          (synced ??= syncIndex(repo, plan.files, commit.length).catch((e: Error) =>
+        const sync = () =>
+          (synced ??= syncIndex(repo, files, commit.length).catch((e: Error) =>
             process.emitWarning(`the index was not updated after ga's commit: ${e.message}`),
           ));
-        if (target.deferIndex) return { commit, parent: head, indexSync };
-        await indexSync();
+        if (target.deferIndex) return { commit, parent: head, index: { sync, carry: () => (synced ? undefined : ((synced = Promise.resolve()), files)) } };
+        await sync();
       }
       return { commit, parent: head };
     }
@@ -263,7 +274,8 @@ function parentsAreDirectories(root: string, path: string): boolean {
  * refresh) holds index.lock for milliseconds: wait for it, as a person would,
  * up to INDEX_WAIT_MS.
  */
-async function syncIndex(repo: Repo, files: FileWrite[], idLength: number): Promise<void> {
+async function syncIndex(repo: Repo, writes: FileWrite[], idLength: number): Promise<void> {
+  const files = [...new Map(writes.map((f) => [f.path, f])).values()]; // a path written twice (a carried update's, then this one's): the last
   const paths = files.map((f) => f.path);
   const changes = files.map((f) => indexChange(f.path, f.content, f.mode, f.remove, idLength));
   const until = Date.now() + INDEX_WAIT_MS;

@@ -294,13 +294,13 @@ export interface CommandOutcome {
 export async function runCommand(
   program: string,
   args: string[],
-  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; whileRunning?: () => Promise<void> },
+  o: { cwd: string; input: string; env: NodeJS.ProcessEnv; timeoutMs: number; whileRunning?: (ended: Promise<unknown>) => Promise<void> },
 ): Promise<CommandOutcome> {
   const started = Date.now();
   const env = Object.fromEntries(Object.entries(o.env).filter((e): e is [string, string] => e[1] !== undefined));
   await probeContainment();
   const p = startAgentProcess(program, args, { cwd: o.cwd, env, stdin: o.input });
-  const beside = o.whileRunning?.(); // work of ga's own, done while the program runs
+  const beside = o.whileRunning?.(p.done); // work of ga's own, done while the program runs
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerHook } from '../../src/executor/hooks.js';
-import { auditRecords, BIN, fixedClock, ga, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
+import { auditRecords, BIN, fixedClock, ga, gaProcess, git, initRepo, propose, PUBLISH, sandbox, write, type Sandbox } from '../helpers/fixture.js';
 import { killCarrying } from '../helpers/scene.js';
 
 let sb: Sandbox;
@@ -243,18 +243,35 @@ describe('ga execute', () => {
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });
 
-  it("leaves the index as HEAD: the claim's audit file is staged while the hook runs (or at once when there is none), the outcome's after", async () => {
+  it("leaves the index as HEAD, rewritten once after a quick hook; a slow hook's claim is staged while it runs", async () => {
     const repo = await initRepo(sb);
-    const noHook = (await propose(repo, DRAFT)).last;
-    expect((await ga(['-C', repo, 'execute', noHook])).code).toBe(0);
-    expect(git(repo, 'status', '--porcelain')).toBe('');
-    // The hook sees the claim committed; by the time the outcome lands, the index holds both.
+    /** ga execute as a process, traced: how many times it updated the index. */
+    const execute = async (id: string) => {
+      const r = await gaProcess(['-C', repo, 'execute', id], { env: { GA_TRACE: '1' } });
+      expect(r.code, r.err).toBe(0);
+      return r.err.split('\n').filter((l) => l.endsWith('index updated in process')).length;
+    };
+    const agrees = () => {
+      expect(git(repo, 'status', '--porcelain')).toBe('');
+      expect(git(repo, 'ls-files', '--', 'audit').split('\n').length).toBe(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', '--', 'audit').split('\n').length);
+    };
+    // No hook, and a quick one: the claim's update is carried into the outcome's, one rewrite of the index.
+    expect(await execute((await propose(repo, DRAFT)).last), 'no hook').toBe(1);
+    agrees();
     commitSigned(repo, 'agents/noop/hooks/draft_content.sh', '#!/bin/sh\ngit -C "$GA_REPO" log -1 --format=%s > "$GA_REPO/../seen-by-hook"\n');
-    const hooked = (await propose(repo, DRAFT)).last;
-    expect((await ga(['-C', repo, 'execute', hooked])).code).toBe(0);
-    expect(readFileSync(join(repo, '..', 'seen-by-hook'), 'utf8')).toMatch(new RegExp(`^claim ${hooked}`));
-    expect(git(repo, 'status', '--porcelain')).toBe('');
-    expect(git(repo, 'ls-files', '--', 'audit').split('\n').length).toBe(git(repo, 'ls-tree', '-r', '--name-only', 'HEAD', '--', 'audit').split('\n').length);
+    const quick = (await propose(repo, DRAFT)).last;
+    expect(await execute(quick), 'a quick hook').toBe(1);
+    expect(readFileSync(join(repo, '..', 'seen-by-hook'), 'utf8'), 'the hook sees the claim committed').toMatch(new RegExp(`^claim ${quick}`));
+    agrees();
+    // A hook that runs a while: by its second second, the index holds the claim (what git status shows agrees with HEAD).
+    commitSigned(
+      repo,
+      'agents/noop/hooks/draft_content.sh',
+      '#!/bin/sh\nsleep 1\nif git -C "$GA_REPO" diff --cached --quiet HEAD; then echo staged; else echo lagging; fi > "$GA_REPO/../seen-by-hook"\n',
+    );
+    expect(await execute((await propose(repo, DRAFT)).last), 'a slow hook').toBe(2);
+    expect(readFileSync(join(repo, '..', 'seen-by-hook'), 'utf8').trim()).toBe('staged');
+    agrees();
   });
 
   it('stops a hook at --timeout and records it in failed/ with outcome timeout', async () => {
