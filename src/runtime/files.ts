@@ -88,19 +88,21 @@ export function readRegular(path: string, maxBytes = 64 * 1024 * 1024): Buffer |
   return withRegular(path, (fd, st) => readUpTo(fd, maxBytes, st.size));
 }
 
-/** The buffer readHashed reads into, grown for a larger file and kept. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
+/** The buffer readHashed reads a small file into (most loose objects are a few hundred bytes). */
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * The bytes of a file whose content is checked against the digest it is
  * named by (a loose object) before anything uses it, at most `maxBytes`, or
  * undefined when it cannot be opened or read. Three system calls where
- * readRegular makes five: no fstat, and a read that comes back short is
- * taken as the end of the file. That is safe only because of the check: the
- * open neither follows a link nor blocks, a read that would block fails at
- * once (no wait), and whatever else stands at that name (a FIFO, a
- * directory, a file still being written) reads as nothing, or as bytes that
- * are not the object's.
+ * readRegular makes five: no fstat for a file that fits the scratch buffer,
+ * and a read that comes back short is taken as the end of the file. That is
+ * safe only because of the check: the open neither follows a link nor
+ * blocks, a read that would block fails at once (no wait), and whatever
+ * else stands at that name (a FIFO, a directory, a file still being
+ * written) reads as nothing, or as bytes that are not the object's. A file
+ * that fills the buffer is read on into one of the size fstat gives (a 650
+ * KB wide tree, not copied from buffer to growing buffer).
  */
 export function readHashed(path: string, maxBytes: number): Buffer | undefined {
   let fd: number;
@@ -110,21 +112,20 @@ export function readHashed(path: string, maxBytes: number): Buffer | undefined {
     return undefined;
   }
   try {
-    let at = 0;
+    const first = Math.min(scratch.length, maxBytes);
+    const n = readSync(fd, scratch, 0, first, null);
+    if (n < first || n === maxBytes) return Buffer.from(scratch.subarray(0, n));
+    const size = Math.min(maxBytes, Math.max(fstatSync(fd).size, n) + 1); // one byte over: the read that sees the end lands in it
+    const whole = Buffer.allocUnsafe(size);
+    scratch.copy(whole, 0, 0, n);
+    let at = n;
     for (;;) {
-      const room = Math.min(scratch.length, maxBytes) - at;
-      if (room <= 0) {
-        if (at >= maxBytes) break;
-        const bigger = Buffer.allocUnsafe(Math.min(maxBytes, scratch.length * 2));
-        scratch.copy(bigger, 0, 0, at);
-        scratch = bigger;
-        continue;
-      }
-      const n = readSync(fd, scratch, at, room, null);
-      at += n;
-      if (n < room) break;
+      const room = size - at;
+      if (room === 0) return whole; // at maxBytes: what a longer file has past it is not read
+      const got = readSync(fd, whole, at, room, null);
+      at += got;
+      if (got < room) return whole.subarray(0, at);
     }
-    return Buffer.from(scratch.subarray(0, at));
   } catch {
     return undefined;
   } finally {
