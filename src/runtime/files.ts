@@ -64,6 +64,14 @@ export function readUpTo(fd: number, limit: number, sizeHint = 0): Buffer {
  * in its place) or reading it fails.
  */
 function withRegular<T>(path: string, read: (fd: number, st: Stats) => T | undefined): T | undefined {
+  return withOpen(path, (fd) => {
+    const st = fstatSync(fd);
+    return st.isFile() ? read(fd, st) : undefined;
+  });
+}
+
+/** `read` on a descriptor opened without following a link and without blocking, or undefined when opening or reading fails. */
+function withOpen<T>(path: string, read: (fd: number) => T | undefined): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
@@ -71,8 +79,7 @@ function withRegular<T>(path: string, read: (fd: number, st: Stats) => T | undef
     return undefined;
   }
   try {
-    const st = fstatSync(fd);
-    return st.isFile() ? read(fd, st) : undefined;
+    return read(fd);
   } catch {
     return undefined;
   } finally {
@@ -105,13 +112,7 @@ const scratch = Buffer.allocUnsafe(64 * 1024);
  * KB wide tree, not copied from buffer to growing buffer).
  */
 export function readHashed(path: string, maxBytes: number): Buffer | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch {
-    return undefined;
-  }
-  try {
+  return withOpen(path, (fd) => {
     const first = Math.min(scratch.length, maxBytes);
     const n = readSync(fd, scratch, 0, first, null);
     if (n < first || n === maxBytes) return Buffer.from(scratch.subarray(0, n));
@@ -126,11 +127,7 @@ export function readHashed(path: string, maxBytes: number): Buffer | undefined {
       at += got;
       if (got < room) return whole.subarray(0, at);
     }
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** `n` bytes of a regular file from offset `at`, or undefined when there is no such file or it is shorter. */
