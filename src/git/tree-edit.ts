@@ -109,6 +109,24 @@ function entryAt(body: Buffer, pos: number, idBytes: number, oid: string | undef
   return { start: pos, nameStart: sp + 1, nameEnd: nul, tree, end: nul + 1 + idBytes };
 }
 
+/**
+ * Where each entry of `body` starts, and its end last: each found by its
+ * name's end and the id's length after it (indexOfByte), without reading
+ * its mode or name; an entry is read (entryAt, checked) only where a
+ * binary search lands.
+ */
+function entryStarts(body: Buffer, idBytes: number, oid: string | undefined): Int32Array {
+  const starts: number[] = [];
+  for (let pos = 0; pos < body.length;) {
+    starts.push(pos);
+    const nul = indexOfByte(body, 0, pos);
+    if (nul < 0 || nul + 1 + idBytes > body.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
+    pos = nul + 1 + idBytes;
+  }
+  starts.push(body.length);
+  return Int32Array.from(starts);
+}
+
 /** Whether the entry's name is `name`'s bytes. */
 function named(body: Buffer, e: At, name: Buffer): boolean {
   if (e.nameEnd - e.nameStart !== name.length) return false;
@@ -165,28 +183,50 @@ function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buf
       bytes: Buffer.concat([Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex')]),
     }))
     .sort((a, b) => Buffer.compare(a.key, b.key));
-  // The names whose old entry goes (each is either removed or replaced by one of `added`), compared as bytes.
-  const changed = [...dir.changes.keys()].map((n) => Buffer.from(n, 'utf8'));
+  const body = dir.body;
+  const starts = entryStarts(body, idBytes, dir.oid);
+  const n = starts.length - 1;
+  /** The first old entry not below `key` in git's order (n when there is none): a binary search. */
+  const lowerBound = (key: Buffer): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKey(body, entryAt(body, starts[mid]!, idBytes, dir.oid), key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // The old entry each changed name takes out (it is removed, or replaced by one of `added`): a file or a directory of that name.
+  const dropped = new Set<number>();
+  for (const name of dir.changes.keys()) {
+    const bytes = Buffer.from(name, 'utf8');
+    for (const key of [bytes, Buffer.concat([bytes, Buffer.from('/')])]) {
+      const i = lowerBound(key);
+      if (i < n && compareKey(body, entryAt(body, starts[i]!, idBytes, dir.oid), key) === 0) {
+        dropped.add(i);
+        break;
+      }
+    }
+  }
+  // Each added entry goes before the first old entry not below it (`added` is in order, so these are too).
+  const inserts = added.map((a) => ({ at: lowerBound(a.key), bytes: a.bytes }));
   const parts: Buffer[] = [];
   let from = 0; // the start of the old bytes not yet copied
-  let next = 0; // the next added entry
-  const body = dir.body;
-  for (let pos = 0; pos < body.length && (next < added.length || changed.length > 0);) {
-    const e = entryAt(body, pos, idBytes, dir.oid);
-    while (next < added.length && compareKey(body, e, added[next]!.key) > 0) {
-      parts.push(body.subarray(from, e.start), added[next++]!.bytes);
-      from = e.start;
+  let next = 0; // the next insert
+  const insertUpTo = (i: number) => {
+    for (; next < inserts.length && inserts[next]!.at <= i; next++) {
+      parts.push(body.subarray(from, starts[inserts[next]!.at]), inserts[next]!.bytes);
+      from = starts[inserts[next]!.at]!;
     }
-    const k = changed.findIndex((name) => named(body, e, name));
-    if (k >= 0) {
-      changed.splice(k, 1);
-      parts.push(body.subarray(from, e.start));
-      from = e.end;
-    }
-    pos = e.end;
+  };
+  for (const i of [...dropped].sort((a, b) => a - b)) {
+    insertUpTo(i);
+    parts.push(body.subarray(from, starts[i]));
+    from = starts[i + 1]!;
   }
+  insertUpTo(n);
   parts.push(body.subarray(from));
-  while (next < added.length) parts.push(added[next++]!.bytes);
   const out = Buffer.concat(parts);
   if (out.length === 0) return undefined;
   const oid = objectId('tree', out, idLength);
