@@ -122,7 +122,12 @@ export function commitEvent(
           (synced ??= syncIndex(repo, files, commit.length).catch((e: Error) =>
             process.emitWarning(`the index was not updated after ga's commit: ${e.message}`),
           ));
-        if (target.deferIndex) return { commit, parent: head, index: { sync, carry: () => (synced ? undefined : ((synced = Promise.resolve()), files)) } };
+        const carry = () => {
+          if (synced) return undefined;
+          synced = Promise.resolve(); // the next commit's update makes it
+          return files;
+        };
+        if (target.deferIndex) return { commit, parent: head, index: { sync, carry } };
         await sync();
       }
       return { commit, parent: head };

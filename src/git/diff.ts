@@ -10,7 +10,7 @@
 // version's entries start is kept for the next version of the same
 // directory, so a directory that gains one file in each of n commits costs n
 // comparisons of its bytes, not n steps per entry.
-import { CorruptObjectError, indexOfByte, type ObjectStore } from './objects.js';
+import { CorruptObjectError, indexOfByte, treeEntryStarts, type ObjectStore } from './objects.js';
 
 export type ChangeStatus = 'A' | 'M' | 'D' | 'T';
 
@@ -52,20 +52,6 @@ interface Entry {
   /** The name as git sorts it: a directory's name ends in "/". */
   key: Buffer;
   oid: string;
-}
-
-/** Where each entry of a raw tree starts, and its length at the end: the entries' bounds are checked, their contents are not decoded. */
-function scanEntries(raw: Buffer, oid: string, idLength: number): Int32Array {
-  const starts: number[] = [];
-  let pos = 0;
-  while (pos < raw.length) {
-    starts.push(pos);
-    const nul = indexOfByte(raw, 0, pos);
-    if (nul < 0 || nul + 1 + idLength > raw.length) throw new CorruptObjectError(oid, 'is not a well-formed tree');
-    pos = nul + 1 + idLength;
-  }
-  starts.push(raw.length);
-  return Int32Array.from(starts);
 }
 
 function decodeAt(raw: Buffer, start: number, end: number, oid: string, idLength: number): Entry {
@@ -264,7 +250,7 @@ async function diffLevel(store: ObjectStore, level: Job[], starts: Map<string, I
     const b = j.new ? raw.get(j.new)! : EMPTY;
     let oldStarts = j.old ? starts.get(j.old) : NO_ENTRIES;
     if (!oldStarts) {
-      oldStarts = scanEntries(a, j.old!, idLength);
+      oldStarts = treeEntryStarts(a, j.old!, idLength);
       starts.set(j.old!, oldStarts);
     }
     const newStarts = diffDir(j, a, oldStarts, b, j.new ?? '', idLength, next);

@@ -467,6 +467,24 @@ export function indexOfByte(bytes: Uint8Array, byte: number, from: number): numb
   return typedIndexOf.call(bytes, byte, from);
 }
 
+/**
+ * Where each entry of a raw tree starts, and its end last: each found by its
+ * name's end and the id's `idBytes` after it, its mode and name not read
+ * (a tree whose entries do not fit is corrupt). The diff and tree-edit read
+ * entries only where they need them.
+ */
+export function treeEntryStarts(raw: Buffer, oid: string | undefined, idBytes: number): Int32Array {
+  const starts: number[] = [];
+  for (let pos = 0; pos < raw.length;) {
+    starts.push(pos);
+    const nul = indexOfByte(raw, 0, pos);
+    if (nul < 0 || nul + 1 + idBytes > raw.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
+    pos = nul + 1 + idBytes;
+  }
+  starts.push(raw.length);
+  return Int32Array.from(starts);
+}
+
 /** A tree object: `<mode> <name>\0<raw id>` entries. */
 export function parseTree(content: Buffer, oid: string): TreeEntry[] {
   const idLength = oid.length / 2;

@@ -8,7 +8,7 @@
 // audit files as at none (the index update that follows is index-file.ts's).
 import { InternalError } from '../errors.js';
 import type { ObjectWriter } from './loose.js';
-import { CorruptObjectError, indexOfByte, objectId, type ObjectStore, type TreeEntry } from './objects.js';
+import { CorruptObjectError, indexOfByte, objectId, treeEntryStarts, type ObjectStore, type TreeEntry } from './objects.js';
 
 const TREE = '40000';
 const TREE_MODE = Buffer.from(TREE, 'latin1');
@@ -109,24 +109,6 @@ function entryAt(body: Buffer, pos: number, idBytes: number, oid: string | undef
   return { start: pos, nameStart: sp + 1, nameEnd: nul, tree, end: nul + 1 + idBytes };
 }
 
-/**
- * Where each entry of `body` starts, and its end last: each found by its
- * name's end and the id's length after it (indexOfByte), without reading
- * its mode or name; an entry is read (entryAt, checked) only where a
- * binary search lands.
- */
-function entryStarts(body: Buffer, idBytes: number, oid: string | undefined): Int32Array {
-  const starts: number[] = [];
-  for (let pos = 0; pos < body.length;) {
-    starts.push(pos);
-    const nul = indexOfByte(body, 0, pos);
-    if (nul < 0 || nul + 1 + idBytes > body.length) throw new CorruptObjectError(oid ?? '(new tree)', 'is not a well-formed tree');
-    pos = nul + 1 + idBytes;
-  }
-  starts.push(body.length);
-  return Int32Array.from(starts);
-}
-
 /** Whether the entry's name is `name`'s bytes. */
 function named(body: Buffer, e: At, name: Buffer): boolean {
   if (e.nameEnd - e.nameStart !== name.length) return false;
@@ -184,7 +166,8 @@ function serialize(dir: Dir, idLength: number, written: { oid: string; body: Buf
     }))
     .sort((a, b) => Buffer.compare(a.key, b.key));
   const body = dir.body;
-  const starts = entryStarts(body, idBytes, dir.oid);
+  // Each entry is read (entryAt, checked) only where a binary search lands.
+  const starts = treeEntryStarts(body, dir.oid, idBytes);
   const n = starts.length - 1;
   /** The first old entry not below `key` in git's order (n when there is none): a binary search. */
   const lowerBound = (key: Buffer): number => {
