@@ -13,7 +13,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
-import { fileKind, readHashed } from '../runtime/files.js';
+import { readHashed } from '../runtime/files.js';
 import { startGit } from './exec.js';
 import { PackedObjects, type ObjectType } from './packs.js';
 
@@ -110,12 +110,6 @@ class LooseObjects {
     this.fanOut ??= new Set(list(this.dir).filter((n) => n.length === 2));
     const prefix = oid.slice(0, 2);
     return this.fanOut.has(prefix) ? join(this.dir, prefix, oid.slice(2)) : undefined;
-  }
-
-  /** Whether `oid` is loose (read here unless its file has gone since). */
-  has(oid: string): boolean {
-    const path = this.path(oid);
-    return path !== undefined && fileKind(path) === 'file';
   }
 
   /** An object this process has just written loose: read in process from now on, whether or not its directory was listed. */
@@ -270,9 +264,17 @@ export class ObjectStore {
     this.loose?.wrote(oid);
   }
 
-  /** Whether commit `oid` is read without asking cat-file: read before, or loose. */
+  /**
+   * Whether commit `oid` is read without asking cat-file: read before, or
+   * loose (read now and kept: the walk that asks reads it next, and a failed
+   * open costs what an lstat would).
+   */
   commitAtHand(oid: string): boolean {
-    return this.commits.has(oid) || (this.loose?.has(oid) ?? false);
+    if (this.commits.has(oid)) return true;
+    const o = this.loose?.read(oid);
+    if (o?.type !== 'commit') return false;
+    this.commits.set(oid, parseCommit(o.content, oid));
+    return true;
   }
 
   /** Reads objects by full id, verified; a missing object maps to undefined. */
