@@ -17,7 +17,9 @@
 //
 // Then one event commit (ga's own commitEvent, in process) on a repository
 // of 100,000 audit files against one on a fresh repository, beside plain
-// `git add` + `git commit` of one file on each.
+// `git add` + `git commit` of one file on each; then both again with the
+// index split (`git update-index --split-index`), where ga writes only the
+// index's front.
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -194,8 +196,20 @@ function auditFiles(count) {
   return repo;
 }
 
-/** ga's event commit (in process) and plain git add + commit, N times each: medians in ms. */
-async function eventCommits(repo) {
+/**
+ * ga's event commit (in process) and plain git add + commit, N times each: medians in ms. With `split`, the index is
+ * split first (git update-index --split-index: ga writes only its front) and made whole again after.
+ */
+async function eventCommits(repo, split = false) {
+  if (split) run('git', ['update-index', '--split-index'], { cwd: repo });
+  try {
+    return await commitTimes(repo);
+  } finally {
+    if (split) run('git', ['update-index', '--no-split-index'], { cwd: repo });
+  }
+}
+
+async function commitTimes(repo) {
   const { openRepo } = await dist('git/repo.js');
   const { commitEvent } = await dist('git/commit.js');
   const r = await openRepo(repo);
@@ -239,9 +253,14 @@ try {
   }
   const small = await eventCommits(history('small'));
   const wide = await eventCommits(auditFiles(100_000));
+  const smallSplit = await eventCommits(history('small'), true);
+  const wideSplit = await eventCommits(auditFiles(100_000), true);
   console.log(`\n${'one event commit'.padEnd(36)} ${'fresh'.padStart(9)} ${'100,000 audit files'.padStart(20)}   ratio`);
-  console.log(`${"ga's event commit (commitEvent)".padEnd(36)} ${f(small.ga)} ${f(wide.ga).padStart(20)}   ${(wide.ga / small.ga).toFixed(2)}x`);
-  console.log(`${'git add + git commit (one file)'.padEnd(36)} ${f(small.git)} ${f(wide.git).padStart(20)}   ${(wide.git / small.git).toFixed(2)}x`);
+  const row = (name, a, b) => console.log(`${name.padEnd(36)} ${f(a)} ${f(b).padStart(20)}   ${(b / a).toFixed(2)}x`);
+  row("ga's event commit (commitEvent)", small.ga, wide.ga);
+  row('git add + git commit (one file)', small.git, wide.git);
+  row("ga's event commit, split index", smallSplit.ga, wideSplit.ga);
+  row('git add + git commit, split index', smallSplit.git, wideSplit.git);
 } finally {
   if (process.env.BENCH_KEEP || REUSE) console.log(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });

@@ -7,15 +7,30 @@
 // taken with git's own lock (index.lock, created exclusively) and read only
 // once it is held. Its checksum is checked unless the file is the very one
 // ga last wrote (its identity and checksum noted in .git/ga/index-written).
-// Anything this module does not know to be safe to copy (an index version
-// but 2 or 3, a split or sparse index, a mandatory extension it does not
-// know, a shared repository or a sparse checkout) is declined, and the
-// caller lets git do it.
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, type BigIntStats, type Stats } from 'node:fs';
+// A split index has only its front written (rewriteSplit). Anything this
+// module does not know to be safe to copy (an index version but 2 or 3, a
+// sparse index, a mandatory extension it does not know, a shared
+// repository or a sparse checkout) is declined, and the caller lets git do
+// it.
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeSync,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createHash, type Hash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import { InternalError } from '../errors.js';
+import { readEwah, writeEwah } from './ewah.js';
 import { objectId } from './objects.js';
 import { localSettingOn, type Repo } from './repo.js';
 import { readFullAt, readRegular, writeFileAtomic } from '../runtime/files.js';
@@ -33,6 +48,8 @@ const SIGNATURE = 0x44495243; // "DIRC"
 const STAT_BYTES = 40; // ctime, mtime (s, ns), dev, ino, mode, uid, gid, size
 const EXTENDED = 0x4000;
 const NAME_MASK = 0x0fff;
+/** A split index's link to its shared index (see rewriteSplit). */
+const LINK = 'link';
 /** Optional extensions that only speed git up and that git rebuilds when absent; the cache tree (TREE) is kept, edited. */
 const DROPPED = new Set(['EOIE', 'IEOT', 'UNTR', 'FSMN']);
 const CHUNK = 1 << 20;
@@ -54,7 +71,7 @@ interface Parsed {
 export function updateIndex(repo: Repo, changes: IndexChange[], idLength: number): IndexUpdate {
   if (!changes.length) return 'done';
   if (overlapping(changes.map((c) => c.path))) return 'declined';
-  if (['core.sharedRepository', 'core.sparseCheckout', 'core.splitIndex'].some((key) => localSettingOn(repo.local, key))) return 'declined';
+  if (['core.sharedRepository', 'core.sparseCheckout'].some((key) => localSettingOn(repo.local, key))) return 'declined';
   const file = join(repo.gitDir, 'index');
   const lock = `${file}.lock`;
   let out: number;
@@ -72,7 +89,7 @@ export function updateIndex(repo: Repo, changes: IndexChange[], idLength: number
     input = openSync(file, 'r');
     const inputSt = fstatSync(input);
     const { known, note } = notesOf(repo, file, input);
-    const made = rewrite(repo.root, input, inputSt, out, changes, idLength, known, note);
+    const made = rewrite(repo, input, inputSt, out, changes, idLength, known, note);
     if (!made) return 'declined';
     closeSync(out);
     out = -1;
@@ -232,7 +249,7 @@ interface Written {
  * the changes made.
  */
 function rewrite(
-  root: string,
+  repo: Repo,
   input: number,
   st: Stats,
   out: number,
@@ -245,6 +262,14 @@ function rewrite(
   const algorithm = idLength === 64 ? 'sha256' : 'sha1';
   const read = readChecked(input, st, idLength, known, note);
   if (!read) return undefined;
+  const link = read.parsed.extensions.find((e) => e.sig === LINK);
+  // An index git would split at its next write (core.splitIndex) is left to git to split; one that is split has only its front written.
+  if (!link) {
+    if (localSettingOn(repo.local, 'core.splitIndex')) return undefined;
+  } else if (!link.body.subarray(0, idBytes).every((b) => b === 0)) {
+    return rewriteSplit(repo, read, link.body, Math.floor(st.mtimeMs / 1000), out, changes, idLength);
+  } else if (link.body.length !== idBytes) return undefined; // no shared index, yet bitmaps of one
+  const root = repo.root;
   const { parsed, window, count, entry, name } = read;
   const { starts } = parsed;
 
@@ -362,6 +387,260 @@ function rewrite(
   return { digest, starts: newStarts, racy: (sec) => kept.filter((r) => isRacy(r.entry, 0, sec)).map((r) => r.at) };
 }
 
+/** An index as readChecked read it. */
+type ReadIndex = NonNullable<ReturnType<typeof readChecked>>;
+
+/**
+ * Git keeps a split index from growing new fronts for ever: once more than
+ * this share of the entries are not in the shared index, its next write
+ * makes a new shared index (splitIndex.maxPercentChange, 20 by default).
+ * ga leaves that write to git.
+ */
+const MAX_PERCENT_CHANGE = 20;
+
+/**
+ * Writes the front of a split index (`git update-index --split-index`, or
+ * core.splitIndex): the shared index (.git/sharedindex.<its id>, a whole
+ * index git wrote once, 16 MB at 100,000 audit files) is left as it is, and
+ * the front says which of its entries are deleted (the delete bitmap) or
+ * replaced (the replace bitmap, and the replacements, nameless), holds the
+ * entries added since, and the extensions. The shared index's entries at
+ * the changed paths are marked deleted and HEAD's are added, so an update
+ * writes a few kilobytes at 100,000 entries as at ten. Racy entries are
+ * smudged as in rewrite; those of the shared index are found from its note
+ * (openShared). Undefined (git does it): a link this module does not read,
+ * a shared index missing, not its id or of another version, or a front
+ * that would hold more than MAX_PERCENT_CHANGE of the entries.
+ */
+function rewriteSplit(
+  repo: Repo,
+  front: ReadIndex,
+  link: Buffer,
+  frontSec: number,
+  out: number,
+  changes: IndexChange[],
+  idLength: number,
+): Written | undefined {
+  const idBytes = idLength / 2;
+  const version = front.parsed.version;
+  const deletes = link.length > idBytes ? readEwah(link, idBytes) : undefined;
+  const replaces = deletes && readEwah(link, deletes.end);
+  if (!replaces || replaces.end !== link.length) return undefined;
+  const base = link.subarray(0, idBytes);
+  const path = join(repo.gitDir, `sharedindex.${base.toString('hex')}`);
+  const shared = openShared(repo, path, base, idLength, frontSec);
+  if (!shared) return undefined;
+  try {
+    if (shared.version !== version) return undefined;
+    const replacing = replaces.positions;
+    const n = shared.count;
+    if (replacing.length > front.count || [...deletes.positions, ...replacing].some((p) => p >= n)) return undefined;
+    const deleted = new Set(deletes.positions);
+    if (replacing.some((p) => deleted.has(p))) return undefined;
+    const replaced = new Map<number, Buffer>(replacing.map((p, k) => [p, front.entry(k)]));
+    const added: (Buffer | undefined)[] = [];
+    for (let k = replacing.length; k < front.count; k++) added.push(front.entry(k));
+    const nameOf = (e: Buffer) => entryName(e, 0, idBytes, version);
+    /** What happens to a shared entry, or an added one: gone from the index. */
+    type At = { shared: number } | { added: number };
+    const entryOf = (a: At) => ('shared' in a ? (replaced.get(a.shared) ?? shared.entry(a.shared)) : added[a.added]!);
+    const nameAt = (a: At) => ('shared' in a ? shared.name(a.shared) : nameOf(added[a.added]!));
+    /** The entries named `name` (or, with `under`, under it). */
+    const find = (name: Buffer, under: boolean): At[] => {
+      const hit = (x: Buffer) => (under ? startsWith(x, name) : x.equals(name));
+      const found: At[] = [];
+      for (let i = lowerBound(shared.name, n, name); i < n && hit(shared.name(i)); i++) if (!deleted.has(i)) found.push({ shared: i });
+      added.forEach((e, k) => {
+        if (e && hit(nameOf(e))) found.push({ added: k });
+      });
+      return found;
+    };
+    const invalid: string[] = [];
+    const fresh: Buffer[] = [];
+    for (const c of changes) {
+      const p = Buffer.from(c.path, 'utf8');
+      const here = find(p, false);
+      if (c.blob && here.length === 1 && matches(entryOf(here[0]!), c.blob, idBytes)) continue;
+      const gone = [...here, ...find(Buffer.from(`${c.path}/`, 'utf8'), true)];
+      const parts = c.blob ? c.path.split('/') : [];
+      for (let k = 1; k < parts.length; k++) gone.push(...find(Buffer.from(parts.slice(0, k).join('/'), 'utf8'), false));
+      for (const a of gone) {
+        if (stage(entryOf(a), idBytes) !== 0) return undefined; // a conflict: let git do it
+        invalid.push(nameAt(a).toString('utf8'));
+        if ('shared' in a) {
+          deleted.add(a.shared);
+          replaced.delete(a.shared);
+        } else added[a.added] = undefined;
+      }
+      if (c.blob) {
+        fresh.push(newEntry(p, c.blob, idBytes));
+        invalid.push(c.path);
+      }
+    }
+    // Racy entries, as rewrite smudges them: the front's, and the shared index's that are as new as the front was.
+    const smudge = (e: Buffer, name: Buffer): Buffer | undefined => {
+      if (isRegular(e) && holds(join(repo.root, name.toString('utf8')), e.toString('hex', STAT_BYTES, STAT_BYTES + idBytes), idLength)) return undefined;
+      const copy = Buffer.from(e);
+      copy.writeUInt32BE(0, 36);
+      return copy;
+    };
+    for (const k of front.parsed.racy) {
+      if (k < replacing.length) {
+        const p = replacing[k]!;
+        const e = replaced.get(p);
+        const s = e && smudge(e, shared.name(p));
+        if (s) replaced.set(p, s);
+      } else {
+        const e = added[k - replacing.length];
+        const s = e && smudge(e, nameOf(e));
+        if (s) added[k - replacing.length] = s;
+      }
+    }
+    for (const i of shared.late) {
+      if (deleted.has(i) || replaced.has(i)) continue;
+      const e = shared.entry(i);
+      const s = isRacy(e, 0, frontSec) ? smudge(e, shared.name(i)) : undefined;
+      if (s) {
+        deleted.add(i);
+        fresh.push(s);
+      }
+    }
+    const adds = [...added.filter((e): e is Buffer => e !== undefined), ...fresh].sort(
+      (x, y) => Buffer.compare(nameOf(x), nameOf(y)) || stage(x, idBytes) - stage(y, idBytes),
+    );
+    const total = n - deleted.size + adds.length;
+    if (adds.length * 100 > MAX_PERCENT_CHANGE * total) return undefined;
+    const entries = [...[...replaced.keys()].sort((x, y) => x - y).map((p) => replaced.get(p)!), ...adds];
+
+    const hash = createHash(idLength === 64 ? 'sha256' : 'sha1');
+    const emit = (b: Buffer) => {
+      hash.update(b);
+      writeAll(out, b);
+    };
+    const header = Buffer.alloc(12);
+    header.writeUInt32BE(SIGNATURE, 0);
+    header.writeUInt32BE(version, 4);
+    header.writeUInt32BE(entries.length, 8);
+    emit(header);
+    const starts = new Uint32Array(entries.length + 1);
+    let pos = 12;
+    entries.forEach((e, k) => {
+      starts[k] = pos;
+      pos += e.length;
+      emit(e);
+    });
+    starts[entries.length] = pos;
+    const sorted = (xs: Iterable<number>) => [...xs].sort((x, y) => x - y);
+    const extensions = [
+      { sig: LINK, body: Buffer.concat([base, writeEwah(sorted(deleted)), writeEwah(sorted(replaced.keys()))]) },
+      ...front.parsed.extensions.filter((e) => e.sig !== LINK),
+    ];
+    for (const ext of extensions) {
+      if (DROPPED.has(ext.sig)) continue;
+      const content = ext.sig === 'TREE' ? invalidateCacheTree(ext.body, invalid, idBytes) : ext.body;
+      if (!content) continue;
+      const head = Buffer.alloc(8);
+      head.write(ext.sig, 0, 'latin1');
+      head.writeUInt32BE(content.length, 4);
+      emit(head);
+      emit(content);
+    }
+    const digest = hash.digest();
+    writeAll(out, digest);
+    // As git does whenever it writes a front: the shared index is in use, and no expiry of old ones takes it.
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // it was there a moment ago; git's next write of the index says what became of it
+    }
+    return { digest, starts, racy: (sec) => entries.flatMap((e, k) => (isRacy(e, 0, sec) ? [k] : [])) };
+  } finally {
+    closeSync(shared.fd);
+  }
+}
+
+/** Where ga notes, for the shared index it last read, where each entry starts and which may be racy (see openShared). */
+const sharedEntriesFile = (repo: Repo) => join(repo.commonDir, 'ga', 'shared-index-entries');
+
+/** A shared index's entries, and (racy) those whose file changed in second `floor` or later. */
+interface SharedNote extends EntriesNote {
+  floor: number;
+}
+
+/**
+ * A split index's shared index, open: its version and entries (read from the
+ * file where needed), and those entries that may be racy for a front written
+ * in second `frontSec`: whose file changed no earlier than the note's floor
+ * (the earlier of the shared index's time and the front's when the note was
+ * made; a front is written after its shared index, and git touches the
+ * shared index at every read). Its entries are walked and its checksum
+ * checked the first time, or when the front is older than the floor; then
+ * both are taken from ga's note of it, bound to the file's identity: its
+ * name (its id), device, inode and size (not its times, which git touches).
+ */
+function openShared(repo: Repo, path: string, id: Buffer, idLength: number, frontSec: number) {
+  const idBytes = idLength / 2;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  let kept = false;
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    const size = Number(st.size);
+    const bodyEnd = size - idBytes;
+    const trailer = Buffer.alloc(idBytes);
+    if (!st.isFile() || bodyEnd < 12 || readFullAt(fd, trailer, bodyEnd, idBytes) !== idBytes || !trailer.equals(id)) return undefined;
+    const identity = `${path} ${st.dev} ${st.ino} ${st.size}`;
+    const head = Buffer.alloc(12);
+    readFullAt(fd, head, 0, 12);
+    const version = head.readUInt32BE(4);
+    if (head.readUInt32BE(0) !== SIGNATURE) return undefined;
+    let noted = sharedNoted(repo, identity);
+    if (noted && (noted.floor > frontSec || !noteFits(noted, head.readUInt32BE(8), bodyEnd, idBytes))) noted = undefined;
+    if (!noted) {
+      const floor = Math.min(Number(st.mtimeNs / 1_000_000_000n), frontSec);
+      const w = new Window(fd, bodyEnd, createHash(idLength === 64 ? 'sha256' : 'sha1'));
+      const parsed = parse(w, bodyEnd, idBytes, floor);
+      if (!parsed || !w.digest().equals(id)) return undefined;
+      noted = { starts: parsed.starts, racy: parsed.racy, floor };
+      try {
+        mkdirSync(join(repo.commonDir, 'ga'), { recursive: true });
+        writeFileAtomic(sharedEntriesFile(repo), Buffer.from(`${identity}\n`, 'utf8'), serialize(noted));
+      } catch {
+        // only a note: the next update walks the entries again
+      }
+    }
+    const { starts, racy: late } = noted;
+    const entry = (i: number) => {
+      const b = Buffer.allocUnsafe(starts[i + 1]! - starts[i]!);
+      readFullAt(fd, b, starts[i]!, b.length);
+      return b;
+    };
+    kept = true;
+    return { fd, version, count: starts.length - 1, late, entry, name: (i: number) => entryName(entry(i), 0, idBytes, version) };
+  } finally {
+    if (!kept) closeSync(fd);
+  }
+}
+
+function sharedNoted(repo: Repo, identity: string): SharedNote | undefined {
+  const bytes = readRegular(sharedEntriesFile(repo), 1 << 30);
+  const nl = bytes?.indexOf(10) ?? -1;
+  if (!bytes || nl < 0 || bytes.toString('utf8', 0, nl) !== identity) return undefined;
+  try {
+    const note = deserialize(bytes.subarray(nl + 1)) as Partial<SharedNote> | null;
+    return note && note.starts instanceof Uint32Array && Array.isArray(note.racy) && note.racy.every((i) => Number.isInteger(i)) && Number.isInteger(note.floor)
+      ? { starts: note.starts, racy: note.racy, floor: note.floor! }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The index open on `input`, parsed (see parse) with its checksum checked
  * (or, for one ga wrote, found to be the `known` one), and its entries and
@@ -476,16 +755,20 @@ function noted(w: Window, bodyEnd: number, idBytes: number, note: EntriesNote): 
   const version = w.buf.readUInt32BE(h + 4);
   const count = w.buf.readUInt32BE(h + 8);
   const { starts, racy } = note;
-  if ((version !== 2 && version !== 3) || starts.length !== count + 1 || starts[0] !== 12 || starts[count]! > bodyEnd) return undefined;
-  // Each entry as long as one can be: 8-byte steps, none shorter than an entry with a one-byte name.
+  if ((version !== 2 && version !== 3) || !noteFits(note, count, bodyEnd, idBytes)) return undefined;
+  const extensions = parseExtensions(w, starts[count]!, bodyEnd);
+  return extensions && { version, starts, racy, extensions };
+}
+
+/** Whether a note's entries fit an index of `count` entries before `bodyEnd`: each as long as one can be (8-byte steps, none shorter than an entry with a one-byte name). */
+function noteFits({ starts, racy }: EntriesNote, count: number, bodyEnd: number, idBytes: number): boolean {
+  if (starts.length !== count + 1 || starts[0] !== 12 || starts[count]! > bodyEnd) return false;
   const least = (STAT_BYTES + idBytes + 2 + 1 + 8) & ~7;
   for (let i = 0; i < count; i++) {
     const size = starts[i + 1]! - starts[i]!;
-    if (size < least || size % 8 !== 0) return undefined;
+    if (size < least || size % 8 !== 0) return false;
   }
-  if (!racy.every((i) => i >= 0 && i < count)) return undefined;
-  const extensions = parseExtensions(w, starts[count]!, bodyEnd);
-  return extensions && { version, starts, racy, extensions };
+  return racy.every((i) => i >= 0 && i < count);
 }
 
 /** The extensions from `at` to the end of the body, or undefined for an index this module does not edit. */
@@ -499,8 +782,8 @@ function parseExtensions(w: Window, from: number, bodyEnd: number): Parsed['exte
     const sig = w.buf.toString('latin1', o, o + 4);
     const size = w.buf.readUInt32BE(o + 4);
     if (at + 8 + size > bodyEnd) return undefined;
-    // A lowercase first letter marks an extension git must understand (a split or sparse index): not edited here.
-    if (!/^[A-Z]/.test(sig)) return undefined;
+    // A lowercase first letter marks an extension git must understand: not edited here, but for a split index's link (rewriteSplit).
+    if (!/^[A-Z]/.test(sig) && sig !== LINK) return undefined;
     const b = w.at(at + 8, size);
     if (b === undefined) return undefined;
     extensions.push({ sig, body: Buffer.from(w.buf.subarray(b, b + size)) });
@@ -667,7 +950,7 @@ export interface IndexEntry {
  * file; a missing index included): the caller asks git.
  */
 export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number): IndexEntry[] | undefined {
-  if (['core.sparseCheckout', 'core.splitIndex'].some((key) => localSettingOn(repo.local, key))) return undefined;
+  if (localSettingOn(repo.local, 'core.sparseCheckout')) return undefined;
   const file = join(repo.gitDir, 'index');
   let input: number;
   try {
@@ -680,7 +963,8 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
     if (!st.isFile()) return undefined;
     const { known, note } = notesOf(repo, file, input);
     const read = readChecked(input, st, idLength, known, note);
-    if (!read) return undefined;
+    // A split index's front holds only some of the entries: git reads it with its shared index.
+    if (!read || read.parsed.extensions.some((e) => e.sig === LINK)) return undefined;
     const { parsed, count, entry, name } = read;
     const idBytes = idLength / 2;
     /** Which entries: from the first not below `from`, while `within` holds of their names. */

@@ -6,13 +6,16 @@
 // must be byte for byte the one git writes, cache tree included, in sha1 and
 // sha256 repositories. An entry whose file changed in the second the index
 // was written is smudged, as git does, or git status would take the change
-// for clean; an index this module does not know (version 4, split) is left
-// to git, and ga's commit still leaves git status clean. Read in process,
+// for clean; an index this module does not know (version 4) is left to
+// git, and ga's commit still leaves git status clean. A split index has only
+// its front written: the index git reads from it lists, entry for entry and
+// stat data and all, what git reset leaves, with the same cache tree, and a
+// racy entry (in the front, or in the shared index) is smudged. Read in process,
 // the entries under some directories are the ones `git ls-files -s` lists,
 // conflicts (stages 1 to 3) included; an index this module does not read is
 // left to git.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -315,7 +318,7 @@ describe('the index after an event commit, in process', () => {
     expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
   });
 
-  it('leaves an index of version 4, or a split one, to git: ga commits and git status is clean', async () => {
+  it('leaves an index of version 4 to git, and one git is to split (core.splitIndex): ga commits and git status is clean', async () => {
     for (const setup of [
       ['update-index', '--index-version', '4'],
       ['config', 'core.splitIndex', 'true'],
@@ -324,8 +327,8 @@ describe('the index after an event commit, in process', () => {
       writeFileSync(join(dir, 'README'), 'hello\n');
       git(dir, ['add', 'README']);
       git(dir, ['commit', '-q', '-m', 'first']);
+      git(dir, ['update-index', '--no-split-index']);
       git(dir, setup);
-      if (setup[0] === 'config') git(dir, ['update-index', '--split-index']);
       const repo = await openRepo(dir);
       const change = indexChange('audit/x.json', '{}\n', undefined, false, 40);
       expect(updateIndex(repo, [change], 40)).toBe('declined');
@@ -333,6 +336,154 @@ describe('the index after an event commit, in process', () => {
       repo.objects.close();
       expect(git(dir, ['ls-files', 'audit'])).toBe('audit/x.json');
       expect(git(dir, ['status', '--porcelain'])).toBe('');
+    }
+  });
+
+  it(
+    'writes only the front of a split index: each of a chain of updates lists, stat data and all, as git reset leaves it, with the same cache tree',
+    async () => {
+      const stepArb = fc.array(fc.tuple(pathArb, fc.option(fc.tuple(modeArb, fc.integer({ min: 0, max: 5 })), { nil: undefined })), {
+        minLength: 1,
+        maxLength: 3,
+      });
+      await fc.assert(
+        fc.asyncProperty(caseArb, fc.boolean(), fc.array(stepArb, { minLength: 1, maxLength: 3 }), async ({ base, staged, cacheTree }, after, steps) => {
+          const dir = repoDir();
+          const files: Files = new Map();
+          for (const [path, mode, n] of base) if (noClash(files.keys(), path)) files.set(path, { mode, n });
+          commitFiles(dir, files);
+          git(dir, ['read-tree', 'HEAD']);
+          if (cacheTree) git(dir, ['write-tree']);
+          // Staged work in the shared index, or added to the front after the split (and a committed entry replaced there).
+          const extra = staged.filter(([p]) => noClash(files.keys(), p));
+          const seen = new Set<string>();
+          const lines = extra.filter(([p]) => noClash(seen, p) && seen.add(p)).map(([p, n]) => `100644 ${hash(dir, n)}\t${p}`);
+          if (!after && lines.length) git(dir, ['update-index', '--add', '--index-info'], lines.join('\n') + '\n');
+          git(dir, ['update-index', '--split-index']);
+          if (after && lines.length) git(dir, ['update-index', '--add', '--index-info'], lines.join('\n') + '\n');
+          const first = [...files][0];
+          if (after && first) git(dir, ['update-index', '--cacheinfo', `100755,${hash(dir, first[1].n)},${first[0]}`]);
+          const file = join(dir, '.git', 'index');
+          const theirs = join(dir, '.git', 'theirs-index');
+          copyFileSync(file, theirs);
+          const shared = () => readdirSync(join(dir, '.git')).filter((n) => n.startsWith('sharedindex.'));
+          for (const step of steps) {
+            const ic = commitChanges(dir, step);
+            git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', ...ic.map((c) => c.path)], undefined, theirs);
+            const before = shared();
+            const repo = await openRepo(dir);
+            const result = updateIndex(repo, ic, 40);
+            repo.objects.close();
+            // A front past a fifth of the entries is git's to write (it makes a new shared index); any other is written here.
+            if (result === 'declined') {
+              git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', ...ic.map((c) => c.path)]);
+              continue;
+            }
+            expect(result).toBe('done');
+            expect(shared()).toEqual(before);
+            expect(linkOf(readFileSync(file))).toBeDefined();
+            // git marks an entry its front replaces in memory (CE_UPDATE_IN_BASE); ga deletes and adds one instead.
+            const listed = (index?: string) =>
+              git(dir, ['ls-files', '-s', '--debug'], undefined, index).replace(
+                /flags: ([0-9a-f]+)/g,
+                (_, h: string) => `flags: ${(parseInt(h, 16) & ~0x8000000).toString(16)}`,
+              );
+            expect(listed()).toBe(listed(theirs));
+            expect(extension(readFileSync(file), 'TREE')).toEqual(extension(readFileSync(theirs), 'TREE'));
+            expect(git(dir, ['write-tree'])).toBe(git(dir, ['write-tree'], undefined, theirs));
+          }
+          rmSync(dir, { recursive: true, force: true });
+        }),
+        { numRuns: Math.ceil(RUNS / 2) },
+      );
+    },
+    RUNS * 2_000 + 30_000,
+  );
+
+  it("smudges a racy entry of a split index's front, as git does: git status still sees the change", async () => {
+    const dir = repoDir();
+    git(dir, ['config', 'core.trustctime', 'false']);
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'first\n');
+    // Ahead of the clock: racy for every front written before then, and kept in the shared index.
+    const ahead = `@${Math.floor(Date.now() / 1000) + 3600}`;
+    execFileSync('touch', ['-m', '-d', ahead, notes]);
+    // Enough other entries that a few added ones stay within a fifth of them.
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `f-${i}.txt`), `${i}\n`);
+    git(dir, ['add', '.']);
+    git(dir, ['commit', '-q', '-m', 'notes']);
+    git(dir, ['update-index', '--split-index']);
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 6\b/);
+    const repo = await openRepo(dir);
+    const event = (i: number) => {
+      const path = `audit/e-${i}.json`;
+      commitFiles(dir, new Map([[path, { mode: '100644', n: i }]]));
+      expect(updateIndex(repo, [indexChange(path, content(i), undefined, false, 40)], 40)).toBe('done');
+    };
+    event(1); // the shared index walked; notes.txt racy and unchanged: left as it is
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 6\b/);
+    // Changed, the same size, its time put back: only the racy rule tells it from clean.
+    writeFileSync(notes, 'other\n');
+    execFileSync('touch', ['-m', '-d', ahead, notes]);
+    event(2); // from the note of the shared index
+    repo.objects.close();
+    expect(linkOf(readFileSync(join(dir, '.git', 'index')))).toBeDefined();
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
+    expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+  });
+
+  it('smudges a racy entry of the shared index itself: a front older than the file (the clock went back), as git reads it', async () => {
+    const dir = repoDir();
+    git(dir, ['config', 'core.trustctime', 'false']);
+    const now = Math.floor(Date.now() / 1000);
+    const notes = join(dir, 'notes.txt');
+    const files = ['notes.txt', ...Array.from({ length: 20 }, (_, i) => `f-${i}.txt`)];
+    for (const f of files) writeFileSync(join(dir, f), f === 'notes.txt' ? 'first\n' : `${f}\n`);
+    // Well in the past: no entry is racy when git splits the index, so all of them go to the shared index.
+    execFileSync('touch', ['-m', '-d', `@${now - 100}`, ...files.map((f) => join(dir, f))]);
+    git(dir, ['add', '.']);
+    git(dir, ['commit', '-q', '-m', 'files']);
+    git(dir, ['update-index', '--split-index']);
+    expect(readFileSync(join(dir, '.git', 'index')).readUInt32BE(8)).toBe(0);
+    // Changed, the same size, its time put back; the front's time put before it: git takes the entry as racy.
+    writeFileSync(notes, 'other\n');
+    execFileSync('touch', ['-m', '-d', `@${now - 100}`, notes]);
+    execFileSync('touch', ['-m', '-d', `@${now - 200}`, join(dir, '.git', 'index')]);
+    // (Read only: git status would write the index.)
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 6\b/);
+    commitFiles(dir, new Map([['audit/e.json', { mode: '100644', n: 1 }]]));
+    const repo = await openRepo(dir);
+    expect(updateIndex(repo, [indexChange('audit/e.json', content(1), undefined, false, 40)], 40)).toBe('done');
+    repo.objects.close();
+    // The new front is newer than the file; without the smudge, git would take notes.txt for unchanged.
+    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
+    expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+  });
+
+  it('reads a shared index afresh when its note does not fit it, and leaves a front past a fifth of the entries to git', async () => {
+    const dir = repoDir();
+    commitFiles(dir, new Map(Array.from({ length: 40 }, (_, i) => [`audit/e-${i}.json`, { mode: '100644' as const, n: i % 3 }])));
+    git(dir, ['read-tree', 'HEAD']);
+    git(dir, ['update-index', '--split-index']);
+    const note = join(dir, '.git', 'ga', 'shared-index-entries');
+    const change = (i: number) => indexChange(`audit/new-${i}.json`, content(i), undefined, false, 40);
+    for (let i = 1; i <= 11; i++) {
+      if (i === 3 || i === 4) {
+        // The note of this shared index, its entries forged (too few; as many, 8 bytes long): passed over, the entries walked.
+        const bytes = readFileSync(note);
+        const nl = bytes.indexOf(10);
+        const starts = i === 3 ? Uint32Array.from([12, 80]) : Uint32Array.from({ length: 41 }, (_, k) => 12 + k * 8);
+        writeFileSync(note, Buffer.concat([bytes.subarray(0, nl + 1), serialize({ starts, racy: [], floor: 0 })]));
+      }
+      commitFiles(dir, new Map([[`audit/new-${i}.json`, { mode: '100644', n: i }]]));
+      const repo = await openRepo(dir);
+      const result = updateIndex(repo, [change(i)], 40);
+      repo.objects.close();
+      // 40 shared entries: the eleventh added one makes more than a fifth of 51.
+      expect(result).toBe(i < 11 ? 'done' : 'declined');
+      if (result === 'declined') git(dir, ['reset', '-q', '--no-refresh', 'HEAD', '--', `audit/new-${i}.json`]);
+      expect(git(dir, ['ls-files', 'audit']).split('\n')).toHaveLength(40 + i);
+      expect(git(dir, ['diff', '--cached', '--name-only'])).toBe('');
     }
   });
 
@@ -470,3 +621,22 @@ describe('the index read in process', () => {
     }
   });
 });
+
+/** The body of the index extension `sig` (sha1, versions 2 and 3): the entries are walked to where the extensions start. */
+function extension(index: Buffer, sig: string): Buffer | undefined {
+  const count = index.readUInt32BE(8);
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    const flags = index.readUInt16BE(at + 60);
+    const fixed = 62 + (flags & 0x4000 ? 2 : 0);
+    let len = flags & 0xfff;
+    if (len === 0xfff) len = index.indexOf(0, at + fixed) - at - fixed;
+    at += (fixed + len + 8) & ~7;
+  }
+  for (const end = index.length - 20; at < end; at += 8 + index.readUInt32BE(at + 4)) {
+    if (index.toString('latin1', at, at + 4) === sig) return index.subarray(at + 8, at + 8 + index.readUInt32BE(at + 4));
+  }
+  return undefined;
+}
+
+const linkOf = (index: Buffer) => extension(index, 'link');
