@@ -398,6 +398,57 @@ type ReadIndex = NonNullable<ReturnType<typeof readChecked>>;
  */
 const MAX_PERCENT_CHANGE = 20;
 
+/** An entry of a split index as git reads it: one of the shared index's (its replacement, if the front has one), or one the front adds. */
+type SplitAt = { shared: number } | { added: number };
+
+/**
+ * A split index as git reads it (its front, and the shared index its link
+ * names, open: close view.shared.fd): the shared index's entries less
+ * those the front deletes, the front's replacements in their place, and
+ * the entries the front adds. Undefined for a link this module does not
+ * read, or a shared index missing, not its id or of another version.
+ */
+function splitView(repo: Repo, front: ReadIndex, link: Buffer, frontSec: number, idLength: number) {
+  const idBytes = idLength / 2;
+  const version = front.parsed.version;
+  const deletes = link.length > idBytes ? readEwah(link, idBytes) : undefined;
+  const replaces = deletes && readEwah(link, deletes.end);
+  if (!replaces || replaces.end !== link.length) return undefined;
+  const base = link.subarray(0, idBytes);
+  const path = join(repo.gitDir, `sharedindex.${base.toString('hex')}`);
+  const shared = openShared(repo, path, base, idLength, frontSec);
+  if (!shared) return undefined;
+  const replacing = replaces.positions;
+  const n = shared.count;
+  const deleted = new Set(deletes.positions);
+  if (
+    shared.version !== version ||
+    replacing.length > front.count ||
+    [...deletes.positions, ...replacing].some((p) => p >= n) ||
+    replacing.some((p) => deleted.has(p))
+  ) {
+    closeSync(shared.fd);
+    return undefined;
+  }
+  const replaced = new Map<number, Buffer>(replacing.map((p, k) => [p, front.entry(k)]));
+  const added: (Buffer | undefined)[] = [];
+  for (let k = replacing.length; k < front.count; k++) added.push(front.entry(k));
+  const nameOf = (e: Buffer) => entryName(e, 0, idBytes, version);
+  const entryOf = (a: SplitAt) => ('shared' in a ? (replaced.get(a.shared) ?? shared.entry(a.shared)) : added[a.added]!);
+  const nameAt = (a: SplitAt) => ('shared' in a ? shared.name(a.shared) : nameOf(added[a.added]!));
+  /** The entries named `name` (or, with `under`, whose names start with it). */
+  const find = (name: Buffer, under: boolean): SplitAt[] => {
+    const hit = (x: Buffer) => (under ? startsWith(x, name) : x.equals(name));
+    const found: SplitAt[] = [];
+    for (let i = lowerBound(shared.name, n, name); i < n && hit(shared.name(i)); i++) if (!deleted.has(i)) found.push({ shared: i });
+    added.forEach((e, k) => {
+      if (e && hit(nameOf(e))) found.push({ added: k });
+    });
+    return found;
+  };
+  return { version, base, path, shared, replacing, deleted, replaced, added, nameOf, entryOf, nameAt, find };
+}
+
 /**
  * Writes the front of a split index (`git update-index --split-index`, or
  * core.splitIndex): the shared index (.git/sharedindex.<its id>, a whole
@@ -422,39 +473,11 @@ function rewriteSplit(
   idLength: number,
 ): Written | undefined {
   const idBytes = idLength / 2;
-  const version = front.parsed.version;
-  const deletes = link.length > idBytes ? readEwah(link, idBytes) : undefined;
-  const replaces = deletes && readEwah(link, deletes.end);
-  if (!replaces || replaces.end !== link.length) return undefined;
-  const base = link.subarray(0, idBytes);
-  const path = join(repo.gitDir, `sharedindex.${base.toString('hex')}`);
-  const shared = openShared(repo, path, base, idLength, frontSec);
-  if (!shared) return undefined;
+  const view = splitView(repo, front, link, frontSec, idLength);
+  if (!view) return undefined;
+  const { version, base, path, shared, replacing, deleted, replaced, added, nameOf, entryOf, nameAt, find } = view;
   try {
-    if (shared.version !== version) return undefined;
-    const replacing = replaces.positions;
     const n = shared.count;
-    if (replacing.length > front.count || [...deletes.positions, ...replacing].some((p) => p >= n)) return undefined;
-    const deleted = new Set(deletes.positions);
-    if (replacing.some((p) => deleted.has(p))) return undefined;
-    const replaced = new Map<number, Buffer>(replacing.map((p, k) => [p, front.entry(k)]));
-    const added: (Buffer | undefined)[] = [];
-    for (let k = replacing.length; k < front.count; k++) added.push(front.entry(k));
-    const nameOf = (e: Buffer) => entryName(e, 0, idBytes, version);
-    /** What happens to a shared entry, or an added one: gone from the index. */
-    type At = { shared: number } | { added: number };
-    const entryOf = (a: At) => ('shared' in a ? (replaced.get(a.shared) ?? shared.entry(a.shared)) : added[a.added]!);
-    const nameAt = (a: At) => ('shared' in a ? shared.name(a.shared) : nameOf(added[a.added]!));
-    /** The entries named `name` (or, with `under`, under it). */
-    const find = (name: Buffer, under: boolean): At[] => {
-      const hit = (x: Buffer) => (under ? startsWith(x, name) : x.equals(name));
-      const found: At[] = [];
-      for (let i = lowerBound(shared.name, n, name); i < n && hit(shared.name(i)); i++) if (!deleted.has(i)) found.push({ shared: i });
-      added.forEach((e, k) => {
-        if (e && hit(nameOf(e))) found.push({ added: k });
-      });
-      return found;
-    };
     const invalid: string[] = [];
     const fresh: Buffer[] = [];
     for (const c of changes) {
@@ -963,10 +986,13 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
     if (!st.isFile()) return undefined;
     const { known, note } = notesOf(repo, file, input);
     const read = readChecked(input, st, idLength, known, note);
-    // A split index's front holds only some of the entries: git reads it with its shared index.
-    if (!read || read.parsed.extensions.some((e) => e.sig === LINK)) return undefined;
-    const { parsed, count, entry, name } = read;
+    if (!read) return undefined;
     const idBytes = idLength / 2;
+    // A split index's front holds only some of the entries: read with its shared index.
+    const link = read.parsed.extensions.find((e) => e.sig === LINK)?.body;
+    if (link && !link.every((b) => b === 0)) return splitEntriesUnder(repo, read, link, Math.floor(st.mtimeMs / 1000), dirs, idLength);
+    if (link && link.length !== idBytes) return undefined;
+    const { parsed, count, entry, name } = read;
     /** Which entries: from the first not below `from`, while `within` holds of their names. */
     const at = new Set<number>();
     const take = (from: Buffer, within: (path: Buffer) => boolean) => {
@@ -984,14 +1010,38 @@ export function indexEntriesUnder(repo: Repo, dirs: string[], idLength: number):
       .sort((a, b) => a - b)
       .map((i) => {
         const e = entry(i);
-        return {
-          path: entryName(e, 0, idBytes, parsed.version).toString('utf8'),
-          mode: e.readUInt32BE(24).toString(8),
-          oid: e.toString('hex', STAT_BYTES, STAT_BYTES + idBytes),
-          stage: stage(e, idBytes),
-        };
+        return listed(entryName(e, 0, idBytes, parsed.version), e, idBytes);
       });
   } finally {
     closeSync(input);
+  }
+}
+
+function listed(name: Buffer, e: Buffer, idBytes: number): IndexEntry {
+  return {
+    path: name.toString('utf8'),
+    mode: e.readUInt32BE(24).toString(8),
+    oid: e.toString('hex', STAT_BYTES, STAT_BYTES + idBytes),
+    stage: stage(e, idBytes),
+  };
+}
+
+/** indexEntriesUnder for a split index: its entries as git reads them (see splitView), in the same order. */
+function splitEntriesUnder(repo: Repo, front: ReadIndex, link: Buffer, frontSec: number, dirs: string[], idLength: number): IndexEntry[] | undefined {
+  const idBytes = idLength / 2;
+  const view = splitView(repo, front, link, frontSec, idLength);
+  if (!view) return undefined;
+  try {
+    const at = new Map<string, SplitAt>();
+    for (const dir of dirs) {
+      const found = [...view.find(Buffer.from(dir, 'utf8'), false), ...view.find(Buffer.from(`${dir}/`, 'utf8'), true)];
+      for (const a of found) at.set('shared' in a ? `s${a.shared}` : `a${a.added}`, a);
+    }
+    return [...at.values()]
+      .map((a) => ({ name: view.nameAt(a), e: view.entryOf(a) }))
+      .sort((x, y) => Buffer.compare(x.name, y.name) || stage(x.e, idBytes) - stage(y.e, idBytes))
+      .map(({ name, e }) => listed(name, e, idBytes));
+  } finally {
+    closeSync(view.shared.fd);
   }
 }

@@ -391,6 +391,10 @@ describe('the index after an event commit, in process', () => {
             expect(listed()).toBe(listed(theirs));
             expect(extension(readFileSync(file), 'TREE')).toEqual(extension(readFileSync(theirs), 'TREE'));
             expect(git(dir, ['write-tree'])).toBe(git(dir, ['write-tree'], undefined, theirs));
+            const reopened = await openRepo(dir);
+            const inProcess = indexEntriesUnder(reopened, NAMES, 40)!.map((e) => `${e.mode} ${e.oid} ${e.stage}\t${e.path}`);
+            reopened.objects.close();
+            expect(inProcess).toEqual(git(dir, ['ls-files', '-s']).split('\n').filter(Boolean));
           }
           rmSync(dir, { recursive: true, force: true });
         }),
@@ -576,19 +580,25 @@ function lsFiles(dir: string, dirs: string[]): { path: string; mode: string; oid
 
 describe('the index read in process', () => {
   it(
-    'lists under some directories what git ls-files -s lists, conflicts included, for random indexes',
+    'lists under some directories what git ls-files -s lists, conflicts included, for random indexes, whole or split',
     async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.array(fc.tuple(pathArb, modeArb, fc.integer({ min: 0, max: 5 }), fc.constantFrom(0, 0, 0, 1, 2, 3)), { maxLength: 16 }),
           fc.subarray(NAMES, { minLength: 1 }),
           fc.constantFrom<'sha1' | 'sha256'>('sha1', 'sha256'),
-          async (entries, under, format) => {
+          fc.constantFrom('whole', 'split', 'split, then more'),
+          async (entries, under, format, split) => {
             const dir = repoDir(format);
-            // Staged straight into the index, stages 1 to 3 as a conflict leaves them (git refuses what cannot be, and keeps the rest).
+            // Staged straight into the index, stages 1 to 3 as a conflict leaves them (git refuses what cannot be, and keeps the rest);
+            // split, the later ones are the front's (added, or replacing the shared index's).
             const lines = entries.map(([p, mode, n, stage]) => `${mode} ${hash(dir, n)} ${stage}\t${p}`);
-            if (lines.length) git(dir, ['update-index', '--add', '--index-info'], lines.join('\n') + '\n', undefined, true);
+            const cut = split === 'split, then more' ? Math.floor(lines.length / 2) : lines.length;
+            const stage = (some: string[]) => some.length && git(dir, ['update-index', '--add', '--index-info'], some.join('\n') + '\n', undefined, true);
+            stage(lines.slice(0, cut));
             if (!existsSync(join(dir, '.git', 'index'))) git(dir, ['read-tree', '--empty']);
+            if (split !== 'whole') git(dir, ['update-index', '--split-index']);
+            stage(lines.slice(cut));
             const repo = await openRepo(dir);
             const ours = indexEntriesUnder(repo, under, format === 'sha256' ? 64 : 40);
             repo.objects.close();
@@ -602,7 +612,7 @@ describe('the index read in process', () => {
     RUNS * 1_000 + 30_000,
   );
 
-  it('leaves an index of version 4, a split one or a damaged one to git', async () => {
+  it('leaves an index of version 4 or a damaged one to git, and reads a split one with its shared index', async () => {
     for (const setup of [['update-index', '--index-version', '4'], ['config', 'core.splitIndex', 'true'], ['damage']]) {
       const dir = repoDir();
       const files: Files = new Map(Array.from({ length: 40 }, (_, i) => [`agents/a${i}/agent.toml`, { mode: '100644' as const, n: i % 3 }]));
@@ -616,7 +626,8 @@ describe('the index read in process', () => {
       else git(dir, setup);
       if (setup[0] === 'config') git(dir, ['update-index', '--split-index']);
       repo = await openRepo(dir);
-      expect(indexEntriesUnder(repo, ['agents'], 40)).toBeUndefined();
+      if (setup[0] === 'config') expect(indexEntriesUnder(repo, ['agents'], 40)).toEqual(lsFiles(dir, ['agents']));
+      else expect(indexEntriesUnder(repo, ['agents'], 40)).toBeUndefined();
       repo.objects.close();
     }
   });
