@@ -352,16 +352,7 @@ function rewrite(
     }
   }
   copy(from, starts[count]!);
-  for (const ext of parsed.extensions) {
-    if (DROPPED.has(ext.sig)) continue;
-    const content = ext.sig === 'TREE' ? invalidateCacheTree(ext.body, invalid, idBytes) : ext.body;
-    if (!content) continue;
-    const head = Buffer.alloc(8);
-    head.write(ext.sig, 0, 'latin1');
-    head.writeUInt32BE(content.length, 4);
-    emit(head);
-    emit(content);
-  }
+  emitExtensions(parsed.extensions, invalid, idBytes, emit);
   const digest = hash.digest();
   writeAll(out, digest);
   // Where the new file's entries start, and which old racy entries it keeps (only those can be racy in it: see noteWritten).
@@ -385,6 +376,20 @@ function rewrite(
   }
   newStarts[k] = pos;
   return { digest, starts: newStarts, racy: (sec) => kept.filter((r) => isRacy(r.entry, 0, sec)).map((r) => r.at) };
+}
+
+/** Writes the extensions as the new index has them: the cache tree invalidated on `invalid`, those that only speed git up dropped. */
+function emitExtensions(extensions: Parsed['extensions'], invalid: string[], idBytes: number, emit: (b: Buffer) => void): void {
+  for (const ext of extensions) {
+    if (DROPPED.has(ext.sig)) continue;
+    const content = ext.sig === 'TREE' ? invalidateCacheTree(ext.body, invalid, idBytes) : ext.body;
+    if (!content) continue;
+    const head = Buffer.alloc(8);
+    head.write(ext.sig, 0, 'latin1');
+    head.writeUInt32BE(content.length, 4);
+    emit(head);
+    emit(content);
+  }
 }
 
 /** An index as readChecked read it. */
@@ -558,16 +563,7 @@ function rewriteSplit(
       { sig: LINK, body: Buffer.concat([base, writeEwah(sorted(deleted)), writeEwah(sorted(replaced.keys()))]) },
       ...front.parsed.extensions.filter((e) => e.sig !== LINK),
     ];
-    for (const ext of extensions) {
-      if (DROPPED.has(ext.sig)) continue;
-      const content = ext.sig === 'TREE' ? invalidateCacheTree(ext.body, invalid, idBytes) : ext.body;
-      if (!content) continue;
-      const head = Buffer.alloc(8);
-      head.write(ext.sig, 0, 'latin1');
-      head.writeUInt32BE(content.length, 4);
-      emit(head);
-      emit(content);
-    }
+    emitExtensions(extensions, invalid, idBytes, emit);
     const digest = hash.digest();
     writeAll(out, digest);
     // As git does whenever it writes a front: the shared index is in use, and no expiry of old ones takes it.

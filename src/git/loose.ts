@@ -35,7 +35,7 @@ export function objectWriter(
         // The store reads what it is told was written here in process, as it reads the loose objects it listed.
         return bodies.map((b) => {
           const oid = writeLoose(join(repo.commonDir, 'objects'), type, b, idLength);
-          repo.objects?.wroteLoose(oid);
+          repo.objects?.wroteLoose(oid, type === 'tree' ? b : undefined);
           return oid;
         });
       } catch {

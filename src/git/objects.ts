@@ -9,11 +9,11 @@
 // process, so a path is resolved through verified trees only.
 import { createHash } from 'node:crypto';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { GovernanceRefusal, InternalError } from '../errors.js';
-import { readHashed } from '../runtime/files.js';
+import { readHashed, writeFileAtomic } from '../runtime/files.js';
 import { startGit } from './exec.js';
 import { PackedObjects, type ObjectType } from './packs.js';
 
@@ -140,6 +140,50 @@ class LooseObjects {
   }
 }
 
+/** How many wide trees ga keeps raw across commands (see KeptWide): the last versions of the one or two wide directories. */
+const KEPT_WIDE = 6;
+
+/**
+ * The raw bytes of the last wide trees ga wrote, kept across commands in
+ * `.git/ga/wide-trees/<id>`: at 100,000 events, `proposals/executed/` is a
+ * 1.2 MB tree that each outcome commit writes anew and the next commands
+ * read again, to edit it or to replay the commit (inflating it cost some 8
+ * ms; its raw bytes, read and hashed, 2). A file is taken only when its
+ * bytes hash to its name, as every object ga reads is checked: anything
+ * else there is passed over, and the object is read from the store. Which
+ * ids are there is listed once. Writing, or pruning to the newest
+ * KEPT_WIDE, may fail: it only costs the time.
+ */
+class KeptWide {
+  private names: Set<string> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  read(oid: string): Buffer | undefined {
+    this.names ??= new Set(list(this.dir).filter((n) => OID.test(n)));
+    if (!this.names.has(oid)) return undefined;
+    const raw = readHashed(join(this.dir, oid), LOOSE_MAX);
+    return raw && objectId('tree', raw, oid.length) === oid ? raw : undefined;
+  }
+
+  keep(oid: string, raw: Buffer): void {
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      writeFileAtomic(join(this.dir, oid), raw);
+      this.names?.add(oid);
+      const names = list(this.dir).filter((n) => OID.test(n));
+      if (names.length <= KEPT_WIDE) return;
+      const age = new Map(names.map((n) => [n, statSync(join(this.dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0]));
+      for (const n of names.sort((a, b) => age.get(a)! - age.get(b)!).slice(0, names.length - KEPT_WIDE)) {
+        rmSync(join(this.dir, n), { force: true });
+        this.names?.delete(n);
+      }
+    } catch {
+      // a cache: the next command reads the tree from the store
+    }
+  }
+}
+
 function list(dir: string): string[] {
   try {
     return readdirSync(dir);
@@ -164,13 +208,20 @@ export class ObjectStore {
   /** Packed objects read in process so far. */
   private packedHere = 0;
 
-  /** `objectsDir`: the repository's object directory, whose loose objects (and a few packed ones) are read in process (without it, all go through cat-file). */
+  private readonly keptWide: KeptWide | undefined;
+
+  /**
+   * `objectsDir`: the repository's object directory, whose loose objects (and a few packed ones) are read in process
+   * (without it, all go through cat-file); `wideDir`: where the last wide trees written are kept raw (KeptWide).
+   */
   constructor(
     private readonly cwd: string,
     objectsDir?: string,
+    wideDir?: string,
   ) {
     this.loose = objectsDir ? new LooseObjects(objectsDir) : undefined;
     this.packs = objectsDir ? new PackedObjects(objectsDir) : undefined;
+    this.keptWide = wideDir ? new KeptWide(wideDir) : undefined;
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -259,9 +310,13 @@ export class ObjectStore {
     this.answer(w, undefined);
   }
 
-  /** An object this process wrote loose (git/loose.ts). */
-  wroteLoose(oid: string): void {
+  /** An object this process wrote loose (git/loose.ts); a tree's bytes, to keep a wide one raw for the next commands. */
+  wroteLoose(oid: string, tree?: Buffer): void {
     this.loose?.wrote(oid);
+    if (tree && tree.length >= WIDE_TREE) {
+      this.keepWide(oid, tree);
+      this.keptWide?.keep(oid, tree);
+    }
   }
 
   /**
@@ -361,7 +416,8 @@ export class ObjectStore {
     const byId = new Map<string, Buffer>();
     const todo: string[] = [];
     for (const o of oids) {
-      const kept = this.wide.get(o);
+      let kept = this.wide.get(o);
+      if (!kept && o !== EMPTY_TREE && (kept = this.keptWide?.read(o))) this.keepWide(o, kept);
       if (kept) byId.set(o, kept);
       else if (o !== EMPTY_TREE) todo.push(o);
     }

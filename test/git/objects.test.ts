@@ -4,13 +4,14 @@
 // never answer a loose file whose content is not its id (cat-file's answer,
 // checked in turn, decides).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { objectWriter } from '../../src/git/loose.js';
 import { CorruptObjectError, ObjectStore } from '../../src/git/objects.js';
 
 let dir: string;
@@ -99,6 +100,44 @@ describe('the object store', () => {
       expect((await store.rawTrees([wide]))[0]!.equals(w!)).toBe(true); // kept: read with no file and no git
       await expect(store.rawTrees([narrow])).rejects.toThrow(/cat-file/); // a narrow one is read again each time
       expect(n!.length).toBeLessThan(100);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('keeps the last wide trees it wrote raw for the next commands, and takes one only when its bytes are its id', async () => {
+    const blob = write('one file\n');
+    const kept = join(dir, '.git', 'ga', 'wide-trees');
+    const writer = objectWriter(
+      { root: dir, commonDir: join(dir, '.git'), local: new Map(), objects: new ObjectStore(dir, objects(), kept) },
+      join(dir, 'tmp'),
+      40,
+    );
+    const wideTree = (n: number) =>
+      Buffer.concat(
+        Array.from({ length: 2000 }, (_, i) => Buffer.concat([Buffer.from(`100644 file-${n}-${String(i).padStart(5, '0')}\0`), Buffer.from(blob, 'hex')])),
+      );
+    const bodies = Array.from({ length: 8 }, (_, n) => wideTree(n));
+    const ids: string[] = [];
+    for (const b of bodies) ids.push(...(await writer('tree', [b])));
+    // The newest six are kept; the two oldest were pruned.
+    expect(readdirSync(kept).sort()).toEqual(ids.slice(2).sort());
+    // Another command reads the newest from what was kept: its loose object gone, with no git to ask.
+    const last = ids.at(-1)!;
+    rmSync(looseFile(last));
+    let store = new ObjectStore(join(dir, 'nowhere'), objects(), kept);
+    try {
+      expect((await store.rawTrees([last]))[0]!.equals(bodies.at(-1)!)).toBe(true);
+    } finally {
+      store.close();
+    }
+    // A kept file whose bytes are not its id is passed over: the store is asked (and has no such object now).
+    const bytes = readFileSync(join(kept, last));
+    bytes.writeUInt8(bytes.readUInt8(100) ^ 1, 100);
+    writeFileSync(join(kept, last), bytes);
+    store = new ObjectStore(join(dir, 'nowhere'), objects(), kept);
+    try {
+      await expect(store.rawTrees([last])).rejects.toThrow(/cat-file/);
     } finally {
       store.close();
     }
