@@ -87,7 +87,11 @@ export async function openRepo(dir: string): Promise<Repo> {
   for (const file of gitFilesBeforeDiscovery(cwd)) assertRegularIfPresent(file);
   const plain = plainRepositoryAbove(cwd);
   const found = plain ?? (await discoverWithGit(cwd));
-  const repo: Repo = { ...found, local: new Map(), objects: new ObjectStore(found.root, join(found.commonDir, 'objects'), join(found.commonDir, 'ga', 'wide-trees')) };
+  const repo: Repo = {
+    ...found,
+    local: new Map(),
+    objects: new ObjectStore(found.root, join(found.commonDir, 'objects'), join(found.commonDir, 'ga', 'wide-trees')),
+  };
   for (const file of gitFilesRead(repo)) assertRegularIfPresent(file);
   await assertSoundRepository(repo);
   // A .git/config that makes the directory bare is git's to judge: it finds no work tree there.
