@@ -150,18 +150,33 @@ interface EntriesNote {
   racy: number[];
 }
 
-function entriesNoted(repo: Repo, id: string): EntriesNote | undefined {
-  const bytes = readRegular(entriesFile(repo), 1 << 30);
+/**
+ * A note of where an index's entries start (entriesFile, sharedEntriesFile):
+ * its first line the identity of the file it describes, then the note,
+ * serialized. Undefined unless that identity is `id` and the note has the
+ * shape of one: never more than a note, it only lets a read hop.
+ */
+function readNote(file: string, id: string): (EntriesNote & Record<string, unknown>) | undefined {
+  const bytes = readRegular(file, 1 << 30);
   const nl = bytes?.indexOf(10) ?? -1;
   if (!bytes || nl < 0 || bytes.toString('utf8', 0, nl) !== id) return undefined;
   try {
-    const note = deserialize(bytes.subarray(nl + 1)) as Partial<EntriesNote> | null;
+    const note = deserialize(bytes.subarray(nl + 1)) as (Partial<EntriesNote> & Record<string, unknown>) | null;
     return note && note.starts instanceof Uint32Array && Array.isArray(note.racy) && note.racy.every((i) => Number.isInteger(i))
-      ? { starts: note.starts, racy: note.racy }
+      ? { ...note, starts: note.starts, racy: note.racy }
       : undefined;
   } catch {
     return undefined;
   }
+}
+
+function writeNote(file: string, id: string, note: EntriesNote): void {
+  writeFileAtomic(file, Buffer.from(`${id}\n`, 'utf8'), serialize(note));
+}
+
+function entriesNoted(repo: Repo, id: string): EntriesNote | undefined {
+  const note = readNote(entriesFile(repo), id);
+  return note && { starts: note.starts, racy: note.racy };
 }
 
 /**
@@ -177,7 +192,7 @@ function noteWritten(repo: Repo, file: string, made: Written, oldSec: number): v
     writeFileAtomic(stampFile(repo), Buffer.from(`${id}\n${made.digest.toString('hex')}`, 'utf8'));
     const sec = Number(st.mtimeNs / 1_000_000_000n);
     if (sec < oldSec) rmSync(entriesFile(repo), { force: true });
-    else writeFileAtomic(entriesFile(repo), Buffer.from(`${id}\n`, 'utf8'), serialize({ starts: made.starts, racy: made.racy(sec) }));
+    else writeNote(entriesFile(repo), id, { starts: made.starts, racy: made.racy(sec) });
   } catch {
     // only notes: without them, the next update checks the checksum and walks the entries
     rmSync(stampFile(repo), { force: true });
@@ -628,7 +643,7 @@ function openShared(repo: Repo, path: string, id: Buffer, idLength: number, fron
       noted = { starts: parsed.starts, racy: parsed.racy, floor };
       try {
         mkdirSync(join(repo.commonDir, 'ga'), { recursive: true });
-        writeFileAtomic(sharedEntriesFile(repo), Buffer.from(`${identity}\n`, 'utf8'), serialize(noted));
+        writeNote(sharedEntriesFile(repo), identity, noted);
       } catch {
         // only a note: the next update walks the entries again
       }
@@ -647,17 +662,8 @@ function openShared(repo: Repo, path: string, id: Buffer, idLength: number, fron
 }
 
 function sharedNoted(repo: Repo, identity: string): SharedNote | undefined {
-  const bytes = readRegular(sharedEntriesFile(repo), 1 << 30);
-  const nl = bytes?.indexOf(10) ?? -1;
-  if (!bytes || nl < 0 || bytes.toString('utf8', 0, nl) !== identity) return undefined;
-  try {
-    const note = deserialize(bytes.subarray(nl + 1)) as Partial<SharedNote> | null;
-    return note && note.starts instanceof Uint32Array && Array.isArray(note.racy) && note.racy.every((i) => Number.isInteger(i)) && Number.isInteger(note.floor)
-      ? { starts: note.starts, racy: note.racy, floor: note.floor! }
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  const note = readNote(sharedEntriesFile(repo), identity);
+  return note && Number.isInteger(note.floor) ? { starts: note.starts, racy: note.racy, floor: note.floor as number } : undefined;
 }
 
 /**

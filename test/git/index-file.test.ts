@@ -82,6 +82,20 @@ function commitFiles(dir: string, files: Files, removed: string[] = []): string 
 }
 
 /** git's index after `git reset -q --no-refresh HEAD -- paths`, and ours from the same starting bytes. */
+/**
+ * Commits one event and has ga update the index: notes.txt, changed where
+ * only git's racy rule tells it from clean, must be left smudged (size 0),
+ * so that git status still sees the change.
+ */
+async function expectSmudgedByOneEvent(dir: string): Promise<void> {
+  commitFiles(dir, new Map([['audit/e.json', { mode: '100644', n: 1 }]]));
+  const repo = await openRepo(dir);
+  expect(updateIndex(repo, [indexChange('audit/e.json', content(1), undefined, false, 40)], 40)).toBe('done');
+  repo.objects.close();
+  expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
+  expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+}
+
 async function both(dir: string, changes: IndexChange[]): Promise<{ git: Buffer; ours: Buffer; result: string }> {
   const file = join(dir, '.git', 'index');
   const start = readFileSync(file);
@@ -315,14 +329,8 @@ describe('the index after an event commit, in process', () => {
     const stamp = `@${sec}.${nsec!.padStart(9, '0')}`;
     execFileSync('touch', ['-m', '-d', stamp, join(dir, 'notes.txt')]);
     execFileSync('touch', ['-m', '-d', stamp, join(dir, '.git', 'index')]);
-    const path = 'audit/e.json';
-    commitFiles(dir, new Map([[path, { mode: '100644', n: 1 }]]));
-    const repo = await openRepo(dir);
-    expect(updateIndex(repo, [indexChange(path, content(1), undefined, false, 40)], 40)).toBe('done');
-    repo.objects.close();
-    // The index is newer than the file now; without the smudge, git would take notes.txt for unchanged.
-    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
-    expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+    // The index is newer than the file after the update; without the smudge, git would take notes.txt for unchanged.
+    await expectSmudgedByOneEvent(dir);
   });
 
   it('leaves an index of version 4 to git, and one git is to split (core.splitIndex): ga commits and git status is clean', async () => {
@@ -430,13 +438,8 @@ describe('the index after an event commit, in process', () => {
     execFileSync('touch', ['-m', '-d', `@${now - 200}`, join(dir, '.git', 'index')]);
     // (Read only: git status would write the index.)
     expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 6\b/);
-    commitFiles(dir, new Map([['audit/e.json', { mode: '100644', n: 1 }]]));
-    const repo = await openRepo(dir);
-    expect(updateIndex(repo, [indexChange('audit/e.json', content(1), undefined, false, 40)], 40)).toBe('done');
-    repo.objects.close();
     // The new front is newer than the file; without the smudge, git would take notes.txt for unchanged.
-    expect(git(dir, ['ls-files', '--debug', 'notes.txt'])).toMatch(/size: 0\b/);
-    expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
+    await expectSmudgedByOneEvent(dir);
   });
 
   it('reads a shared index afresh when its note does not fit it, and leaves a front past a fifth of the entries to git', async () => {
