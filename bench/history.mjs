@@ -82,28 +82,24 @@ export class Dir {
     this.order.splice(lo, 0, name);
     this.entries.set(name, entry);
   }
+  /** The directory that holds the file at `parts`, each directory on the way (this one first) marked changed; made where missing when `make`. */
+  holder(parts, make) {
+    this.oid = undefined;
+    if (parts.length === 1) return this;
+    let next = this.entries.get(parts[0]);
+    if (!next && make) this.insert(parts[0], (next = new Dir()));
+    return next.holder(parts.slice(1), make);
+  }
   set(path, mode, oid) {
     const parts = path.split('/');
-    let d = this;
-    for (const p of parts.slice(0, -1)) {
-      d.oid = undefined;
-      let next = d.entries.get(p);
-      if (!next) d.insert(p, (next = new Dir()));
-      d = next;
-    }
-    d.oid = undefined;
+    const d = this.holder(parts, true);
     const name = parts.at(-1);
     if (d.entries.has(name)) d.entries.set(name, { mode, oid });
     else d.insert(name, { mode, oid });
   }
   remove(path) {
     const parts = path.split('/');
-    let d = this;
-    for (const p of parts.slice(0, -1)) {
-      d.oid = undefined;
-      d = d.entries.get(p);
-    }
-    d.oid = undefined;
+    const d = this.holder(parts, false);
     const name = parts.at(-1);
     if (!d.entries.delete(name)) throw new Error(`no ${path} in the tree`);
     d.order.splice(d.order.indexOf(name), 1); // never empty here: every directory keeps its .gitkeep

@@ -10,9 +10,9 @@
 // BENCH_N (default 30) trials of the first two, BENCH_ROUNDS (10) races,
 // BENCH_TRIALS (50) of the last two.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, median, p95, sandbox } from './lib.mjs';
+import { agentOf, alive, BIN, median, p95, sandbox } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 30);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
@@ -156,38 +156,6 @@ watcher.kill('SIGTERM');
 target('approval pushed -> hook starts (b)', toHook);
 
 // a pause pushed on one clone until the agent's process is gone on another
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const parentOf = (pid) => {
-  try {
-    return Number(
-      readFileSync(`/proc/${pid}/stat`, 'utf8')
-        .replace(/^.*\) /s, '')
-        .split(' ')[1],
-    );
-  } catch {
-    return 0;
-  }
-};
-const agentOf = (runnerPid) => {
-  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    let cmd = '';
-    try {
-      cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (cmd !== 'sleep\u0000600\u0000') continue;
-    for (let p = Number(name); p > 1; p = parentOf(p)) if (p === runnerPid) return Number(name);
-  }
-  throw new Error('the agent process was not found under its runner');
-};
 const toGone = [];
 for (let i = 0; i < TRIALS; i++) {
   rmSync(pidFile, { force: true });
@@ -199,7 +167,7 @@ for (let i = 0; i < TRIALS; i++) {
   const ended = new Promise((r) => runner.on('exit', r));
   await until(() => existsSync(pidFile), 'the agent to start');
   // The agent runs in a PID namespace of its own: find its sleep among the runner's descendants from here.
-  const pid = agentOf(runner.pid);
+  const pid = await agentOf(runner.pid);
   ga(['-C', a, 'sync']);
   ga(['-C', a, 'pause', 'sleeper', '--reason', `bench ${i}`]);
   const pushedAt = Date.now();

@@ -1,7 +1,7 @@
 // What every benchmark shares: where ga is, statistics, and a sandbox whose
 // git config (and throwaway SSH signing key) lives in a temporary directory.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -11,6 +11,50 @@ export const BIN = join(ROOT, 'bin/ga.js');
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 export const median = (xs) => sorted(xs)[Math.floor(xs.length / 2)];
 export const p95 = (xs) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
+
+/** Whether process `pid` is still there. */
+export const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const parentOf = (pid) => {
+  try {
+    return Number(
+      readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /s, '')
+        .split(' ')[1],
+    );
+  } catch {
+    return 0;
+  }
+};
+/**
+ * The pid, as seen from here, of the agent's `sleep 600` among the
+ * descendants of the runner `runnerPid`, once it is there (the agent's
+ * shell says it started just before it becomes the sleep). The runner starts
+ * an agent in a PID namespace of its own where the system allows it
+ * (runtime/process.ts): the pid the agent sees of itself ($$) is not one
+ * this process can signal.
+ */
+export async function agentOf(runnerPid, ms = 60_000) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 2))) {
+    for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      let cmd = '';
+      try {
+        cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (cmd !== 'sleep\u0000600\u0000') continue;
+      for (let p = Number(name); p > 1; p = parentOf(p)) if (p === runnerPid) return Number(name);
+    }
+  }
+  throw new Error(`the agent's sleep was not found under its runner (pid ${runnerPid}) within ${ms / 1000} s`);
+}
 
 /** Runs a program and returns its stdout; throws with its stderr on failure. */
 export function run(file, args, opts = {}) {

@@ -1,26 +1,18 @@
 // Time from a PAUSED marker appearing to the agent's whole process group
 // being gone, beside the raw cost of killing a process group directly.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, median, p95, sandbox } from './lib.mjs';
+import { agentOf, alive, BIN, median, p95, sandbox } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 30);
 const { dir } = sandbox('pause');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const gone = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-};
 const git = (...args) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
 
 const repo = join(dir, 'gov');
 execFileSync(process.execPath, [BIN, 'init', repo]);
-// An agent that records its pid and sleeps: only the pause can end it.
+// An agent that says it has started and sleeps: only the pause can end it.
 writeFileSync(
   join(repo, 'agents/noop/agent.toml'),
   'adapter = "command"\ncommand = ["sh", "-c", "echo $$ > ../pid; exec sleep 600"]\ntimeout = "30m"\n[budget]\nusd = 1.0\nmax_run_usd = 0.0\n',
@@ -33,10 +25,10 @@ try {
     rmSync(join(repo, 'agents/noop/pid'), { force: true });
     const run = spawn(process.execPath, [BIN, '-C', repo, 'run', 'noop'], { stdio: 'ignore' });
     while (!existsSync(join(repo, 'agents/noop/pid'))) await sleep(5);
-    const pid = Number(readFileSync(join(repo, 'agents/noop/pid'), 'utf8'));
+    const pid = await agentOf(run.pid); // its pid as seen from here (the agent sees another one: runtime/process.ts)
     const t0 = performance.now();
     writeFileSync(join(repo, 'agents/noop/PAUSED'), 'reason = "manual"\ndetail = "bench"\nby = "bench"\nat = 2026-11-24T00:00:00Z\n');
-    while (!gone(pid)) await sleep(1);
+    while (alive(pid)) await sleep(1);
     ga.push(performance.now() - t0);
     await new Promise((r) => run.once('exit', r));
     rmSync(join(repo, 'agents/noop/PAUSED'), { force: true });
@@ -48,7 +40,7 @@ try {
     await sleep(20);
     const t0 = performance.now();
     process.kill(-child.pid, 'SIGTERM');
-    while (!gone(child.pid)) await sleep(1);
+    while (alive(child.pid)) await sleep(1);
     raw.push(performance.now() - t0);
   }
   console.log(`pause marker -> agent group gone    median ${median(ga).toFixed(1)} ms   p95 ${p95(ga).toFixed(1)} ms   (target median < 200 ms)`);
