@@ -81,7 +81,6 @@ function commitFiles(dir: string, files: Files, removed: string[] = []): string 
   return commit;
 }
 
-/** git's index after `git reset -q --no-refresh HEAD -- paths`, and ours from the same starting bytes. */
 /**
  * Commits one event and has ga update the index: notes.txt, changed where
  * only git's racy rule tells it from clean, must be left smudged (size 0),
@@ -96,6 +95,7 @@ async function expectSmudgedByOneEvent(dir: string): Promise<void> {
   expect(git(dir, ['status', '--porcelain', '--', 'notes.txt'])).toBe('M notes.txt');
 }
 
+/** git's index after `git reset -q --no-refresh HEAD -- paths`, and ours from the same starting bytes. */
 async function both(dir: string, changes: IndexChange[]): Promise<{ git: Buffer; ours: Buffer; result: string }> {
   const file = join(dir, '.git', 'index');
   const start = readFileSync(file);
