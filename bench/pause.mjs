@@ -1,7 +1,7 @@
 // Time from a PAUSED marker appearing to the agent's whole process group
 // being gone, beside the raw cost of killing a process group directly.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentOf, alive, BIN, median, p95, sandbox } from './lib.mjs';
 
@@ -12,20 +12,18 @@ const git = (...args) => execFileSync('git', args, { cwd: repo, encoding: 'utf8'
 
 const repo = join(dir, 'gov');
 execFileSync(process.execPath, [BIN, 'init', repo]);
-// An agent that says it has started and sleeps: only the pause can end it.
+// An agent that sleeps: only the pause can end it.
 writeFileSync(
   join(repo, 'agents/noop/agent.toml'),
-  'adapter = "command"\ncommand = ["sh", "-c", "echo $$ > ../pid; exec sleep 600"]\ntimeout = "30m"\n[budget]\nusd = 1.0\nmax_run_usd = 0.0\n',
+  'adapter = "command"\ncommand = ["sh", "-c", "exec sleep 600"]\ntimeout = "30m"\n[budget]\nusd = 1.0\nmax_run_usd = 0.0\n',
 );
 git('commit', '-S', '-qam', 'bench: a sleeping command agent');
 
 try {
   const ga = [];
   for (let i = 0; i < N; i++) {
-    rmSync(join(repo, 'agents/noop/pid'), { force: true });
     const run = spawn(process.execPath, [BIN, '-C', repo, 'run', 'noop'], { stdio: 'ignore' });
-    while (!existsSync(join(repo, 'agents/noop/pid'))) await sleep(5);
-    const pid = await agentOf(run.pid); // its pid as seen from here (the agent sees another one: runtime/process.ts)
+    const pid = await agentOf(run.pid); // once it has started; its pid as seen from here (runtime/process.ts)
     const t0 = performance.now();
     writeFileSync(join(repo, 'agents/noop/PAUSED'), 'reason = "manual"\ndetail = "bench"\nby = "bench"\nat = 2026-11-24T00:00:00Z\n');
     while (alive(pid)) await sleep(1);

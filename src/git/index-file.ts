@@ -163,7 +163,7 @@ function readNote(file: string, id: string): (EntriesNote & Record<string, unkno
   try {
     const note = deserialize(bytes.subarray(nl + 1)) as (Partial<EntriesNote> & Record<string, unknown>) | null;
     return note && note.starts instanceof Uint32Array && Array.isArray(note.racy) && note.racy.every((i) => Number.isInteger(i))
-      ? { ...note, starts: note.starts, racy: note.racy }
+      ? (note as EntriesNote & Record<string, unknown>)
       : undefined;
   } catch {
     return undefined;
@@ -174,10 +174,7 @@ function writeNote(file: string, id: string, note: EntriesNote): void {
   writeFileAtomic(file, Buffer.from(`${id}\n`, 'utf8'), serialize(note));
 }
 
-function entriesNoted(repo: Repo, id: string): EntriesNote | undefined {
-  const note = readNote(entriesFile(repo), id);
-  return note && { starts: note.starts, racy: note.racy };
-}
+const entriesNoted = (repo: Repo, id: string): EntriesNote | undefined => readNote(entriesFile(repo), id);
 
 /**
  * Notes the index ga just wrote: its checksum, and its entries (unless
